@@ -1,0 +1,2 @@
+//! Benchmark harness support.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Control plane: configuration files, metrics, admin API.
+#![forbid(unsafe_code)]

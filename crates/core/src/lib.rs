@@ -1,0 +1,2 @@
+//! Load-balancing logic, DPDK-free: everything that decides what happens to a packet.
+#![forbid(unsafe_code)]

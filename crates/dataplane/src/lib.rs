@@ -1,0 +1,2 @@
+//! The poll-mode worker loop.
+#![forbid(unsafe_code)]

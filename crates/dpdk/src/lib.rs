@@ -1,0 +1,1 @@
+//! Safe DPDK API. The only crate besides dpdk-sys that contains `unsafe`.

@@ -1,0 +1,126 @@
+//! A mutable packet buffer with headroom, implemented by DPDK's `Mbuf` in the data path
+//! and by [`VecBuf`] in tests, so forwarding logic runs unchanged over both.
+
+/// A contiguous packet with room to grow at the front (encapsulation) and back.
+///
+/// Mirrors the rte_pktmbuf_{prepend,adj,append,trim} family: every operation either
+/// succeeds or returns `None`/`false` and leaves the buffer untouched.
+pub trait PacketBuf {
+    /// The packet bytes.
+    fn data(&self) -> &[u8];
+    /// The packet bytes, writable.
+    fn data_mut(&mut self) -> &mut [u8];
+    /// Grow at the front by `n` bytes; returns the new packet start (first `n` bytes
+    /// uninitialised from the caller's point of view). `None` if headroom is short.
+    fn prepend(&mut self, n: usize) -> Option<&mut [u8]>;
+    /// Drop `n` bytes from the front (decapsulation). `false` if the packet is shorter.
+    fn adj(&mut self, n: usize) -> bool;
+    /// Grow at the back by `n` bytes; returns the new tail. `None` if tailroom is short.
+    fn append(&mut self, n: usize) -> Option<&mut [u8]>;
+    /// Drop `n` bytes from the back. `false` if the packet is shorter.
+    fn trim(&mut self, n: usize) -> bool;
+    /// Bytes available in front of the packet.
+    fn headroom(&self) -> usize;
+    /// Packet length in bytes.
+    fn len(&self) -> usize {
+        self.data().len()
+    }
+    /// True for a zero-length packet.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A heap buffer with headroom, for tests and the benchmark generator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VecBuf {
+    storage: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl VecBuf {
+    /// DPDK's default mbuf headroom (RTE_PKTMBUF_HEADROOM).
+    pub const DEFAULT_HEADROOM: usize = 128;
+    /// DPDK's default data room (RTE_MBUF_DEFAULT_DATAROOM) less the headroom.
+    pub const DEFAULT_CAPACITY: usize = 2048;
+
+    /// A copy of `bytes` with the default headroom and tailroom.
+    pub fn from_slice(bytes: &[u8]) -> Self {
+        Self::with_room(bytes, Self::DEFAULT_HEADROOM, Self::DEFAULT_CAPACITY)
+    }
+
+    /// A copy of `bytes` with `headroom` bytes in front and room for `capacity` bytes of
+    /// packet in total (at least `bytes.len()`).
+    pub fn with_room(bytes: &[u8], headroom: usize, capacity: usize) -> Self {
+        let capacity = capacity.max(bytes.len());
+        let mut storage = vec![0u8; headroom + capacity];
+        storage[headroom..headroom + bytes.len()].copy_from_slice(bytes);
+        VecBuf { storage, start: headroom, end: headroom + bytes.len() }
+    }
+
+    /// The packet bytes as an owned vector.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.data().to_vec()
+    }
+}
+
+impl PacketBuf for VecBuf {
+    fn data(&self) -> &[u8] {
+        &self.storage[self.start..self.end]
+    }
+    fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.storage[self.start..self.end]
+    }
+    fn prepend(&mut self, n: usize) -> Option<&mut [u8]> {
+        let start = self.start.checked_sub(n)?;
+        self.start = start;
+        Some(&mut self.storage[start..self.end])
+    }
+    fn adj(&mut self, n: usize) -> bool {
+        if n > self.end - self.start {
+            return false;
+        }
+        self.start += n;
+        true
+    }
+    fn append(&mut self, n: usize) -> Option<&mut [u8]> {
+        let end = self.end.checked_add(n).filter(|&e| e <= self.storage.len())?;
+        let old = self.end;
+        self.end = end;
+        Some(&mut self.storage[old..end])
+    }
+    fn trim(&mut self, n: usize) -> bool {
+        if n > self.end - self.start {
+            return false;
+        }
+        self.end -= n;
+        true
+    }
+    fn headroom(&self) -> usize {
+        self.start
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepend_adj_append_trim_round_trip() {
+        let mut b = VecBuf::with_room(&[1, 2, 3], 4, 8);
+        assert!(b.prepend(5).is_none(), "more than the headroom must be refused");
+        b.prepend(2).unwrap().copy_from_slice(&[9, 9, 1, 2, 3]);
+        assert_eq!(b.data(), &[9, 9, 1, 2, 3]);
+        assert_eq!(b.headroom(), 2);
+        assert!(b.adj(2));
+        assert_eq!(b.data(), &[1, 2, 3]);
+        b.append(2).unwrap().copy_from_slice(&[4, 5]);
+        assert_eq!(b.data(), &[1, 2, 3, 4, 5]);
+        assert!(b.append(6).is_none(), "more than the tailroom must be refused");
+        assert!(!b.trim(6));
+        assert!(b.trim(2));
+        assert_eq!(b.to_vec(), vec![1, 2, 3]);
+        assert!(!b.adj(4));
+    }
+}
