@@ -1,8 +1,30 @@
 //! Packet views in the smoltcp `wire` style: each protocol is a typed view over a byte
 //! buffer, built with `new_checked` (which verifies every length the accessors rely on),
 //! after which accessors cannot panic. One file per protocol.
+//!
+//! Conventions shared by every view:
+//! - `new_unchecked(buf)` wraps without looking; accessors may then panic on a short
+//!   buffer. Use it only on bytes you have just validated or are about to fill.
+//! - `new_checked(buf)` verifies every length (and the fields those lengths come from)
+//!   so that no getter or setter can index out of bounds afterwards.
+//! - getters need `T: AsRef<[u8]>`, setters `T: AsRef<[u8]> + AsMut<[u8]>`; all
+//!   multi-byte fields are big-endian (network order).
 #![forbid(unsafe_code)]
 
 pub mod buf;
+pub mod checksum;
+mod error;
+mod field;
+
+pub mod arp;
+pub mod ethernet;
+pub mod icmpv4;
+pub mod ipv4;
 
 pub use buf::{PacketBuf, VecBuf};
+pub use error::{Error, Result};
+
+pub use arp::{arp_op, ArpPacket};
+pub use ethernet::{ethertype, EthernetAddress, EthernetFrame};
+pub use icmpv4::{icmpv4_code, icmpv4_type, Icmpv4Packet};
+pub use ipv4::{ip_proto, Ipv4Packet};
