@@ -1,2 +1,4 @@
 //! Control plane: configuration files, metrics, admin API.
 #![forbid(unsafe_code)]
+
+pub mod config;

@@ -1,0 +1,316 @@
+//! rvsd's TOML configuration file (`rvsd --config FILE`).
+//!
+//! [`parse`] deserialises the file with serde, then [`validate`] checks what
+//! serde cannot: addresses, devices against the EAL arguments, lcores,
+//! VIP/route resolution. Every [`ConfigError`] names file, line and key.
+
+mod cidr;
+mod eal;
+mod raw;
+mod validate;
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+pub use cidr::{Ipv4Cidr, ParseCidrError};
+
+/// Default RX/TX ring sizes per queue.
+pub const DEFAULT_DESC: u16 = 1024;
+pub const DEFAULT_MTU: u16 = 1500;
+/// Largest (and default) rx/tx burst.
+pub const MAX_BURST: usize = 32;
+pub const DEFAULT_DRAIN_US: u64 = 100;
+/// 2^13 - 1: mempools are most memory-efficient at 2^n - 1 elements.
+pub const DEFAULT_MBUFS: u32 = 8191;
+pub const DEFAULT_MBUF_CACHE: u32 = 256;
+pub const DEFAULT_CONN_CAPACITY: u32 = 1 << 20;
+pub const DEFAULT_NEIGH_CAPACITY: u32 = 1024;
+pub const DEFAULT_NEIGH_QUEUE: u32 = 4;
+pub const DEFAULT_NEIGH_REACHABLE_SECS: u64 = 300;
+pub const DEFAULT_METRICS: &str = "127.0.0.1:9469";
+pub const DEFAULT_SOCKET: &str = "/run/rvs/rvsd.sock";
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file it came from.
+    pub path: PathBuf,
+    pub eal: EalConfig,
+    pub ports: Vec<PortConfig>,
+    pub vips: Vec<VipConfig>,
+    pub routes: Vec<RouteConfig>,
+    pub workers: WorkersConfig,
+    pub control: ControlConfig,
+}
+
+/// `[eal]`: arguments passed verbatim to `rte_eal_init` (after argv[0]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EalConfig {
+    pub args: Vec<String>,
+}
+
+/// `[[port]]`: one DPDK ethdev.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortConfig {
+    pub name: String,
+    /// DPDK device name: a `--vdev` name or a PCI address, the latter
+    /// normalised to DPDK's `dddd:bb:dd.f` form.
+    pub device: String,
+    /// Interface addresses; the first is primary.
+    pub addresses: Vec<Ipv4Cidr>,
+    pub rx_desc: u16,
+    pub tx_desc: u16,
+    pub mtu: u16,
+}
+
+/// `[[vip]]`: an address the director answers ARP for and load-balances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipConfig {
+    pub addr: Ipv4Addr,
+    /// Index into [`Config::ports`].
+    pub port: usize,
+}
+
+/// `[[route]]`: a static route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteConfig {
+    /// Network prefix (host bits are zero).
+    pub prefix: Ipv4Cidr,
+    pub gateway: Ipv4Addr,
+    /// Index into [`Config::ports`]: the port whose subnet holds the gateway.
+    pub port: usize,
+}
+
+/// `[workers]`: the poll-mode worker lcores and their resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkersConfig {
+    /// EAL lcore ids, one worker (and one rx/tx queue per port) each.
+    pub lcores: Vec<u32>,
+    /// rx/tx burst size, 1..=32.
+    pub burst: usize,
+    /// Flush partially filled tx buffers after this many microseconds.
+    pub drain_us: u64,
+    /// mbufs per packet mempool.
+    pub mbufs: u32,
+    /// Per-lcore mempool cache.
+    pub mbuf_cache: u32,
+    /// Connection-table capacity.
+    pub conn_capacity: u32,
+    /// Neighbour (ARP) entries.
+    pub neigh_capacity: u32,
+    /// Packets held per unresolved neighbour while ARP resolves.
+    pub neigh_queue: u32,
+    /// How long a resolved neighbour stays reachable.
+    pub neigh_reachable_secs: u64,
+}
+
+impl Default for WorkersConfig {
+    fn default() -> Self {
+        Self {
+            lcores: Vec::new(),
+            burst: MAX_BURST,
+            drain_us: DEFAULT_DRAIN_US,
+            mbufs: DEFAULT_MBUFS,
+            mbuf_cache: DEFAULT_MBUF_CACHE,
+            conn_capacity: DEFAULT_CONN_CAPACITY,
+            neigh_capacity: DEFAULT_NEIGH_CAPACITY,
+            neigh_queue: DEFAULT_NEIGH_QUEUE,
+            neigh_reachable_secs: DEFAULT_NEIGH_REACHABLE_SECS,
+        }
+    }
+}
+
+/// `[control]`: the control plane's endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlConfig {
+    /// Prometheus HTTP listener.
+    pub metrics: SocketAddr,
+    /// Admin API Unix socket (rvsadm).
+    pub socket: PathBuf,
+    /// CPU to pin the control-plane threads to.
+    pub cpu: Option<usize>,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        Self {
+            metrics: SocketAddr::from(([127, 0, 0, 1], 9469)),
+            socket: PathBuf::from(DEFAULT_SOCKET),
+            cpu: None,
+        }
+    }
+}
+
+impl Config {
+    /// Index of the port called `name`.
+    pub fn port_index(&self, name: &str) -> Option<usize> {
+        self.ports.iter().position(|p| p.name == name)
+    }
+}
+
+/// A configuration error: `{path}:{line}: {key}: {message}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    /// 1-based line, if the error has a place in the file.
+    pub line: Option<usize>,
+    /// Key path such as `port[1].addresses[0]`; empty for file-level errors.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ": {}", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Read and validate a configuration file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        path: path.to_path_buf(),
+        line: None,
+        key: String::new(),
+        message: format!("cannot read: {e}"),
+    })?;
+    parse(&text, path)
+}
+
+/// Validate configuration text; `path` is only used in errors and [`Config::path`].
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let src = Source { text, path };
+    let (table, errors) = DeTable::parse_recoverable(text);
+    if let Some(e) = errors.first() {
+        return Err(src.toml_error(&table, e));
+    }
+    let de = toml::de::Deserializer::from(table.clone());
+    let raw = raw::RawConfig::deserialize(de).map_err(|e| src.toml_error(&table, &e))?;
+    validate::build(&src, raw)
+}
+
+/// The text being parsed, for turning spans into lines.
+pub(crate) struct Source<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Source<'_> {
+    /// 1-based line of byte `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        1 + self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count()
+    }
+
+    /// An error at `span` (a value's or table's place in the file).
+    fn error(&self, span: Range<usize>, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            path: self.path.to_path_buf(),
+            line: Some(self.line_of(span.start)),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    /// An error with no place in the file (e.g. a missing section).
+    fn error_nowhere(&self, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            path: self.path.to_path_buf(),
+            line: None,
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Convert a TOML syntax or serde error, finding the key from its span.
+    fn toml_error(&self, table: &Spanned<DeTable<'_>>, e: &toml::de::Error) -> ConfigError {
+        let message = e.message().trim().to_string();
+        let mut key = String::new();
+        let span = e.span();
+        if let Some(span) = &span {
+            walk_table(table.get_ref(), span, &mut key);
+        }
+        // serde reports a missing field at its parent table.
+        if let Some(field) = message
+            .strip_prefix("missing field `")
+            .and_then(|m| m.split('`').next())
+        {
+            let at_root = key.is_empty();
+            push_key(&mut key, field);
+            if at_root {
+                return self.error_nowhere(key, message);
+            }
+        }
+        match span {
+            Some(span) => self.error(span, key, message),
+            None => self.error_nowhere(key, message),
+        }
+    }
+}
+
+/// Append `.key` (quoted if not bare) to a key path.
+fn push_key(path: &mut String, key: &str) {
+    if !path.is_empty() {
+        path.push('.');
+    }
+    let bare = !key.is_empty()
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        path.push_str(key);
+    } else {
+        path.push_str(&format!("{key:?}"));
+    }
+}
+
+fn covers(outer: &Range<usize>, inner: &Range<usize>) -> bool {
+    outer.start <= inner.start && inner.end <= outer.end
+}
+
+/// Find the deepest key/value whose span covers `span`, building its key path.
+fn walk_table(t: &DeTable<'_>, span: &Range<usize>, path: &mut String) -> bool {
+    for (k, v) in t.iter() {
+        let len = path.len();
+        push_key(path, k.get_ref());
+        if covers(&k.span(), span) || walk_value(v, span, path) {
+            return true;
+        }
+        path.truncate(len);
+    }
+    false
+}
+
+fn walk_value(v: &Spanned<DeValue<'_>>, span: &Range<usize>, path: &mut String) -> bool {
+    match v.get_ref() {
+        DeValue::Table(t) => {
+            if walk_table(t, span, path) {
+                return true;
+            }
+        }
+        DeValue::Array(a) => {
+            for (i, item) in a.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                if walk_value(item, span, path) {
+                    return true;
+                }
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+    covers(&v.span(), span)
+}

@@ -1,0 +1,361 @@
+//! Semantic checks that turn a [`RawConfig`] into a [`Config`].
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use super::eal::{self, EalInfo};
+use super::raw::{RawConfig, RawControl, RawPort, RawRoute, RawVip, RawWorkers, S};
+use super::{
+    Config, ConfigError, ControlConfig, EalConfig, Ipv4Cidr, PortConfig, RouteConfig, Source,
+    VipConfig, WorkersConfig,
+};
+
+type Result<T> = std::result::Result<T, ConfigError>;
+
+/// Largest per-lcore mempool cache DPDK allows (RTE_MEMPOOL_CACHE_MAX_SIZE).
+const MEMPOOL_CACHE_MAX: u32 = 512;
+/// Smallest IPv4 MTU (RFC 791).
+const MIN_MTU: u16 = 68;
+
+pub(super) fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config> {
+    let args_s = raw.eal.into_inner().args;
+    let args: Vec<String> = args_s.get_ref().iter().map(|a| a.get_ref().clone()).collect();
+    let info = eal::analyze(&args).map_err(|e| {
+        let span = args_s.get_ref().get(e.index).map_or(args_s.span(), |a| a.span());
+        src.error(span, format!("eal.args[{}]", e.index), e.message)
+    })?;
+    let ports = ports(src, raw.port, &info)?;
+    let vips = vips(src, raw.vip, &ports)?;
+    let routes = routes(src, raw.route, &ports)?;
+    let workers = workers(src, raw.workers, &info)?;
+    let control = control(src, raw.control, &workers, &info)?;
+    Ok(Config {
+        path: src.path.to_path_buf(),
+        eal: EalConfig { args },
+        ports,
+        vips,
+        routes,
+        workers,
+        control,
+    })
+}
+
+/// Addresses a host may not own.
+fn unusable(ip: Ipv4Addr) -> Option<&'static str> {
+    if ip.is_unspecified() {
+        Some("the unspecified address")
+    } else if ip.is_loopback() {
+        Some("a loopback address")
+    } else if ip.is_multicast() {
+        Some("a multicast address")
+    } else if ip.is_broadcast() {
+        Some("the broadcast address")
+    } else {
+        None
+    }
+}
+
+fn parse_ip(src: &Source<'_>, s: &S<String>, key: &str) -> Result<Ipv4Addr> {
+    s.get_ref()
+        .trim()
+        .parse()
+        .map_err(|_| src.error(s.span(), key, format!("'{}' is not an IPv4 address", s.get_ref())))
+}
+
+fn parse_cidr(src: &Source<'_>, s: &S<String>, key: &str) -> Result<Ipv4Cidr> {
+    s.get_ref().trim().parse().map_err(|e| src.error(s.span(), key, format!("{e}")))
+}
+
+fn ports(src: &Source<'_>, raw: Vec<S<RawPort>>, info: &EalInfo) -> Result<Vec<PortConfig>> {
+    if raw.is_empty() {
+        return Err(src.error_nowhere("port", "no [[port]] table; rvsd needs at least one port"));
+    }
+    let mut out: Vec<PortConfig> = Vec::with_capacity(raw.len());
+    // Every address seen so far: (port index, key, cidr).
+    let mut seen: Vec<(usize, String, Ipv4Cidr)> = Vec::new();
+    for (i, p) in raw.into_iter().enumerate() {
+        let p = p.into_inner();
+        let key = |field: &str| format!("port[{i}].{field}");
+
+        let name = p.name.get_ref().trim();
+        if name.is_empty() || name.chars().any(char::is_whitespace) {
+            return Err(src.error(p.name.span(), key("name"), "a port name must be one non-empty word"));
+        }
+        if let Some(j) = out.iter().position(|q| q.name == name) {
+            return Err(src.error(
+                p.name.span(),
+                key("name"),
+                format!("duplicate port name '{name}' (also port[{j}].name)"),
+            ));
+        }
+
+        let device = known_device(info, p.device.get_ref().trim())
+            .map_err(|m| src.error(p.device.span(), key("device"), m))?;
+        if let Some(j) = out.iter().position(|q| q.device == device) {
+            return Err(src.error(
+                p.device.span(),
+                key("device"),
+                format!("device '{device}' is already port[{j}]"),
+            ));
+        }
+
+        if p.addresses.get_ref().is_empty() {
+            return Err(src.error(p.addresses.span(), key("addresses"), "a port needs at least one address"));
+        }
+        let mut addresses = Vec::new();
+        for (j, a) in p.addresses.get_ref().iter().enumerate() {
+            let akey = format!("port[{i}].addresses[{j}]");
+            let cidr = parse_cidr(src, a, &akey)?;
+            check_host_address(&cidr).map_err(|m| src.error(a.span(), &akey, m))?;
+            for (pi, okey, other) in &seen {
+                let msg = if other.addr == cidr.addr {
+                    format!("address {} is already assigned at {okey}", cidr.addr)
+                } else if *pi != i && other.overlaps(&cidr) {
+                    format!("subnet {cidr} overlaps {other} at {okey} on another port")
+                } else {
+                    continue;
+                };
+                return Err(src.error(a.span(), &akey, msg));
+            }
+            seen.push((i, akey, cidr));
+            addresses.push(cidr);
+        }
+
+        let nonzero = |v: &Option<S<u16>>, field: &str, min: u16, default: u16| -> Result<u16> {
+            match v {
+                None => Ok(default),
+                Some(s) if *s.get_ref() >= min => Ok(*s.get_ref()),
+                Some(s) => Err(src.error(s.span(), key(field), format!("must be at least {min}"))),
+            }
+        };
+        out.push(PortConfig {
+            name: name.to_string(),
+            device,
+            addresses,
+            rx_desc: nonzero(&p.rx_desc, "rx_desc", 1, super::DEFAULT_DESC)?,
+            tx_desc: nonzero(&p.tx_desc, "tx_desc", 1, super::DEFAULT_DESC)?,
+            mtu: nonzero(&p.mtu, "mtu", MIN_MTU, super::DEFAULT_MTU)?,
+        });
+    }
+    Ok(out)
+}
+
+/// An interface address must be a unicast host address of its subnet.
+fn check_host_address(c: &Ipv4Cidr) -> std::result::Result<(), String> {
+    if let Some(what) = unusable(c.addr) {
+        return Err(format!("{} is {what}", c.addr));
+    }
+    if c.prefix_len <= 30 && c.addr == c.network() {
+        return Err(format!("{} is the network address of {}/{}", c.addr, c.network(), c.prefix_len));
+    }
+    if c.prefix_len <= 30 && c.addr == c.broadcast() {
+        return Err(format!("{} is the broadcast address of {}/{}", c.addr, c.network(), c.prefix_len));
+    }
+    Ok(())
+}
+
+/// Check that the EAL arguments create `dev`; returns DPDK's name for it.
+fn known_device(info: &EalInfo, dev: &str) -> std::result::Result<String, String> {
+    if dev.is_empty() {
+        return Err("device must not be empty".into());
+    }
+    if info.vdevs.iter().any(|v| v == dev) {
+        return Ok(dev.to_string());
+    }
+    if let Some(pci) = eal::normalise_pci(dev) {
+        if info.no_pci {
+            return Err(format!("PCI device '{dev}' but eal.args has --no-pci"));
+        }
+        if info.block.contains(&pci) {
+            return Err(format!("PCI device '{dev}' is blocked by -b/--block in eal.args"));
+        }
+        if info.allow.is_empty() || info.allow.contains(&pci) {
+            return Ok(pci);
+        }
+    }
+    Err(format!("unknown device '{dev}': not created by any --vdev or -a/--allow in eal.args"))
+}
+
+/// Index of the port with an address whose subnet contains `ip`.
+fn port_on_subnet(ports: &[PortConfig], ip: Ipv4Addr) -> Option<(usize, Ipv4Cidr)> {
+    ports.iter().enumerate().find_map(|(i, p)| {
+        p.addresses.iter().find(|a| a.contains(ip)).map(|a| (i, *a))
+    })
+}
+
+/// The port key (`port[i].addresses[j]`) owning `ip` as an interface address.
+fn own_address(ports: &[PortConfig], ip: Ipv4Addr) -> Option<String> {
+    ports.iter().enumerate().find_map(|(i, p)| {
+        p.addresses
+            .iter()
+            .position(|a| a.addr == ip)
+            .map(|j| format!("port[{i}].addresses[{j}]"))
+    })
+}
+
+fn port_names(ports: &[PortConfig]) -> String {
+    let names: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
+    names.join(", ")
+}
+
+fn vips(src: &Source<'_>, raw: Vec<S<RawVip>>, ports: &[PortConfig]) -> Result<Vec<VipConfig>> {
+    let mut out: Vec<VipConfig> = Vec::with_capacity(raw.len());
+    for (i, v) in raw.into_iter().enumerate() {
+        let v = v.into_inner();
+        let akey = format!("vip[{i}].address");
+        let addr = parse_ip(src, &v.address, &akey)?;
+        let at = |m: String| src.error(v.address.span(), &akey, m);
+        if let Some(what) = unusable(addr) {
+            return Err(at(format!("{addr} is {what}")));
+        }
+        if let Some(k) = own_address(ports, addr) {
+            return Err(at(format!("{addr} is a port address ({k}), not a VIP")));
+        }
+        if let Some(j) = out.iter().position(|o| o.addr == addr) {
+            return Err(at(format!("duplicate VIP {addr} (also vip[{j}])")));
+        }
+        let port = match &v.port {
+            Some(name) => ports.iter().position(|p| &p.name == name.get_ref()).ok_or_else(|| {
+                src.error(
+                    name.span(),
+                    format!("vip[{i}].port"),
+                    format!("unknown port '{}' (ports: {})", name.get_ref(), port_names(ports)),
+                )
+            })?,
+            None => match port_on_subnet(ports, addr) {
+                Some((p, net)) if net.prefix_len <= 30 && (addr == net.network() || addr == net.broadcast()) => {
+                    let _ = p;
+                    return Err(at(format!("{addr} is the network or broadcast address of {}/{}", net.network(), net.prefix_len)));
+                }
+                Some((p, _)) => p,
+                None => {
+                    return Err(at(format!(
+                        "{addr} is on no port's subnet; say which port receives it with port = \"NAME\""
+                    )))
+                }
+            },
+        };
+        out.push(VipConfig { addr, port });
+    }
+    Ok(out)
+}
+
+fn routes(src: &Source<'_>, raw: Vec<S<RawRoute>>, ports: &[PortConfig]) -> Result<Vec<RouteConfig>> {
+    let mut out: Vec<RouteConfig> = Vec::with_capacity(raw.len());
+    for (i, r) in raw.into_iter().enumerate() {
+        let r = r.into_inner();
+        let pkey = format!("route[{i}].prefix");
+        let prefix = parse_cidr(src, &r.prefix, &pkey)?;
+        if !prefix.is_network() {
+            return Err(src.error(
+                r.prefix.span(),
+                &pkey,
+                format!("{prefix} has host bits set; did you mean {}/{}?", prefix.network(), prefix.prefix_len),
+            ));
+        }
+        if let Some(j) = out.iter().position(|o| o.prefix == prefix) {
+            return Err(src.error(r.prefix.span(), &pkey, format!("duplicate route {prefix} (also route[{j}])")));
+        }
+        let gkey = format!("route[{i}].gateway");
+        let gateway = parse_ip(src, &r.gateway, &gkey)?;
+        let at = |m: String| src.error(r.gateway.span(), &gkey, m);
+        if let Some(k) = own_address(ports, gateway) {
+            return Err(at(format!("gateway {gateway} is this director's own address ({k})")));
+        }
+        let Some((port, _)) = port_on_subnet(ports, gateway) else {
+            return Err(at(format!("gateway {gateway} is not on any port's subnet")));
+        };
+        out.push(RouteConfig { prefix, gateway, port });
+    }
+    Ok(out)
+}
+
+fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo) -> Result<WorkersConfig> {
+    let w = raw.into_inner();
+    let d = WorkersConfig::default();
+    let key = |f: &str| format!("workers.{f}");
+    if w.lcores.get_ref().is_empty() {
+        return Err(src.error(w.lcores.span(), key("lcores"), "no worker lcores; list at least one"));
+    }
+    let main = info.main_lcore();
+    let mut lcores: Vec<u32> = Vec::new();
+    for (i, l) in w.lcores.get_ref().iter().enumerate() {
+        let lc = *l.get_ref();
+        let at = |m: String| src.error(l.span(), format!("workers.lcores[{i}]"), m);
+        if lcores.contains(&lc) {
+            return Err(at(format!("lcore {lc} is listed twice")));
+        }
+        if lc == main {
+            return Err(at(format!(
+                "lcore {lc} is the EAL main lcore, which runs the control thread; use another or set --main-lcore"
+            )));
+        }
+        if let Some(list) = &info.lcores {
+            if !list.contains(&lc) {
+                return Err(at(format!("lcore {lc} is not in the EAL lcore list (-l/--lcores/-c in eal.args)")));
+            }
+        }
+        lcores.push(lc);
+    }
+
+    // A field with a default, checked against an inclusive range.
+    fn ranged<T: Copy + PartialOrd + std::fmt::Display>(
+        src: &Source<'_>, v: &Option<S<T>>, key: String, default: T, min: T, max: T,
+    ) -> Result<T> {
+        match v {
+            None => Ok(default),
+            Some(s) if *s.get_ref() >= min && *s.get_ref() <= max => Ok(*s.get_ref()),
+            Some(s) => Err(src.error(s.span(), key, format!("{} is out of range {min}..={max}", s.get_ref()))),
+        }
+    }
+    let burst = ranged(src, &w.burst, key("burst"), d.burst as u64, 1, super::MAX_BURST as u64)?;
+    let mbuf_cache = ranged(src, &w.mbuf_cache, key("mbuf_cache"), d.mbuf_cache, 0, MEMPOOL_CACHE_MAX)?;
+    let mbufs = ranged(src, &w.mbufs, key("mbufs"), d.mbufs, 1, u32::MAX)?;
+    // rte_mempool_create refuses a cache larger than n / 1.5.
+    if u64::from(mbuf_cache) * 3 > u64::from(mbufs) * 2 {
+        let span = w.mbuf_cache.as_ref().or(w.mbufs.as_ref()).map_or(0..0, |s| s.span());
+        return Err(src.error(span, key("mbuf_cache"), format!("mbuf_cache {mbuf_cache} must not exceed mbufs / 1.5 ({mbufs} mbufs)")));
+    }
+    Ok(WorkersConfig {
+        lcores,
+        burst: burst as usize,
+        drain_us: ranged(src, &w.drain_us, key("drain_us"), d.drain_us, 0, 1_000_000)?,
+        mbufs,
+        mbuf_cache,
+        conn_capacity: ranged(src, &w.conn_capacity, key("conn_capacity"), d.conn_capacity, 1, u32::MAX)?,
+        neigh_capacity: ranged(src, &w.neigh_capacity, key("neigh_capacity"), d.neigh_capacity, 1, u32::MAX)?,
+        neigh_queue: ranged(src, &w.neigh_queue, key("neigh_queue"), d.neigh_queue, 0, 1024)?,
+        neigh_reachable_secs: ranged(
+            src, &w.neigh_reachable_secs, key("neigh_reachable_secs"), d.neigh_reachable_secs, 1, 86_400,
+        )?,
+    })
+}
+
+fn control(
+    src: &Source<'_>, raw: Option<S<RawControl>>, workers: &WorkersConfig, info: &EalInfo,
+) -> Result<ControlConfig> {
+    let mut out = ControlConfig::default();
+    let Some(c) = raw else { return Ok(out) };
+    let c = c.into_inner();
+    if let Some(m) = &c.metrics {
+        out.metrics = m.get_ref().trim().parse::<SocketAddr>().map_err(|_| {
+            src.error(m.span(), "control.metrics", format!("'{}' is not ADDRESS:PORT (e.g. 127.0.0.1:9469)", m.get_ref()))
+        })?;
+    }
+    if let Some(s) = &c.socket {
+        let p = PathBuf::from(s.get_ref());
+        if !p.is_absolute() {
+            return Err(src.error(s.span(), "control.socket", format!("'{}' must be an absolute path", s.get_ref())));
+        }
+        out.socket = p;
+    }
+    if let Some(cpu) = &c.cpu {
+        let n = *cpu.get_ref();
+        // With -l/-c, lcore N runs on CPU N; --lcores may remap, so skip then.
+        if !info.lcores_remapped && workers.lcores.iter().any(|&l| l as usize == n) {
+            return Err(src.error(cpu.span(), "control.cpu", format!("CPU {n} runs a worker lcore; pin control threads elsewhere")));
+        }
+        out.cpu = Some(n);
+    }
+    Ok(out)
+}

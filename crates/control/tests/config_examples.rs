@@ -1,0 +1,48 @@
+//! The shipped example configurations parse and mean what they say.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use control::config::{self, Ipv4Cidr};
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dpdk-config").join(name)
+}
+
+fn cidr(s: &str) -> Ipv4Cidr {
+    s.parse().expect("test CIDR")
+}
+
+#[test]
+fn demo_toml_parses() {
+    let path = example("demo.toml");
+    let c = config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.path, path);
+    assert!(c.eal.args.iter().any(|a| a == "--vdev=net_af_packet0,iface=dwan,qpairs=1"));
+    assert_eq!(c.ports.len(), 2);
+    assert_eq!(c.ports[0].name, "wan");
+    assert_eq!(c.ports[0].device, "net_af_packet0");
+    assert_eq!(c.ports[0].addresses, vec![cidr("10.0.2.2/24")]);
+    assert_eq!(c.ports[1].name, "lan");
+    assert_eq!(c.ports[1].device, "net_af_packet1");
+    assert_eq!(c.ports[1].addresses, vec![cidr("10.0.3.1/24")]);
+    assert_eq!((c.ports[0].rx_desc, c.ports[0].tx_desc, c.ports[0].mtu), (1024, 1024, 1500));
+
+    assert_eq!(c.vips.len(), 1);
+    assert_eq!(c.vips[0].addr, Ipv4Addr::new(10, 0, 2, 100));
+    assert_eq!(c.vips[0].port, 0);
+
+    assert_eq!(c.routes.len(), 2);
+    assert_eq!(c.routes[0].prefix, cidr("0.0.0.0/0"));
+    assert_eq!(c.routes[0].gateway, Ipv4Addr::new(10, 0, 2, 1));
+    assert_eq!(c.routes[0].port, 0);
+    assert_eq!(c.routes[1].prefix, cidr("10.0.4.0/24"));
+    assert_eq!(c.routes[1].gateway, Ipv4Addr::new(10, 0, 3, 254));
+    assert_eq!(c.routes[1].port, 1);
+
+    assert_eq!(c.workers.lcores, vec![1]);
+    assert_eq!(c.control.metrics, "127.0.0.1:9469".parse::<SocketAddr>().unwrap());
+    assert_eq!(c.control.socket, PathBuf::from("/run/rvs/rvsd.sock"));
+    assert_eq!(c.control.cpu, None);
+    assert_eq!(c.port_index("lan"), Some(1));
+}
