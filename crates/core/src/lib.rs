@@ -1,2 +1,8 @@
 //! Load-balancing logic, DPDK-free: everything that decides what happens to a packet.
+//! Runs over any [`wire::PacketBuf`], so it is tested on plain byte buffers.
 #![forbid(unsafe_code)]
+
+pub mod l3;
+pub mod neigh;
+pub mod route;
+pub mod stats;

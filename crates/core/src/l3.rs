@@ -1,0 +1,327 @@
+//! The director's own IPv4 presence on its ports: answering ARP for its addresses and
+//! VIPs, gratuitous ARP, ICMP echo, and sending packets to a next hop through the
+//! neighbour table. Everything else is dropped with a reason.
+//!
+//! Generic over the packet buffer so the same code runs over DPDK mbufs in the worker
+//! and over `VecBuf` in fixture tests.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use wire::{
+    arp_op, checksum, ethertype, icmpv4_type, ip_proto, ArpPacket, EthernetAddress, EthernetFrame,
+    Icmpv4Packet, Ipv4Packet, PacketBuf,
+};
+
+use crate::neigh::{Enqueued, NeighConfig, NeighTable, Probe};
+use crate::route::{Ipv4Cidr, RouteTable};
+use crate::stats::DropReason;
+
+const ETH_LEN: usize = 14;
+const ARP_FRAME_LEN: usize = ETH_LEN + 28;
+/// TTL of packets the director originates (Linux's default `ip_default_ttl`).
+const DEFAULT_TTL: u8 = 64;
+
+/// One port's addresses.
+#[derive(Clone, Debug)]
+pub struct PortL3 {
+    pub mac: EthernetAddress,
+    pub addrs: Vec<Ipv4Cidr>,
+    /// VIPs announced and answered on this port.
+    pub vips: Vec<Ipv4Addr>,
+}
+
+/// The L3 configuration shared (read-only) by all workers.
+#[derive(Clone, Debug, Default)]
+pub struct L3Config {
+    pub ports: Vec<PortL3>,
+    /// Static routes; connected subnets of `ports` are added by [`L3Config::new`].
+    pub routes: RouteTable,
+}
+
+impl L3Config {
+    /// Ports plus static routes; adds each port address's subnet as a connected route.
+    pub fn new(ports: Vec<PortL3>, mut routes: RouteTable) -> Self {
+        for (i, p) in ports.iter().enumerate() {
+            for a in &p.addrs {
+                routes.add_connected(*a, i as u16);
+            }
+        }
+        L3Config { ports, routes }
+    }
+
+    /// Whether `ip` is one of this port's own addresses or VIPs (ARP is answered per port).
+    pub fn owns_on_port(&self, port: u16, ip: Ipv4Addr) -> bool {
+        self.ports
+            .get(usize::from(port))
+            .is_some_and(|p| p.vips.contains(&ip) || p.addrs.iter().any(|a| a.addr == ip))
+    }
+
+    /// Whether `ip` is local on any port (weak host model, as Linux).
+    pub fn is_local(&self, ip: Ipv4Addr) -> bool {
+        (0..self.ports.len() as u16).any(|p| self.owns_on_port(p, ip))
+    }
+
+    /// Whether `ip` is on a subnet connected to `port`.
+    fn on_link(&self, port: u16, ip: Ipv4Addr) -> bool {
+        self.ports.get(usize::from(port)).is_some_and(|p| p.addrs.iter().any(|a| a.contains(ip)))
+    }
+
+    /// The source address for ARP probes towards `ip` out of `port`.
+    fn source_for(&self, port: u16, ip: Ipv4Addr) -> Option<Ipv4Addr> {
+        let p = self.ports.get(usize::from(port))?;
+        p.addrs.iter().find(|a| a.contains(ip)).or(p.addrs.first()).map(|a| a.addr)
+    }
+}
+
+/// Where the node puts packets. The worker implements it over its tx buffers and counters.
+pub trait Io<P> {
+    /// Transmit a complete frame out of `port`.
+    fn tx(&mut self, port: u16, pkt: P);
+    /// Drop a packet that arrived on (or was meant for) `port`, counting `reason`.
+    fn drop(&mut self, port: u16, pkt: P, reason: DropReason);
+    /// An empty packet buffer to build a frame in.
+    fn alloc(&mut self) -> Option<P>;
+    /// Count a drop where no packet exists (e.g. an allocation that failed).
+    fn count_drop(&mut self, port: u16, reason: DropReason);
+    /// A neighbour binding was learned here; other workers should know it too.
+    fn neigh_learned(&mut self, _port: u16, _ip: Ipv4Addr, _mac: EthernetAddress) {}
+}
+
+/// One worker's L3 state.
+pub struct Node<P> {
+    cfg: Arc<L3Config>,
+    neigh: NeighTable<P>,
+}
+
+impl<P: PacketBuf> Node<P> {
+    pub fn new(cfg: Arc<L3Config>, neigh: NeighConfig) -> Self {
+        Node { cfg, neigh: NeighTable::new(neigh) }
+    }
+
+    pub fn config(&self) -> &L3Config {
+        &self.cfg
+    }
+
+    pub fn neighbours(&self) -> &NeighTable<P> {
+        &self.neigh
+    }
+
+    /// Handle one received frame.
+    pub fn input(&mut self, port: u16, pkt: P, now: u64, io: &mut impl Io<P>) {
+        let (dst, ty) = match EthernetFrame::new_checked(pkt.data()) {
+            Ok(f) => (f.dst_addr(), f.ethertype()),
+            Err(_) => return io.drop(port, pkt, DropReason::Malformed),
+        };
+        let mine = self.cfg.ports.get(usize::from(port)).map(|p| p.mac);
+        if dst.is_unicast() && Some(dst) != mine {
+            return io.drop(port, pkt, DropReason::OtherHost);
+        }
+        match ty {
+            ethertype::ARP => self.arp_input(port, pkt, now, io),
+            ethertype::IPV4 => self.ipv4_input(port, pkt, io),
+            ethertype::IPV6 => io.drop(port, pkt, DropReason::Ipv6),
+            _ => io.drop(port, pkt, DropReason::UnknownEthertype),
+        }
+    }
+
+    fn arp_input(&mut self, port: u16, mut pkt: P, now: u64, io: &mut impl Io<P>) {
+        let (op, sha, spa, tpa) = match ArpPacket::new_checked(pkt.data().get(ETH_LEN..).unwrap_or(&[])) {
+            Ok(a) => (a.operation(), a.source_hardware_addr(), a.source_protocol_addr(), a.target_protocol_addr()),
+            Err(_) => return io.drop(port, pkt, DropReason::Malformed),
+        };
+        let Some(our_mac) = self.cfg.ports.get(usize::from(port)).map(|p| p.mac) else {
+            return io.drop(port, pkt, DropReason::ArpIgnored);
+        };
+        let for_us = self.cfg.owns_on_port(port, tpa);
+        if sha.is_unicast() && sha != our_mac && self.cfg.on_link(port, spa) && !self.cfg.is_local(spa) {
+            self.learn(port, spa, sha, for_us, now, io);
+        }
+        if op != arp_op::REQUEST || !for_us || spa == tpa {
+            // Replies and gratuitous ARP have done their work by now (learned above).
+            if !for_us && !self.cfg.on_link(port, spa) {
+                io.drop(port, pkt, DropReason::ArpIgnored);
+            }
+            return;
+        }
+        // Turn the request into the reply in place (RFC 826).
+        let data = pkt.data_mut();
+        let mut eth = EthernetFrame::new_unchecked(&mut *data);
+        eth.set_dst_addr(sha);
+        eth.set_src_addr(our_mac);
+        let mut arp = ArpPacket::new_unchecked(eth.payload_mut());
+        arp.fill_ipv4_over_ethernet(arp_op::REPLY, our_mac, tpa, sha, spa);
+        io.tx(port, pkt);
+    }
+
+    fn ipv4_input(&mut self, port: u16, mut pkt: P, io: &mut impl Io<P>) {
+        let (dst, proto, header_len, fragment) = {
+            let Ok(ip) = Ipv4Packet::new_checked(pkt.data().get(ETH_LEN..).unwrap_or(&[])) else {
+                return io.drop(port, pkt, DropReason::Malformed);
+            };
+            if !ip.verify_checksum() {
+                return io.drop(port, pkt, DropReason::BadChecksum);
+            }
+            (ip.dst_addr(), ip.protocol(), ip.header_len(), ip.is_fragment())
+        };
+        if !self.cfg.is_local(dst) {
+            return io.drop(port, pkt, DropReason::NotLocal);
+        }
+        if fragment {
+            return io.drop(port, pkt, DropReason::Fragment);
+        }
+        match proto {
+            ip_proto::ICMP => {}
+            ip_proto::TCP | ip_proto::UDP => return io.drop(port, pkt, DropReason::NoService),
+            _ => return io.drop(port, pkt, DropReason::UnknownProtocol),
+        }
+        let l4 = ETH_LEN + header_len;
+        let (ty, csum_ok) = match Icmpv4Packet::new_checked(ip_payload(pkt.data(), header_len)) {
+            Ok(icmp) => (icmp.msg_type(), icmp.verify_checksum()),
+            Err(_) => return io.drop(port, pkt, DropReason::Malformed),
+        };
+        if !csum_ok {
+            return io.drop(port, pkt, DropReason::BadChecksum);
+        }
+        if ty != icmpv4_type::ECHO_REQUEST || l4 > pkt.len() {
+            return io.drop(port, pkt, DropReason::IcmpIgnored);
+        }
+        let Some(our_mac) = self.cfg.ports.get(usize::from(port)).map(|p| p.mac) else {
+            return io.drop(port, pkt, DropReason::IcmpIgnored);
+        };
+        // Echo reply in place: back to the neighbour it came from, which is how it reached
+        // us; the ICMP checksum is adjusted for the type change only (RFC 1624).
+        let data = pkt.data_mut();
+        let mut eth = EthernetFrame::new_unchecked(&mut *data);
+        let peer = eth.src_addr();
+        eth.set_dst_addr(peer);
+        eth.set_src_addr(our_mac);
+        let mut ip = Ipv4Packet::new_unchecked(eth.payload_mut());
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        ip.set_src_addr(dst);
+        ip.set_dst_addr(src);
+        ip.set_ttl(DEFAULT_TTL);
+        ip.fill_checksum();
+        let mut icmp = Icmpv4Packet::new_unchecked(ip.payload_mut());
+        let old = u16::from(icmpv4_type::ECHO_REQUEST) << 8 | u16::from(icmp.msg_code());
+        let new = u16::from(icmpv4_type::ECHO_REPLY) << 8 | u16::from(icmp.msg_code());
+        icmp.set_msg_type(icmpv4_type::ECHO_REPLY);
+        icmp.set_checksum(checksum::update16(icmp.checksum(), old, new));
+        io.tx(port, pkt);
+    }
+
+    /// Send an IPv4 packet (Ethernet header present, addresses to be filled) to `dst`
+    /// along the routing table: now if the next hop is resolved, else once it is.
+    pub fn output(&mut self, pkt: P, dst: Ipv4Addr, now: u64, io: &mut impl Io<P>) {
+        let Some(hop) = self.cfg.routes.lookup(dst) else {
+            return io.drop(0, pkt, DropReason::NoRoute);
+        };
+        match self.neigh.lookup(hop.next_hop) {
+            Some(mac) => self.send_to(hop.port, mac, pkt, io),
+            None => match self.neigh.enqueue(hop.port, hop.next_hop, pkt, now) {
+                Enqueued::Queued { probe: true } => {
+                    self.probe(Probe { port: hop.port, ip: hop.next_hop, mac: None }, io)
+                }
+                Enqueued::Queued { probe: false } => {}
+                Enqueued::Refused(pkt, reason) => io.drop(hop.port, pkt, reason),
+            },
+        }
+    }
+
+    fn send_to(&self, port: u16, mac: EthernetAddress, mut pkt: P, io: &mut impl Io<P>) {
+        let Some(our_mac) = self.cfg.ports.get(usize::from(port)).map(|p| p.mac) else {
+            return io.drop(port, pkt, DropReason::NoRoute);
+        };
+        match EthernetFrame::new_checked(pkt.data_mut()) {
+            Ok(mut eth) => {
+                eth.set_dst_addr(mac);
+                eth.set_src_addr(our_mac);
+                io.tx(port, pkt)
+            }
+            Err(_) => io.drop(port, pkt, DropReason::Malformed),
+        }
+    }
+
+    /// A binding learned here or by another worker: record it and release waiting packets.
+    pub fn learn(&mut self, port: u16, ip: Ipv4Addr, mac: EthernetAddress, create: bool, now: u64, io: &mut impl Io<P>) {
+        let Some((changed, waiting)) = self.neigh.learn(port, ip, mac, create, now) else { return };
+        let our_mac = self.cfg.ports.get(usize::from(port)).map(|p| p.mac).unwrap_or_default();
+        for mut pkt in waiting {
+            if let Ok(mut eth) = EthernetFrame::new_checked(pkt.data_mut()) {
+                eth.set_dst_addr(mac);
+                eth.set_src_addr(our_mac);
+            }
+            io.tx(port, pkt);
+        }
+        if changed {
+            io.neigh_learned(port, ip, mac);
+        }
+    }
+
+    /// Timers: ARP retransmission, revalidation and expiry.
+    pub fn tick(&mut self, now: u64, io: &mut impl Io<P>) {
+        let mut probes = [None; 8];
+        let mut n = 0;
+        // Probes are collected first (bounded per tick) because sending one needs `io`
+        // while the table is borrowed; the rest wait for the next tick.
+        self.neigh.tick(
+            now,
+            |p| {
+                if let Some(slot) = probes.get_mut(n) {
+                    *slot = Some(p);
+                    n += 1;
+                }
+            },
+            |pkt| io.drop(0, pkt, DropReason::NeighUnresolved),
+        );
+        for p in probes.into_iter().flatten() {
+            self.probe(p, io);
+        }
+    }
+
+    fn probe(&self, p: Probe, io: &mut impl Io<P>) {
+        let Some(spa) = self.cfg.source_for(p.port, p.ip) else { return };
+        let tha = p.mac.unwrap_or_default();
+        let dst = p.mac.unwrap_or(EthernetAddress::BROADCAST);
+        self.send_arp(p.port, arp_op::REQUEST, dst, spa, tha, p.ip, io);
+    }
+
+    /// Gratuitous ARP for every address and VIP, so upstream caches point at us at start.
+    pub fn announce(&self, io: &mut impl Io<P>) {
+        for (i, p) in self.cfg.ports.iter().enumerate() {
+            let ips = p.addrs.iter().map(|a| a.addr).chain(p.vips.iter().copied());
+            for ip in ips {
+                self.send_arp(i as u16, arp_op::REQUEST, EthernetAddress::BROADCAST, ip, EthernetAddress::default(), ip, io);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_arp(
+        &self,
+        port: u16,
+        op: u16,
+        dst: EthernetAddress,
+        spa: Ipv4Addr,
+        tha: EthernetAddress,
+        tpa: Ipv4Addr,
+        io: &mut impl Io<P>,
+    ) {
+        let Some(mac) = self.cfg.ports.get(usize::from(port)).map(|p| p.mac) else { return };
+        let Some(mut pkt) = io.alloc() else { return io.count_drop(port, DropReason::NoMbuf) };
+        let Some(buf) = pkt.append(ARP_FRAME_LEN) else { return io.drop(port, pkt, DropReason::NoMbuf) };
+        let mut eth = EthernetFrame::new_unchecked(buf);
+        eth.set_dst_addr(dst);
+        eth.set_src_addr(mac);
+        eth.set_ethertype(ethertype::ARP);
+        ArpPacket::new_unchecked(eth.payload_mut()).fill_ipv4_over_ethernet(op, mac, spa, tha, tpa);
+        io.tx(port, pkt);
+    }
+}
+
+fn ip_payload(frame: &[u8], header_len: usize) -> &[u8] {
+    // Bounded by the IPv4 total length, not the frame (Ethernet pads short frames).
+    let Ok(ip) = Ipv4Packet::new_checked(frame.get(ETH_LEN..).unwrap_or(&[])) else { return &[] };
+    let total = usize::from(ip.total_len());
+    frame.get(ETH_LEN + header_len..ETH_LEN + total).unwrap_or(&[])
+}

@@ -1,0 +1,190 @@
+//! Per-core, per-port counters. Each worker owns its `CoreStats` and is the only writer;
+//! the control thread reads them at any time without stopping the worker. Owner-only
+//! writes let an increment be a relaxed load and store (no locked instruction).
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Why a packet was dropped. The names are the `reason` label in metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum DropReason {
+    /// Failed a length or header check (`new_checked`).
+    Malformed,
+    /// IPv4 header or ICMP checksum wrong.
+    BadChecksum,
+    /// Unicast frame for another MAC address.
+    OtherHost,
+    /// Neither IPv4 nor ARP.
+    UnknownEthertype,
+    /// IPv6 is parsed by `wire` but not served yet.
+    Ipv6,
+    /// ARP that is neither for one of our addresses nor from a known neighbour.
+    ArpIgnored,
+    /// IPv4 to us with a protocol we do not serve (not ICMP, TCP, UDP).
+    UnknownProtocol,
+    /// ICMP to us other than an echo request.
+    IcmpIgnored,
+    /// TCP or UDP to one of our addresses with no virtual service.
+    NoService,
+    /// An IPv4 fragment addressed to us: the director does not reassemble.
+    Fragment,
+    /// IPv4 for an address that is not ours: the director is not a router.
+    NotLocal,
+    /// No route to the destination.
+    NoRoute,
+    /// The bounded queue of packets waiting for a neighbour's MAC was full.
+    NeighQueueFull,
+    /// The neighbour never answered ARP; the packets waiting for it are dropped.
+    NeighUnresolved,
+    /// No room in the neighbour table for another unresolved neighbour.
+    NeighTableFull,
+    /// The NIC refused the packet (tx ring full).
+    TxFull,
+    /// The mempool was empty when a packet had to be built.
+    NoMbuf,
+}
+
+impl DropReason {
+    pub const COUNT: usize = 17;
+    pub const ALL: [DropReason; Self::COUNT] = [
+        Self::Malformed,
+        Self::BadChecksum,
+        Self::OtherHost,
+        Self::UnknownEthertype,
+        Self::Ipv6,
+        Self::ArpIgnored,
+        Self::UnknownProtocol,
+        Self::IcmpIgnored,
+        Self::NoService,
+        Self::Fragment,
+        Self::NotLocal,
+        Self::NoRoute,
+        Self::NeighQueueFull,
+        Self::NeighUnresolved,
+        Self::NeighTableFull,
+        Self::TxFull,
+        Self::NoMbuf,
+    ];
+
+    /// The metric label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::BadChecksum => "bad_checksum",
+            Self::OtherHost => "other_host",
+            Self::UnknownEthertype => "unknown_ethertype",
+            Self::Ipv6 => "ipv6",
+            Self::ArpIgnored => "arp_ignored",
+            Self::UnknownProtocol => "unknown_protocol",
+            Self::IcmpIgnored => "icmp_ignored",
+            Self::NoService => "no_service",
+            Self::Fragment => "fragment",
+            Self::NotLocal => "not_local",
+            Self::NoRoute => "no_route",
+            Self::NeighQueueFull => "neigh_queue_full",
+            Self::NeighUnresolved => "neigh_unresolved",
+            Self::NeighTableFull => "neigh_table_full",
+            Self::TxFull => "tx_full",
+            Self::NoMbuf => "no_mbuf",
+        }
+    }
+}
+
+/// A counter written by one thread and read by others.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Add `n`. Only the owning worker may call this (load + store is not atomic RMW).
+    #[inline]
+    pub fn add(&self, n: u64) {
+        self.0.store(self.0.load(Relaxed).wrapping_add(n), Relaxed);
+    }
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+}
+
+/// One worker's counters for one port, on its own cache lines.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub struct PortCounters {
+    pub rx_packets: Counter,
+    pub rx_bytes: Counter,
+    pub tx_packets: Counter,
+    pub tx_bytes: Counter,
+    pub drops: [Counter; DropReason::COUNT],
+}
+
+impl PortCounters {
+    #[inline]
+    pub fn drop(&self, reason: DropReason) {
+        self.drops[reason as usize].inc();
+    }
+    pub fn drops(&self, reason: DropReason) -> u64 {
+        self.drops[reason as usize].get()
+    }
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().map(Counter::get).sum()
+    }
+}
+
+/// Everything one worker counts.
+#[derive(Debug)]
+pub struct CoreStats {
+    pub lcore: u32,
+    pub ports: Vec<PortCounters>,
+    /// Neighbour entries currently held by this core.
+    pub neighbours: Counter,
+}
+
+impl CoreStats {
+    pub fn new(lcore: u32, ports: usize) -> Self {
+        CoreStats {
+            lcore,
+            ports: (0..ports).map(|_| PortCounters::default()).collect(),
+            neighbours: Counter::default(),
+        }
+    }
+
+    /// The counters of `port`; out-of-range ports land on the last port's counters rather
+    /// than panicking (callers only pass configured ports).
+    #[inline]
+    pub fn port(&self, port: u16) -> &PortCounters {
+        let i = usize::from(port).min(self.ports.len().saturating_sub(1));
+        &self.ports[i]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_ordered_like_the_enum() {
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i);
+        }
+        let mut names: Vec<_> = DropReason::ALL.iter().map(|r| r.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::COUNT);
+    }
+
+    #[test]
+    fn counters_add_per_port_and_reason() {
+        let s = CoreStats::new(3, 2);
+        s.port(1).drop(DropReason::UnknownProtocol);
+        s.port(1).drop(DropReason::UnknownProtocol);
+        s.port(0).rx_packets.add(5);
+        assert_eq!(s.port(1).drops(DropReason::UnknownProtocol), 2);
+        assert_eq!(s.port(0).drops(DropReason::UnknownProtocol), 0);
+        assert_eq!(s.port(1).total_drops(), 2);
+        assert_eq!(s.port(0).rx_packets.get(), 5);
+        assert_eq!(s.port(9).drops(DropReason::UnknownProtocol), 2, "clamped to the last port");
+    }
+}
