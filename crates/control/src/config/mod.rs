@@ -238,11 +238,20 @@ impl Source<'_> {
 
     /// Convert a TOML syntax or serde error, finding the key from its span.
     fn toml_error(&self, table: &Spanned<DeTable<'_>>, e: &toml::de::Error) -> ConfigError {
-        let message = e.message().trim().to_string();
+        let mut message = e.message().trim().to_string();
         let mut key = String::new();
         let span = e.span();
-        if let Some(span) = &span {
-            walk_table(table.get_ref(), span, &mut key);
+        if let Some(span) = span.as_ref().filter(|s| **s != table.span()) {
+            if !walk_table(table.get_ref(), span, &mut key) {
+                // Inside a `[header]` table (whose span is just the header):
+                // name the table, plus the offending key if the span is one.
+                let mut best = None;
+                enclosing_header(table.get_ref(), span.start, &mut String::new(), &mut best);
+                key = best.map(|(_, k)| k).unwrap_or_default();
+                if let Some(word) = self.text.get(span.clone()).filter(|w| is_bare(w)) {
+                    push_key(&mut key, word);
+                }
+            }
         }
         // serde reports a missing field at its parent table.
         if let Some(field) = message
@@ -254,6 +263,9 @@ impl Source<'_> {
             if at_root {
                 return self.error_nowhere(key, message);
             }
+        }
+        if matches!(key.as_str(), "port" | "vip" | "route") && message.contains("expected a sequence") {
+            message.push_str(&format!(" (write [[{key}]], an array of tables)"));
         }
         match span {
             Some(span) => self.error(span, key, message),
@@ -267,12 +279,43 @@ fn push_key(path: &mut String, key: &str) {
     if !path.is_empty() {
         path.push('.');
     }
-    let bare = !key.is_empty()
-        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if bare {
+    if is_bare(key) {
         path.push_str(key);
     } else {
         path.push_str(&format!("{key:?}"));
+    }
+}
+
+fn is_bare(key: &str) -> bool {
+    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The table starting last at or before `offset`, as (start, key path).
+fn enclosing_header(t: &DeTable<'_>, offset: usize, path: &mut String, best: &mut Option<(usize, String)>) {
+    for (k, v) in t.iter() {
+        let len = path.len();
+        push_key(path, k.get_ref());
+        let mut visit = |v: &Spanned<DeValue<'_>>, path: &mut String| {
+            if let DeValue::Table(inner) = v.get_ref() {
+                let start = v.span().start;
+                if start <= offset && best.as_ref().map_or(true, |(b, _)| start >= *b) {
+                    *best = Some((start, path.clone()));
+                }
+                enclosing_header(inner, offset, path, best);
+            }
+        };
+        match v.get_ref() {
+            DeValue::Array(a) => {
+                for (i, item) in a.iter().enumerate() {
+                    let l = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    visit(item, path);
+                    path.truncate(l);
+                }
+            }
+            _ => visit(v, path),
+        }
+        path.truncate(len);
     }
 }
 
