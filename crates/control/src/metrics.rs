@@ -1,0 +1,212 @@
+//! Prometheus text exposition of the workers' counters, served over HTTP by the control
+//! thread. Workers never wait for a scrape: values are read from their per-core atomics
+//! when the scrape happens.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use prometheus::{Encoder, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use rvs_core::stats::{CoreStats, DropReason};
+
+/// NIC-level counters of one port, as the driver reports them (rte_eth_stats).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NicStats {
+    pub link_up: bool,
+    pub ipackets: u64,
+    pub opackets: u64,
+    pub imissed: u64,
+    pub ierrors: u64,
+    pub oerrors: u64,
+    pub rx_nombuf: u64,
+}
+
+/// Reads NIC counters for every port, in port order (implemented by rvsd over DPDK).
+pub type NicReader = Box<dyn Fn() -> Vec<NicStats> + Send + Sync>;
+
+/// Labels of `rvs_build_info`.
+#[derive(Clone, Debug)]
+pub struct BuildInfo {
+    pub version: &'static str,
+    pub commit: &'static str,
+    pub dpdk: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    cores: Vec<Arc<CoreStats>>,
+    ports: Vec<String>,
+    nic: Option<NicReader>,
+    rx_packets: IntCounterVec,
+    rx_bytes: IntCounterVec,
+    tx_packets: IntCounterVec,
+    tx_bytes: IntCounterVec,
+    drops: IntCounterVec,
+    neighbours: IntGaugeVec,
+    nic_counters: IntCounterVec,
+    link_up: IntGaugeVec,
+}
+
+fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("static metric definition");
+    registry.register(Box::new(c.clone())).expect("metric registered once");
+    c
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("static metric definition");
+    registry.register(Box::new(g.clone())).expect("metric registered once");
+    g
+}
+
+impl Metrics {
+    pub fn new(cores: Vec<Arc<CoreStats>>, ports: Vec<String>, build: &BuildInfo, nic: Option<NicReader>) -> Self {
+        let r = Registry::new();
+        let per_port = &["lcore", "port"];
+        let m = Metrics {
+            rx_packets: counter(&r, "rvs_port_rx_packets_total", "Packets received by a worker on a port.", per_port),
+            rx_bytes: counter(&r, "rvs_port_rx_bytes_total", "Bytes received by a worker on a port.", per_port),
+            tx_packets: counter(&r, "rvs_port_tx_packets_total", "Packets a worker handed to a port's NIC.", per_port),
+            tx_bytes: counter(&r, "rvs_port_tx_bytes_total", "Bytes a worker handed to a port's NIC.", per_port),
+            drops: counter(&r, "rvs_port_drops_total", "Packets dropped by a worker, by port and reason.", &["lcore", "port", "reason"]),
+            neighbours: gauge(&r, "rvs_neighbours", "Resolved and pending ARP neighbours held by a worker.", &["lcore"]),
+            nic_counters: counter(&r, "rvs_nic_packets_total", "NIC counters per port (rte_eth_stats).", &["port", "counter"]),
+            link_up: gauge(&r, "rvs_port_link_up", "1 when the port's link is up.", &["port"]),
+            registry: r,
+            cores,
+            ports,
+            nic,
+        };
+        let info = gauge(&m.registry, "rvs_build_info", "rvs build information; the value is 1.", &["version", "commit", "dpdk"]);
+        info.with_label_values(&[build.version, build.commit, build.dpdk]).set(1);
+        m
+    }
+
+    /// Refresh every value from the workers and render the text exposition format.
+    pub fn render(&self) -> String {
+        for core in &self.cores {
+            let lcore = core.lcore.to_string();
+            for (port, name) in self.ports.iter().enumerate() {
+                let c = core.port(port as u16);
+                let l = [lcore.as_str(), name.as_str()];
+                set(&self.rx_packets, &l, c.rx_packets.get());
+                set(&self.rx_bytes, &l, c.rx_bytes.get());
+                set(&self.tx_packets, &l, c.tx_packets.get());
+                set(&self.tx_bytes, &l, c.tx_bytes.get());
+                for reason in DropReason::ALL {
+                    set(&self.drops, &[&lcore, name, reason.name()], c.drops(reason));
+                }
+            }
+            self.neighbours.with_label_values(&[&lcore]).set(core.neighbours.get() as i64);
+        }
+        if let Some(read) = &self.nic {
+            for (name, s) in self.ports.iter().zip(read()) {
+                self.link_up.with_label_values(&[name]).set(i64::from(s.link_up));
+                for (counter, v) in [
+                    ("ipackets", s.ipackets),
+                    ("opackets", s.opackets),
+                    ("imissed", s.imissed),
+                    ("ierrors", s.ierrors),
+                    ("oerrors", s.oerrors),
+                    ("rx_nombuf", s.rx_nombuf),
+                ] {
+                    set(&self.nic_counters, &[name, counter], v);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        // Encoding our own well-formed families into a Vec cannot fail.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// A counter mirrors a value counted elsewhere: reset it to that value.
+fn set(c: &IntCounterVec, labels: &[&str], v: u64) {
+    let c = c.with_label_values(labels);
+    c.reset();
+    c.inc_by(v);
+}
+
+/// Serve `GET /metrics` on `addr` from a background thread.
+pub fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = TcpListener::bind(addr)?;
+    let local = listener.local_addr()?;
+    let handle = std::thread::Builder::new().name("rvs-metrics".into()).spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let _ = handle(stream, &metrics);
+        }
+    })?;
+    Ok((local, handle))
+}
+
+fn handle(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request = String::new();
+    reader.read_line(&mut request)?;
+    // Drain the headers; the request line is all we route on.
+    let mut line = String::new();
+    while reader.read_line(&mut line)? > 2 {
+        line.clear();
+    }
+    let path = request.split_whitespace().nth(1).unwrap_or("");
+    let (status, ctype, body) = match (request.split_whitespace().next(), path) {
+        (Some("GET"), "/metrics") => ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics.render()),
+        (Some("GET"), _) => ("404 Not Found", "text/plain", "try /metrics\n".to_string()),
+        _ => ("405 Method Not Allowed", "text/plain", "GET only\n".to_string()),
+    };
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn metrics() -> (Arc<CoreStats>, Metrics) {
+        let core = Arc::new(CoreStats::new(1, 2));
+        let build = BuildInfo { version: "0.1.0", commit: "abc", dpdk: "22.11" };
+        let nic: NicReader = Box::new(|| vec![NicStats { link_up: true, ipackets: 7, ..Default::default() }; 2]);
+        let m = Metrics::new(vec![core.clone()], vec!["wan".into(), "lan".into()], &build, Some(nic));
+        (core, m)
+    }
+
+    #[test]
+    fn render_reflects_worker_counters() {
+        let (core, m) = metrics();
+        core.port(0).rx_packets.add(3);
+        core.port(1).drop(DropReason::UnknownProtocol);
+        let text = m.render();
+        assert!(text.contains("rvs_port_rx_packets_total{lcore=\"1\",port=\"wan\"} 3\n"), "{text}");
+        assert!(text.contains("rvs_port_drops_total{lcore=\"1\",port=\"lan\",reason=\"unknown_protocol\"} 1\n"));
+        assert!(text.contains("rvs_build_info{commit=\"abc\",dpdk=\"22.11\",version=\"0.1.0\"} 1\n"));
+        assert!(text.contains("rvs_nic_packets_total{counter=\"ipackets\",port=\"wan\"} 7\n"));
+        core.port(0).rx_packets.add(2);
+        assert!(m.render().contains("rvs_port_rx_packets_total{lcore=\"1\",port=\"wan\"} 5\n"), "a second scrape sees the new value");
+    }
+
+    #[test]
+    fn serves_metrics_over_http() {
+        let (core, m) = metrics();
+        core.port(0).tx_packets.add(9);
+        let (addr, _) = serve("127.0.0.1:0".parse().unwrap(), Arc::new(m)).unwrap();
+        let get = |path: &str| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            out
+        };
+        let ok = get("/metrics");
+        assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"));
+        assert!(ok.contains("rvs_port_tx_packets_total{lcore=\"1\",port=\"wan\"} 9"));
+        assert!(get("/").starts_with("HTTP/1.1 404"));
+    }
+}
