@@ -71,17 +71,21 @@ pub fn pseudo_header_v6(src: &Ipv6Addr, dst: &Ipv6Addr, next_header: u8, length:
 /// Addresses that have a pseudo header, so TCP/UDP/ICMPv6 checksum helpers can be
 /// generic over the IP version.
 pub trait PseudoHeader {
+    /// True for IPv6, where UDP may not send the zero "no checksum" (RFC 8200 §8.1).
+    const IS_V6: bool;
     /// Sum of the pseudo header for `protocol` and upper-layer `length`.
     fn pseudo_header(src: &Self, dst: &Self, protocol: u8, length: u32) -> u16;
 }
 
 impl PseudoHeader for Ipv4Addr {
+    const IS_V6: bool = false;
     fn pseudo_header(src: &Self, dst: &Self, protocol: u8, length: u32) -> u16 {
         pseudo_header_v4(src, dst, protocol, length)
     }
 }
 
 impl PseudoHeader for Ipv6Addr {
+    const IS_V6: bool = true;
     fn pseudo_header(src: &Self, dst: &Self, protocol: u8, length: u32) -> u16 {
         pseudo_header_v6(src, dst, protocol, length)
     }
