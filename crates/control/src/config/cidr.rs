@@ -65,8 +65,16 @@ impl Ipv4Cidr {
 
     /// Whether the two subnets share at least one address.
     pub fn overlaps(&self, other: &Ipv4Cidr) -> bool {
-        let wider = if self.prefix_len <= other.prefix_len { self } else { other };
-        let narrower = if std::ptr::eq(wider, self) { other } else { self };
+        let wider = if self.prefix_len <= other.prefix_len {
+            self
+        } else {
+            other
+        };
+        let narrower = if std::ptr::eq(wider, self) {
+            other
+        } else {
+            self
+        };
         wider.contains(narrower.network())
     }
 
@@ -95,11 +103,12 @@ impl FromStr for Ipv4Cidr {
             .parse()
             .map_err(|_| cidr_err(format!("'{addr}' in '{s}' is not an IPv4 address")))?;
         // u8::from_str accepts "+8"; insist on plain digits.
-        let prefix_len = if !len.is_empty() && len.len() <= 2 && len.bytes().all(|b| b.is_ascii_digit()) {
-            len.parse::<u8>().ok().filter(|n| *n <= 32)
-        } else {
-            None
-        };
+        let prefix_len =
+            if !len.is_empty() && len.len() <= 2 && len.bytes().all(|b| b.is_ascii_digit()) {
+                len.parse::<u8>().ok().filter(|n| *n <= 32)
+            } else {
+                None
+            };
         let prefix_len = prefix_len
             .ok_or_else(|| cidr_err(format!("prefix length '{len}' in '{s}' is not 0..=32")))?;
         Ok(Self { addr, prefix_len })

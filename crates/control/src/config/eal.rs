@@ -59,15 +59,21 @@ pub(super) fn analyze(args: &[String]) -> Result<EalInfo, EalError> {
         if !takes_value(opt) {
             continue;
         }
+        // Errors in the value point at the argument holding it.
+        let mut at = at;
         let value = match inline {
             Some(v) => v,
             None => match args.get(i) {
                 Some(v) => {
+                    at = i;
                     i += 1;
                     v.as_str()
                 }
                 None => {
-                    return Err(EalError { index: at, message: format!("'{opt}' needs a value") })
+                    return Err(EalError {
+                        index: at,
+                        message: format!("'{opt}' needs a value"),
+                    })
                 }
             },
         };

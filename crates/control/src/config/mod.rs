@@ -213,11 +213,19 @@ impl Source<'_> {
     /// 1-based line of byte `offset`.
     fn line_of(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
-        1 + self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count()
+        1 + self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
     }
 
     /// An error at `span` (a value's or table's place in the file).
-    fn error(&self, span: Range<usize>, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    fn error(
+        &self,
+        span: Range<usize>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ConfigError {
         ConfigError {
             path: self.path.to_path_buf(),
             line: Some(self.line_of(span.start)),
@@ -264,7 +272,9 @@ impl Source<'_> {
                 return self.error_nowhere(key, message);
             }
         }
-        if matches!(key.as_str(), "port" | "vip" | "route") && message.contains("expected a sequence") {
+        if matches!(key.as_str(), "port" | "vip" | "route")
+            && message.contains("expected a sequence")
+        {
             message.push_str(&format!(" (write [[{key}]], an array of tables)"));
         }
         match span {
@@ -287,18 +297,26 @@ fn push_key(path: &mut String, key: &str) {
 }
 
 fn is_bare(key: &str) -> bool {
-    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// The table starting last at or before `offset`, as (start, key path).
-fn enclosing_header(t: &DeTable<'_>, offset: usize, path: &mut String, best: &mut Option<(usize, String)>) {
+fn enclosing_header(
+    t: &DeTable<'_>,
+    offset: usize,
+    path: &mut String,
+    best: &mut Option<(usize, String)>,
+) {
     for (k, v) in t.iter() {
         let len = path.len();
         push_key(path, k.get_ref());
         let mut visit = |v: &Spanned<DeValue<'_>>, path: &mut String| {
             if let DeValue::Table(inner) = v.get_ref() {
                 let start = v.span().start;
-                if start <= offset && best.as_ref().map_or(true, |(b, _)| start >= *b) {
+                if start <= offset && !matches!(best, Some((b, _)) if start < *b) {
                     *best = Some((start, path.clone()));
                 }
                 enclosing_header(inner, offset, path, best);
@@ -338,11 +356,7 @@ fn walk_table(t: &DeTable<'_>, span: &Range<usize>, path: &mut String) -> bool {
 
 fn walk_value(v: &Spanned<DeValue<'_>>, span: &Range<usize>, path: &mut String) -> bool {
     match v.get_ref() {
-        DeValue::Table(t) => {
-            if walk_table(t, span, path) {
-                return true;
-            }
-        }
+        DeValue::Table(t) if walk_table(t, span, path) => return true,
         DeValue::Array(a) => {
             for (i, item) in a.iter().enumerate() {
                 let len = path.len();

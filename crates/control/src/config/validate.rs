@@ -19,9 +19,16 @@ const MIN_MTU: u16 = 68;
 
 pub(super) fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config> {
     let args_s = raw.eal.into_inner().args;
-    let args: Vec<String> = args_s.get_ref().iter().map(|a| a.get_ref().clone()).collect();
+    let args: Vec<String> = args_s
+        .get_ref()
+        .iter()
+        .map(|a| a.get_ref().clone())
+        .collect();
     let info = eal::analyze(&args).map_err(|e| {
-        let span = args_s.get_ref().get(e.index).map_or(args_s.span(), |a| a.span());
+        let span = args_s
+            .get_ref()
+            .get(e.index)
+            .map_or(args_s.span(), |a| a.span());
         src.error(span, format!("eal.args[{}]", e.index), e.message)
     })?;
     let ports = ports(src, raw.port, &info)?;
@@ -56,14 +63,20 @@ fn unusable(ip: Ipv4Addr) -> Option<&'static str> {
 }
 
 fn parse_ip(src: &Source<'_>, s: &S<String>, key: &str) -> Result<Ipv4Addr> {
-    s.get_ref()
-        .trim()
-        .parse()
-        .map_err(|_| src.error(s.span(), key, format!("'{}' is not an IPv4 address", s.get_ref())))
+    s.get_ref().trim().parse().map_err(|_| {
+        src.error(
+            s.span(),
+            key,
+            format!("'{}' is not an IPv4 address", s.get_ref()),
+        )
+    })
 }
 
 fn parse_cidr(src: &Source<'_>, s: &S<String>, key: &str) -> Result<Ipv4Cidr> {
-    s.get_ref().trim().parse().map_err(|e| src.error(s.span(), key, format!("{e}")))
+    s.get_ref()
+        .trim()
+        .parse()
+        .map_err(|e| src.error(s.span(), key, format!("{e}")))
 }
 
 fn ports(src: &Source<'_>, raw: Vec<S<RawPort>>, info: &EalInfo) -> Result<Vec<PortConfig>> {
@@ -79,7 +92,11 @@ fn ports(src: &Source<'_>, raw: Vec<S<RawPort>>, info: &EalInfo) -> Result<Vec<P
 
         let name = p.name.get_ref().trim();
         if name.is_empty() || name.chars().any(char::is_whitespace) {
-            return Err(src.error(p.name.span(), key("name"), "a port name must be one non-empty word"));
+            return Err(src.error(
+                p.name.span(),
+                key("name"),
+                "a port name must be one non-empty word",
+            ));
         }
         if let Some(j) = out.iter().position(|q| q.name == name) {
             return Err(src.error(
@@ -100,7 +117,11 @@ fn ports(src: &Source<'_>, raw: Vec<S<RawPort>>, info: &EalInfo) -> Result<Vec<P
         }
 
         if p.addresses.get_ref().is_empty() {
-            return Err(src.error(p.addresses.span(), key("addresses"), "a port needs at least one address"));
+            return Err(src.error(
+                p.addresses.span(),
+                key("addresses"),
+                "a port needs at least one address",
+            ));
         }
         let mut addresses = Vec::new();
         for (j, a) in p.addresses.get_ref().iter().enumerate() {
@@ -146,10 +167,20 @@ fn check_host_address(c: &Ipv4Cidr) -> std::result::Result<(), String> {
         return Err(format!("{} is {what}", c.addr));
     }
     if c.prefix_len <= 30 && c.addr == c.network() {
-        return Err(format!("{} is the network address of {}/{}", c.addr, c.network(), c.prefix_len));
+        return Err(format!(
+            "{} is the network address of {}/{}",
+            c.addr,
+            c.network(),
+            c.prefix_len
+        ));
     }
     if c.prefix_len <= 30 && c.addr == c.broadcast() {
-        return Err(format!("{} is the broadcast address of {}/{}", c.addr, c.network(), c.prefix_len));
+        return Err(format!(
+            "{} is the broadcast address of {}/{}",
+            c.addr,
+            c.network(),
+            c.prefix_len
+        ));
     }
     Ok(())
 }
@@ -167,20 +198,25 @@ fn known_device(info: &EalInfo, dev: &str) -> std::result::Result<String, String
             return Err(format!("PCI device '{dev}' but eal.args has --no-pci"));
         }
         if info.block.contains(&pci) {
-            return Err(format!("PCI device '{dev}' is blocked by -b/--block in eal.args"));
+            return Err(format!(
+                "PCI device '{dev}' is blocked by -b/--block in eal.args"
+            ));
         }
         if info.allow.is_empty() || info.allow.contains(&pci) {
             return Ok(pci);
         }
     }
-    Err(format!("unknown device '{dev}': not created by any --vdev or -a/--allow in eal.args"))
+    Err(format!(
+        "unknown device '{dev}': not created by any --vdev or -a/--allow in eal.args"
+    ))
 }
 
 /// Index of the port with an address whose subnet contains `ip`.
 fn port_on_subnet(ports: &[PortConfig], ip: Ipv4Addr) -> Option<(usize, Ipv4Cidr)> {
-    ports.iter().enumerate().find_map(|(i, p)| {
-        p.addresses.iter().find(|a| a.contains(ip)).map(|a| (i, *a))
-    })
+    ports
+        .iter()
+        .enumerate()
+        .find_map(|(i, p)| p.addresses.iter().find(|a| a.contains(ip)).map(|a| (i, *a)))
 }
 
 /// The port key (`port[i].addresses[j]`) owning `ip` as an interface address.
@@ -223,8 +259,7 @@ fn vips(src: &Source<'_>, raw: Vec<S<RawVip>>, ports: &[PortConfig]) -> Result<V
                 )
             })?,
             None => match port_on_subnet(ports, addr) {
-                Some((p, net)) if net.prefix_len <= 30 && (addr == net.network() || addr == net.broadcast()) => {
-                    let _ = p;
+                Some((_, net)) if net.prefix_len <= 30 && (addr == net.network() || addr == net.broadcast()) => {
                     return Err(at(format!("{addr} is the network or broadcast address of {}/{}", net.network(), net.prefix_len)));
                 }
                 Some((p, _)) => p,
@@ -240,7 +275,11 @@ fn vips(src: &Source<'_>, raw: Vec<S<RawVip>>, ports: &[PortConfig]) -> Result<V
     Ok(out)
 }
 
-fn routes(src: &Source<'_>, raw: Vec<S<RawRoute>>, ports: &[PortConfig]) -> Result<Vec<RouteConfig>> {
+fn routes(
+    src: &Source<'_>,
+    raw: Vec<S<RawRoute>>,
+    ports: &[PortConfig],
+) -> Result<Vec<RouteConfig>> {
     let mut out: Vec<RouteConfig> = Vec::with_capacity(raw.len());
     for (i, r) in raw.into_iter().enumerate() {
         let r = r.into_inner();
@@ -250,22 +289,36 @@ fn routes(src: &Source<'_>, raw: Vec<S<RawRoute>>, ports: &[PortConfig]) -> Resu
             return Err(src.error(
                 r.prefix.span(),
                 &pkey,
-                format!("{prefix} has host bits set; did you mean {}/{}?", prefix.network(), prefix.prefix_len),
+                format!(
+                    "{prefix} has host bits set; did you mean {}/{}?",
+                    prefix.network(),
+                    prefix.prefix_len
+                ),
             ));
         }
         if let Some(j) = out.iter().position(|o| o.prefix == prefix) {
-            return Err(src.error(r.prefix.span(), &pkey, format!("duplicate route {prefix} (also route[{j}])")));
+            return Err(src.error(
+                r.prefix.span(),
+                &pkey,
+                format!("duplicate route {prefix} (also route[{j}])"),
+            ));
         }
         let gkey = format!("route[{i}].gateway");
         let gateway = parse_ip(src, &r.gateway, &gkey)?;
         let at = |m: String| src.error(r.gateway.span(), &gkey, m);
         if let Some(k) = own_address(ports, gateway) {
-            return Err(at(format!("gateway {gateway} is this director's own address ({k})")));
+            return Err(at(format!(
+                "gateway {gateway} is this director's own address ({k})"
+            )));
         }
         let Some((port, _)) = port_on_subnet(ports, gateway) else {
             return Err(at(format!("gateway {gateway} is not on any port's subnet")));
         };
-        out.push(RouteConfig { prefix, gateway, port });
+        out.push(RouteConfig {
+            prefix,
+            gateway,
+            port,
+        });
     }
     Ok(out)
 }
@@ -275,7 +328,11 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo) -> Result<Worke
     let d = WorkersConfig::default();
     let key = |f: &str| format!("workers.{f}");
     if w.lcores.get_ref().is_empty() {
-        return Err(src.error(w.lcores.span(), key("lcores"), "no worker lcores; list at least one"));
+        return Err(src.error(
+            w.lcores.span(),
+            key("lcores"),
+            "no worker lcores; list at least one",
+        ));
     }
     let main = info.main_lcore();
     let mut lcores: Vec<u32> = Vec::new();
@@ -292,7 +349,9 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo) -> Result<Worke
         }
         if let Some(list) = &info.lcores {
             if !list.contains(&lc) {
-                return Err(at(format!("lcore {lc} is not in the EAL lcore list (-l/--lcores/-c in eal.args)")));
+                return Err(at(format!(
+                    "lcore {lc} is not in the EAL lcore list (-l/--lcores/-c in eal.args)"
+                )));
             }
         }
         lcores.push(lc);
@@ -300,21 +359,52 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo) -> Result<Worke
 
     // A field with a default, checked against an inclusive range.
     fn ranged<T: Copy + PartialOrd + std::fmt::Display>(
-        src: &Source<'_>, v: &Option<S<T>>, key: String, default: T, min: T, max: T,
+        src: &Source<'_>,
+        v: &Option<S<T>>,
+        key: String,
+        default: T,
+        min: T,
+        max: T,
     ) -> Result<T> {
         match v {
             None => Ok(default),
             Some(s) if *s.get_ref() >= min && *s.get_ref() <= max => Ok(*s.get_ref()),
-            Some(s) => Err(src.error(s.span(), key, format!("{} is out of range {min}..={max}", s.get_ref()))),
+            Some(s) => Err(src.error(
+                s.span(),
+                key,
+                format!("{} is out of range {min}..={max}", s.get_ref()),
+            )),
         }
     }
-    let burst = ranged(src, &w.burst, key("burst"), d.burst as u64, 1, super::MAX_BURST as u64)?;
-    let mbuf_cache = ranged(src, &w.mbuf_cache, key("mbuf_cache"), d.mbuf_cache, 0, MEMPOOL_CACHE_MAX)?;
+    let burst = ranged(
+        src,
+        &w.burst,
+        key("burst"),
+        d.burst as u64,
+        1,
+        super::MAX_BURST as u64,
+    )?;
+    let mbuf_cache = ranged(
+        src,
+        &w.mbuf_cache,
+        key("mbuf_cache"),
+        d.mbuf_cache,
+        0,
+        MEMPOOL_CACHE_MAX,
+    )?;
     let mbufs = ranged(src, &w.mbufs, key("mbufs"), d.mbufs, 1, u32::MAX)?;
     // rte_mempool_create refuses a cache larger than n / 1.5.
     if u64::from(mbuf_cache) * 3 > u64::from(mbufs) * 2 {
-        let span = w.mbuf_cache.as_ref().or(w.mbufs.as_ref()).map_or(0..0, |s| s.span());
-        return Err(src.error(span, key("mbuf_cache"), format!("mbuf_cache {mbuf_cache} must not exceed mbufs / 1.5 ({mbufs} mbufs)")));
+        let span = w
+            .mbuf_cache
+            .as_ref()
+            .or(w.mbufs.as_ref())
+            .map_or(0..0, |s| s.span());
+        return Err(src.error(
+            span,
+            key("mbuf_cache"),
+            format!("mbuf_cache {mbuf_cache} must not exceed mbufs / 1.5 ({mbufs} mbufs)"),
+        ));
     }
     Ok(WorkersConfig {
         lcores,
@@ -322,30 +412,70 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo) -> Result<Worke
         drain_us: ranged(src, &w.drain_us, key("drain_us"), d.drain_us, 0, 1_000_000)?,
         mbufs,
         mbuf_cache,
-        conn_capacity: ranged(src, &w.conn_capacity, key("conn_capacity"), d.conn_capacity, 1, u32::MAX)?,
-        neigh_capacity: ranged(src, &w.neigh_capacity, key("neigh_capacity"), d.neigh_capacity, 1, u32::MAX)?,
-        neigh_queue: ranged(src, &w.neigh_queue, key("neigh_queue"), d.neigh_queue, 0, 1024)?,
+        conn_capacity: ranged(
+            src,
+            &w.conn_capacity,
+            key("conn_capacity"),
+            d.conn_capacity,
+            1,
+            u32::MAX,
+        )?,
+        neigh_capacity: ranged(
+            src,
+            &w.neigh_capacity,
+            key("neigh_capacity"),
+            d.neigh_capacity,
+            1,
+            u32::MAX,
+        )?,
+        neigh_queue: ranged(
+            src,
+            &w.neigh_queue,
+            key("neigh_queue"),
+            d.neigh_queue,
+            0,
+            1024,
+        )?,
         neigh_reachable_secs: ranged(
-            src, &w.neigh_reachable_secs, key("neigh_reachable_secs"), d.neigh_reachable_secs, 1, 86_400,
+            src,
+            &w.neigh_reachable_secs,
+            key("neigh_reachable_secs"),
+            d.neigh_reachable_secs,
+            1,
+            86_400,
         )?,
     })
 }
 
 fn control(
-    src: &Source<'_>, raw: Option<S<RawControl>>, workers: &WorkersConfig, info: &EalInfo,
+    src: &Source<'_>,
+    raw: Option<S<RawControl>>,
+    workers: &WorkersConfig,
+    info: &EalInfo,
 ) -> Result<ControlConfig> {
     let mut out = ControlConfig::default();
     let Some(c) = raw else { return Ok(out) };
     let c = c.into_inner();
     if let Some(m) = &c.metrics {
         out.metrics = m.get_ref().trim().parse::<SocketAddr>().map_err(|_| {
-            src.error(m.span(), "control.metrics", format!("'{}' is not ADDRESS:PORT (e.g. 127.0.0.1:9469)", m.get_ref()))
+            src.error(
+                m.span(),
+                "control.metrics",
+                format!(
+                    "'{}' is not ADDRESS:PORT (e.g. 127.0.0.1:9469)",
+                    m.get_ref()
+                ),
+            )
         })?;
     }
     if let Some(s) = &c.socket {
         let p = PathBuf::from(s.get_ref());
         if !p.is_absolute() {
-            return Err(src.error(s.span(), "control.socket", format!("'{}' must be an absolute path", s.get_ref())));
+            return Err(src.error(
+                s.span(),
+                "control.socket",
+                format!("'{}' must be an absolute path", s.get_ref()),
+            ));
         }
         out.socket = p;
     }
@@ -353,7 +483,11 @@ fn control(
         let n = *cpu.get_ref();
         // With -l/-c, lcore N runs on CPU N; --lcores may remap, so skip then.
         if !info.lcores_remapped && workers.lcores.iter().any(|&l| l as usize == n) {
-            return Err(src.error(cpu.span(), "control.cpu", format!("CPU {n} runs a worker lcore; pin control threads elsewhere")));
+            return Err(src.error(
+                cpu.span(),
+                "control.cpu",
+                format!("CPU {n} runs a worker lcore; pin control threads elsewhere"),
+            ));
         }
         out.cpu = Some(n);
     }
