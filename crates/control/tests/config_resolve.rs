@@ -459,3 +459,35 @@ fn no_panics_on_garbage() {
         }
     }
 }
+
+#[test]
+fn af_packet_needs_a_queue_pair_per_worker() {
+    let t = edit(
+        BASE,
+        "\"--vdev=net_null0\", \"--vdev=net_null1\"",
+        "\"--vdev=net_af_packet0,iface=a\", \"--vdev=net_af_packet1,iface=b,qpairs=2\"",
+    );
+    let t = edit(&t, "\"net_null0\"", "\"net_af_packet0\"");
+    let t = edit(&t, "\"net_null1\"", "\"net_af_packet1\"");
+    let t = edit(&t, "\"0,1\"", "\"0-2\"");
+    assert_eq!(ok(&t).ports[0].device, "net_af_packet0");
+    let two = edit(&t, "lcores = [1]", "lcores = [1, 2]");
+    check(
+        &two,
+        "t.toml:6: port[0].device: ",
+        "net_af_packet0 has qpairs=1 but 2 worker(s)",
+    );
+    let two = edit(&two, "iface=a", "iface=a,qpairs=2");
+    assert_eq!(ok(&two).workers.lcores, vec![1, 2]);
+}
+
+#[test]
+fn main_lcore_of_eal_config() {
+    let c = ok(BASE);
+    assert_eq!(c.eal.main_lcore(), 0);
+    let c = ok(&edit(&edit(BASE, "\"0,1\"", "\"2-3\""), "[1]", "[3]"));
+    assert_eq!(c.eal.main_lcore(), 2);
+    let moved = edit(BASE, "\"0,1\"", "\"0,1\", \"--main-lcore=1\"");
+    let c = ok(&edit(&moved, "[1]", "[0]"));
+    assert_eq!(c.eal.main_lcore(), 1);
+}

@@ -4,8 +4,8 @@
 /// Facts gathered from `eal.args`.
 #[derive(Debug, Default)]
 pub(super) struct EalInfo {
-    /// `--vdev` device names (the part before the first comma).
-    pub vdevs: Vec<String>,
+    /// `--vdev` devices: (name, full devargs string).
+    pub vdevs: Vec<(String, String)>,
     /// `-a`/`--allow`/`-w` devices, PCI addresses normalised to `DDDD:BB:DD.F`.
     pub allow: Vec<String>,
     /// `-b`/`--block` devices, normalised likewise.
@@ -84,7 +84,7 @@ pub(super) fn analyze(args: &[String]) -> Result<EalInfo, EalError> {
                 if name.is_empty() {
                     return Err(err(format!("'--vdev {value}' has no device name")));
                 }
-                info.vdevs.push(name.to_string());
+                info.vdevs.push((name.to_string(), value.to_string()));
             }
             "-a" | "--allow" | "-w" | "--pci-whitelist" => info.allow.push(normalise_device(value)),
             "-b" | "--block" | "--pci-blacklist" => info.block.push(normalise_device(value)),
@@ -139,6 +139,14 @@ fn takes_value(opt: &str) -> bool {
             | "-c"
             | "--main-lcore"
     )
+}
+
+/// The value of `key=value` in a devargs string.
+pub(super) fn devarg<'a>(devargs: &'a str, key: &str) -> Option<&'a str> {
+    devargs.split(',').skip(1).find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k.trim() == key).then(|| v.trim())
+    })
 }
 
 /// Device name of a `NAME,key=value,...` devargs string.

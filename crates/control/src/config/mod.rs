@@ -147,6 +147,14 @@ impl Default for ControlConfig {
     }
 }
 
+impl EalConfig {
+    /// The EAL main lcore (rvsd's control thread): `--main-lcore`, else the
+    /// lowest lcore of `-l`/`--lcores`/`-c`, else 0.
+    pub fn main_lcore(&self) -> u32 {
+        eal::analyze(&self.args).map_or(0, |i| i.main_lcore())
+    }
+}
+
 impl Config {
     /// Index of the port called `name`.
     pub fn port_index(&self, name: &str) -> Option<usize> {

@@ -31,10 +31,12 @@ pub(super) fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config> {
             .map_or(args_s.span(), |a| a.span());
         src.error(span, format!("eal.args[{}]", e.index), e.message)
     })?;
+    let port_spans: Vec<_> = raw.port.iter().map(|p| p.get_ref().device.span()).collect();
     let ports = ports(src, raw.port, &info)?;
     let vips = vips(src, raw.vip, &ports)?;
     let routes = routes(src, raw.route, &ports)?;
     let workers = workers(src, raw.workers, &info)?;
+    check_queues(src, &port_spans, &ports, &workers, &info)?;
     let control = control(src, raw.control, &workers, &info)?;
     Ok(Config {
         path: src.path.to_path_buf(),
@@ -190,7 +192,7 @@ fn known_device(info: &EalInfo, dev: &str) -> std::result::Result<String, String
     if dev.is_empty() {
         return Err("device must not be empty".into());
     }
-    if info.vdevs.iter().any(|v| v == dev) {
+    if info.vdevs.iter().any(|(v, _)| v == dev) {
         return Ok(dev.to_string());
     }
     if let Some(pci) = eal::normalise_pci(dev) {
@@ -445,6 +447,36 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo) -> Result<Worke
             86_400,
         )?,
     })
+}
+
+/// Each worker needs its own rx/tx queue on every port. af_packet ports
+/// have only as many as their `qpairs` devarg (default 1).
+fn check_queues(
+    src: &Source<'_>,
+    spans: &[std::ops::Range<usize>],
+    ports: &[PortConfig],
+    workers: &WorkersConfig,
+    info: &EalInfo,
+) -> Result<()> {
+    let need = workers.lcores.len();
+    for (i, p) in ports.iter().enumerate() {
+        let Some((_, args)) = info.vdevs.iter().find(|(n, _)| *n == p.device) else {
+            continue;
+        };
+        if !p.device.starts_with("net_af_packet") {
+            continue;
+        }
+        let qpairs = eal::devarg(args, "qpairs").unwrap_or("1");
+        if qpairs.parse::<usize>().map_or(true, |q| q < need) {
+            let span = spans.get(i).cloned().unwrap_or(0..0);
+            return Err(src.error(
+                span,
+                format!("port[{i}].device"),
+                format!("{} has qpairs={qpairs} but {need} worker(s) need one queue pair each; set qpairs={need} in its --vdev", p.device),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn control(
