@@ -440,6 +440,11 @@ fn no_panics_on_garbage() {
         }
     }
     assert!(cuts > 100);
+    // Deep nesting must not overflow the stack.
+    let deep = format!("{BASE}x = {}{}\n", "[".repeat(20_000), "]".repeat(20_000));
+    assert!(config::parse(&deep, Path::new("t.toml")).is_err());
+    let deep = format!("{BASE}x = {}\n", "{a = ".repeat(20_000));
+    assert!(config::parse(&deep, Path::new("t.toml")).is_err());
     let junk = [
         b'[', b']', b'"', b'=', b',', b'\n', b'/', b'.', b'9', b'#', b'{', b'\\', 0xff,
     ];
