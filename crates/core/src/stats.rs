@@ -104,6 +104,11 @@ impl Counter {
     pub fn inc(&self) {
         self.add(1);
     }
+    /// Overwrite (for gauges). Owner only, like `add`.
+    #[inline]
+    pub fn set(&self, v: u64) {
+        self.0.store(v, Relaxed);
+    }
     pub fn get(&self) -> u64 {
         self.0.load(Relaxed)
     }

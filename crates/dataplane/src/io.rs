@@ -1,0 +1,99 @@
+//! The worker's side of `rvs_core::l3::Io`: tx buffering, counting, allocation.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use dpdk::{Burst, Mbuf, Mempool, TxQueue};
+use rvs_core::l3::Io;
+use rvs_core::stats::{CoreStats, DropReason};
+use wire::EthernetAddress;
+
+use crate::worker::{NeighInbox, NeighUpdate};
+
+/// Packets waiting for one port's tx queue.
+pub(crate) struct TxBuffer {
+    pub queue: TxQueue,
+    pub pending: Burst,
+}
+
+pub(crate) struct WorkerIo<'a> {
+    pub tx: &'a mut [TxBuffer],
+    pub stats: &'a CoreStats,
+    pub pool: &'a Mempool,
+    pub peers: &'a [Arc<NeighInbox>],
+}
+
+impl WorkerIo<'_> {
+    /// Hand a port's buffered packets to the NIC; what it refuses is freed and counted.
+    pub fn flush(&mut self, port: usize) {
+        let Some(b) = self.tx.get_mut(port) else { return };
+        if b.pending.is_empty() {
+            return;
+        }
+        let counters = self.stats.port(port as u16);
+        let bytes: usize = b.pending.iter().map(|m| m.len()).sum();
+        let queued = b.pending.len();
+        b.queue.tx_burst(&mut b.pending);
+        let unsent_bytes: usize = b.pending.iter().map(|m| m.len()).sum();
+        let refused = b.pending.len();
+        counters.tx_packets.add((queued - refused) as u64);
+        counters.tx_bytes.add((bytes - unsent_bytes) as u64);
+        if refused > 0 {
+            counters.drops[DropReason::TxFull as usize].add(refused as u64);
+            b.pending.clear(); // dropping the mbufs returns them to their pool
+        }
+    }
+
+    pub fn flush_all(&mut self) {
+        for port in 0..self.tx.len() {
+            self.flush(port);
+        }
+    }
+}
+
+impl Io<Mbuf> for WorkerIo<'_> {
+    #[inline]
+    fn tx(&mut self, port: u16, pkt: Mbuf) {
+        let i = usize::from(port);
+        let Some(b) = self.tx.get_mut(i) else {
+            return self.stats.port(port).drop(DropReason::NoRoute);
+        };
+        if let Err(e) = b.pending.try_push(pkt) {
+            // Full: drain to the NIC, then queue.
+            self.flush(i);
+            if let Some(b) = self.tx.get_mut(i) {
+                if let Err(e) = b.pending.try_push(e.element()) {
+                    drop(e);
+                    self.stats.port(port).drop(DropReason::TxFull);
+                }
+            }
+            return;
+        }
+        if self.tx.get(i).is_some_and(|b| b.pending.is_full()) {
+            self.flush(i);
+        }
+    }
+
+    #[inline]
+    fn drop(&mut self, port: u16, pkt: Mbuf, reason: DropReason) {
+        self.stats.port(port).drop(reason);
+        drop(pkt);
+    }
+
+    fn alloc(&mut self) -> Option<Mbuf> {
+        self.pool.alloc()
+    }
+
+    fn count_drop(&mut self, port: u16, reason: DropReason) {
+        self.stats.port(port).drop(reason);
+    }
+
+    fn neigh_learned(&mut self, port: u16, ip: Ipv4Addr, mac: EthernetAddress) {
+        // ARP replies land on whichever queue the NIC hashes them to: tell every other
+        // worker, through lock-free bounded queues. A full queue loses only a hint; that
+        // worker resolves the neighbour itself.
+        for peer in self.peers {
+            let _ = peer.push(NeighUpdate { port, ip, mac });
+        }
+    }
+}

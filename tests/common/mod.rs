@@ -1,0 +1,145 @@
+//! Shared helpers for the lab tests: the namespaces from `scripts/lab`, rvsd started in
+//! the director's namespace, commands run inside namespaces.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn require_root() {
+    let uid = Command::new("id").arg("-u").output().expect("id -u");
+    assert_eq!(
+        String::from_utf8_lossy(&uid.stdout).trim(),
+        "0",
+        "lab tests need root (network namespaces, raw sockets): run scripts/test as root"
+    );
+}
+
+/// `scripts/lab up` now, `scripts/lab down` when dropped.
+pub struct Lab;
+
+impl Lab {
+    pub fn up() -> Lab {
+        require_root();
+        let out = Command::new(repo().join("scripts/lab")).arg("up").output().expect("run scripts/lab");
+        assert!(out.status.success(), "lab up failed: {}", String::from_utf8_lossy(&out.stderr));
+        Lab
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("scripts/lab")).arg("down").output();
+    }
+}
+
+/// Run a command inside a namespace and return its output.
+pub fn ns(ns: &str, cmd: &[&str]) -> Output {
+    Command::new("ip").args(["netns", "exec", ns]).args(cmd).output().expect("ip netns exec")
+}
+
+pub fn ns_ok(namespace: &str, cmd: &[&str]) -> String {
+    let out = ns(namespace, cmd);
+    assert!(
+        out.status.success(),
+        "{namespace}: {cmd:?} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// rvsd running in `rvs-director`, its output collected in a log file.
+pub struct Rvsd {
+    child: Option<Child>,
+    pub log: PathBuf,
+}
+
+impl Rvsd {
+    pub fn start(config: &Path) -> Rvsd {
+        let log = std::env::temp_dir().join(format!("rvsd-test-{}.log", std::process::id()));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new("ip")
+            .args(["netns", "exec", "rvs-director", env!("CARGO_BIN_EXE_rvsd"), "--config"])
+            .arg(config)
+            .stdout(file.try_clone().expect("dup log"))
+            .stderr(file)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn rvsd");
+        let mut r = Rvsd { child: Some(child), log };
+        r.wait_for_log("rvsd: running", Duration::from_secs(30));
+        r
+    }
+
+    pub fn output(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(&self.log) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+
+    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.output().contains(needle) {
+                return;
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!("rvsd exited early ({status}):\n{}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("rvsd did not print {needle:?} within {timeout:?}:\n{}", self.output());
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    /// Send SIGTERM; return the exit status and how long it took.
+    pub fn terminate(&mut self) -> (ExitStatus, Duration) {
+        let mut child = self.child.take().expect("rvsd running");
+        let start = Instant::now();
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        loop {
+            if let Some(status) = child.try_wait().expect("wait rvsd") {
+                return (status, start.elapsed());
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                panic!("rvsd ignored SIGTERM for 10 s:\n{}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The Prometheus text from rvsd's metrics endpoint (loopback of the director's namespace).
+    pub fn metrics(&self) -> String {
+        ns_ok("rvs-director", &["curl", "-sf", "http://127.0.0.1:9469/metrics"])
+    }
+}
+
+impl Drop for Rvsd {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// The value of one sample line `name{labels} value` in Prometheus text, 0 if absent.
+pub fn sample(metrics: &str, name_and_labels: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name_and_labels).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0)
+}

@@ -1,0 +1,69 @@
+//! rvsd's command line: `--check-config`, and bad configurations refused before anything
+//! starts, with the file, line and key named.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn rvsd(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rvsd")).args(args).output().expect("run rvsd");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn demo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dpdk-config/demo.toml")
+}
+
+/// The demo config with one textual change, written to a temp file.
+fn variant(name: &str, from: &str, to: &str) -> PathBuf {
+    let text = std::fs::read_to_string(demo()).unwrap();
+    assert!(text.contains(from), "demo.toml no longer contains {from:?}");
+    let path = std::env::temp_dir().join(format!("rvs-{}-{name}.toml", std::process::id()));
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    path
+}
+
+fn line_of(path: &PathBuf, needle: &str) -> usize {
+    std::fs::read_to_string(path).unwrap().lines().position(|l| l.contains(needle)).unwrap() + 1
+}
+
+#[test]
+fn check_config_accepts_the_shipped_examples() {
+    for file in ["demo.toml", "pci-example.toml"] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dpdk-config").join(file);
+        let (ok, out, err) = rvsd(&["--check-config", path.to_str().unwrap()]);
+        assert!(ok, "{file}: {err}");
+        assert!(out.contains(": ok ("), "{out}");
+    }
+}
+
+#[test]
+fn bad_configs_name_file_line_and_key_and_start_nothing() {
+    let cases = [
+        ("device", "device = \"net_af_packet1\"", "device = \"net_bogus0\"", "port[1].device", "net_bogus0"),
+        ("overlap", "addresses = [\"10.0.3.1/24\"]", "addresses = [\"10.0.2.9/24\"]", "port[1].addresses[0]", "overlap"),
+        ("malformed", "addresses = [\"10.0.2.2/24\"]", "addresses = [\"10.0.2.300/24\"]", "port[0].addresses[0]", "10.0.2.300"),
+        ("unknown-key", "lcores = [1]", "lcores = [1]\nturbo = true", "workers.turbo", "unknown"),
+    ];
+    for (name, from, to, key, word) in cases {
+        let path = variant(name, from, to);
+        let needle = to.lines().last().unwrap();
+        let line = line_of(&path, needle);
+        for mode in ["--config", "--check-config"] {
+            let (ok, out, err) = rvsd(&[mode, path.to_str().unwrap()]);
+            assert!(!ok, "{name}: {mode} accepted a bad config");
+            let want = format!("{}:{line}: {key}:", path.display());
+            assert!(err.contains(&want), "{name}: expected {want:?} in:\n{err}");
+            assert!(err.to_lowercase().contains(word), "{name}: expected {word:?} in:\n{err}");
+            assert!(!out.contains("eal:") && !out.contains("port "), "{name}: something started:\n{out}");
+        }
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+#[test]
+fn missing_file_is_an_error_not_a_panic() {
+    let (ok, _, err) = rvsd(&["--check-config", "/nonexistent/rvs.toml"]);
+    assert!(!ok);
+    assert!(err.contains("/nonexistent/rvs.toml"), "{err}");
+    assert!(!err.contains("panicked"));
+}
