@@ -56,8 +56,7 @@ fn main() {
     // (RTE_EAL_PMD_PATH) and librte_eal dlopen()s every PMD plugin from it at
     // rte_eal_init (net_ring, net_af_packet, net_null, mempool_ring, ...); each plugin
     // carries its own DT_NEEDED entries. Verified by the tests (--vdev=net_ring0).
-    let mut tokens = libs.split_whitespace();
-    while let Some(t) = tokens.next() {
+    for t in libs.split_whitespace() {
         if let Some(dir) = t.strip_prefix("-L") {
             println!("cargo:rustc-link-search=native={dir}");
         } else if let Some(lib) = t.strip_prefix("-l") {

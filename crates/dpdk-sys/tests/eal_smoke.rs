@@ -45,4 +45,5 @@ fn eal_init_finds_ring_and_af_packet_pmds() {
         assert_eq!(dpdk_sys::rvs_lcore_id(), 0);
         dpdk_sys::rte_eal_cleanup();
     }
+    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/rvs-sys-test-{}", std::process::id()));
 }

@@ -1,1 +1,34 @@
-//! Safe DPDK API. The only crate besides dpdk-sys that contains `unsafe`.
+//! Safe DPDK API. The only crate besides dpdk-sys that contains `unsafe`; every unsafe
+//! block carries a `// SAFETY:` comment.
+//!
+//! - [`Eal`]: initialise once per process; drop cleans up.
+//! - [`lcore`]: lcore ids, launching closures on workers, TSC time.
+//! - [`Mempool`] / [`Mbuf`]: packet pools and owning single-segment packet buffers
+//!   (implementing [`wire::PacketBuf`]).
+//! - [`Port`] / [`RxQueue`] / [`TxQueue`]: ethdev ports and exclusively owned queues with
+//!   allocation-free bursts over [`Burst`].
+//! - [`Ring`]: rte_ring carrying mbufs or boxed messages between cores.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+pub mod eal;
+mod error;
+pub mod lcore;
+pub mod mbuf;
+pub mod mempool;
+pub mod port;
+pub mod ring;
+
+pub use eal::Eal;
+pub use error::{strerror, Error, Result};
+pub use lcore::{launch, lcore_id, main_lcore, pause, socket_id, tsc, tsc_hz, wait, wait_all, worker_lcores};
+pub use mbuf::{Burst, Mbuf, BURST};
+pub use mempool::Mempool;
+pub use port::{Link, Port, PortConf, PortStats, RxQueue, TxQueue};
+pub use ring::{Ring, RingItem};
+
+/// The raw bindings, for what this crate does not wrap yet.
+pub use dpdk_sys as sys;
+
+/// DPDK's default data room per mbuf: 2048 bytes of packet plus the 128-byte headroom.
+pub const MBUF_DEFAULT_DATA_ROOM: u16 = 2048 + dpdk_sys::RVS_PKTMBUF_HEADROOM as u16;
