@@ -6,3 +6,6 @@ pub mod l3;
 pub mod neigh;
 pub mod route;
 pub mod stats;
+pub mod addr;
+pub mod sched;
+pub mod service;

@@ -1,0 +1,623 @@
+//! Virtual services and real servers (destinations), validated as ipvsadm/ip_vs_ctl.c do.
+//!
+//! Two halves:
+//! - [`Config`]: the control plane's mutable model (`-A/-E/-D/-a/-e/-d`), which publishes
+//!   immutable [`Snapshot`]s shared with workers by `Arc`.
+//! - [`DestLoad`]: per-core live counters (active/inactive/persistent, overload flag).
+//!
+//! Counter design: in IPVS `activeconns`/`inactconns` are global atomics on the dest. In
+//! rvs every worker owns its own connection table, so every worker also owns its own
+//! `DestLoad` and schedules on its own counts: no shared cache line is written on the fast
+//! path. RSS spreads clients evenly, so per-core least-connection decisions converge to
+//! the global ones. The control plane sums the per-core counts for listings. Thresholds
+//! (`-x/-y`) are compared with the per-core counts after dividing them by the number of
+//! workers (rounded up), so the whole director honours roughly the configured limit.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::addr::{Addr, Protocol};
+use crate::sched;
+
+/// Stable identifier of a destination: the index of its per-core counters. The same
+/// (service, address, port) keeps its id across snapshots and delete/re-add (IPVS keeps
+/// deleted dests in `dest_trash`), so connections of a returning server resume.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub struct DestId(pub u32);
+
+/// Forwarding method (`-m`, `-g`, `-i`, `--fullnat`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub enum FwdMethod {
+    Masq,
+    #[default]
+    Route,
+    Tunnel,
+    FullNat,
+}
+
+impl FwdMethod {
+    /// As listed by ipvsadm (`Masq`, `Route`, `Tunnel`, `FullNat`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            FwdMethod::Masq => "Masq",
+            FwdMethod::Route => "Route",
+            FwdMethod::Tunnel => "Tunnel",
+            FwdMethod::FullNat => "FullNat",
+        }
+    }
+    /// Whether replies come back through the director (so a reply key is indexed).
+    pub const fn has_replies(self) -> bool {
+        matches!(self, FwdMethod::Masq | FwdMethod::FullNat)
+    }
+}
+
+/// Scheduler flags (`-b`): IP_VS_SVC_F_SCHED1..3; sh-/mh- names alias flag-1/flag-2.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct SchedFlags(pub u8);
+
+impl SchedFlags {
+    pub const FLAG1: u8 = 1;
+    pub const FLAG2: u8 = 2;
+    pub const FLAG3: u8 = 4;
+    pub const SH_FALLBACK: SchedFlags = SchedFlags(Self::FLAG1);
+    pub const SH_PORT: SchedFlags = SchedFlags(Self::FLAG2);
+    pub const MH_FALLBACK: SchedFlags = SchedFlags(Self::FLAG1);
+    pub const MH_PORT: SchedFlags = SchedFlags(Self::FLAG2);
+
+    pub fn has(self, f: SchedFlags) -> bool {
+        self.0 & f.0 == f.0 && f.0 != 0
+    }
+
+    /// Parses `-b` as ipvsadm's parse_sched_flags: comma list; sh-*/mh-* need that scheduler.
+    pub fn parse(list: &str, scheduler: &str) -> Result<SchedFlags, ConfigError> {
+        let mut bits = 0u8;
+        for flag in list.split(',').filter(|f| !f.is_empty()) {
+            let (bit, need) = match flag {
+                "flag-1" => (Self::FLAG1, None),
+                "flag-2" => (Self::FLAG2, None),
+                "flag-3" => (Self::FLAG3, None),
+                "sh-fallback" => (Self::FLAG1, Some("sh")),
+                "sh-port" => (Self::FLAG2, Some("sh")),
+                "mh-fallback" => (Self::FLAG1, Some("mh")),
+                "mh-port" => (Self::FLAG2, Some("mh")),
+                _ => return Err(ConfigError::InvalidSchedFlag(flag.to_string())),
+            };
+            if need.is_some_and(|s| s != scheduler) {
+                return Err(ConfigError::IncompatibleSchedFlag(flag.to_string()));
+            }
+            bits |= bit;
+        }
+        Ok(SchedFlags(bits))
+    }
+}
+
+/// What identifies a virtual service.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum ServiceKey {
+    /// `-t/-u/--sctp-service addr:port`.
+    Proto { proto: Protocol, addr: Addr, port: u16 },
+    /// `-f mark` (`v6` = `-6`).
+    Fwmark { mark: u32, v6: bool },
+}
+
+/// `-p [timeout] -M netmask`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Persistence {
+    /// Seconds; ipvsadm's default for a bare `-p` is 300.
+    pub timeout_s: u32,
+    /// Prefix length applied to the client address (32 / 128 = the whole address).
+    pub prefix: u8,
+}
+
+pub const DEFAULT_PERSISTENCE_TIMEOUT: u32 = 300;
+
+impl Persistence {
+    /// `-p` without a value, full-length mask for the family.
+    pub fn default_for(v6: bool) -> Persistence {
+        Persistence { timeout_s: DEFAULT_PERSISTENCE_TIMEOUT, prefix: if v6 { 128 } else { 32 } }
+    }
+}
+
+/// Converts a dotted IPv4 netmask (`-M 255.255.255.0`) to a prefix length; non-contiguous masks
+/// are refused.
+pub fn ipv4_mask_prefix(mask: [u8; 4]) -> Result<u8, ConfigError> {
+    let m = u32::from_be_bytes(mask);
+    let ones = m.leading_ones();
+    if m.checked_shl(ones).unwrap_or(0) != 0 {
+        return Err(ConfigError::InvalidNetmask);
+    }
+    u8::try_from(ones).map_err(|_| ConfigError::InvalidNetmask)
+}
+
+/// A service as requested by `-A/-E` (before validation).
+#[derive(Clone, Debug)]
+pub struct ServiceSpec {
+    pub key: ServiceKey,
+    pub scheduler: String,
+    pub flags: SchedFlags,
+    pub persistence: Option<Persistence>,
+    pub one_packet: bool,
+}
+
+impl ServiceSpec {
+    /// Defaults as ipvsadm: scheduler wlc, not persistent.
+    pub fn new(key: ServiceKey) -> ServiceSpec {
+        ServiceSpec { key, scheduler: "wlc".into(), flags: SchedFlags(0), persistence: None, one_packet: false }
+    }
+}
+
+/// A real server as requested by `-a/-e` (before validation).
+#[derive(Clone, Copy, Debug)]
+pub struct DestSpec {
+    pub addr: Addr,
+    pub port: u16,
+    pub weight: u32,
+    pub u_threshold: u32,
+    pub l_threshold: u32,
+    pub fwd: FwdMethod,
+}
+
+impl DestSpec {
+    /// Defaults as ipvsadm: weight 1, Route, no thresholds.
+    pub fn new(addr: Addr, port: u16) -> DestSpec {
+        DestSpec { addr, port, weight: 1, u_threshold: 0, l_threshold: 0, fwd: FwdMethod::Route }
+    }
+}
+
+/// A validated real server inside a snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dest {
+    pub id: DestId,
+    pub addr: Addr,
+    pub port: u16,
+    /// 0..=65535; 0 = quiescent.
+    pub weight: u32,
+    pub u_threshold: u32,
+    pub l_threshold: u32,
+    pub fwd: FwdMethod,
+}
+
+/// A validated virtual service inside a snapshot.
+#[derive(Clone, Debug)]
+pub struct Service {
+    pub key: ServiceKey,
+    /// One of [`sched::NAMES`].
+    pub scheduler: &'static str,
+    pub flags: SchedFlags,
+    pub persistence: Option<Persistence>,
+    pub one_packet: bool,
+    pub dests: Vec<Dest>,
+}
+
+impl Service {
+    pub fn protocol(&self) -> Option<Protocol> {
+        match self.key {
+            ServiceKey::Proto { proto, .. } => Some(proto),
+            ServiceKey::Fwmark { .. } => None,
+        }
+    }
+    pub fn is_v6(&self) -> bool {
+        match self.key {
+            ServiceKey::Proto { addr, .. } => !addr.is_v4(),
+            ServiceKey::Fwmark { v6, .. } => v6,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    UnknownScheduler(String),
+    InvalidSchedFlag(String),
+    IncompatibleSchedFlag(String),
+    /// "Zero port specified for non-persistent service".
+    ZeroPortNotPersistent,
+    InvalidWeight(u32),
+    /// Kernel: lower threshold higher than upper (-ERANGE).
+    ThresholdRange,
+    InvalidTimeout,
+    InvalidNetmask,
+    /// "One-Packet Scheduling is only for UDP virtual services".
+    OnePacketNotUdp,
+    ServiceExists,
+    NoSuchService,
+    DestExists,
+    NoSuchDest,
+    FamilyMismatch,
+    TooManyDests,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            ConfigError::UnknownScheduler(n) => return write!(f, "Scheduler not found: {n}"),
+            ConfigError::InvalidSchedFlag(n) => return write!(f, "invalid scheduler flag `{n}'"),
+            ConfigError::IncompatibleSchedFlag(n) => return write!(f, "incompatible scheduler flag `{n}'"),
+            ConfigError::ZeroPortNotPersistent => "Zero port specified for non-persistent service",
+            ConfigError::InvalidWeight(_) => "illegal weight specified",
+            ConfigError::ThresholdRange => "lower threshold is higher than upper threshold",
+            ConfigError::InvalidTimeout => "illegal timeout for persistent service",
+            ConfigError::InvalidNetmask => "illegal netmask specified",
+            ConfigError::OnePacketNotUdp => "One-Packet Scheduling is only for UDP virtual services",
+            ConfigError::ServiceExists => "Service already exists",
+            ConfigError::NoSuchService => "No such service",
+            ConfigError::DestExists => "Destination already exists",
+            ConfigError::NoSuchDest => "No such destination",
+            ConfigError::FamilyMismatch => "address family mismatch",
+            ConfigError::TooManyDests => "too many destinations",
+        };
+        f.write_str(s)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn validate_service(spec: &ServiceSpec) -> Result<&'static str, ConfigError> {
+    let name = sched::canonical_name(&spec.scheduler)
+        .ok_or_else(|| ConfigError::UnknownScheduler(spec.scheduler.clone()))?;
+    if let ServiceKey::Proto { proto, port, addr } = spec.key {
+        if port == 0 && spec.persistence.is_none() {
+            return Err(ConfigError::ZeroPortNotPersistent);
+        }
+        if spec.one_packet && proto != Protocol::Udp {
+            return Err(ConfigError::OnePacketNotUdp);
+        }
+        if let Some(p) = spec.persistence {
+            if p.prefix > if addr.is_v4() { 32 } else { 128 } {
+                return Err(ConfigError::InvalidNetmask);
+            }
+        }
+    }
+    if let Some(p) = spec.persistence {
+        if p.timeout_s == 0 {
+            return Err(ConfigError::InvalidTimeout);
+        }
+    }
+    Ok(name)
+}
+
+fn validate_dest(svc: &ServiceKey, d: &DestSpec) -> Result<DestSpec, ConfigError> {
+    if d.weight > 65535 {
+        return Err(ConfigError::InvalidWeight(d.weight));
+    }
+    if d.l_threshold > d.u_threshold && d.u_threshold != 0 {
+        return Err(ConfigError::ThresholdRange);
+    }
+    let mut out = *d;
+    // ipvsadm: DR/TUN dest port is the service port (not for fwmark services).
+    if let ServiceKey::Proto { port, .. } = *svc {
+        if matches!(d.fwd, FwdMethod::Route | FwdMethod::Tunnel) {
+            out.port = port;
+        }
+    }
+    Ok(out)
+}
+
+/// The control plane's configuration model. Not used on the fast path.
+#[derive(Debug)]
+pub struct Config {
+    services: Vec<Service>,
+    ids: HashMap<(ServiceKey, Addr, u16), DestId>,
+    free_ids: Vec<DestId>,
+    next_id: u32,
+    max_dests: u32,
+}
+
+impl Config {
+    /// `max_dests` bounds [`DestId`]s (and the size of every core's [`DestLoad`]).
+    pub fn new(max_dests: u32) -> Config {
+        Config { services: Vec::new(), ids: HashMap::new(), free_ids: Vec::new(), next_id: 0, max_dests }
+    }
+
+    pub fn max_dests(&self) -> u32 {
+        self.max_dests
+    }
+
+    pub fn services(&self) -> &[Service] {
+        &self.services
+    }
+
+    fn find(&self, key: &ServiceKey) -> Option<usize> {
+        self.services.iter().position(|s| s.key == *key)
+    }
+
+    /// `-A`.
+    pub fn add_service(&mut self, spec: &ServiceSpec) -> Result<(), ConfigError> {
+        let scheduler = validate_service(spec)?;
+        if self.find(&spec.key).is_some() {
+            return Err(ConfigError::ServiceExists);
+        }
+        self.services.push(Service {
+            key: spec.key,
+            scheduler,
+            flags: spec.flags,
+            persistence: spec.persistence,
+            one_packet: spec.one_packet,
+            dests: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// `-E`.
+    pub fn edit_service(&mut self, spec: &ServiceSpec) -> Result<(), ConfigError> {
+        let scheduler = validate_service(spec)?;
+        let i = self.find(&spec.key).ok_or(ConfigError::NoSuchService)?;
+        let s = &mut self.services[i];
+        s.scheduler = scheduler;
+        s.flags = spec.flags;
+        s.persistence = spec.persistence;
+        s.one_packet = spec.one_packet;
+        Ok(())
+    }
+
+    /// `-D`. Dest ids stay reserved (see [`Config::release_ids`]).
+    pub fn del_service(&mut self, key: &ServiceKey) -> Result<(), ConfigError> {
+        let i = self.find(key).ok_or(ConfigError::NoSuchService)?;
+        self.services.remove(i);
+        Ok(())
+    }
+
+    /// `-C`.
+    pub fn clear(&mut self) {
+        self.services.clear();
+    }
+
+    fn alloc_id(&mut self, k: (ServiceKey, Addr, u16)) -> Result<DestId, ConfigError> {
+        if let Some(id) = self.ids.get(&k) {
+            return Ok(*id);
+        }
+        let id = match self.free_ids.pop() {
+            Some(id) => id,
+            None if self.next_id < self.max_dests => {
+                self.next_id += 1;
+                DestId(self.next_id - 1)
+            }
+            None => return Err(ConfigError::TooManyDests),
+        };
+        self.ids.insert(k, id);
+        Ok(id)
+    }
+
+    /// `-a`.
+    pub fn add_dest(&mut self, key: &ServiceKey, d: &DestSpec) -> Result<DestId, ConfigError> {
+        let i = self.find(key).ok_or(ConfigError::NoSuchService)?;
+        let d = validate_dest(key, d)?;
+        if d.addr.is_v4() == self.services[i].is_v6() && matches!(key, ServiceKey::Proto { .. }) {
+            return Err(ConfigError::FamilyMismatch);
+        }
+        if self.services[i].dests.iter().any(|x| x.addr == d.addr && x.port == d.port) {
+            return Err(ConfigError::DestExists);
+        }
+        let id = self.alloc_id((*key, d.addr, d.port))?;
+        self.services[i].dests.push(Dest {
+            id,
+            addr: d.addr,
+            port: d.port,
+            weight: d.weight,
+            u_threshold: d.u_threshold,
+            l_threshold: d.l_threshold,
+            fwd: d.fwd,
+        });
+        Ok(id)
+    }
+
+    /// `-e`.
+    pub fn edit_dest(&mut self, key: &ServiceKey, d: &DestSpec) -> Result<(), ConfigError> {
+        let i = self.find(key).ok_or(ConfigError::NoSuchService)?;
+        let d = validate_dest(key, d)?;
+        let dest = self.services[i]
+            .dests
+            .iter_mut()
+            .find(|x| x.addr == d.addr && x.port == d.port)
+            .ok_or(ConfigError::NoSuchDest)?;
+        dest.weight = d.weight;
+        dest.u_threshold = d.u_threshold;
+        dest.l_threshold = d.l_threshold;
+        dest.fwd = d.fwd;
+        Ok(())
+    }
+
+    /// `-d`. The id stays reserved for this (service, addr, port), as IPVS's dest_trash.
+    pub fn del_dest(&mut self, key: &ServiceKey, addr: Addr, port: u16) -> Result<(), ConfigError> {
+        let i = self.find(key).ok_or(ConfigError::NoSuchService)?;
+        let dests = &mut self.services[i].dests;
+        let j = dests
+            .iter()
+            .position(|x| x.addr == addr && x.port == port)
+            .ok_or(ConfigError::NoSuchDest)?;
+        dests.remove(j);
+        Ok(())
+    }
+
+    /// Frees reserved ids of deleted dests for which `unused(id)` (summed counts are 0).
+    pub fn release_ids(&mut self, mut unused: impl FnMut(DestId) -> bool) {
+        let live: Vec<DestId> = self.services.iter().flat_map(|s| s.dests.iter().map(|d| d.id)).collect();
+        let free = &mut self.free_ids;
+        self.ids.retain(|_, id| {
+            let keep = live.contains(id) || !unused(*id);
+            if !keep {
+                free.push(*id);
+            }
+            keep
+        });
+    }
+
+    /// Publishes the current configuration.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::new(Snapshot::new(self.services.clone(), self.max_dests))
+    }
+}
+
+/// An immutable configuration shared with the workers.
+#[derive(Debug)]
+pub struct Snapshot {
+    services: Vec<Service>,
+    by_key: HashMap<(u8, Addr, u16), usize>,
+    by_mark: HashMap<(u32, bool), usize>,
+    max_dests: u32,
+}
+
+impl Snapshot {
+    pub fn new(services: Vec<Service>, max_dests: u32) -> Snapshot {
+        let mut by_key = HashMap::with_capacity(services.len());
+        let mut by_mark = HashMap::new();
+        for (i, s) in services.iter().enumerate() {
+            match s.key {
+                ServiceKey::Proto { proto, addr, port } => by_key.insert((proto.number(), addr, port), i),
+                ServiceKey::Fwmark { mark, v6 } => by_mark.insert((mark, v6), i),
+            };
+        }
+        Snapshot { services, by_key, by_mark, max_dests }
+    }
+
+    pub fn services(&self) -> &[Service] {
+        &self.services
+    }
+
+    pub fn service(&self, idx: usize) -> Option<&Service> {
+        self.services.get(idx)
+    }
+
+    pub fn max_dests(&self) -> u32 {
+        self.max_dests
+    }
+
+    /// As ip_vs_service_find: fwmark first, then (proto, vaddr, vport), then the
+    /// port-zero service (proto, vaddr, 0). No allocation.
+    pub fn find(&self, proto: u8, vaddr: Addr, vport: u16, fwmark: u32) -> Option<usize> {
+        if fwmark != 0 {
+            if let Some(i) = self.by_mark.get(&(fwmark, !vaddr.is_v4())) {
+                return Some(*i);
+            }
+        }
+        self.by_key.get(&(proto, vaddr, vport)).or_else(|| self.by_key.get(&(proto, vaddr, 0))).copied()
+    }
+
+    /// Every dest id present in this snapshot.
+    pub fn dest_ids(&self) -> impl Iterator<Item = DestId> + '_ {
+        self.services.iter().flat_map(|s| s.dests.iter().map(|d| d.id))
+    }
+}
+
+/// Per-core live state of one destination.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DestCounters {
+    pub active: u32,
+    pub inactive: u32,
+    /// Persistence templates pointing at the dest (IPVS persistconns).
+    pub persist: u32,
+    /// IP_VS_DEST_F_OVERLOAD, per core.
+    pub overloaded: bool,
+    /// Present in the current snapshot (IP_VS_DEST_F_AVAILABLE).
+    pub available: bool,
+    /// Thresholds scaled to this core (see module doc).
+    pub u_threshold: u32,
+    pub l_threshold: u32,
+}
+
+/// One core's counters for every [`DestId`], preallocated.
+#[derive(Clone, Debug)]
+pub struct DestLoad {
+    c: Vec<DestCounters>,
+    workers: u32,
+}
+
+impl DestLoad {
+    /// `workers`: number of worker cores sharing the thresholds.
+    pub fn new(max_dests: u32, workers: u32) -> DestLoad {
+        DestLoad { c: vec![DestCounters::default(); max_dests as usize], workers: workers.max(1) }
+    }
+
+    pub fn get(&self, id: DestId) -> DestCounters {
+        self.c.get(id.0 as usize).copied().unwrap_or_default()
+    }
+
+    pub fn get_mut(&mut self, id: DestId) -> Option<&mut DestCounters> {
+        self.c.get_mut(id.0 as usize)
+    }
+
+    pub fn len(&self) -> usize {
+        self.c.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.c.is_empty()
+    }
+
+    /// Applies a new snapshot: availability and per-core thresholds. Not on the fast path.
+    pub fn sync(&mut self, snap: &Snapshot) {
+        for c in self.c.iter_mut() {
+            c.available = false;
+        }
+        let w = self.workers;
+        for d in snap.services().iter().flat_map(|s| s.dests.iter()) {
+            if let Some(c) = self.c.get_mut(d.id.0 as usize) {
+                c.available = true;
+                c.u_threshold = d.u_threshold.div_ceil(w);
+                c.l_threshold = d.l_threshold.div_ceil(w);
+                if c.u_threshold == 0 {
+                    c.overloaded = false;
+                }
+            }
+        }
+    }
+
+    /// Test/administration helper: set counts directly and recompute the overload flag.
+    pub fn set_counts(&mut self, id: DestId, active: u32, inactive: u32) {
+        if let Some(c) = self.c.get_mut(id.0 as usize) {
+            c.active = active;
+            c.inactive = inactive;
+            c.overloaded = c.u_threshold != 0 && active.saturating_add(inactive) >= c.u_threshold;
+        }
+    }
+
+    /// ip_vs_bind_dest: count a new conn and set OVERLOAD at the upper threshold.
+    pub fn bind(&mut self, id: DestId, active: bool) {
+        if let Some(c) = self.c.get_mut(id.0 as usize) {
+            if active {
+                c.active = c.active.saturating_add(1);
+            } else {
+                c.inactive = c.inactive.saturating_add(1);
+            }
+            if c.u_threshold != 0 && c.active.saturating_add(c.inactive) >= c.u_threshold {
+                c.overloaded = true;
+            }
+        }
+    }
+
+    /// ip_vs_unbind_dest: uncount; clear OVERLOAD below l_threshold (or 3/4 of u_threshold).
+    pub fn unbind(&mut self, id: DestId, active: bool) {
+        if let Some(c) = self.c.get_mut(id.0 as usize) {
+            if active {
+                c.active = c.active.saturating_sub(1);
+            } else {
+                c.inactive = c.inactive.saturating_sub(1);
+            }
+            let total = u64::from(c.active) + u64::from(c.inactive);
+            if c.l_threshold != 0 {
+                if total < u64::from(c.l_threshold) {
+                    c.overloaded = false;
+                }
+            } else if c.u_threshold != 0 {
+                if total * 4 < u64::from(c.u_threshold) * 3 {
+                    c.overloaded = false;
+                }
+            } else {
+                c.overloaded = false;
+            }
+        }
+    }
+
+    /// Moves a conn between the active and inactive counts (set_tcp_state).
+    pub fn set_active(&mut self, id: DestId, now_active: bool) {
+        if let Some(c) = self.c.get_mut(id.0 as usize) {
+            if now_active {
+                c.inactive = c.inactive.saturating_sub(1);
+                c.active = c.active.saturating_add(1);
+            } else {
+                c.active = c.active.saturating_sub(1);
+                c.inactive = c.inactive.saturating_add(1);
+            }
+        }
+    }
+}
