@@ -1,0 +1,16 @@
+//! Shared by the integration tests: golden vectors, hex decoding, the all-fields walk.
+#![allow(dead_code)]
+
+pub mod vectors;
+pub mod walk;
+
+/// Decode a hex string (no separators).
+pub fn hex(s: &str) -> Vec<u8> {
+    assert!(s.len() % 2 == 0, "odd hex length");
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digit")).collect()
+}
+
+/// Every golden frame, decoded.
+pub fn all_frames() -> Vec<(&'static str, Vec<u8>)> {
+    vectors::ALL.iter().map(|(n, h)| (*n, hex(h))).collect()
+}
