@@ -22,7 +22,7 @@ pub mod ring;
 pub use eal::Eal;
 pub use error::{strerror, Error, Result};
 pub use lcore::{launch, lcore_id, main_lcore, pause, socket_id, tsc, tsc_hz, wait, wait_all, worker_lcores};
-pub use mbuf::{Burst, Mbuf, BURST};
+pub use mbuf::{free_burst, Burst, Mbuf, BURST};
 pub use mempool::Mempool;
 pub use port::{Link, Port, PortConf, PortStats, RxQueue, TxQueue};
 pub use ring::{Ring, RingItem};

@@ -238,8 +238,19 @@ impl PacketBuf for Mbuf {
     }
 }
 
-/// Free every mbuf in `burst` (same as `burst.clear()`, kept for readability).
+/// Free every mbuf in `burst` with one `rte_pktmbuf_free_bulk` call (cheaper than
+/// dropping them one by one, which is what `burst.clear()` does).
 #[inline]
 pub fn free_burst<const N: usize>(burst: &mut ArrayVec<Mbuf, N>) {
-    burst.clear();
+    let len = burst.len();
+    if len == 0 {
+        return;
+    }
+    // SAFETY: the burst owns `len` valid mbufs, laid out as `*mut rte_mbuf`
+    // (repr(transparent)). Setting the length to 0 first forgets them on the Rust side,
+    // so ownership passes to rte_pktmbuf_free_bulk, which frees each exactly once.
+    unsafe {
+        burst.set_len(0);
+        dpdk_sys::rte_pktmbuf_free_bulk(burst.as_mut_ptr() as *mut *mut rte_mbuf, len as u32);
+    }
 }

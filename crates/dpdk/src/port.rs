@@ -25,6 +25,7 @@ struct Slot {
     tx_taken: Vec<bool>,
     pool: Option<Mempool>,
     rss: bool,
+    started: bool,
 }
 
 impl Slot {
@@ -66,7 +67,9 @@ pub(crate) fn teardown(f: impl FnOnce()) {
             // SAFETY: the EAL is still running (teardown runs before cleanup), `id` was
             // configured by us and none of its queues is held by a RxQueue/TxQueue.
             unsafe {
-                dpdk_sys::rte_eth_dev_stop(id);
+                if slot.started {
+                    dpdk_sys::rte_eth_dev_stop(id);
+                }
                 dpdk_sys::rte_eth_dev_close(id);
             }
             *slot = Slot::default();
@@ -276,17 +279,21 @@ impl Port {
 
     /// `rte_eth_dev_start`.
     pub fn start(&self) -> Result<()> {
-        let _g = locked("rte_eth_dev_start", self.id)?;
+        let mut g = locked("rte_eth_dev_start", self.id)?;
         // SAFETY: valid port; DPDK checks that it is configured.
-        Error::check("rte_eth_dev_start", unsafe { dpdk_sys::rte_eth_dev_start(self.id) }).map(drop)
+        Error::check("rte_eth_dev_start", unsafe { dpdk_sys::rte_eth_dev_start(self.id) })?;
+        g[self.id as usize].started = true;
+        Ok(())
     }
 
     /// `rte_eth_dev_stop`. Held queues stay valid: bursts on a stopped port return 0.
     pub fn stop(&self) -> Result<()> {
-        let _g = locked("rte_eth_dev_stop", self.id)?;
+        let mut g = locked("rte_eth_dev_stop", self.id)?;
         // SAFETY: valid port; stopping resets the fast-path ops to DPDK's dummies, so
         // concurrent bursts on held queues stay sound.
-        Error::check("rte_eth_dev_stop", unsafe { dpdk_sys::rte_eth_dev_stop(self.id) }).map(drop)
+        Error::check("rte_eth_dev_stop", unsafe { dpdk_sys::rte_eth_dev_stop(self.id) })?;
+        g[self.id as usize].started = false;
+        Ok(())
     }
 
     /// Stop and close the port (`rte_eth_dev_close`), releasing its mempool handle.
@@ -299,9 +306,11 @@ impl Port {
             return Err(Error::msg_errno(OP, 16, "a RxQueue/TxQueue of this port is still held"));
         }
         // SAFETY: valid port and no queue handle exists, so no burst can run on the
-        // queues close releases. Stop first: close requires a stopped port.
+        // queues close releases. Stop first if needed: close wants a stopped port.
         let ret = unsafe {
-            dpdk_sys::rte_eth_dev_stop(self.id);
+            if slot.started {
+                dpdk_sys::rte_eth_dev_stop(self.id);
+            }
             dpdk_sys::rte_eth_dev_close(self.id)
         };
         *slot = Slot::default();

@@ -44,7 +44,7 @@ fn mbuf_round_trip_through_ring_port() {
         let n = rx.rx_burst(&mut b);
         assert!(n <= dpdk::BURST);
         assert_eq!(n, b.len());
-        received.extend(b.into_iter());
+        received.extend(b);
     }
     assert_eq!(received.len(), 40);
     for (i, m) in received.iter().enumerate() {
