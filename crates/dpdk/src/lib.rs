@@ -8,6 +8,18 @@
 //! - [`Port`] / [`RxQueue`] / [`TxQueue`]: ethdev ports and exclusively owned queues with
 //!   allocation-free bursts over [`Burst`].
 //! - [`Ring`]: rte_ring carrying mbufs or boxed messages between cores.
+//!
+//! Ownership rules that keep this sound: an [`Mbuf`] is the only owner of its mbuf;
+//! each rx/tx queue has exactly one owner ([`Port::rx_queue`] / [`Port::tx_queue`]);
+//! a port keeps a handle on its rx mempool until closed; a mempool is freed only when
+//! its last handle is dropped *and* every mbuf is back (otherwise leaked); and the EAL
+//! is cleaned up on drop only when no mempool or ring is left.
+//!
+//! Testing: the tests under `tests/` initialise a real EAL (`--no-huge --no-pci
+//! --vdev=net_ring0`, unique `--file-prefix`), so they need root. DPDK initialises once
+//! per process, so every test file holds exactly one `#[test]`; both `cargo nextest
+//! run -p dpdk` (the project's runner: one process per test) and `cargo test -p dpdk`
+//! (one process per file) work.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 

@@ -45,7 +45,9 @@ impl Mbuf {
     ///
     /// # Safety
     /// `m` must be a valid, non-NULL mbuf from a pktmbuf pool that nobody else owns or
-    /// will free, with the layout DPDK's rx path produces (single segment expected).
+    /// will free, whose data nobody else can reach (a direct mbuf with refcnt 1, as
+    /// `rte_pktmbuf_alloc` and rx bursts produce; not a clone or an indirect mbuf).
+    /// Single segment expected (see the module docs).
     #[inline]
     pub unsafe fn from_raw(m: *mut rte_mbuf) -> Mbuf {
         debug_assert!(!m.is_null());
