@@ -215,6 +215,23 @@ pub fn walk_ipv6(acc: &mut u64, b: &[u8], depth: u32) {
     }
 }
 
+/// TUN mode: encapsulating then decapsulating gives back the frame less its padding.
+fn ipip_round_trip(acc: &mut u64, frame: &[u8], off: usize) {
+    use wire::ipip::{decapsulate, encapsulate, IpipEncap};
+    use wire::PacketBuf;
+    let p = IpipEncap { src: Ipv4Addr::new(10, 0, 0, 1), dst: Ipv4Addr::new(10, 0, 1, 10), ttl: 64, ident: 0 };
+    let mut buf = wire::VecBuf::from_slice(frame);
+    if encapsulate(&mut buf, off, &p).is_err() {
+        return;
+    }
+    mix(acc, buf.len() as u64);
+    let outer = Ipv4Packet::new_checked(buf.data().get(off..).unwrap_or(&[])).expect("encapsulate wrote a valid header");
+    assert!(outer.verify_checksum() && outer.protocol() == ip_proto::IPIP);
+    decapsulate(&mut buf, off).expect("decapsulate undoes encapsulate");
+    let inner_end = buf.len();
+    assert_eq!(buf.data(), &frame[..inner_end], "IPIP round trip changed the frame");
+}
+
 /// Walk a copy of the frame through the setters: the NAT rewrites with incremental
 /// checksums, TTL decrement, MSS clamp, full checksum fills. Must not panic either.
 pub fn walk_frame_mut(frame: &mut [u8]) -> u64 {
@@ -236,6 +253,8 @@ pub fn walk_frame_mut(frame: &mut [u8]) -> u64 {
             }
         }
         ethertype::IPV4 => {
+            ipip_round_trip(&mut acc, frame, off);
+            let Some(l3) = frame.get_mut(off..) else { return acc };
             let Ok(mut ip) = Ipv4Packet::new_checked(l3) else { return acc };
             ip.decrement_ttl();
             let new_src = Ipv4Addr::new(10, 1, 2, 3);
