@@ -142,3 +142,14 @@ fn golden_frames_and_all_prefixes() {
         }
     }
 }
+
+/// The cargo-fuzz seed corpus (`fuzz/corpus/parse_packet/seed-*`) holds exactly the
+/// golden frames, so the fuzzer starts from real packets.
+#[test]
+fn fuzz_seed_corpus_matches_golden_vectors() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/parse_packet");
+    for (name, f) in common::all_frames() {
+        let seed = std::fs::read(dir.join(format!("seed-{name}"))).unwrap_or_else(|e| panic!("seed-{name}: {e}"));
+        assert_eq!(seed, f, "seed-{name} differs from its golden vector");
+    }
+}

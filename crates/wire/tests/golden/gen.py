@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Golden packets for crates/wire/tests/golden.rs, built with scapy (an implementation
+"""Golden packets for crates/wire/tests/common/vectors.rs, built with scapy (an implementation
 independent of ours) with the field values real stacks send (Linux 6.x ping, SYN, DNS
 query; a Linux router's ICMP errors; LVS TUN; MLDv2). Re-run to print the hex and write
-the fuzz seed corpus: python3 gen.py [corpus_dir]"""
+the fuzz seed corpus: python3 gen.py [../../../../fuzz/corpus/parse_packet]"""
 import sys, os
 from scapy.all import (Ether, Dot1Q, ARP, IP, ICMP, TCP, UDP, DNS, DNSQR, IPv6,
                        IPv6ExtHdrHopByHop, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
@@ -47,4 +47,4 @@ for name, p in pkts.items():
     print(f'const {name.upper()}: &str = "{b.hex()}";')
     if corpus:
         os.makedirs(corpus, exist_ok=True)
-        open(os.path.join(corpus, name), "wb").write(b)
+        open(os.path.join(corpus, "seed-" + name), "wb").write(b)
