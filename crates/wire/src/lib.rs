@@ -9,6 +9,22 @@
 //!   so that no getter or setter can index out of bounds afterwards.
 //! - getters need `T: AsRef<[u8]>`, setters `T: AsRef<[u8]> + AsMut<[u8]>`; all
 //!   multi-byte fields are big-endian (network order).
+//! - checksums: `fill_checksum` computes in full, `verify_checksum` checks; NAT paths
+//!   use `rewrite_*` / `update_checksum*` (RFC 1624 incremental updates, see
+//!   [`checksum`]). TCP/UDP take the pseudo-header addresses as `&Ipv4Addr` or
+//!   `&Ipv6Addr` (trait [`checksum::PseudoHeader`]).
+//!
+//! | module | protocol |
+//! |---|---|
+//! | [`ethernet`] | Ethernet II, 802.1Q tag ([`VlanTag`]), `l3_offset` past up to two tags |
+//! | [`arp`] | ARP for IPv4 over Ethernet |
+//! | [`ipv4`] | IPv4 header, options, fragments; TTL and address rewrites |
+//! | [`ipv6`] | IPv6 header and the extension-header walk to the upper layer |
+//! | [`tcp`] | TCP header, options parser/writer, MSS clamp, port/seq rewrites |
+//! | [`udp`] | UDP |
+//! | [`icmpv4`], [`icmpv6`] | ICMP, quoted packets of errors, next-hop / PTB MTU |
+//! | [`ipip`] | IPv4-in-IPv4 encapsulation and decapsulation over a [`PacketBuf`] |
+//! | [`checksum`] | RFC 1071 sums, pseudo headers, RFC 1624 updates |
 #![forbid(unsafe_code)]
 
 pub mod buf;
@@ -30,7 +46,7 @@ pub use buf::{PacketBuf, VecBuf};
 pub use error::{Error, Result};
 
 pub use arp::{arp_op, ArpPacket};
-pub use ethernet::{ethertype, EthernetAddress, EthernetFrame};
+pub use ethernet::{ethertype, EthernetAddress, EthernetFrame, VlanTag};
 pub use icmpv4::{icmpv4_code, icmpv4_type, Icmpv4Packet};
 pub use icmpv6::{icmpv6_code, icmpv6_type, Icmpv6Packet};
 pub use ipip::IpipEncap;
@@ -38,4 +54,3 @@ pub use ipv4::{ip_proto, Ipv4Packet};
 pub use ipv6::{Ipv6ExtHeader, Ipv6ExtHeaders, Ipv6FragInfo, Ipv6FragmentHeader, Ipv6Packet, Ipv6UpperLayer};
 pub use tcp::{tcp_flags, tcp_option_kind, SynOptions, TcpOption, TcpOptions, TcpPacket};
 pub use udp::UdpPacket;
-pub use ethernet::VlanTag;

@@ -113,11 +113,9 @@ fn nat_rewrites_equal_recomputation() {
                 1 => {
                     ip.rewrite_dst_addr(Ipv4Addr::from(rng.next() as u32));
                 }
-                2 => {
-                    if ip.decrement_ttl() == 0 {
-                        ip.set_ttl(255);
-                        ip.fill_checksum();
-                    }
+                2 if ip.decrement_ttl() == 0 => {
+                    ip.set_ttl(255);
+                    ip.fill_checksum();
                 }
                 _ => {}
             }

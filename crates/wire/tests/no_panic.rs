@@ -57,11 +57,9 @@ fn every_view(b: &[u8]) {
     if let Ok(u) = UdpPacket::new_checked(b) {
         let _ = (u.payload(), u.len());
     }
-    for o in TcpOptions::new(b).take(64) {
-        if let Ok(o) = o {
-            let mut out = [0u8; 300];
-            let _ = o.emit(&mut out);
-        }
+    for o in TcpOptions::new(b).take(64).flatten() {
+        let mut out = [0u8; 300];
+        let _ = o.emit(&mut out);
     }
     let _ = TcpOption::parse(b);
     let _ = wire::SynOptions::parse(b);
