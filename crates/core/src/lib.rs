@@ -9,3 +9,5 @@ pub mod stats;
 pub mod addr;
 pub mod sched;
 pub mod service;
+pub mod conn;
+pub mod timer;

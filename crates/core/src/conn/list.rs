@@ -1,0 +1,100 @@
+//! Connection listings (`ipvsadm -L -c`): a snapshot of one entry and its ipvsadm row.
+
+use super::{ConnId, ConnTable, Entry, TcpState, FWD_CODES, F_INACTIVE, F_TEMPLATE, F_USED};
+use crate::addr::{fmt_addr_port, Addr, Protocol};
+use crate::service::{DestId, FwdMethod};
+
+/// `ipvsadm -L -c` title line: `"pro expire %-11s %-18s %-18s %s\n"`.
+pub const LIST_HEADER: &str = "pro expire state       source             virtual            destination\n";
+
+/// A copy of one connection (or persistence template) for listings and expiry reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnInfo {
+    pub id: ConnId,
+    /// IP protocol number (0 for fwmark templates, listed `IP`).
+    pub proto: u8,
+    pub template: bool,
+    /// State as ipvsadm prints it (`ESTABLISHED`, `UDP`, ...).
+    pub state: &'static str,
+    pub caddr: Addr,
+    pub cport: u16,
+    pub vaddr: Addr,
+    pub vport: u16,
+    pub daddr: Addr,
+    pub dport: u16,
+    pub laddr: Addr,
+    pub lport: u16,
+    pub dest: DestId,
+    pub fwd: FwdMethod,
+    /// Time left before expiry.
+    pub expires_ms: u64,
+    /// Counted in ActiveConn.
+    pub active: bool,
+    /// Templates: connections they control.
+    pub n_control: u32,
+}
+
+impl ConnInfo {
+    /// One `ipvsadm -L -c -n` row: `"%-3s %-6s %-11s %-18s %-18s %s\n"`, expire as MM:SS.
+    pub fn ipvsadm_row(&self) -> String {
+        let proto = Protocol::from_number(self.proto).map_or("IP", |p| p.name());
+        let secs = self.expires_ms / 1000;
+        let expire = format!("{:02}:{:02}", secs / 60, secs % 60);
+        format!(
+            "{:<3} {:<6} {:<11} {:<18} {:<18} {}\n",
+            proto,
+            expire,
+            self.state,
+            fmt_addr_port(self.caddr, self.cport),
+            fmt_addr_port(self.vaddr, self.vport),
+            fmt_addr_port(self.daddr, self.dport)
+        )
+    }
+}
+
+impl ConnTable {
+    pub(super) fn info(&self, idx: u32, e: &Entry, now_ms: u64) -> ConnInfo {
+        let template = e.is(F_TEMPLATE);
+        let state = match Protocol::from_number(e.proto) {
+            Some(Protocol::Tcp) => TcpState::from_u8(e.state).name(),
+            Some(Protocol::Udp) => "UDP",
+            _ => "NONE",
+        };
+        let expires_ms =
+            self.wheel.deadline_ms(&self.slab, idx).map_or(0, |d| d.saturating_sub(now_ms));
+        ConnInfo {
+            id: ConnId(idx),
+            proto: e.proto,
+            template,
+            state,
+            caddr: e.caddr,
+            cport: e.cport,
+            vaddr: e.vaddr,
+            vport: e.vport,
+            daddr: e.daddr,
+            dport: e.dport,
+            laddr: if template { Addr::UNSPECIFIED } else { e.laddr },
+            lport: e.lport,
+            dest: DestId(e.dest),
+            fwd: FWD_CODES.get(usize::from(e.fwd)).copied().unwrap_or_default(),
+            expires_ms,
+            active: !template && !e.is(F_INACTIVE),
+            n_control: if template { e.link } else { 0 },
+        }
+    }
+
+    /// Every connection and template (control plane; walks the whole slab).
+    pub fn iter(&self, now_ms: u64) -> impl Iterator<Item = ConnInfo> + '_ {
+        self.slab
+            .0
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.is(F_USED))
+            .map(move |(i, e)| self.info(i as u32, e, now_ms))
+    }
+
+    /// One connection's listing data.
+    pub fn info_of(&self, id: ConnId, now_ms: u64) -> Option<ConnInfo> {
+        self.entry(id.0).map(|e| self.info(id.0, e, now_ms))
+    }
+}

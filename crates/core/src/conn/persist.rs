@@ -1,0 +1,188 @@
+//! Scheduling a first packet into the table: ip_vs_schedule and, for persistent services,
+//! ip_vs_sched_persist with its connection templates.
+
+use super::{
+    ConnId, ConnTable, Entry, InsertError, NewConn, F_INDEXED, F_TEMPLATE, F_USED, NIL,
+};
+use crate::addr::{Addr, Protocol, Tuple};
+use crate::sched::{DestView, Scheduler};
+use crate::service::{Dest, DestId, Service, ServiceKey};
+use crate::timer::TimerNode;
+
+/// Outcome of scheduling a new flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheduled {
+    /// A connection was created.
+    Conn(ConnId),
+    /// One-packet scheduling (`-o`, UDP): forward this packet to `svc.dests[dest]`,
+    /// nothing is kept.
+    OnePacket { dest: usize },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScheduleError {
+    /// No usable real server (IPVS answers ICMP port unreachable).
+    NoDest,
+    /// Table full: refused and counted.
+    Full,
+    /// The flow already has a connection.
+    Exists(ConnId),
+}
+
+/// IPPROTO_IP: fwmark templates (`<IPPROTO_IP, caddr, 0, fwmark, 0, daddr, 0>`).
+const PROTO_IP: u8 = 0;
+
+impl ConnTable {
+    /// The template key for a client of `svc` (ip_vs_sched_persist).
+    fn template_tuple(svc: &Service, t: &Tuple, snet: Addr) -> Tuple {
+        match svc.key {
+            ServiceKey::Fwmark { mark, .. } => {
+                Tuple { proto: PROTO_IP, src: snet, sport: 0, dst: Addr::v4(mark.to_be_bytes()), dport: 0 }
+            }
+            ServiceKey::Proto { port, .. } => Tuple { proto: t.proto, src: snet, sport: 0, dst: t.dst, dport: port },
+        }
+    }
+
+    /// ip_vs_check_template: its dest is still in the service (and not quiescent when
+    /// expire_quiescent_template is set).
+    fn template_dest(&self, svc: &Service, tpl: u32) -> Option<usize> {
+        let e = self.entry(tpl)?;
+        let i = svc.dests.iter().position(|d| d.id == DestId(e.dest))?;
+        let d = svc.dests.get(i)?;
+        let ok = self.load.get(d.id).available && !(self.cfg.expire_quiescent_template && d.weight == 0);
+        ok.then_some(i)
+    }
+
+    /// Looks up a live template for `tt`.
+    pub fn lookup_template(&self, tt: &Tuple) -> Option<ConnId> {
+        self.find_in(tt, true)
+    }
+
+    fn new_template(&mut self, tt: &Tuple, d: &Dest, timeout_s: u32, now_ms: u64) -> Result<u32, ScheduleError> {
+        let Some(idx) = self.alloc() else {
+            self.stats.refused_full += 1;
+            return Err(ScheduleError::Full);
+        };
+        let t = timeout_s.to_le_bytes();
+        let mut laddr = [0u8; 16];
+        laddr[..4].copy_from_slice(&t);
+        let e = Entry {
+            caddr: tt.src,
+            vaddr: tt.dst,
+            daddr: d.addr,
+            laddr: Addr(laddr),
+            cport: 0,
+            vport: tt.dport,
+            dport: d.port,
+            lport: 0,
+            timer: TimerNode::new(),
+            link: 0,
+            dest: d.id.0,
+            proto: tt.proto,
+            state: 0,
+            flags: F_USED | F_TEMPLATE | F_INDEXED,
+            fwd: super::fwd_code(d.fwd),
+        };
+        let ticks = self.wheel.ticks_ceil(u64::from(timeout_s) * 1000);
+        self.place(idx, e, now_ms, ticks);
+        if let Some(c) = self.load.get_mut(d.id) {
+            c.persist = c.persist.saturating_add(1);
+        }
+        self.templates += 1;
+        Ok(idx)
+    }
+
+    /// Schedules the first packet `t` (client -> VIP) of a flow for service `svc` with this
+    /// service's scheduler instance, honouring persistence and one-packet scheduling, and
+    /// inserts the connection. `local` is the FullNAT (laddr, lport) chosen by the caller.
+    pub fn schedule(
+        &mut self,
+        svc: &Service,
+        sched: &mut dyn Scheduler,
+        t: &Tuple,
+        local: Option<(Addr, u16)>,
+        now_ms: u64,
+    ) -> Result<Scheduled, ScheduleError> {
+        let proto = Protocol::from_number(t.proto).ok_or(ScheduleError::NoDest)?;
+        let mut tpl = NIL;
+        let di = if let Some(p) = svc.persistence {
+            let tt = Self::template_tuple(svc, t, t.src.masked(p.prefix));
+            let found = self.lookup_template(&tt);
+            let valid = found.and_then(|id| self.template_dest(svc, id.0).map(|i| (id, i)));
+            match (found, valid) {
+                (_, Some((id, i))) => {
+                    tpl = id.0;
+                    i
+                }
+                (stale, None) => {
+                    if let Some(id) = stale {
+                        // Invalid template: unhash it; it goes once its conns are gone.
+                        self.unindex(id.0);
+                        let d = self.wheel.tick(now_ms);
+                        self.wheel.arm(&mut self.slab, id.0, d);
+                    }
+                    let i = self.pick(svc, sched, t, now_ms)?;
+                    let d = svc.dests.get(i).ok_or(ScheduleError::NoDest)?;
+                    tpl = self.new_template(&tt, d, p.timeout_s, now_ms)?;
+                    i
+                }
+            }
+        } else {
+            self.pick(svc, sched, t, now_ms)?
+        };
+        let d = *svc.dests.get(di).ok_or(ScheduleError::NoDest)?;
+        if svc.one_packet && proto == Protocol::Udp {
+            return Ok(Scheduled::OnePacket { dest: di });
+        }
+        let svc_port = match svc.key {
+            ServiceKey::Proto { port, .. } => port,
+            ServiceKey::Fwmark { .. } => 0,
+        };
+        let dport = if d.port != 0 && (tpl == NIL || t.dport == svc_port) { d.port } else { t.dport };
+        let (laddr, lport) = local.unwrap_or((Addr::UNSPECIFIED, 0));
+        let nc = NewConn {
+            proto,
+            caddr: t.src,
+            cport: t.sport,
+            vaddr: t.dst,
+            vport: t.dport,
+            daddr: d.addr,
+            dport,
+            laddr,
+            lport,
+            dest: d.id,
+            fwd: d.fwd,
+        };
+        let id = self.insert(&nc, now_ms).map_err(|e| match e {
+            InsertError::Full => ScheduleError::Full,
+            InsertError::Exists(id) => ScheduleError::Exists(id),
+        })?;
+        if tpl != NIL {
+            // ip_vs_control_add + ip_vs_conn_put(ct): count it, re-arm the template.
+            if let Some(c) = self.slab.0.get_mut(id.0 as usize) {
+                c.link = tpl;
+            }
+            let timeout = match self.slab.0.get_mut(tpl as usize) {
+                Some(te) => {
+                    te.link += 1;
+                    te.template_timeout()
+                }
+                None => 0,
+            };
+            let dl = self.wheel.tick(now_ms) + self.wheel.ticks_ceil(u64::from(timeout) * 1000);
+            self.wheel.arm(&mut self.slab, tpl, dl);
+        }
+        Ok(Scheduled::Conn(id))
+    }
+
+    fn pick(&mut self, svc: &Service, sched: &mut dyn Scheduler, t: &Tuple, now_ms: u64) -> Result<usize, ScheduleError> {
+        let v = DestView::new(&svc.dests, &self.load);
+        match sched.pick(&v, t, now_ms) {
+            Some(i) => Ok(i),
+            None => {
+                self.stats.no_dest_available += 1;
+                Err(ScheduleError::NoDest)
+            }
+        }
+    }
+}
