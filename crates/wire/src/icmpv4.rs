@@ -192,6 +192,30 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv4Packet<T> {
     pub fn data_mut(&mut self) -> &mut [u8] {
         &mut self.buffer.as_mut()[Self::HEADER_LEN..]
     }
+
+    /// The quoted IPv4 packet of an error message, writable (NAT rewrites the quote
+    /// too, RFC 5508 §4.2). Refill this message's checksum afterwards.
+    pub fn quoted_ipv4_mut(&mut self) -> Result<Ipv4Packet<&mut [u8]>> {
+        if !self.is_error() {
+            return Err(Error::Malformed);
+        }
+        Ipv4Packet::new_checked_truncated(self.data_mut())
+    }
+
+    /// Patch the checksum for a 16-bit change in the message (RFC 1624).
+    pub fn update_checksum16(&mut self, old: u16, new: u16) {
+        let c = checksum::update16(self.checksum(), old, new);
+        self.set_checksum(c);
+    }
+
+    /// Rewrite the echo identifier, which NAT treats as the port of ICMP query
+    /// messages (RFC 5508 §3.1), patching the checksum. Returns the old identifier.
+    pub fn rewrite_echo_ident(&mut self, ident: u16) -> u16 {
+        let old = self.echo_ident();
+        self.update_checksum16(old, ident);
+        self.set_echo_ident(ident);
+        old
+    }
 }
 
 #[cfg(test)]
@@ -210,5 +234,9 @@ mod tests {
         assert!(p.verify_checksum());
         assert_eq!(p.quoted_ipv4(), Err(Error::Malformed));
         assert_eq!(b, [8, 0, 0xe5, 0xc4, 0x12, 0x34, 0, 7]);
+        let mut p = Icmpv4Packet::new_checked(&mut b[..]).unwrap();
+        assert_eq!(p.rewrite_echo_ident(0xbeef), 0x1234);
+        assert!(p.verify_checksum());
+        assert_eq!(p.quoted_ipv4_mut().unwrap_err(), Error::Malformed);
     }
 }

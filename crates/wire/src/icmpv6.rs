@@ -195,6 +195,29 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv6Packet<T> {
     pub fn data_mut(&mut self) -> &mut [u8] {
         &mut self.buffer.as_mut()[Self::HEADER_LEN..]
     }
+
+    /// The quoted IPv6 packet of an error message, writable. Refill this message's
+    /// checksum afterwards.
+    pub fn quoted_ipv6_mut(&mut self) -> Result<Ipv6Packet<&mut [u8]>> {
+        if !self.is_error() {
+            return Err(Error::Malformed);
+        }
+        Ipv6Packet::new_checked_truncated(self.data_mut())
+    }
+
+    /// Patch the checksum for a 16-bit change (RFC 1624).
+    pub fn update_checksum16(&mut self, old: u16, new: u16) {
+        let c = checksum::update16(self.checksum(), old, new);
+        self.set_checksum(c);
+    }
+
+    /// Rewrite the echo identifier, patching the checksum. Returns the old one.
+    pub fn rewrite_echo_ident(&mut self, ident: u16) -> u16 {
+        let old = self.echo_ident();
+        self.update_checksum16(old, ident);
+        self.set_echo_ident(ident);
+        old
+    }
 }
 
 #[cfg(test)]
@@ -215,6 +238,11 @@ mod tests {
         assert_eq!(p.mtu(), 1280);
         assert_eq!(p.quoted_ipv6().map(|q| q.version()), Ok(6));
         assert_eq!(p.ndp_target_addr(), Some(Ipv6Addr::from([0x60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])));
+        p.quoted_ipv6_mut().unwrap().set_hop_limit(9);
+        assert_eq!(p.quoted_ipv6().map(|q| q.hop_limit()), Ok(9));
+        p.fill_checksum(&s, &d);
+        assert_eq!(p.rewrite_echo_ident(77), 0);
+        assert!(p.verify_checksum(&s, &d));
         p.set_msg_type(icmpv6_type::ECHO_REQUEST);
         assert_eq!(p.quoted_ipv6(), Err(Error::Malformed));
         assert_eq!(Icmpv6Packet::new_checked(&b[..7]), Err(Error::Truncated));
