@@ -21,6 +21,8 @@ pub(crate) struct WorkerIo<'a> {
     pub stats: &'a CoreStats,
     pub pool: &'a Mempool,
     pub peers: &'a [Arc<NeighInbox>],
+    /// Flush a port's buffer once it holds this many packets.
+    pub flush_at: usize,
 }
 
 impl WorkerIo<'_> {
@@ -69,7 +71,7 @@ impl Io<Mbuf> for WorkerIo<'_> {
             }
             return;
         }
-        if self.tx.get(i).is_some_and(|b| b.pending.is_full()) {
+        if self.tx.get(i).is_some_and(|b| b.pending.len() >= self.flush_at) {
             self.flush(i);
         }
     }

@@ -32,6 +32,8 @@ pub struct WorkerConfig {
     pub stats: Arc<CoreStats>,
     pub l3: Arc<L3Config>,
     pub neigh: NeighConfig,
+    /// Packets per rx burst and per tx flush, 1..=32.
+    pub burst: usize,
     /// Longest a packet waits in a tx buffer, in microseconds (l3fwd: 100).
     pub drain_us: u64,
     pub stop: Arc<AtomicBool>,
@@ -47,7 +49,8 @@ const TICK_MS: u64 = 10;
 
 /// Run until `stop` is set. Returns 0, as an lcore function.
 pub fn run(cfg: WorkerConfig) -> i32 {
-    let WorkerConfig { ports, pool, stats, l3, neigh, drain_us, stop, inbox, peers, announce, .. } = cfg;
+    let WorkerConfig { ports, pool, stats, l3, neigh, burst: max_burst, drain_us, stop, inbox, peers, announce, .. } = cfg;
+    let max_burst = max_burst.clamp(1, dpdk::BURST);
     let hz = lcore::tsc_hz().max(1);
     let drain_tsc = (hz / 1_000_000).max(1) * drain_us.max(1);
     let tsc_per_ms = (hz / 1_000).max(1);
@@ -56,7 +59,7 @@ pub fn run(cfg: WorkerConfig) -> i32 {
         ports.into_iter().map(|(r, t)| (r, TxBuffer { queue: t, pending: Burst::new() })).unzip();
     let mut tx = tx;
     let mut node = Node::new(l3, neigh);
-    let mut io = WorkerIo { tx: &mut tx, stats: &stats, pool: &pool, peers: &peers };
+    let mut io = WorkerIo { tx: &mut tx, stats: &stats, pool: &pool, peers: &peers, flush_at: max_burst };
     let mut burst = Burst::new();
 
     if announce {
@@ -83,7 +86,7 @@ pub fn run(cfg: WorkerConfig) -> i32 {
             }
         }
         for (i, q) in rx.iter_mut().enumerate() {
-            let n = q.rx_burst(&mut burst);
+            let n = q.rx_burst_max(&mut burst, max_burst);
             if n == 0 {
                 continue;
             }

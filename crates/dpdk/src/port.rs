@@ -473,8 +473,14 @@ impl RxQueue {
     /// Never allocates.
     #[inline]
     pub fn rx_burst<const N: usize>(&mut self, out: &mut ArrayVec<Mbuf, N>) -> usize {
+        self.rx_burst_max(out, N)
+    }
+
+    /// As [`RxQueue::rx_burst`], receiving at most `max` packets.
+    #[inline]
+    pub fn rx_burst_max<const N: usize>(&mut self, out: &mut ArrayVec<Mbuf, N>, max: usize) -> usize {
         let len = out.len();
-        let room = (N - len).min(u16::MAX as usize) as u16;
+        let room = (N - len).min(max).min(u16::MAX as usize) as u16;
         if room == 0 {
             return 0;
         }

@@ -112,6 +112,7 @@ pub fn run(cfg: Config) -> Result<()> {
             stats: stats[q].clone(),
             l3: l3.clone(),
             neigh,
+            burst: cfg.workers.burst,
             drain_us: cfg.workers.drain_us,
             stop: stop.clone(),
             inbox: inboxes[q].clone(),
