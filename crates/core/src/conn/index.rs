@@ -71,6 +71,15 @@ impl Index {
         tag | if dir == KeyDir::Out { DIR_BIT } else { 0 } | (idx & IDX_MASK)
     }
 
+    /// The entry index in the home slot of `h` when its tag matches (a load to warm the
+    /// cache lines a following `find` needs; batch lookups issue these back to back).
+    #[inline]
+    pub(crate) fn home_candidate(&self, h: u64, dir: KeyDir) -> Option<u32> {
+        let want = Self::tagged(h, dir, 0) & !IDX_MASK;
+        let s = *self.slots.get(h as usize & self.mask)?;
+        (s != EMPTY && s & !IDX_MASK == want).then_some(s & IDX_MASK)
+    }
+
     /// The entry whose `dir` key has hash `h` and satisfies `eq`.
     #[inline]
     pub(crate) fn find(&self, h: u64, dir: KeyDir, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {

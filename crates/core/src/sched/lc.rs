@@ -5,10 +5,11 @@ use super::{DestView, Scheduler};
 use crate::addr::Tuple;
 use crate::service::Dest;
 
-/// `loh / lw > doh / dw` without division (ip_vs_wlc.c uses __s64 products).
+/// `loh / lw > doh / dw` without division (ip_vs_wlc.c uses __s64 products). Overheads
+/// are < 2^41 and weights <= 65535, so the products fit in u64 (saturating otherwise).
 #[inline]
 pub(crate) fn worse(loh: u64, lw: u32, doh: u64, dw: u32) -> bool {
-    u128::from(loh) * u128::from(dw) > u128::from(doh) * u128::from(lw)
+    loh.saturating_mul(u64::from(dw)) > doh.saturating_mul(u64::from(lw))
 }
 
 /// Kernel pattern: the first usable dest, then every later non-overloaded one that is
