@@ -9,6 +9,7 @@ mod index;
 mod list;
 mod persist;
 pub mod tcp;
+mod types;
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -22,6 +23,7 @@ pub use index::MAX_ENTRIES;
 pub use list::{ConnInfo, LIST_HEADER};
 pub use persist::{ScheduleError, Scheduled};
 pub use tcp::{Dir, TcpFlags, TcpState, Timeouts};
+pub use types::{ConnConfig, ConnRef, ConnStats, InsertError, NewConn, Verdict};
 
 /// Index of a connection in its core's table.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -119,129 +121,6 @@ impl Nodes for Slab {
     }
     fn node_mut(&mut self, id: u32) -> Option<&mut TimerNode> {
         self.0.get_mut(id as usize).map(|e| &mut e.timer)
-    }
-}
-
-/// Table sizing and IPVS sysctls.
-#[derive(Clone, Copy, Debug)]
-pub struct ConnConfig {
-    /// Connections + templates this core can hold (<= [`MAX_ENTRIES`]).
-    pub capacity: u32,
-    /// Size of the per-core [`DestLoad`].
-    pub max_dests: u32,
-    /// Worker cores sharing dest thresholds.
-    pub workers: u32,
-    /// Timer tick = 2^tick_shift ms.
-    pub tick_shift: u32,
-    /// Wheel of 2^wheel_bits slots (default 2^16 x 16 ms = 17.5 min per revolution).
-    pub wheel_bits: u32,
-    /// sysctl expire_nodest_conn.
-    pub expire_nodest_conn: bool,
-    /// sysctl expire_quiescent_template.
-    pub expire_quiescent_template: bool,
-}
-
-impl Default for ConnConfig {
-    fn default() -> Self {
-        ConnConfig {
-            capacity: 1 << 20,
-            max_dests: 4096,
-            workers: 1,
-            tick_shift: 4,
-            wheel_bits: 16,
-            expire_nodest_conn: false,
-            expire_quiescent_template: false,
-        }
-    }
-}
-
-/// A connection to insert (the forward key plus where it goes).
-#[derive(Clone, Copy, Debug)]
-pub struct NewConn {
-    pub proto: Protocol,
-    pub caddr: Addr,
-    pub cport: u16,
-    pub vaddr: Addr,
-    pub vport: u16,
-    pub daddr: Addr,
-    pub dport: u16,
-    /// FullNAT local address/port (ignored for other methods).
-    pub laddr: Addr,
-    pub lport: u16,
-    pub dest: DestId,
-    pub fwd: FwdMethod,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InsertError {
-    /// Capacity reached: the new connection is refused (and counted).
-    Full,
-    /// A connection with this key (in or reply) exists.
-    Exists(ConnId),
-}
-
-/// What to do with a packet of an existing connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Forward,
-    /// Its dest was removed and expire_nodest_conn = 0: drop, keep the conn.
-    DropNoDest,
-    /// Its dest was removed and expire_nodest_conn = 1: the conn is gone; treat the packet
-    /// as a miss (a SYN may be scheduled anew).
-    Expired,
-}
-
-/// Per-core counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ConnStats {
-    pub inserted: u64,
-    pub refused_full: u64,
-    pub expired: u64,
-    pub dropped_nodest: u64,
-    pub expired_nodest: u64,
-    pub no_dest_available: u64,
-}
-
-/// A read-only view of one connection for the data path.
-#[derive(Clone, Copy)]
-pub struct ConnRef<'a>(&'a Entry);
-
-impl ConnRef<'_> {
-    pub fn dest(&self) -> DestId {
-        DestId(self.0.dest)
-    }
-    pub fn daddr(&self) -> Addr {
-        self.0.daddr
-    }
-    pub fn dport(&self) -> u16 {
-        self.0.dport
-    }
-    pub fn laddr(&self) -> Addr {
-        self.0.laddr
-    }
-    pub fn lport(&self) -> u16 {
-        self.0.lport
-    }
-    pub fn caddr(&self) -> Addr {
-        self.0.caddr
-    }
-    pub fn cport(&self) -> u16 {
-        self.0.cport
-    }
-    pub fn vaddr(&self) -> Addr {
-        self.0.vaddr
-    }
-    pub fn vport(&self) -> u16 {
-        self.0.vport
-    }
-    pub fn fwd(&self) -> FwdMethod {
-        FWD_CODES.get(usize::from(self.0.fwd)).copied().unwrap_or_default()
-    }
-    pub fn tcp_state(&self) -> TcpState {
-        TcpState::from_u8(self.0.state)
-    }
-    pub fn is_template(&self) -> bool {
-        self.0.is(F_TEMPLATE)
     }
 }
 

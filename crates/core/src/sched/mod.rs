@@ -7,17 +7,19 @@
 mod hash;
 mod lblc;
 mod lc;
+mod load;
 mod mh;
 mod rr;
 
 use std::fmt;
 
 use crate::addr::Tuple;
-use crate::service::{Dest, DestCounters, DestLoad, SchedFlags};
+use crate::service::{Dest, SchedFlags};
 
 pub use hash::{Dh, Sh, DH_TAB_SIZE, SH_TAB_SIZE};
 pub use lblc::{Lblc, Lblcr, LBLC_CACHE_SIZE, LBLC_ENTRY_TIMEOUT_MS, LBLC_EXPIRATION_MS};
 pub use lc::{Fo, Lc, Nq, Ovf, Sed, Twos, Wlc};
+pub use load::{DestCounters, DestLoad};
 pub use mh::{Mh, MH_PRIMES, MH_TAB_SIZE};
 pub use rr::{Rr, Wrr};
 
