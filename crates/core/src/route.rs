@@ -4,31 +4,83 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
-/// An IPv4 prefix such as `10.0.2.0/24` (an interface address keeps its host bits).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// An IPv4 address plus prefix length. `addr` keeps its host bits: for a port
+/// address it is the interface address, for a route prefix the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Ipv4Cidr {
     pub addr: Ipv4Addr,
     pub prefix_len: u8,
 }
 
+/// Why a string is not `a.b.c.d/len`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseCidrError {
+    message: String,
+}
+
+impl fmt::Display for ParseCidrError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ParseCidrError {}
+
+fn cidr_err(message: String) -> ParseCidrError {
+    ParseCidrError { message }
+}
+
 impl Ipv4Cidr {
-    /// `None` when `prefix_len > 32`.
+    /// `None` if `prefix_len > 32`.
     pub fn new(addr: Ipv4Addr, prefix_len: u8) -> Option<Self> {
-        (prefix_len <= 32).then_some(Ipv4Cidr { addr, prefix_len })
+        (prefix_len <= 32).then_some(Self { addr, prefix_len })
     }
-    pub fn mask(&self) -> u32 {
-        u32::MAX.checked_shl(32 - u32::from(self.prefix_len)).unwrap_or(0)
+
+    /// The netmask as a host-order integer.
+    fn mask_bits(&self) -> u32 {
+        match self.prefix_len {
+            0 => 0,
+            n => u32::MAX << (32 - u32::from(n.min(32))),
+        }
     }
+
+    pub fn netmask(&self) -> Ipv4Addr {
+        Ipv4Addr::from(self.mask_bits())
+    }
+
+    /// The address with its host bits cleared.
     pub fn network(&self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.addr) & self.mask())
+        Ipv4Addr::from(u32::from(self.addr) & self.mask_bits())
     }
+
+    /// The all-ones host address of the subnet.
+    pub fn broadcast(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.addr) | !self.mask_bits())
+    }
+
+    /// Whether `ip` lies inside this subnet.
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
-        (u32::from(ip) ^ u32::from(self.addr)) & self.mask() == 0
+        u32::from(ip) & self.mask_bits() == u32::from(self.network())
     }
+
+    /// Whether the two subnets share at least one address.
     pub fn overlaps(&self, other: &Ipv4Cidr) -> bool {
-        let shorter = if self.prefix_len <= other.prefix_len { self } else { other };
-        let longer = if shorter == self { other } else { self };
-        shorter.contains(longer.addr)
+        let wider = if self.prefix_len <= other.prefix_len {
+            self
+        } else {
+            other
+        };
+        let narrower = if std::ptr::eq(wider, self) {
+            other
+        } else {
+            self
+        };
+        wider.contains(narrower.network())
+    }
+
+    /// True if the host bits are all zero (a network prefix, not a host).
+    pub fn is_network(&self) -> bool {
+        self.addr == self.network()
     }
 }
 
@@ -38,33 +90,28 @@ impl fmt::Display for Ipv4Cidr {
     }
 }
 
-/// Why an `a.b.c.d/n` string was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CidrParseError(pub String);
-
-impl fmt::Display for CidrParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CidrParseError {}
-
 impl FromStr for Ipv4Cidr {
-    type Err = CidrParseError;
+    type Err = ParseCidrError;
+
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (addr, len) = s
-            .split_once('/')
-            .ok_or_else(|| CidrParseError(format!("'{s}' is not ADDRESS/PREFIX (e.g. 10.0.2.2/24)")))?;
-        let addr = addr
-            .parse::<Ipv4Addr>()
-            .map_err(|_| CidrParseError(format!("'{addr}' is not an IPv4 address")))?;
-        let len = len
-            .parse::<u8>()
-            .ok()
-            .filter(|l| *l <= 32)
-            .ok_or_else(|| CidrParseError(format!("prefix length '{len}' is not 0..=32")))?;
-        Ok(Ipv4Cidr { addr, prefix_len: len })
+        let Some((addr, len)) = s.split_once('/') else {
+            return Err(cidr_err(format!(
+                "'{s}' has no prefix length (expected ADDRESS/LEN, e.g. 10.0.2.2/24)"
+            )));
+        };
+        let addr: Ipv4Addr = addr
+            .parse()
+            .map_err(|_| cidr_err(format!("'{addr}' in '{s}' is not an IPv4 address")))?;
+        // u8::from_str accepts "+8"; insist on plain digits.
+        let prefix_len =
+            if !len.is_empty() && len.len() <= 2 && len.bytes().all(|b| b.is_ascii_digit()) {
+                len.parse::<u8>().ok().filter(|n| *n <= 32)
+            } else {
+                None
+            };
+        let prefix_len = prefix_len
+            .ok_or_else(|| cidr_err(format!("prefix length '{len}' in '{s}' is not 0..=32")))?;
+        Ok(Self { addr, prefix_len })
     }
 }
 

@@ -11,17 +11,13 @@ use dataplane::{NeighInbox, WorkerConfig};
 use dpdk::{lcore, Eal, Mempool, Port, PortConf};
 use rvs_core::l3::{L3Config, PortL3};
 use rvs_core::neigh::NeighConfig;
-use rvs_core::route::{Ipv4Cidr, RouteTable};
+use rvs_core::route::RouteTable;
 use rvs_core::stats::{CoreStats, DropReason};
 
 /// Neighbour-update hints a worker can have pending from the others.
 const NEIGH_INBOX: usize = 256;
 
 type Result<T> = std::result::Result<T, String>;
-
-fn cidr(c: &control::config::Ipv4Cidr) -> Ipv4Cidr {
-    Ipv4Cidr { addr: c.addr, prefix_len: c.prefix_len }
-}
 
 pub fn run(cfg: Config) -> Result<()> {
     println!("rvsd {} ({}, DPDK {})", crate::VERSION, crate::COMMIT, crate::DPDK_VERSION);
@@ -75,12 +71,12 @@ pub fn run(cfg: Config) -> Result<()> {
             if link.up { format!("up {} Mbps", link.speed_mbps) } else { "down".into() }
         );
         let vips: Vec<Ipv4Addr> = cfg.vips.iter().filter(|v| v.port == l3_ports.len()).map(|v| v.addr).collect();
-        l3_ports.push(PortL3 { mac, addrs: p.addresses.iter().map(cidr).collect(), vips });
+        l3_ports.push(PortL3 { mac, addrs: p.addresses.clone(), vips });
         ports.push(port);
     }
     let mut routes = RouteTable::default();
     for r in &cfg.routes {
-        routes.add_gateway(cidr(&r.prefix), r.gateway, r.port as u16);
+        routes.add_gateway(r.prefix, r.gateway, r.port as u16);
         println!("route {} via {} ({})", r.prefix, r.gateway, cfg.ports[r.port].name);
     }
     for v in &cfg.vips {
