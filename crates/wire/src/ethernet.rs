@@ -315,6 +315,18 @@ mod tests {
     }
 
     #[test]
+    fn l3_offset_skips_qinq_and_rejects_cut_tags() {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x88, 0xa8, 0x00, 0x0a, 0x81, 0x00, 0x00, 0x64, 0x86, 0xdd]);
+        assert_eq!(l3_offset(&f), Ok((ethertype::IPV6, 22, Some(100))));
+        assert_eq!(l3_offset(&f[..20]), Err(Error::Truncated));
+        assert_eq!(l3_offset(&f[..14]), Err(Error::Truncated));
+        assert_eq!(l3_offset(&f[..13]), Err(Error::Truncated));
+        f[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert_eq!(l3_offset(&f), Ok((ethertype::ARP, 14, None)));
+    }
+
+    #[test]
     fn vlan_fields() {
         let mut b = [0u8; 4];
         let mut t = VlanTag::new_checked(&mut b[..]).unwrap();

@@ -355,3 +355,86 @@ fn vlan_tagged_udp() {
     u.fill_checksum(&src, &dst);
     assert_eq!(b, g);
 }
+
+#[test]
+fn tcp_ack_with_sack_blocks() {
+    let g = hex(TCP_ACK_SACK);
+    let p = Ipv4Packet::new_checked(&g[14..]).unwrap();
+    let t = TcpPacket::new_checked(p.payload()).unwrap();
+    assert_eq!((t.header_len(), t.flags(), t.window_len(), t.checksum()), (52, 0x10, 501, 0x9d65));
+    assert!(t.ack() && !t.syn() && t.payload().is_empty() && t.segment_len() == 0);
+    assert!(t.verify_checksum(&p.src_addr(), &p.dst_addr()));
+    let sack = TcpOption::SackRange([Some((0x5f3a2e8e, 0x5f3a3436)), Some((0x5f3a39de, 0x5f3a3f86)), None, None]);
+    let want = [
+        TcpOption::NoOperation,
+        TcpOption::NoOperation,
+        TcpOption::Timestamps { tsval: 3339741520, tsecr: 2316216200 },
+        TcpOption::NoOperation,
+        TcpOption::NoOperation,
+        sack,
+    ];
+    assert_eq!(t.options_iter().collect::<Result<Vec<_>, _>>().unwrap(), want);
+
+    let (src, dst) = (ip(203, 0, 113, 10), ip(198, 51, 100, 7));
+    let mut b = vec![0u8; 14 + 72];
+    eth(&mut b, R, D, ethertype::IPV4);
+    ipv4(&mut b[14..], &V4 { tos: 0, total: 72, id: 0x51c0, df: true, ttl: 64, proto: ip_proto::TCP, src, dst });
+    Ipv4Packet::new_unchecked(&mut b[14..]).fill_checksum();
+    let mut t = TcpPacket::new_unchecked(&mut b[34..]);
+    t.set_src_port(80);
+    t.set_dst_port(54321);
+    t.set_seq_number(0x10000001);
+    t.set_ack_number(0x5f3a1c2e);
+    t.set_header_len(52);
+    t.set_ack(true);
+    t.set_window_len(501);
+    assert_eq!(wire::tcp::write_options(&want, t.options_mut()), Ok(32));
+    t.fill_checksum(&src, &dst);
+    assert_eq!(b, g);
+}
+
+#[test]
+fn igmp_report_with_router_alert_option() {
+    let g = hex(IGMP_REPORT_RA);
+    let p = Ipv4Packet::new_checked(&g[14..]).unwrap();
+    assert_eq!((p.header_len(), p.total_len(), p.ttl(), p.protocol(), p.dscp_ecn()), (24, 32, 1, 2, 0xc0));
+    assert!(p.verify_checksum());
+    assert_eq!(p.options(), &[0x94, 4, 0, 0]);
+    let opts: Vec<_> = p.options_iter().collect::<Result<_, _>>().unwrap();
+    assert_eq!(opts, vec![wire::ipv4::Ipv4Option { kind: 0x94, data: &[0, 0] }]);
+    assert_eq!(p.payload(), &hex("16000904e00000fb")[..]);
+    assert_eq!(wire::checksum::data(p.payload()), 0xffff, "IGMP uses the Internet checksum");
+
+    let mut b = vec![0u8; 14 + 32];
+    eth(&mut b, EthernetAddress([1, 0, 0x5e, 0, 0, 0xfb]), C, ethertype::IPV4);
+    let h = V4 { tos: 0xc0, total: 32, id: 0, df: true, ttl: 1, proto: 2, src: ip(192, 168, 1, 100), dst: ip(224, 0, 0, 251) };
+    ipv4(&mut b[14..], &h);
+    let mut p = Ipv4Packet::new_unchecked(&mut b[14..]);
+    p.set_version_and_header_len(4, 24);
+    p.options_mut().copy_from_slice(&[0x94, 4, 0, 0]);
+    p.fill_checksum();
+    let igmp = p.payload_mut();
+    igmp.copy_from_slice(&[0x16, 0, 0, 0, 224, 0, 0, 251]);
+    let c = !wire::checksum::data(igmp);
+    igmp[2..4].copy_from_slice(&c.to_be_bytes());
+    assert_eq!(b, g);
+}
+
+#[test]
+fn ipv4_non_first_fragment() {
+    let g = hex(IPV4_FRAG_SECOND);
+    let p = Ipv4Packet::new_checked(&g[14..]).unwrap();
+    assert_eq!((p.ident(), p.frag_offset(), p.more_frags(), p.dont_frag()), (0x1234, 1480, false, false));
+    assert!(p.is_fragment() && p.verify_checksum());
+    assert_eq!(p.payload(), &[b'z'; 128][..]);
+
+    let mut b = vec![0u8; 14 + 148];
+    eth(&mut b, D, R, ethertype::IPV4);
+    let h = V4 { tos: 0, total: 148, id: 0x1234, df: false, ttl: 63, proto: ip_proto::UDP, src: ip(198, 51, 100, 7), dst: ip(203, 0, 113, 10) };
+    ipv4(&mut b[14..], &h);
+    let mut p = Ipv4Packet::new_unchecked(&mut b[14..]);
+    p.set_flags_and_frag_offset(false, false, 1480);
+    p.fill_checksum();
+    p.payload_mut().fill(b'z');
+    assert_eq!(b, g);
+}

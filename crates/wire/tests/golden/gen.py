@@ -7,7 +7,9 @@ import sys, os
 from scapy.all import (Ether, Dot1Q, ARP, IP, ICMP, TCP, UDP, DNS, DNSQR, IPv6,
                        IPv6ExtHdrHopByHop, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
                        IPv6ExtHdrRouting, RouterAlert, PadN, ICMPv6EchoRequest,
-                       ICMPv6PacketTooBig, ICMPv6MLReport2, ICMPv6MLDMultAddrRec, raw)
+                       ICMPv6PacketTooBig, ICMPv6MLReport2, ICMPv6MLDMultAddrRec, raw,
+                       IPOption_Router_Alert)
+from scapy.contrib.igmp import IGMP
 
 C = "52:54:00:12:34:56"   # client / host NIC
 R = "00:1a:2b:3c:4d:5e"   # router
@@ -38,6 +40,15 @@ pkts = {
     "ipv6_ptb": Ether(dst=D, src=R) / IPv6(src="2001:db8:ff::1", dst="2001:db8::10", hlim=64) / ICMPv6PacketTooBig(mtu=1280) /
         raw(IPv6(src="2001:db8::10", dst="2001:db8:1::7", hlim=63) / TCP(sport=443, dport=50000, seq=10, ack=20, flags="A", window=500) / (b"y" * 1400))[:1232],
     "ipv6_tcp_syn": Ether(dst=D, src=R) / IPv6(src="2001:db8:1::7", dst="2001:db8::10", hlim=62) / TCP(sport=50000, dport=443, seq=0x01020304, flags="S", window=64800, options=syn_opts),
+    # A server's ACK carrying two SACK blocks behind timestamps, as Linux aligns them.
+    "tcp_ack_sack": Ether(dst=R, src=D) / IP(id=0x51c0, flags="DF", ttl=64, src="203.0.113.10", dst="198.51.100.7") /
+        TCP(sport=80, dport=54321, seq=0x10000001, ack=0x5f3a1c2e, flags="A", window=501,
+            options=[("NOP", None), ("NOP", None), ("Timestamp", (3339741520, 2316216200)), ("NOP", None), ("NOP", None), ("SAck", (0x5f3a2e8e, 0x5f3a3436, 0x5f3a39de, 0x5f3a3f86))]),
+    # IGMPv2 report: IPv4 options (Router Alert, RFC 2113), TTL 1, CS6.
+    "igmp_report_ra": Ether(dst="01:00:5e:00:00:fb", src=C) / IP(id=0, flags="DF", ttl=1, tos=0xc0, src="192.168.1.100", dst="224.0.0.251", options=[IPOption_Router_Alert()]) /
+        IGMP(type=0x16, gaddr="224.0.0.251"),
+    # The second fragment of a 1600-byte UDP datagram: offset 1480, MF clear.
+    "ipv4_frag_second": Ether(dst=D, src=R) / IP(id=0x1234, flags=0, frag=185, ttl=63, proto=17, src="198.51.100.7", dst="203.0.113.10") / (b"z" * 128),
 }
 
 corpus = sys.argv[1] if len(sys.argv) > 1 else None
