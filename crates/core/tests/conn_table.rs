@@ -269,3 +269,40 @@ fn index_survives_churn_against_a_model() {
         }
     }
 }
+
+#[test]
+fn syn_reuses_a_time_wait_conn() {
+    let snap = config(Protocol::Tcp, 80, 1, FwdMethod::Route, "rr", None).snapshot();
+    let mut t = table(16, &snap);
+    let c = new_conn(&snap, Protocol::Tcp, 1, 0);
+    let id = t.insert(&c, 0).unwrap();
+    for f in [TcpFlags::syn(), TcpFlags::ack(), TcpFlags::fin_ack()] {
+        t.on_packet(id, Dir::In, f, 0);
+    }
+    assert_eq!(t.get(id).unwrap().tcp_state(), TcpState::FinWait);
+    // FIN_WAIT is reused only with conn_reuse_mode bit 2: here the SYN revives it.
+    t.on_packet(id, Dir::In, TcpFlags::syn(), S);
+    assert_eq!(t.get(id).unwrap().tcp_state(), TcpState::SynRecv);
+    for f in [TcpFlags::ack(), TcpFlags::fin_ack(), TcpFlags::rst()] {
+        t.on_packet(id, Dir::In, f, 2 * S);
+    }
+    // Input-only: FW + rst -> CLOSE; build TIME_WAIT through FIN on SYN_RECV instead.
+    let id = t.insert(&new_conn(&snap, Protocol::Tcp, 2, 0), 3 * S).unwrap();
+    t.on_packet(id, Dir::In, TcpFlags::syn(), 3 * S);
+    t.on_packet(id, Dir::In, TcpFlags::fin_ack(), 3 * S);
+    assert_eq!(t.get(id).unwrap().tcp_state(), TcpState::TimeWait);
+    assert_eq!(t.on_packet(id, Dir::In, TcpFlags::syn(), 4 * S), Verdict::Expired);
+    assert!(!alive(&t, id));
+    assert_eq!(t.counts(snap.services()[0].dests[0].id).inactive, 1, "only the CLOSE conn remains");
+}
+
+#[test]
+fn bytes_per_connection_from_allocation() {
+    let snap = config(Protocol::Tcp, 80, 1, FwdMethod::Masq, "rr", None).snapshot();
+    for cap in [1u32 << 16, 100_000, (1 << 17) + 1, 300_000] {
+        let t = table(cap, &snap);
+        assert!(rvs_core::conn::ENTRY_BYTES <= 100, "entry {}", rvs_core::conn::ENTRY_BYTES);
+        let per = t.heap_bytes() as f64 / f64::from(cap);
+        assert!(per <= 128.0, "cap {cap}: {per} B per connection");
+    }
+}

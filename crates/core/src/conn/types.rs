@@ -7,9 +7,9 @@ use crate::service::{DestId, FwdMethod};
 /// Table sizing and IPVS sysctls.
 #[derive(Clone, Copy, Debug)]
 pub struct ConnConfig {
-    /// Connections + templates this core can hold (<= [`MAX_ENTRIES`]).
+    /// Connections + templates this core can hold (<= [`super::MAX_ENTRIES`]).
     pub capacity: u32,
-    /// Size of the per-core [`DestLoad`].
+    /// Size of the per-core [`crate::service::DestLoad`].
     pub max_dests: u32,
     /// Worker cores sharing dest thresholds.
     pub workers: u32,
@@ -21,6 +21,9 @@ pub struct ConnConfig {
     pub expire_nodest_conn: bool,
     /// sysctl expire_quiescent_template.
     pub expire_quiescent_template: bool,
+    /// sysctl conn_reuse_mode (default 1): a SYN on a TIME_WAIT conn (bit 2 also:
+    /// FIN_WAIT without replies) not controlled by a template expires it for rescheduling.
+    pub conn_reuse_mode: u8,
 }
 
 impl Default for ConnConfig {
@@ -33,6 +36,7 @@ impl Default for ConnConfig {
             wheel_bits: 16,
             expire_nodest_conn: false,
             expire_quiescent_template: false,
+            conn_reuse_mode: 1,
         }
     }
 }
@@ -68,8 +72,8 @@ pub enum Verdict {
     Forward,
     /// Its dest was removed and expire_nodest_conn = 0: drop, keep the conn.
     DropNoDest,
-    /// Its dest was removed and expire_nodest_conn = 1: the conn is gone; treat the packet
-    /// as a miss (a SYN may be scheduled anew).
+    /// The conn is gone (its dest was removed and expire_nodest_conn = 1, or a SYN reused
+    /// a TIME_WAIT conn): treat the packet as a miss, a SYN is scheduled anew.
     Expired,
 }
 

@@ -119,7 +119,10 @@ pub fn build(name: &str, flags: SchedFlags, dests: &[Dest]) -> Result<Box<dyn Sc
         "fo" => Box::new(Fo),
         "ovf" => Box::new(Ovf),
         "mh" => Box::new(Mh::new(flags, MH_TAB_SIZE)),
-        "twos" => Box::new(Twos::new(0x9e37_79b9_7f4a_7c15)),
+        "twos" => {
+            use std::hash::BuildHasher;
+            Box::new(Twos::new(std::collections::hash_map::RandomState::new().hash_one(0x9e37_79b9u32)))
+        }
         _ => return Err(UnknownScheduler(name.to_string())),
     };
     s.update(dests);
