@@ -176,6 +176,27 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
         TcpOptions::new(self.options())
     }
 
+    /// The first option of `kind` and its byte offset in the segment (where its kind
+    /// byte is), e.g. to patch it in place with
+    /// [`patch_bytes`](TcpPacket::patch_bytes). The walk stops at End of Option List or
+    /// a malformed option.
+    pub fn find_option(&self, kind: u8) -> Option<(usize, TcpOption<'_>)> {
+        let mut at = Self::MIN_HEADER_LEN;
+        let mut rest = self.options();
+        while !rest.is_empty() {
+            let (r, opt) = TcpOption::parse(rest).ok()?;
+            if opt.kind() == kind {
+                return Some((at, opt));
+            }
+            if opt == TcpOption::EndOfList {
+                return None;
+            }
+            at += rest.len() - r.len();
+            rest = r;
+        }
+        None
+    }
+
     /// The payload after the header.
     pub fn payload(&self) -> &[u8] {
         &self.b()[self.header_len()..]
@@ -374,28 +395,64 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
     /// Lower the MSS option to `max` if it is larger (MSS clamping for tunnels, RFC
     /// 4459 §3.2), patching the checksum. Returns the old MSS if it was changed.
     pub fn clamp_mss(&mut self, max: u16) -> Option<u16> {
-        let mut at = Self::MIN_HEADER_LEN;
-        let mut found = None;
-        let mut rest = self.options();
-        while !rest.is_empty() {
-            let before = rest.len();
-            match TcpOption::parse(rest) {
-                Ok((_, TcpOption::MaxSegmentSize(m))) => {
-                    found = Some((at + 2, m));
-                    break;
-                }
-                Ok((_, TcpOption::EndOfList)) | Err(_) => break,
-                Ok((r, _)) => {
-                    at += before - r.len();
-                    rest = r;
-                }
-            }
-        }
-        let (pos, mss) = found?;
+        let (at, opt) = self.find_option(tcp_option_kind::MSS)?;
+        let TcpOption::MaxSegmentSize(mss) = opt else { return None };
         if mss <= max {
             return None;
         }
-        self.patch_bytes(pos, &max.to_be_bytes()).ok()?;
+        self.patch_bytes(at + 2, &max.to_be_bytes()).ok()?;
         Some(mss)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn syn(opts: &[TcpOption<'_>]) -> Vec<u8> {
+        let n = options_len(opts);
+        let mut b = vec![0u8; 20 + n + 3];
+        let mut t = TcpPacket::new_unchecked(&mut b[..]);
+        t.set_header_len(20 + n);
+        t.set_syn(true);
+        write_options(opts, t.options_mut()).unwrap();
+        t.fill_checksum(&Ipv4Addr::LOCALHOST, &Ipv4Addr::BROADCAST);
+        b
+    }
+
+    #[test]
+    fn find_option_and_clamp_at_odd_offset() {
+        let mut b = syn(&[TcpOption::WindowScale(7), TcpOption::MaxSegmentSize(9000)]);
+        let mut t = TcpPacket::new_checked(&mut b[..]).unwrap();
+        assert_eq!(t.find_option(tcp_option_kind::MSS), Some((23, TcpOption::MaxSegmentSize(9000))));
+        assert_eq!(t.find_option(tcp_option_kind::TIMESTAMPS), None);
+        assert_eq!(t.clamp_mss(1460), Some(9000));
+        assert!(t.verify_checksum(&Ipv4Addr::LOCALHOST, &Ipv4Addr::BROADCAST));
+        assert_eq!(t.find_option(tcp_option_kind::MSS), Some((23, TcpOption::MaxSegmentSize(1460))));
+        // An odd-length segment pads its last word with zero (RFC 1071).
+        assert_eq!(t.patch_bytes(t.b().len() - 1, &[0xab]), Ok(()));
+        assert!(t.verify_checksum(&Ipv4Addr::LOCALHOST, &Ipv4Addr::BROADCAST));
+        assert_eq!(t.patch_bytes(t.b().len(), &[1]), Err(Error::Truncated));
+        assert_eq!(t.patch_bytes(17, &[1]), Err(Error::Malformed));
+    }
+
+    #[test]
+    fn no_mss_after_end_of_list() {
+        let mut b = syn(&[TcpOption::EndOfList, TcpOption::MaxSegmentSize(9000)]);
+        let mut t = TcpPacket::new_checked(&mut b[..]).unwrap();
+        assert_eq!(t.find_option(tcp_option_kind::MSS), None);
+        assert_eq!(t.clamp_mss(1460), None);
+    }
+
+    #[test]
+    fn checked_rejections() {
+        let mut b = [0u8; 24];
+        b[12] = 0x40;
+        assert_eq!(TcpPacket::new_checked(&b[..]), Err(Error::Malformed));
+        b[12] = 0x60;
+        assert!(TcpPacket::new_checked(&b[..]).is_ok());
+        assert_eq!(TcpPacket::new_checked(&b[..23]), Err(Error::Truncated));
+        assert_eq!(TcpPacket::new_checked(&b[..19]), Err(Error::Truncated));
     }
 }
