@@ -11,7 +11,6 @@ use rvs_core::addr::{Addr, Protocol, Tuple};
 use rvs_core::conn::{ConnConfig, ConnTable, Dir, NewConn, TcpFlags, ENTRY_BYTES};
 use rvs_core::service::{DestId, FwdMethod};
 
-const N: usize = 1_000_000;
 const LOOKUP_ROUNDS: usize = 5;
 const TARGET_BYTES: f64 = 128.0;
 const TARGET_LOOKUPS: f64 = 20e6;
@@ -28,9 +27,9 @@ fn rng(x: &mut u64) -> u64 {
     *x
 }
 
-fn conns() -> Vec<NewConn> {
+fn conns(n: usize) -> Vec<NewConn> {
     let mut x = 0x1234_5678_9abc_def1u64;
-    (0..N)
+    (0..n)
         .map(|i| {
             let r = rng(&mut x);
             let b = (r as u32).to_be_bytes();
@@ -60,7 +59,11 @@ fn mrate(n: usize, secs: f64) -> f64 {
 }
 
 fn main() {
-    let cs = conns();
+    // RVS_BENCH_CONNS overrides the table size (e.g. 65536 to see the in-cache rate).
+    let n_env = std::env::var("RVS_BENCH_CONNS").ok().and_then(|v| v.parse().ok());
+    #[allow(non_snake_case)]
+    let N: usize = n_env.unwrap_or(1_000_000);
+    let cs = conns(N);
     let mut order: Vec<usize> = (0..N).collect();
     let mut x = 99u64;
     for i in (1..N).rev() {
@@ -84,6 +87,10 @@ fn main() {
     let rss_delta = rss_bytes().saturating_sub(rss0);
     assert_eq!(ok, N, "all inserts succeed (key collisions in the generator would show here)");
 
+    // One untimed pass to settle page mappings and CPU frequency.
+    for p in &probes {
+        black_box(t.lookup_in(p));
+    }
     let t0 = Instant::now();
     let mut hits = 0usize;
     for _ in 0..LOOKUP_ROUNDS {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use crate::addr::{Addr, Protocol};
 use crate::sched;
-pub use crate::sched::{DestCounters, DestLoad};
+pub use crate::sched::{DestCounters, DestLoad, DestLoadReader};
 
 /// Stable identifier of a destination: the index of its per-core counters. The same
 /// (service, address, port) keeps its id across snapshots and delete/re-add (IPVS keeps

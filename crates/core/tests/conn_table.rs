@@ -296,13 +296,33 @@ fn syn_reuses_a_time_wait_conn() {
     assert_eq!(t.counts(snap.services()[0].dests[0].id).inactive, 1, "only the CLOSE conn remains");
 }
 
+const _: () = assert!(rvs_core::conn::ENTRY_BYTES <= 100);
+
 #[test]
 fn bytes_per_connection_from_allocation() {
     let snap = config(Protocol::Tcp, 80, 1, FwdMethod::Masq, "rr", None).snapshot();
     for cap in [1u32 << 16, 100_000, (1 << 17) + 1, 300_000] {
         let t = table(cap, &snap);
-        assert!(rvs_core::conn::ENTRY_BYTES <= 100, "entry {}", rvs_core::conn::ENTRY_BYTES);
         let per = t.heap_bytes() as f64 / f64::from(cap);
         assert!(per <= 128.0, "cap {cap}: {per} B per connection");
     }
+}
+
+#[test]
+fn control_plane_reads_and_sums_per_core_counts() {
+    let snap = config(Protocol::Tcp, 80, 1, FwdMethod::Route, "rr", None).snapshot();
+    let dest = snap.services()[0].dests[0].id;
+    let mut cores: Vec<ConnTable> = (0..3).map(|_| table(16, &snap)).collect();
+    let readers: Vec<_> = cores.iter().map(|t| t.load_reader()).collect();
+    for (k, t) in cores.iter_mut().enumerate() {
+        for i in 0..=k as u32 {
+            let id = t.insert(&new_conn(&snap, Protocol::Tcp, i, 0), 0).unwrap();
+            if i % 2 == 0 {
+                t.on_packet(id, Dir::In, TcpFlags::syn(), 0);
+            }
+        }
+    }
+    // Core k holds k+1 conns, the even-numbered ones active: 1+1+2 active, 0+1+1 inactive.
+    let sum = std::thread::spawn(move || rvs_core::service::DestLoadReader::sum(&readers, dest)).join().unwrap();
+    assert_eq!((sum.active, sum.inactive), (4, 2));
 }

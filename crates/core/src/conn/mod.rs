@@ -22,6 +22,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 
 use crate::addr::{Addr, Protocol, Tuple};
+use crate::sched::DestLoadReader;
 use crate::service::{DestCounters, DestId, DestLoad, FwdMethod, Snapshot};
 use crate::timer::{Nodes, TimerNode, TimerWheel, NIL};
 use index::{FlowHasher, Index, KeyDir};
@@ -214,7 +215,7 @@ impl ConnTable {
         self.slab.0.len() * ENTRY_BYTES
             + self.index.heap_bytes()
             + self.wheel.heap_bytes()
-            + self.load.len() * std::mem::size_of::<DestCounters>()
+            + self.load.len() * 24
     }
 
     /// This core's counters for a dest (sum over cores for listings).
@@ -227,6 +228,10 @@ impl ConnTable {
     }
     pub fn load_mut(&mut self) -> &mut DestLoad {
         &mut self.load
+    }
+    /// A handle for the control plane to read this core's per-dest counts.
+    pub fn load_reader(&self) -> DestLoadReader {
+        self.load.reader()
     }
     /// Takes a new configuration snapshot (dest availability, thresholds).
     pub fn sync_snapshot(&mut self, snap: &Snapshot) {
@@ -495,9 +500,7 @@ impl ConnTable {
     fn drop_entry(&mut self, idx: u32, e: &Entry) {
         self.unindex(idx);
         if e.is(F_TEMPLATE) {
-            if let Some(c) = self.load.get_mut(DestId(e.dest)) {
-                c.persist = c.persist.saturating_sub(1);
-            }
+            self.load.add_persist(DestId(e.dest), -1);
             self.templates = self.templates.saturating_sub(1);
         } else {
             self.load.unbind(DestId(e.dest), !e.is(F_INACTIVE));

@@ -85,9 +85,7 @@ impl ConnTable {
         };
         let ticks = self.wheel.ticks_ceil(u64::from(timeout_s) * 1000);
         self.place(idx, e, now_ms, ticks);
-        if let Some(c) = self.load.get_mut(d.id) {
-            c.persist = c.persist.saturating_add(1);
-        }
+        self.load.add_persist(d.id, 1);
         self.templates += 1;
         Ok(idx)
     }

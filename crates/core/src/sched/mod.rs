@@ -19,7 +19,7 @@ use crate::service::{Dest, SchedFlags};
 pub use hash::{Dh, Sh, DH_TAB_SIZE, SH_TAB_SIZE};
 pub use lblc::{Lblc, Lblcr, LBLC_CACHE_SIZE, LBLC_ENTRY_TIMEOUT_MS, LBLC_EXPIRATION_MS};
 pub use lc::{Fo, Lc, Nq, Ovf, Sed, Twos, Wlc};
-pub use load::{DestCounters, DestLoad};
+pub use load::{DestCounters, DestLoad, DestLoadReader};
 pub use mh::{Mh, MH_PRIMES, MH_TAB_SIZE};
 pub use rr::{Rr, Wrr};
 
@@ -54,27 +54,23 @@ impl<'a> DestView<'a> {
         self.dests.get(i).map_or(0, |d| d.weight)
     }
     #[inline]
-    fn counters(&self, i: usize) -> DestCounters {
-        self.dests.get(i).map(|d| self.load.get(d.id)).unwrap_or_default()
-    }
-    #[inline]
     pub fn active(&self, i: usize) -> u32 {
-        self.counters(i).active
+        self.dests.get(i).map_or(0, |d| self.load.conns(d.id).0)
     }
     #[inline]
     pub fn inactive(&self, i: usize) -> u32 {
-        self.counters(i).inactive
+        self.dests.get(i).map_or(0, |d| self.load.conns(d.id).1)
     }
     /// IP_VS_DEST_F_OVERLOAD on this core.
     #[inline]
     pub fn overloaded(&self, i: usize) -> bool {
-        self.counters(i).overloaded
+        self.dests.get(i).is_some_and(|d| self.load.overloaded(d.id))
     }
     /// ip_vs_dest_conn_overhead: active * 256 + inactive.
     #[inline]
     pub fn overhead(&self, i: usize) -> u64 {
-        let c = self.counters(i);
-        (u64::from(c.active) << 8) + u64::from(c.inactive)
+        let (a, n) = self.dests.get(i).map_or((0, 0), |d| self.load.conns(d.id));
+        (u64::from(a) << 8) + u64::from(n)
     }
     /// Weight > 0 and not overloaded (the test every scheduler applies).
     #[inline]
