@@ -315,3 +315,39 @@ fn twos_weighted_and_load_aware() {
     let share = ones as f64 / n as f64;
     assert!((share - 0.36).abs() < 0.02, "{share}");
 }
+
+#[test]
+fn sched_set_keeps_state_across_snapshots() {
+    use rvs_core::service::{Config, DestSpec, ServiceKey, ServiceSpec};
+    let mut cfg = Config::new(16);
+    let k = ServiceKey::Proto { proto: Protocol::Tcp, addr: VIP, port: 80 };
+    let mut spec = ServiceSpec::new(k);
+    spec.scheduler = "rr".into();
+    cfg.add_service(&spec).unwrap();
+    for i in 0..3 {
+        cfg.add_dest(&k, &DestSpec::new(Addr::v4([192, 168, 1, i]), 80)).unwrap();
+    }
+    let snap = cfg.snapshot();
+    let mut load = rvs_core::service::DestLoad::new(16, 1);
+    load.sync(&snap);
+    let mut set = sched::SchedSet::new(&snap);
+    let mut pick = |set: &mut sched::SchedSet, snap: &rvs_core::service::Snapshot| {
+        let v = sched::DestView::new(&snap.services()[0].dests, &load);
+        set.get_mut(0).unwrap().pick(&v, &client(0), 0).unwrap()
+    };
+    assert_eq!(pick(&mut set, &snap), 0);
+    assert_eq!(pick(&mut set, &snap), 1);
+    // A weight change keeps the rr position; a scheduler change starts afresh.
+    let mut d = DestSpec::new(Addr::v4([192, 168, 1, 0]), 80);
+    d.weight = 5;
+    cfg.edit_dest(&k, &d).unwrap();
+    let snap2 = cfg.snapshot();
+    set.apply(&snap2);
+    assert_eq!(pick(&mut set, &snap2), 2);
+    spec.scheduler = "wrr".into();
+    cfg.edit_service(&spec).unwrap();
+    let snap3 = cfg.snapshot();
+    set.apply(&snap3);
+    assert_eq!(set.get_mut(0).unwrap().name(), "wrr");
+    assert_eq!(set.len(), 1);
+}

@@ -10,6 +10,7 @@ mod lc;
 mod load;
 mod mh;
 mod rr;
+mod set;
 
 use std::fmt;
 
@@ -22,6 +23,7 @@ pub use lc::{Fo, Lc, Nq, Ovf, Sed, Twos, Wlc};
 pub use load::{DestCounters, DestLoad, DestLoadReader};
 pub use mh::{Mh, MH_PRIMES, MH_TAB_SIZE};
 pub use rr::{Rr, Wrr};
+pub use set::SchedSet;
 
 /// Every scheduler name, as ipvsadm's `-s` accepts them.
 pub const NAMES: &[&str] =
