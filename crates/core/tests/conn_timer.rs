@@ -85,3 +85,49 @@ fn long_pause_visits_every_slot_once() {
     let got = drain(&mut w, &mut nodes, 39_000, usize::MAX);
     assert_eq!(got, (21..40).collect::<Vec<u32>>());
 }
+
+#[test]
+fn random_operations_match_a_model() {
+    use std::collections::HashMap;
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = |m: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % m
+    };
+    // 2^7 slots of 1 ms, so many deadlines lie several revolutions ahead.
+    let mut w = TimerWheel::new(7, 0, 0);
+    let n = 300u32;
+    let mut nodes = vec![TimerNode::new(); n as usize];
+    let mut model: HashMap<u32, u64> = HashMap::new();
+    let mut now = 0u64;
+    for _ in 0..20_000 {
+        match rnd(10) {
+            0..=4 => {
+                let id = rnd(u64::from(n)) as u32;
+                let d = now + rnd(2000);
+                w.arm(&mut nodes[..], id, d);
+                model.insert(id, d);
+            }
+            5 => {
+                let id = rnd(u64::from(n)) as u32;
+                w.cancel(&mut nodes[..], id);
+                model.remove(&id);
+            }
+            _ => {
+                now += rnd(300);
+                let limited = rnd(2) == 0;
+                let mut budget = if limited { rnd(50) as usize } else { usize::MAX };
+                while let Some(id) = w.next_expired(&mut nodes[..], now, &mut budget) {
+                    let d = model.remove(&id).expect("expired node was armed");
+                    assert!(d <= now, "node {id} expired at {now}, deadline {d}");
+                }
+                if !limited {
+                    assert!(model.values().all(|&d| d > now), "a due node was missed at {now}");
+                }
+                assert_eq!(w.len(), model.len());
+            }
+        }
+    }
+}
