@@ -21,6 +21,8 @@ const ETH_LEN: usize = 14;
 const ARP_FRAME_LEN: usize = ETH_LEN + 28;
 /// TTL of packets the director originates (Linux's default `ip_default_ttl`).
 const DEFAULT_TTL: u8 = 64;
+/// Largest quote in an ICMP error: 576 bytes less the new IPv4 and ICMP headers.
+const ICMP_QUOTE_MAX: usize = 576 - 20 - 8;
 
 /// One port's addresses.
 #[derive(Clone, Debug)]
@@ -29,6 +31,8 @@ pub struct PortL3 {
     pub addrs: Vec<Ipv4Cidr>,
     /// VIPs announced and answered on this port.
     pub vips: Vec<Ipv4Addr>,
+    /// Largest IPv4 packet the link carries (TUN checks it before encapsulating).
+    pub mtu: u16,
 }
 
 /// The L3 configuration shared (read-only) by all workers.
@@ -67,8 +71,9 @@ impl L3Config {
         self.ports.get(usize::from(port)).is_some_and(|p| p.addrs.iter().any(|a| a.contains(ip)))
     }
 
-    /// The source address for ARP probes towards `ip` out of `port`.
-    fn source_for(&self, port: u16, ip: Ipv4Addr) -> Option<Ipv4Addr> {
+    /// The director's address to source packets from towards `ip` out of `port`: the
+    /// port address on `ip`'s subnet, else the port's first address.
+    pub fn source_addr(&self, port: u16, ip: Ipv4Addr) -> Option<Ipv4Addr> {
         let p = self.ports.get(usize::from(port))?;
         p.addrs.iter().find(|a| a.contains(ip)).or(p.addrs.first()).map(|a| a.addr)
     }
@@ -86,6 +91,10 @@ pub trait Io<P> {
     fn count_drop(&mut self, port: u16, reason: DropReason);
     /// A neighbour binding was learned here; other workers should know it too.
     fn neigh_learned(&mut self, _port: u16, _ip: Ipv4Addr, _mac: EthernetAddress) {}
+    /// Hand a packet to worker `core`, which owns its connection.
+    fn redirect(&mut self, _core: u8, port: u16, pkt: P) {
+        self.drop(port, pkt, DropReason::RedirectFull);
+    }
 }
 
 /// One worker's L3 state.
@@ -258,6 +267,36 @@ impl<P: PacketBuf> Node<P> {
         }
     }
 
+    /// Send an ICMP error about the IPv4 packet in `frame` back to its sender (RFC 792),
+    /// from the address it was sent to (the VIP), as IPVS's icmp_send does. The quote is
+    /// as much of the packet as fits in 576 bytes (RFC 1812 4.3.2.3).
+    pub fn icmp_error(&mut self, frame: &[u8], ty: u8, code: u8, rest: u32, now: u64, io: &mut impl Io<P>) {
+        let Ok(orig) = Ipv4Packet::new_checked(frame.get(ETH_LEN..).unwrap_or(&[])) else { return };
+        let (to, from) = (orig.src_addr(), orig.dst_addr());
+        let quote = frame.get(ETH_LEN..ETH_LEN + usize::from(orig.total_len()).min(ICMP_QUOTE_MAX)).unwrap_or(&[]);
+        let Some(mut pkt) = io.alloc() else { return io.count_drop(0, DropReason::NoMbuf) };
+        let len = ETH_LEN + 20 + 8 + quote.len();
+        let Some(buf) = pkt.append(len) else { return io.drop(0, pkt, DropReason::NoMbuf) };
+        buf.fill(0);
+        let mut eth = EthernetFrame::new_unchecked(&mut *buf);
+        eth.set_ethertype(ethertype::IPV4);
+        let mut ip = Ipv4Packet::new_unchecked(eth.payload_mut());
+        ip.set_version_and_header_len(4, 20);
+        ip.set_total_len((len - ETH_LEN) as u16);
+        ip.set_ttl(DEFAULT_TTL);
+        ip.set_protocol(ip_proto::ICMP);
+        ip.set_src_addr(from);
+        ip.set_dst_addr(to);
+        ip.fill_checksum();
+        let mut icmp = Icmpv4Packet::new_unchecked(ip.payload_mut());
+        icmp.set_msg_type(ty);
+        icmp.set_msg_code(code);
+        icmp.set_rest_of_header(rest);
+        icmp.data_mut().copy_from_slice(quote);
+        icmp.fill_checksum();
+        self.output(pkt, to, now, io);
+    }
+
     /// Timers: ARP retransmission, revalidation and expiry.
     pub fn tick(&mut self, now: u64, io: &mut impl Io<P>) {
         let mut probes = [None; 8];
@@ -280,7 +319,7 @@ impl<P: PacketBuf> Node<P> {
     }
 
     fn probe(&self, p: Probe, io: &mut impl Io<P>) {
-        let Some(spa) = self.cfg.source_for(p.port, p.ip) else { return };
+        let Some(spa) = self.cfg.source_addr(p.port, p.ip) else { return };
         let tha = p.mac.unwrap_or_default();
         let dst = p.mac.unwrap_or(EthernetAddress::BROADCAST);
         self.send_arp(p.port, arp_op::REQUEST, dst, spa, tha, p.ip, io);

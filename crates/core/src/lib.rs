@@ -2,12 +2,14 @@
 //! Runs over any [`wire::PacketBuf`], so it is tested on plain byte buffers.
 #![forbid(unsafe_code)]
 
+pub mod addr;
+pub mod conn;
+pub mod sched;
+pub mod service;
+pub mod timer;
+
+pub mod forward;
 pub mod l3;
 pub mod neigh;
 pub mod route;
 pub mod stats;
-pub mod addr;
-pub mod sched;
-pub mod service;
-pub mod conn;
-pub mod timer;

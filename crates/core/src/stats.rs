@@ -42,10 +42,25 @@ pub enum DropReason {
     TxFull,
     /// The mempool was empty when a packet had to be built.
     NoMbuf,
+    /// A new connection for a service with no usable real server (IPVS answers ICMP
+    /// port unreachable, which is sent).
+    NoDest,
+    /// The connection table was full: the new connection was refused.
+    ConnTableFull,
+    /// A TCP segment other than SYN for a service, matching no connection.
+    NoConn,
+    /// A packet of a connection whose real server was deleted (expire_nodest_conn = 0).
+    DestRemoved,
+    /// Too big for the tunnel MTU (ICMP fragmentation needed is sent when DF is set).
+    TooBig,
+    /// The ring to the core owning the connection was full.
+    RedirectFull,
+    /// A reply redirected to the core the owner map named, which had no such connection.
+    RedirectMiss,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 17;
+    pub const COUNT: usize = 24;
     pub const ALL: [DropReason; Self::COUNT] = [
         Self::Malformed,
         Self::BadChecksum,
@@ -64,6 +79,13 @@ impl DropReason {
         Self::NeighTableFull,
         Self::TxFull,
         Self::NoMbuf,
+        Self::NoDest,
+        Self::ConnTableFull,
+        Self::NoConn,
+        Self::DestRemoved,
+        Self::TooBig,
+        Self::RedirectFull,
+        Self::RedirectMiss,
     ];
 
     /// The metric label value.
@@ -86,6 +108,13 @@ impl DropReason {
             Self::NeighTableFull => "neigh_table_full",
             Self::TxFull => "tx_full",
             Self::NoMbuf => "no_mbuf",
+            Self::NoDest => "no_dest",
+            Self::ConnTableFull => "conn_table_full",
+            Self::NoConn => "no_conn",
+            Self::DestRemoved => "dest_removed",
+            Self::TooBig => "too_big",
+            Self::RedirectFull => "redirect_full",
+            Self::RedirectMiss => "redirect_miss",
         }
     }
 }
@@ -145,15 +174,54 @@ pub struct CoreStats {
     pub ports: Vec<PortCounters>,
     /// Neighbour entries currently held by this core.
     pub neighbours: Counter,
+    /// Packets handed to another core because it owns their connection.
+    pub redirects_out: Counter,
+    /// Packets received from other cores for connections this core owns.
+    pub redirects_in: Counter,
+    /// Connections (and persistence templates) in this core's table; and its capacity.
+    pub conns: Counter,
+    pub conn_capacity: Counter,
+    /// Per real server (indexed by `DestId`), as IPVS's per-dest stats.
+    pub dests: Vec<DestCounters>,
+}
+
+/// Traffic of one real server on one core (IPVS `ip_vs_stats`).
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub struct DestCounters {
+    pub conns: Counter,
+    pub inpkts: Counter,
+    pub outpkts: Counter,
+    pub inbytes: Counter,
+    pub outbytes: Counter,
+    /// Active and inactive connections to it on this core (mirrors the table's counts).
+    pub active: Counter,
+    pub inactive: Counter,
 }
 
 impl CoreStats {
     pub fn new(lcore: u32, ports: usize) -> Self {
+        Self::with_dests(lcore, ports, 0)
+    }
+
+    /// With room for `max_dests` real servers' counters.
+    pub fn with_dests(lcore: u32, ports: usize, max_dests: usize) -> Self {
         CoreStats {
             lcore,
             ports: (0..ports).map(|_| PortCounters::default()).collect(),
             neighbours: Counter::default(),
+            redirects_out: Counter::default(),
+            redirects_in: Counter::default(),
+            conns: Counter::default(),
+            conn_capacity: Counter::default(),
+            dests: (0..max_dests).map(|_| DestCounters::default()).collect(),
         }
+    }
+
+    /// The counters of real server `id`, if in range.
+    #[inline]
+    pub fn dest(&self, id: u32) -> Option<&DestCounters> {
+        self.dests.get(id as usize)
     }
 
     /// The counters of `port`; out-of-range ports land on the last port's counters rather
