@@ -8,6 +8,7 @@ pub mod sched;
 pub mod service;
 pub mod timer;
 
+pub mod ctl;
 pub mod forward;
 pub mod l3;
 pub mod neigh;

@@ -295,7 +295,7 @@ fn validate_dest(svc: &ServiceKey, d: &DestSpec) -> Result<DestSpec, ConfigError
 }
 
 /// The control plane's configuration model. Not used on the fast path.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Config {
     services: Vec<Service>,
     ids: HashMap<(ServiceKey, Addr, u16), DestId>,

@@ -14,8 +14,8 @@ use super::owner::OwnerMap;
 use super::xmit::{self, End};
 use crate::conn::{ConnConfig, ConnId, ConnTable, Dir, ScheduleError, Scheduled, TcpFlags, Verdict};
 use crate::l3::L3Config;
-use crate::sched::{self, Scheduler};
-use crate::service::{FwdMethod, ServiceKey, Snapshot};
+use crate::sched::SchedSet;
+use crate::service::{FwdMethod, Snapshot};
 use crate::stats::{CoreStats, DropReason};
 
 /// What to do with a packet after the balancer looked at it.
@@ -40,8 +40,7 @@ const EXPIRE_BUDGET: usize = 256;
 pub struct Balancer {
     core: u8,
     snap: Arc<Snapshot>,
-    /// Per service of `snap`; `None` only if its scheduler could not be built.
-    scheds: Vec<Option<Box<dyn Scheduler>>>,
+    scheds: SchedSet,
     conns: ConnTable,
     owners: Arc<OwnerMap>,
     stats: Arc<CoreStats>,
@@ -62,7 +61,7 @@ impl Balancer {
         let mut b = Balancer {
             core,
             snap: Arc::new(Snapshot::new(Vec::new(), conn.max_dests)),
-            scheds: Vec::new(),
+            scheds: SchedSet::default(),
             conns: ConnTable::new(conn, now),
             owners,
             stats,
@@ -88,26 +87,8 @@ impl Balancer {
     /// state carries over for services that keep their scheduler; connections keep
     /// their real server (ip_vs_edit_service semantics). Allocates; never per packet.
     pub fn set_snapshot(&mut self, snap: Arc<Snapshot>) {
-        let mut old: Vec<(ServiceKey, Option<Box<dyn Scheduler>>)> =
-            self.snap.services().iter().map(|s| s.key).zip(self.scheds.drain(..)).collect();
-        let mut scheds = Vec::with_capacity(snap.services().len());
-        for svc in snap.services() {
-            let reused = old
-                .iter_mut()
-                .find(|(k, s)| *k == svc.key && s.as_ref().is_some_and(|s| s.name() == svc.scheduler))
-                .and_then(|(_, s)| s.take());
-            let s = match reused {
-                Some(mut s) => {
-                    s.update(&svc.dests);
-                    Some(s)
-                }
-                // The name was validated when the snapshot was built.
-                None => sched::build(svc.scheduler, svc.flags, &svc.dests).ok(),
-            };
-            scheds.push(s);
-        }
+        self.scheds.apply(&snap);
         self.conns.sync_snapshot(&snap);
-        self.scheds = scheds;
         self.snap = snap;
     }
 
@@ -146,10 +127,10 @@ impl Balancer {
         if f.proto == ip_proto::TCP && f.tcp_flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) != tcp_flags::SYN {
             return Action::Drop(DropReason::NoConn);
         }
-        let (Some(service), Some(Some(sched))) = (self.snap.service(svc), self.scheds.get_mut(svc)) else {
+        let (Some(service), Some(sched)) = (self.snap.service(svc), self.scheds.get_mut(svc)) else {
             return Action::Drop(DropReason::NoDest);
         };
-        match self.conns.schedule(service, sched.as_mut(), &f.tuple(), None, now) {
+        match self.conns.schedule(service, sched, &f.tuple(), None, now) {
             Ok(Scheduled::Conn(id)) => {
                 if let Some(c) = self.conns.get(id) {
                     if let Some(d) = self.stats.dest(c.dest().0) {

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use wire::PacketBuf;
 
+use crate::ctl::WorkerCtl;
 use crate::l3::{Io, Node};
 use crate::service::Snapshot;
 
@@ -52,5 +53,17 @@ impl<P: PacketBuf> Director<P> {
 
     pub fn set_snapshot(&mut self, snap: Arc<Snapshot>) {
         self.lb.set_snapshot(snap);
+    }
+
+    /// Carry out a control-thread request (at a timer tick, never per packet).
+    pub fn control(&mut self, msg: WorkerCtl, now: u64) {
+        match msg {
+            WorkerCtl::Snapshot(snap) => self.set_snapshot(snap),
+            WorkerCtl::Timeouts { tcp, tcpfin, udp } => self.lb.conns_mut().set_timeouts(tcp, tcpfin, udp),
+            WorkerCtl::ListConns(reply) => {
+                // The requester may have given up waiting; nothing to do then.
+                let _ = reply.send(self.lb.conns().iter(now).collect());
+            }
+        }
     }
 }
