@@ -1,9 +1,10 @@
-//! The worker's side of `rvs_core::l3::Io`: tx buffering, counting, allocation.
+//! The worker's side of `rvs_core::l3::Io`: tx and redirect buffering, counting,
+//! allocation.
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use dpdk::{Burst, Mbuf, Mempool, TxQueue};
+use dpdk::{Burst, Mbuf, Mempool, Ring, TxQueue};
 use rvs_core::l3::Io;
 use rvs_core::stats::{CoreStats, DropReason};
 use wire::EthernetAddress;
@@ -16,12 +17,20 @@ pub(crate) struct TxBuffer {
     pub pending: Burst,
 }
 
+/// Packets waiting for the ring to one other worker.
+pub(crate) struct RedirectBuffer {
+    pub ring: Ring<Mbuf>,
+    pub pending: Burst,
+}
+
 pub(crate) struct WorkerIo<'a> {
     pub tx: &'a mut [TxBuffer],
+    /// Indexed by worker; `None` for this worker itself.
+    pub redirect: &'a mut [Option<RedirectBuffer>],
     pub stats: &'a CoreStats,
     pub pool: &'a Mempool,
     pub peers: &'a [Arc<NeighInbox>],
-    /// Flush a port's buffer once it holds this many packets.
+    /// Flush a buffer once it holds this many packets.
     pub flush_at: usize,
 }
 
@@ -46,9 +55,27 @@ impl WorkerIo<'_> {
         }
     }
 
+    /// Hand buffered redirects to their owners' rings; a full ring drops, counted on the
+    /// port each packet arrived on.
+    fn flush_redirect(&mut self, core: usize) {
+        let Some(Some(b)) = self.redirect.get_mut(core) else { return };
+        if b.pending.is_empty() {
+            return;
+        }
+        let queued = b.pending.len();
+        b.ring.enqueue_burst(&mut b.pending);
+        self.stats.redirects_out.add((queued - b.pending.len()) as u64);
+        for m in b.pending.drain(..) {
+            self.stats.port(m.port()).drop(DropReason::RedirectFull);
+        }
+    }
+
     pub fn flush_all(&mut self) {
         for port in 0..self.tx.len() {
             self.flush(port);
+        }
+        for core in 0..self.redirect.len() {
+            self.flush_redirect(core);
         }
     }
 }
@@ -64,8 +91,7 @@ impl Io<Mbuf> for WorkerIo<'_> {
             // Full: drain to the NIC, then queue.
             self.flush(i);
             if let Some(b) = self.tx.get_mut(i) {
-                if let Err(e) = b.pending.try_push(e.element()) {
-                    drop(e);
+                if b.pending.try_push(e.element()).is_err() {
                     self.stats.port(port).drop(DropReason::TxFull);
                 }
             }
@@ -96,6 +122,28 @@ impl Io<Mbuf> for WorkerIo<'_> {
         // worker resolves the neighbour itself.
         for peer in self.peers {
             let _ = peer.push(NeighUpdate { port, ip, mac });
+        }
+    }
+
+    #[inline]
+    fn redirect(&mut self, core: u8, port: u16, mut pkt: Mbuf) {
+        let c = usize::from(core);
+        // The arrival port travels in the mbuf (our port index, not DPDK's port id).
+        pkt.set_port(port);
+        let Some(Some(b)) = self.redirect.get_mut(c) else {
+            return self.stats.port(port).drop(DropReason::RedirectFull);
+        };
+        if let Err(e) = b.pending.try_push(pkt) {
+            self.flush_redirect(c);
+            if let Some(Some(b)) = self.redirect.get_mut(c) {
+                if b.pending.try_push(e.element()).is_err() {
+                    self.stats.port(port).drop(DropReason::RedirectFull);
+                }
+            }
+            return;
+        }
+        if matches!(self.redirect.get(c), Some(Some(b)) if b.pending.len() >= self.flush_at) {
+            self.flush_redirect(c);
         }
     }
 }

@@ -3,15 +3,21 @@
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
+use std::time::Duration;
 
+use crossbeam::channel::Receiver;
 use crossbeam::queue::ArrayQueue;
-use dpdk::{lcore, Burst, Mempool, RxQueue, TxQueue};
+use dpdk::{lcore, Burst, Mbuf, Mempool, Ring, RxQueue, TxQueue};
+use rvs_core::conn::ConnConfig;
+use rvs_core::ctl::WorkerCtl;
+use rvs_core::forward::{Balancer, Director, OwnerMap};
 use rvs_core::l3::{L3Config, Node};
 use rvs_core::neigh::NeighConfig;
+use rvs_core::service::Snapshot;
 use rvs_core::stats::CoreStats;
 use wire::EthernetAddress;
 
-use crate::io::{TxBuffer, WorkerIo};
+use crate::io::{RedirectBuffer, TxBuffer, WorkerIo};
 
 /// A neighbour binding learned by another worker.
 #[derive(Clone, Copy, Debug)]
@@ -24,18 +30,33 @@ pub struct NeighUpdate {
 /// Each worker's inbox of neighbour bindings learned elsewhere.
 pub type NeighInbox = ArrayQueue<NeighUpdate>;
 
-/// Everything one worker owns. Port index `i` is the i-th configured port.
+/// Everything one worker owns. Port index `i` is the i-th configured port; worker index
+/// `core` is its position among the workers (rings and owner map use it).
 pub struct WorkerConfig {
     pub lcore: u32,
+    pub core: u8,
     pub ports: Vec<(RxQueue, TxQueue)>,
     pub pool: Mempool,
     pub stats: Arc<CoreStats>,
     pub l3: Arc<L3Config>,
     pub neigh: NeighConfig,
+    pub conn: ConnConfig,
+    /// The first configuration snapshot; later ones arrive on `ctl`.
+    pub snapshot: Arc<Snapshot>,
+    /// Requests from the control thread, served at timer ticks.
+    pub ctl: Receiver<WorkerCtl>,
+    pub owners: Arc<OwnerMap>,
+    /// `rings_out[j]`: single-producer ring to worker j (`None` for itself).
+    pub rings_out: Vec<Option<Ring<Mbuf>>>,
+    /// Single-consumer rings from the other workers.
+    pub rings_in: Vec<Ring<Mbuf>>,
     /// Packets per rx burst and per tx flush, 1..=32.
     pub burst: usize,
     /// Longest a packet waits in a tx buffer, in microseconds (l3fwd: 100).
     pub drain_us: u64,
+    /// Sleep this long after a run of empty polls (0: poll without pause, as DPDK
+    /// applications on dedicated cores do; l3fwd-power's idea for shared cores).
+    pub idle_sleep_us: u64,
     pub stop: Arc<AtomicBool>,
     pub inbox: Arc<NeighInbox>,
     pub peers: Vec<Arc<NeighInbox>>,
@@ -43,33 +64,59 @@ pub struct WorkerConfig {
     pub announce: bool,
 }
 
-/// Neighbour timers run this often; far coarser than the tx drain, far finer than ARP's
-/// one-second retransmission.
+/// Timers run this often: far coarser than the tx drain, far finer than ARP's
+/// one-second retransmission or a connection timeout's second.
 const TICK_MS: u64 = 10;
+/// Empty polls before an idle sleep.
+const IDLE_POLLS: u32 = 1024;
 
 /// Run until `stop` is set. Returns 0, as an lcore function.
 pub fn run(cfg: WorkerConfig) -> i32 {
-    let WorkerConfig { ports, pool, stats, l3, neigh, burst: max_burst, drain_us, stop, inbox, peers, announce, .. } = cfg;
+    let WorkerConfig {
+        core,
+        ports,
+        pool,
+        stats,
+        l3,
+        neigh,
+        conn,
+        snapshot,
+        ctl,
+        owners,
+        rings_out,
+        rings_in,
+        burst: max_burst,
+        drain_us,
+        idle_sleep_us,
+        stop,
+        inbox,
+        peers,
+        announce,
+        ..
+    } = cfg;
     let max_burst = max_burst.clamp(1, dpdk::BURST);
     let hz = lcore::tsc_hz().max(1);
     let drain_tsc = (hz / 1_000_000).max(1) * drain_us.max(1);
     let tsc_per_ms = (hz / 1_000).max(1);
 
-    let (mut rx, tx): (Vec<RxQueue>, Vec<TxBuffer>) =
+    let (mut rx, mut tx): (Vec<RxQueue>, Vec<TxBuffer>) =
         ports.into_iter().map(|(r, t)| (r, TxBuffer { queue: t, pending: Burst::new() })).unzip();
-    let mut tx = tx;
-    let mut node = Node::new(l3, neigh);
-    let mut io = WorkerIo { tx: &mut tx, stats: &stats, pool: &pool, peers: &peers, flush_at: max_burst };
+    let mut redirect: Vec<Option<RedirectBuffer>> =
+        rings_out.into_iter().map(|r| r.map(|ring| RedirectBuffer { ring, pending: Burst::new() })).collect();
+    let start = lcore::tsc() / tsc_per_ms;
+    let mut dir = Director::new(Node::new(l3, neigh), Balancer::new(core, conn, snapshot, owners, stats.clone(), start));
+    let mut io = WorkerIo { tx: &mut tx, redirect: &mut redirect, stats: &stats, pool: &pool, peers: &peers, flush_at: max_burst };
     let mut burst = Burst::new();
 
     if announce {
-        node.announce(&mut io);
+        dir.node.announce(&mut io);
         io.flush_all();
     }
 
     let mut prev_drain = lcore::tsc();
     let mut next_tick = 0u64;
     let mut now = prev_drain / tsc_per_ms;
+    let mut idle = 0u32;
     while !stop.load(Relaxed) {
         let cur = lcore::tsc();
         if cur.wrapping_sub(prev_drain) >= drain_tsc {
@@ -77,25 +124,52 @@ pub fn run(cfg: WorkerConfig) -> i32 {
             prev_drain = cur;
             now = cur / tsc_per_ms;
             while let Some(u) = inbox.pop() {
-                node.learn(u.port, u.ip, u.mac, true, now, &mut io);
+                dir.node.learn(u.port, u.ip, u.mac, true, now, &mut io);
             }
             if now >= next_tick {
-                node.tick(now, &mut io);
-                stats.neighbours.set(node.neighbours().len() as u64);
+                while let Ok(msg) = ctl.try_recv() {
+                    dir.control(msg, now);
+                }
+                dir.tick(now, &mut io);
+                stats.neighbours.set(dir.node.neighbours().len() as u64);
                 next_tick = now + TICK_MS;
             }
         }
+        let mut got = 0;
         for (i, q) in rx.iter_mut().enumerate() {
             let n = q.rx_burst_max(&mut burst, max_burst);
             if n == 0 {
                 continue;
             }
+            got += n;
             let counters = stats.port(i as u16);
             counters.rx_packets.add(n as u64);
             counters.rx_bytes.add(burst.iter().map(|m| m.len() as u64).sum());
             for m in burst.drain(..) {
-                node.input(i as u16, m, now, &mut io);
+                dir.input(i as u16, m, now, false, &mut io);
             }
+        }
+        for ring in &rings_in {
+            let n = ring.dequeue_burst(&mut burst);
+            if n == 0 {
+                continue;
+            }
+            got += n;
+            stats.redirects_in.add(n as u64);
+            for m in burst.drain(..) {
+                let port = m.port();
+                dir.input(port, m, now, true, &mut io);
+            }
+        }
+        if got == 0 && idle_sleep_us > 0 {
+            idle += 1;
+            if idle >= IDLE_POLLS {
+                io.flush_all();
+                std::thread::sleep(Duration::from_micros(idle_sleep_us));
+                idle = 0;
+            }
+        } else {
+            idle = 0;
         }
     }
     io.flush_all();
