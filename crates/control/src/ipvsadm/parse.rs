@@ -1,0 +1,679 @@
+//! ipvsadm 1.31's `parse_options()` + `process_options()` checks, producing a
+//! [`Command`] instead of calling libipvs. The state below mirrors
+//! `struct ipvs_command_entry` so order-dependent quirks (`-M` before or after
+//! an IPv6 `-t`, `-6` only after `-f`, `-r` copying the service port...) match.
+
+use super::addr::{atoi, inet_aton, parse_service, pton6, string_to_number, SvcAddr, SERVICE_ADDR};
+use super::model::*;
+use super::options::*;
+use super::popt::Popt;
+use super::UsageError;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// Schedulers rvs knows (the kernel's list; ipvsadm leaves the check to it).
+pub const SCHEDULERS: &[&str] =
+    &["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"];
+
+/// Persistence engines rvs knows.
+const PERSISTENCE_ENGINES: &[&str] = &["sip"];
+
+const MAX_TIMEOUT: i64 = 86400 * 31;
+const DEF_SCHED: &str = "wlc";
+const DEF_MCAST_IFN: &str = "eth0";
+/// `IPVS_SVC_PERSISTENT_TIMEOUT`.
+const DEF_PERSISTENT_TIMEOUT: u32 = 300;
+/// libipvs's message for ENOENT from add/update service.
+const SCHED_NOT_FOUND: &str = "Scheduler or persistence engine not found";
+
+/// `struct ipvs_command_entry` + the option bits and format flags.
+struct Ce {
+    cmd: Cmd,
+    options: u64,
+    // svc
+    svc_af: Option<AddressFamily>,
+    proto: Option<Protocol>,
+    svc: SvcAddr,
+    fwmark: u32,
+    sched: String,
+    persistent: Option<u32>,
+    pe: Option<String>,
+    ops: bool,
+    flags: SchedFlags,
+    sched_flags_arg: String,
+    synproxy: bool,
+    proxy_protocol: Option<ProxyProtocol>,
+    toa: bool,
+    // dest
+    dest_addr: Option<IpAddr>,
+    dest_port: u16,
+    dest: DestSpec,
+    // daemon
+    daemon: DaemonSpec,
+    laddr: Option<IpAddr>,
+    format: ListFormat,
+}
+
+fn has(options: u64, optc: usize) -> bool {
+    options & (1u64 << optc) != 0
+}
+
+/// `set_option()`.
+fn set_option(options: &mut u64, optc: usize) -> Result<(), UsageError> {
+    if has(*options, optc) {
+        return Err(UsageError::fail(format!("multiple '{}' options specified", OPT_NAMES[optc])));
+    }
+    *options |= 1u64 << optc;
+    Ok(())
+}
+
+/// `parse_timeout()`.
+fn parse_timeout(buf: Option<&str>, min: i64, max: i64) -> Result<u32, UsageError> {
+    let Some(buf) = buf else { return Ok(DEF_PERSISTENT_TIMEOUT) };
+    string_to_number(buf, min, max)
+        .map(|n| n as u32)
+        .ok_or_else(|| UsageError::fail(format!("invalid timeout value `{buf}' specified")))
+}
+
+/// `parse_fwmark()`: strtol, 1..=UINT_MAX.
+fn parse_fwmark(buf: &str) -> Result<u32, UsageError> {
+    string_to_number(buf, 1, i64::from(u32::MAX))
+        .map(|n| n as u32)
+        .ok_or_else(|| UsageError::fail(format!("invalid fwmark value `{buf}' specified")))
+}
+
+/// `parse_sched_flags()`.
+fn parse_sched_flags(sched: &str, arg: &str) -> Result<SchedFlags, UsageError> {
+    let sched = if sched.is_empty() { DEF_SCHED } else { sched };
+    let mut f = SchedFlags::default();
+    let mut any = false;
+    for flag in arg.split(',').filter(|t| !t.is_empty()) {
+        any = true;
+        let need = match flag {
+            "flag-1" => {
+                f.flag1 = true;
+                None
+            }
+            "flag-2" => {
+                f.flag2 = true;
+                None
+            }
+            "flag-3" => {
+                f.flag3 = true;
+                None
+            }
+            "sh-fallback" | "mh-fallback" => {
+                f.flag1 = true;
+                Some(&flag[..2])
+            }
+            "sh-port" | "mh-port" => {
+                f.flag2 = true;
+                Some(&flag[..2])
+            }
+            _ => return Err(UsageError::fail(format!("invalid scheduler flag `{flag}'"))),
+        };
+        if need.is_some_and(|s| s != sched) {
+            return Err(UsageError::fail(format!("incompatible scheduler flag `{flag}'")));
+        }
+    }
+    if !any {
+        // ipvsadm's strtok() loop would dereference NULL here.
+        return Err(UsageError::fail(format!("invalid scheduler flag `{arg}'")));
+    }
+    Ok(f)
+}
+
+/// Truncate like `strncpy(dst, src, n)` into a buffer of `n + 1`.
+fn truncated(s: &str, n: usize) -> String {
+    let mut end = s.len().min(n);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+fn parse_mcast_group(arg: &str) -> Result<IpAddr, UsageError> {
+    if arg.contains(':') {
+        match pton6(arg) {
+            Some(a) if a.is_multicast() => Ok(IpAddr::V6(a)),
+            _ => Err(UsageError::fail(format!("invalid IPv6 mcast-group `{arg}'"))),
+        }
+    } else {
+        match arg.parse::<Ipv4Addr>() {
+            Ok(a) if a.is_multicast() => Ok(IpAddr::V4(a)),
+            _ => Err(UsageError::fail(format!("invalid IPv4 mcast-group `{arg}'"))),
+        }
+    }
+}
+
+fn number(arg: &str, min: i64, max: i64, what: &str) -> Result<u32, UsageError> {
+    string_to_number(arg, min, max)
+        .map(|n| n as u32)
+        .ok_or_else(|| UsageError::fail(format!("illegal {what} specified")))
+}
+
+impl Ce {
+    fn new(cmd: Cmd) -> Self {
+        Ce {
+            cmd,
+            options: 0,
+            svc_af: None,
+            proto: None,
+            svc: SvcAddr { addr: None, port: 0, netmask: 0xffff_ffff },
+            fwmark: 0,
+            sched: String::new(),
+            persistent: None,
+            pe: None,
+            ops: false,
+            flags: SchedFlags::default(),
+            sched_flags_arg: String::new(),
+            synproxy: false,
+            proxy_protocol: None,
+            toa: false,
+            dest_addr: None,
+            dest_port: 0,
+            dest: DestSpec::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+            daemon: DaemonSpec {
+                state: DaemonState::Master,
+                mcast_ifn: String::new(),
+                syncid: 0,
+                sync_maxlen: 0,
+                mcast_group: None,
+                mcast_port: 0,
+                mcast_ttl: 0,
+            },
+            laddr: None,
+            format: ListFormat::default(),
+        }
+    }
+
+    fn set(&mut self, optc: usize) -> Result<(), UsageError> {
+        set_option(&mut self.options, optc)
+    }
+
+    fn set_forward(&mut self, m: ForwardMethod) -> Result<(), UsageError> {
+        self.set(OPTC_FORWARD)?;
+        self.dest.method = m;
+        Ok(())
+    }
+
+    /// One iteration of the `while (poptGetNextOpt() >= 0)` switch.
+    fn handle(&mut self, tag: Tag, arg: Option<&str>, bad: &str) -> Result<(), UsageError> {
+        let a = arg.unwrap_or("");
+        match tag {
+            Tag::Tcp | Tag::Udp | Tag::Sctp => {
+                self.set(OPTC_SERVICE)?;
+                let proto = match tag {
+                    Tag::Tcp => Protocol::Tcp,
+                    Tag::Udp => Protocol::Udp,
+                    _ => Protocol::Sctp,
+                };
+                self.proto = Some(proto);
+                let parsed = parse_service(a, proto.number(), &mut self.svc);
+                if let Some(addr) = self.svc.addr {
+                    self.svc_af = Some(AddressFamily::of(&addr));
+                }
+                if parsed & SERVICE_ADDR == 0 {
+                    return Err(UsageError::fail("illegal virtual server address[:port] specified"));
+                }
+            }
+            Tag::Fwmark => {
+                self.set(OPTC_SERVICE)?;
+                self.svc_af = Some(AddressFamily::Inet);
+                self.proto = Some(Protocol::Tcp);
+                self.fwmark = parse_fwmark(a)?;
+            }
+            Tag::Scheduler => {
+                self.set(OPTC_SCHEDULER)?;
+                self.sched = truncated(a, 15);
+            }
+            Tag::Persistent => {
+                self.set(OPTC_PERSISTENT)?;
+                self.persistent = Some(parse_timeout(arg, 1, MAX_TIMEOUT)?);
+            }
+            Tag::Netmask => {
+                self.set(OPTC_NETMASK)?;
+                if self.svc_af != Some(AddressFamily::Inet6) {
+                    match inet_aton(a) {
+                        Some(m) => self.svc.netmask = u32::from(m),
+                        None => {
+                            return Err(UsageError::fail(
+                                "illegal virtual server persistent mask specified",
+                            ))
+                        }
+                    }
+                } else {
+                    let m = atoi(a);
+                    if !(1..=128).contains(&m) {
+                        return Err(UsageError::fail("illegal ipv6 netmask specified"));
+                    }
+                    self.svc.netmask = m as u32;
+                }
+            }
+            Tag::RealServer => {
+                self.set(OPTC_SERVER)?;
+                let mut t = self.svc;
+                let proto = self.proto.map_or(0, Protocol::number);
+                let parsed = parse_service(a, proto, &mut t);
+                self.dest_addr = t.addr;
+                self.dest_port = t.port;
+                if parsed & SERVICE_ADDR == 0 {
+                    return Err(UsageError::fail("illegal real server address[:port] specified"));
+                }
+                if parsed == SERVICE_ADDR {
+                    self.dest_port = self.svc.port;
+                }
+            }
+            Tag::Ipip => self.set_forward(ForwardMethod::Tunnel)?,
+            Tag::Gatewaying => self.set_forward(ForwardMethod::Route)?,
+            Tag::Masq => self.set_forward(ForwardMethod::Masq)?,
+            Tag::FullNat => self.set_forward(ForwardMethod::FullNat)?,
+            Tag::Weight => {
+                self.set(OPTC_WEIGHT)?;
+                self.dest.weight = number(a, 0, 65535, "weight")?;
+            }
+            Tag::UThreshold => {
+                self.set(OPTC_UTHRESHOLD)?;
+                self.dest.u_threshold = number(a, 0, i64::from(i32::MAX), "u_threshold")?;
+            }
+            Tag::LThreshold => {
+                self.set(OPTC_LTHRESHOLD)?;
+                self.dest.l_threshold = number(a, 0, i64::from(i32::MAX), "l_threshold")?;
+            }
+            Tag::Connection => self.set(OPTC_CONNECTION)?,
+            Tag::Numeric => {
+                self.set(OPTC_NUMERIC)?;
+                self.format.numeric = true;
+            }
+            Tag::McastInterface => {
+                self.set(OPTC_MCAST)?;
+                self.daemon.mcast_ifn = truncated(a, 15);
+            }
+            Tag::SyncId => {
+                self.set(OPTC_SYNCID)?;
+                self.daemon.syncid = number(a, 0, 255, "syncid")?;
+            }
+            Tag::Timeout => self.set(OPTC_TIMEOUT)?,
+            Tag::Daemon => self.set(OPTC_DAEMON)?,
+            Tag::Stats => {
+                self.set(OPTC_STATS)?;
+                self.format.stats = true;
+            }
+            Tag::Rate => {
+                self.set(OPTC_RATE)?;
+                self.format.rate = true;
+            }
+            Tag::Thresholds => {
+                self.set(OPTC_THRESHOLDS)?;
+                self.format.thresholds = true;
+            }
+            Tag::PersistentConn => {
+                self.set(OPTC_PERSISTENTCONN)?;
+                self.format.persistent_conn = true;
+            }
+            Tag::NoSort => {
+                self.set(OPTC_NOSORT)?;
+                self.format.nosort = true;
+            }
+            Tag::Sort => {} // "does nothing, for backwards compatibility"
+            Tag::Exact => {
+                self.set(OPTC_EXACT)?;
+                self.format.exact = true;
+            }
+            Tag::Ipv6 => {
+                if self.fwmark == 0 {
+                    return Err(UsageError::fail("-6 used before -f\n"));
+                }
+                self.svc_af = Some(AddressFamily::Inet6);
+                self.svc.netmask = 128;
+            }
+            Tag::Ops => {
+                self.set(OPTC_ONEPACKET)?;
+                self.ops = true;
+            }
+            Tag::Pe => {
+                self.set(OPTC_PERSISTENCE_ENGINE)?;
+                self.pe = Some(truncated(a, 32));
+            }
+            Tag::SchedFlags => {
+                self.set(OPTC_SCHED_FLAGS)?;
+                self.sched_flags_arg = truncated(a, 127);
+            }
+            Tag::McastGroup => {
+                self.set(OPTC_MCAST_GROUP)?;
+                self.daemon.mcast_group = Some(parse_mcast_group(a)?);
+            }
+            Tag::McastPort => {
+                self.set(OPTC_MCAST_PORT)?;
+                self.daemon.mcast_port = number(a, 1, 65535, "mcast-port")? as u16;
+            }
+            Tag::McastTtl => {
+                self.set(OPTC_MCAST_TTL)?;
+                self.daemon.mcast_ttl = number(a, 1, 255, "mcast-ttl")?;
+            }
+            Tag::SyncMaxlen => {
+                self.set(OPTC_SYNC_MAXLEN)?;
+                self.daemon.sync_maxlen = number(a, 1, 65535 - 20 - 8, "sync-maxlen")?;
+            }
+            Tag::TunInfo => {
+                self.set(OPTC_TUN_INFO)?;
+                self.format.tun_info = true;
+            }
+            Tag::TunType => {
+                self.set(OPTC_TUN_TYPE)?;
+                self.dest.tun_type = match a {
+                    "ipip" => TunnelType::Ipip,
+                    "gue" => TunnelType::Gue,
+                    "gre" => TunnelType::Gre,
+                    _ => return Err(UsageError::fail("illegal tunnel type specified")),
+                };
+            }
+            Tag::TunPort => {
+                self.set(OPTC_TUN_PORT)?;
+                self.dest.tun_port = number(a, 1, 65535, "tunnel port")? as u16;
+            }
+            Tag::TunNocsum => {
+                self.set(OPTC_TUN_NOCSUM)?;
+                self.dest.tun_csum = TunnelCsum::NoCsum;
+            }
+            Tag::TunCsum => {
+                self.set(OPTC_TUN_CSUM)?;
+                self.dest.tun_csum = TunnelCsum::Csum;
+            }
+            Tag::TunRemcsum => {
+                self.set(OPTC_TUN_REMCSUM)?;
+                self.dest.tun_csum = TunnelCsum::RemCsum;
+            }
+            Tag::Synproxy => {
+                self.set(OPTC_SYNPROXY)?;
+                self.synproxy = true;
+            }
+            Tag::ProxyProtocol => {
+                self.set(OPTC_PROXY_PROTOCOL)?;
+                self.proxy_protocol = Some(match a {
+                    "v1" => ProxyProtocol::V1,
+                    "v2" => ProxyProtocol::V2,
+                    _ => return Err(UsageError::fail("illegal proxy-protocol version specified")),
+                });
+            }
+            Tag::Toa => {
+                self.set(OPTC_TOA)?;
+                self.toa = true;
+            }
+            Tag::Laddr => {
+                self.set(OPTC_LADDR)?;
+                let addr = pton6(a).map(IpAddr::V6).or_else(|| inet_aton(a).map(IpAddr::V4));
+                self.laddr =
+                    Some(addr.ok_or_else(|| UsageError::fail("illegal local address specified"))?);
+            }
+            Tag::Cmd(_) | Tag::Help | Tag::Version => {
+                return Err(UsageError::fail(format!("invalid option `{bad}'")));
+            }
+        }
+        Ok(())
+    }
+
+    /// `generic_opt_check()`.
+    fn generic_opt_check(&self) -> Result<(), UsageError> {
+        let i = self.cmd as usize;
+        let row = COMMANDS_V_OPTIONS[i];
+        let cmd = CMD_NAMES[i];
+        let mut last: Option<usize> = None;
+        for (j, cell) in row.iter().enumerate() {
+            if !has(self.options, j) {
+                if *cell == b'+' {
+                    return Err(UsageError::fail(format!(
+                        "You need to supply the '{}' option for the '{cmd}' command",
+                        OPT_NAMES[j]
+                    )));
+                }
+            } else {
+                if *cell == b'x' {
+                    return Err(UsageError::fail(format!(
+                        "Illegal '{}' option with the '{cmd}' command",
+                        OPT_NAMES[j]
+                    )));
+                }
+                if *cell == b'1' {
+                    if let Some(l) = last {
+                        return Err(UsageError::fail(format!(
+                            "The option '{}' conflicts with the '{}' option in the '{cmd}' command",
+                            OPT_NAMES[j], OPT_NAMES[l]
+                        )));
+                    }
+                    last = Some(j);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `tunnel_opt_check()`.
+    fn tunnel_opt_check(&self) -> Result<(), UsageError> {
+        let i = self.dest.tun_type as usize;
+        let ty = self.dest.tun_type.name();
+        let mut last: Option<usize> = None;
+        for (j, k) in TUN_OPTS.iter().enumerate() {
+            let cell = TUNNEL_TYPES_V_OPTIONS[i][j];
+            if !has(self.options, *k) {
+                if cell == b'+' {
+                    return Err(UsageError::fail(format!(
+                        "You need to supply the '{}' option for the '{ty}' tunnel type",
+                        OPT_NAMES[*k]
+                    )));
+                }
+            } else {
+                if cell == b'x' {
+                    return Err(UsageError::fail(format!(
+                        "Illegal '{}' option with the '{ty}' tunnel type",
+                        OPT_NAMES[*k]
+                    )));
+                }
+                if cell == b'1' {
+                    if let Some(l) = last {
+                        return Err(UsageError::fail(format!(
+                            "The option '{}' conflicts with the '{}' option in the '{ty}' tunnel type",
+                            OPT_NAMES[*k], OPT_NAMES[l]
+                        )));
+                    }
+                    last = Some(*k);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn key(&self) -> Result<ServiceKey, UsageError> {
+        if self.fwmark != 0 {
+            return Ok(ServiceKey::Fwmark {
+                mark: self.fwmark,
+                af: self.svc_af.unwrap_or_default(),
+            });
+        }
+        match (self.proto, self.svc.addr) {
+            (Some(proto), Some(addr)) => Ok(ServiceKey::Addr { proto, addr, port: self.svc.port }),
+            _ => Err(UsageError::try_help()),
+        }
+    }
+
+    fn opt_key(&self) -> Result<Option<ServiceKey>, UsageError> {
+        if has(self.options, OPTC_SERVICE) {
+            self.key().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn service_spec(&self) -> Result<ServiceSpec, UsageError> {
+        Ok(ServiceSpec {
+            key: self.key()?,
+            scheduler: self.sched.clone(),
+            flags: self.flags,
+            persistent: self.persistent,
+            netmask: self.svc.netmask,
+            pe: self.pe.clone(),
+            ops: self.ops,
+            synproxy: self.synproxy,
+            proxy_protocol: self.proxy_protocol,
+            toa: self.toa,
+        })
+    }
+
+    fn dest_spec(&self) -> Result<DestSpec, UsageError> {
+        let addr = self.dest_addr.ok_or_else(UsageError::try_help)?;
+        Ok(DestSpec { addr, port: self.dest_port, ..self.dest })
+    }
+
+    fn laddr(&self) -> Result<IpAddr, UsageError> {
+        self.laddr.ok_or_else(UsageError::try_help)
+    }
+}
+
+/// Parse one rvsadm command line (arguments after the program name) as
+/// ipvsadm 1.31 does. No arguments at all means `-L`.
+pub fn parse(args: &[String]) -> Result<Command, UsageError> {
+    if args.is_empty() {
+        return Ok(Command::List(ListSpec::default()));
+    }
+    let mut p = Popt::new(OPTIONS, args);
+    // The first option must be a command (or -h / -v).
+    let (tag, arg) = match p.next_opt() {
+        Ok(Some(x)) => x,
+        _ => return Err(UsageError::try_help()),
+    };
+    let cmd = match tag {
+        Tag::Cmd(c) => c,
+        Tag::Help => return Ok(Command::Help),
+        Tag::Version => return Ok(Command::Version),
+        _ => return Err(UsageError::try_help()),
+    };
+    let mut ce = Ce::new(cmd);
+    match (cmd, arg) {
+        (Cmd::StartDaemon | Cmd::StopDaemon, Some(a)) => {
+            ce.daemon.state = match a {
+                "master" => DaemonState::Master,
+                "backup" => DaemonState::Backup,
+                _ if cmd == Cmd::StartDaemon => {
+                    return Err(UsageError::fail("illegal start-daemon parameter specified"))
+                }
+                _ => return Err(UsageError::fail("illegal start_daemon specified")),
+            }
+        }
+        _ => {}
+    }
+    loop {
+        match p.next_opt() {
+            Ok(None) => break,
+            Ok(Some((tag, arg))) => {
+                let bad = p.bad_option();
+                ce.handle(tag, arg, bad)?;
+            }
+            Err(e) => return Err(UsageError::popt(p.bad_option(), e)),
+        }
+    }
+    let mut timeouts = Timeouts::default();
+    if ce.cmd == Cmd::Timeout {
+        match (p.get_arg(), p.get_arg(), p.get_arg()) {
+            (Some(a), Some(b), Some(c)) => {
+                timeouts.tcp = parse_timeout(Some(a), 0, MAX_TIMEOUT)?;
+                timeouts.tcpfin = parse_timeout(Some(b), 0, MAX_TIMEOUT)?;
+                timeouts.udp = parse_timeout(Some(c), 0, MAX_TIMEOUT)?;
+            }
+            _ => return Err(UsageError::fail("--set option requires 3 timeout values")),
+        }
+    }
+    if let Some(extra) = p.get_arg() {
+        return Err(UsageError::fail(format!("unexpected argument {extra}")));
+    }
+    if !ce.sched_flags_arg.is_empty() {
+        ce.flags = parse_sched_flags(&ce.sched, &ce.sched_flags_arg)?;
+    }
+    ce.generic_opt_check()?;
+    finish(ce, timeouts)
+}
+
+/// The rest of `process_options()`: per-command checks, then the command.
+fn finish(mut ce: Ce, timeouts: Timeouts) -> Result<Command, UsageError> {
+    let opts = ce.options;
+    if matches!(ce.cmd, Cmd::Add | Cmd::Edit) {
+        if ce.fwmark == 0 && ce.svc.port == 0 && ce.persistent.is_none() {
+            return Err(UsageError::fail("Zero port specified for non-persistent service"));
+        }
+        if ce.ops && ce.fwmark == 0 && ce.proto != Some(Protocol::Udp) {
+            return Err(UsageError::fail("One-Packet Scheduling is only for UDP virtual services"));
+        }
+        if ce.sched.is_empty() {
+            ce.sched = DEF_SCHED.to_string();
+        }
+    }
+    if ce.cmd == Cmd::StartDaemon && ce.daemon.mcast_ifn.is_empty() {
+        ce.daemon.mcast_ifn = DEF_MCAST_IFN.to_string();
+    }
+    if matches!(ce.cmd, Cmd::AddDest | Cmd::EditDest) {
+        let m = ce.dest.method;
+        if ce.fwmark == 0 && matches!(m, ForwardMethod::Tunnel | ForwardMethod::Route) {
+            ce.dest_port = ce.svc.port;
+        }
+        let dest_af = ce.dest_addr.as_ref().map(AddressFamily::of);
+        if dest_af != ce.svc_af && m != ForwardMethod::Tunnel {
+            return Err(UsageError::fail(
+                "Different address family is allowed only for tunneling servers",
+            ));
+        }
+        let tun_opts = [OPTC_TUN_TYPE, OPTC_TUN_PORT, OPTC_TUN_NOCSUM, OPTC_TUN_CSUM, OPTC_TUN_REMCSUM];
+        if tun_opts.iter().any(|o| has(opts, *o)) && m != ForwardMethod::Tunnel {
+            return Err(UsageError::fail("Tunnel options conflict with forward method"));
+        }
+        ce.tunnel_opt_check()?;
+    }
+    if ce.cmd == Cmd::List {
+        let any = |list: &[usize]| list.iter().any(|o| has(opts, *o));
+        if (any(&[OPTC_CONNECTION, OPTC_TIMEOUT, OPTC_DAEMON])
+            && any(&[OPTC_STATS, OPTC_RATE, OPTC_THRESHOLDS]))
+            || (any(&[OPTC_TIMEOUT, OPTC_DAEMON]) && has(opts, OPTC_PERSISTENTCONN))
+        {
+            return Err(UsageError::fail("options conflicts in the list command"));
+        }
+    }
+    // What the kernel would refuse with ENOENT (ipvs_add/update_service).
+    if matches!(ce.cmd, Cmd::Add | Cmd::Edit) {
+        let pe_ok = ce.pe.as_deref().map_or(true, |p| PERSISTENCE_ENGINES.contains(&p));
+        if !SCHEDULERS.contains(&ce.sched.as_str()) || !pe_ok {
+            return Err(UsageError::kernel(SCHED_NOT_FOUND));
+        }
+    }
+    Ok(match ce.cmd {
+        Cmd::Add => Command::AddService(ce.service_spec()?),
+        Cmd::Edit => Command::EditService(ce.service_spec()?),
+        Cmd::Del => Command::DeleteService(ce.key()?),
+        Cmd::Flush => Command::Clear,
+        Cmd::List => {
+            let target = if has(opts, OPTC_CONNECTION) {
+                ListTarget::Connections
+            } else if let Some(k) = ce.opt_key()? {
+                ListTarget::Service(k)
+            } else if has(opts, OPTC_TIMEOUT) {
+                ListTarget::Timeout
+            } else if has(opts, OPTC_DAEMON) {
+                ListTarget::Daemon
+            } else {
+                ListTarget::All
+            };
+            Command::List(ListSpec { target, format: ce.format })
+        }
+        Cmd::AddDest => Command::AddServer { service: ce.key()?, dest: ce.dest_spec()? },
+        Cmd::EditDest => Command::EditServer { service: ce.key()?, dest: ce.dest_spec()? },
+        Cmd::DelDest => {
+            let d = ce.dest_spec()?;
+            Command::DeleteServer { service: ce.key()?, addr: d.addr, port: d.port }
+        }
+        Cmd::Timeout => Command::SetTimeouts(timeouts),
+        Cmd::StartDaemon => Command::StartDaemon(ce.daemon.clone()),
+        Cmd::StopDaemon => Command::StopDaemon(ce.daemon.clone()),
+        Cmd::Restore => Command::Restore,
+        Cmd::Save => Command::Save { numeric: ce.format.numeric },
+        Cmd::Zero => Command::Zero(ce.opt_key()?),
+        Cmd::AddLaddr => Command::AddLaddr { service: ce.key()?, laddr: ce.laddr()? },
+        Cmd::DelLaddr => Command::DelLaddr { service: ce.key()?, laddr: ce.laddr()? },
+        Cmd::GetLaddr => Command::GetLaddr { service: ce.key()? },
+    })
+}
