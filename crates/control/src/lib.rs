@@ -4,3 +4,4 @@
 pub mod config;
 pub mod ipvsadm;
 pub mod metrics;
+pub mod services;

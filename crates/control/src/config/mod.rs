@@ -2,11 +2,13 @@
 //!
 //! [`parse`] deserialises the file with serde, then [`validate`] checks what
 //! serde cannot: addresses, devices against the EAL arguments, lcores,
-//! VIP/route resolution. Every [`ConfigError`] names file, line and key.
+//! VIP/route resolution, services as rvsadm checks them. Every
+//! [`ConfigError`] names file, line and key.
 
 mod cidr;
 mod eal;
 mod raw;
+mod service;
 mod validate;
 
 use std::fmt;
@@ -19,6 +21,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 pub use cidr::{Ipv4Cidr, ParseCidrError};
+pub use service::ServiceDecl;
 
 /// Default RX/TX ring sizes per queue.
 pub const DEFAULT_DESC: u16 = 1024;
@@ -47,6 +50,8 @@ pub struct Config {
     pub routes: Vec<RouteConfig>,
     pub workers: WorkersConfig,
     pub control: ControlConfig,
+    /// `[[service]]`: virtual services with their real servers, in file order.
+    pub services: Vec<ServiceDecl>,
 }
 
 /// `[eal]`: arguments passed verbatim to `rte_eal_init` (after argv[0]).
@@ -280,7 +285,7 @@ impl Source<'_> {
                 return self.error_nowhere(key, message);
             }
         }
-        if matches!(key.as_str(), "port" | "vip" | "route")
+        if matches!(key.as_str(), "port" | "vip" | "route" | "service")
             && message.contains("expected a sequence")
         {
             message.push_str(&format!(" (write [[{key}]], an array of tables)"));

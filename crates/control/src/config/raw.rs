@@ -19,6 +19,8 @@ pub(super) struct RawConfig {
     pub workers: S<RawWorkers>,
     #[serde(default)]
     pub control: Option<S<RawControl>>,
+    #[serde(default)]
+    pub service: Vec<S<super::service::RawService>>,
 }
 
 #[derive(Deserialize)]

@@ -38,6 +38,7 @@ pub(super) fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config> {
     let workers = workers(src, raw.workers, &info)?;
     check_queues(src, &port_spans, &ports, &workers, &info)?;
     let control = control(src, raw.control, &workers, &info)?;
+    let services = super::service::build(src, raw.service)?;
     Ok(Config {
         path: src.path.to_path_buf(),
         eal: EalConfig { args },
@@ -46,6 +47,7 @@ pub(super) fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config> {
         routes,
         workers,
         control,
+        services,
     })
 }
 
