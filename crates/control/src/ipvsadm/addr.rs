@@ -32,7 +32,13 @@ fn strtol_full(s: &str) -> Option<i64> {
     let mut overflow = false;
     while i < b.len() && b[i].is_ascii_digit() {
         let d = i64::from(b[i] - b'0');
-        match v.checked_mul(10).and_then(|x| if neg { x.checked_sub(d) } else { x.checked_add(d) }) {
+        match v.checked_mul(10).and_then(|x| {
+            if neg {
+                x.checked_sub(d)
+            } else {
+                x.checked_add(d)
+            }
+        }) {
             Some(x) => v = x,
             None => overflow = true,
         }
@@ -150,7 +156,8 @@ pub(crate) fn pton6(s: &str) -> Option<Ipv6Addr> {
 /// more words compressed; `::a.b.c.d` and `::ffff:a.b.c.d` printed dotted).
 pub fn ntop6(a: &Ipv6Addr) -> String {
     let w = a.segments();
-    let (mut best, mut cur): (Option<(usize, usize)>, Option<(usize, usize)>) = (None, None);
+    type Run = Option<(usize, usize)>;
+    let (mut best, mut cur): (Run, Run) = (None, None);
     for (i, word) in w.iter().enumerate() {
         if *word == 0 {
             cur = Some(match cur {
@@ -158,13 +165,13 @@ pub fn ntop6(a: &Ipv6Addr) -> String {
                 Some((b, l)) => (b, l + 1),
             });
         } else if let Some(c) = cur.take() {
-            if best.map_or(true, |b| c.1 > b.1) {
+            if !matches!(best, Some(b) if b.1 >= c.1) {
                 best = Some(c);
             }
         }
     }
     if let Some(c) = cur {
-        if best.map_or(true, |b| c.1 > b.1) {
+        if !matches!(best, Some(b) if b.1 >= c.1) {
             best = Some(c);
         }
     }
@@ -278,9 +285,13 @@ pub(crate) fn parse_service(buf: &str, proto: u8, svc: &mut SvcAddr) -> u8 {
     }
     let (mut host, mut portp): (&str, Option<&str>) = (buf, None);
     if let Some(rest) = buf.strip_prefix('[') {
-        let Some(close) = rest.find(']') else { return 0 };
+        let Some(close) = rest.find(']') else {
+            return 0;
+        };
         let after = &rest[close + 1..];
-        let Some(port) = after.strip_prefix(':') else { return 0 };
+        let Some(port) = after.strip_prefix(':') else {
+            return 0;
+        };
         host = &rest[..close];
         portp = Some(port);
     }

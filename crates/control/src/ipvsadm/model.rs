@@ -69,7 +69,11 @@ impl AddressFamily {
 #[serde(rename_all = "lowercase")]
 pub enum ServiceKey {
     /// `-t|-u|--sctp-service host[:port]`.
-    Addr { proto: Protocol, addr: IpAddr, port: u16 },
+    Addr {
+        proto: Protocol,
+        addr: IpAddr,
+        port: u16,
+    },
     /// `-f mark [-6]`.
     Fwmark { mark: u32, af: AddressFamily },
 }
@@ -431,7 +435,11 @@ pub struct Listing {
 
 impl Default for Listing {
     fn default() -> Self {
-        Listing { version: IPVS_VERSION.to_string(), table_size: 4096, services: Vec::new() }
+        Listing {
+            version: IPVS_VERSION.to_string(),
+            table_size: 4096,
+            services: Vec::new(),
+        }
     }
 }
 
@@ -493,7 +501,11 @@ pub enum Command {
     /// `-e` (unspecified fields take ipvsadm's defaults, e.g. weight 1).
     EditServer { service: ServiceKey, dest: DestSpec },
     /// `-d`.
-    DeleteServer { service: ServiceKey, addr: IpAddr, port: u16 },
+    DeleteServer {
+        service: ServiceKey,
+        addr: IpAddr,
+        port: u16,
+    },
     /// `-L|-l` (also no arguments at all).
     List(ListSpec),
     /// `-Z [service]`.

@@ -3,7 +3,8 @@
 //! `struct ipvs_command_entry` so order-dependent quirks (`-M` before or after
 //! an IPv6 `-t`, `-6` only after `-f`, `-r` copying the service port...) match.
 
-use super::addr::{atoi, inet_aton, parse_service, pton6, string_to_number, SvcAddr, SERVICE_ADDR};
+use super::addr::{atoi, inet_aton, parse_service, pton6, SvcAddr, SERVICE_ADDR};
+use super::check::*;
 use super::model::*;
 use super::options::*;
 use super::popt::Popt;
@@ -11,17 +12,15 @@ use super::UsageError;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Schedulers rvs knows (the kernel's list; ipvsadm leaves the check to it).
-pub const SCHEDULERS: &[&str] =
-    &["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"];
+pub const SCHEDULERS: &[&str] = &[
+    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos",
+];
 
 /// Persistence engines rvs knows.
 const PERSISTENCE_ENGINES: &[&str] = &["sip"];
 
 const MAX_TIMEOUT: i64 = 86400 * 31;
-const DEF_SCHED: &str = "wlc";
 const DEF_MCAST_IFN: &str = "eth0";
-/// `IPVS_SVC_PERSISTENT_TIMEOUT`.
-const DEF_PERSISTENT_TIMEOUT: u32 = 300;
 /// libipvs's message for ENOENT from add/update service.
 const SCHED_NOT_FOUND: &str = "Scheduler or persistence engine not found";
 
@@ -53,104 +52,6 @@ struct Ce {
     format: ListFormat,
 }
 
-fn has(options: u64, optc: usize) -> bool {
-    options & (1u64 << optc) != 0
-}
-
-/// `set_option()`.
-fn set_option(options: &mut u64, optc: usize) -> Result<(), UsageError> {
-    if has(*options, optc) {
-        return Err(UsageError::fail(format!("multiple '{}' options specified", OPT_NAMES[optc])));
-    }
-    *options |= 1u64 << optc;
-    Ok(())
-}
-
-/// `parse_timeout()`.
-fn parse_timeout(buf: Option<&str>, min: i64, max: i64) -> Result<u32, UsageError> {
-    let Some(buf) = buf else { return Ok(DEF_PERSISTENT_TIMEOUT) };
-    string_to_number(buf, min, max)
-        .map(|n| n as u32)
-        .ok_or_else(|| UsageError::fail(format!("invalid timeout value `{buf}' specified")))
-}
-
-/// `parse_fwmark()`: strtol, 1..=UINT_MAX.
-fn parse_fwmark(buf: &str) -> Result<u32, UsageError> {
-    string_to_number(buf, 1, i64::from(u32::MAX))
-        .map(|n| n as u32)
-        .ok_or_else(|| UsageError::fail(format!("invalid fwmark value `{buf}' specified")))
-}
-
-/// `parse_sched_flags()`.
-fn parse_sched_flags(sched: &str, arg: &str) -> Result<SchedFlags, UsageError> {
-    let sched = if sched.is_empty() { DEF_SCHED } else { sched };
-    let mut f = SchedFlags::default();
-    let mut any = false;
-    for flag in arg.split(',').filter(|t| !t.is_empty()) {
-        any = true;
-        let need = match flag {
-            "flag-1" => {
-                f.flag1 = true;
-                None
-            }
-            "flag-2" => {
-                f.flag2 = true;
-                None
-            }
-            "flag-3" => {
-                f.flag3 = true;
-                None
-            }
-            "sh-fallback" | "mh-fallback" => {
-                f.flag1 = true;
-                Some(&flag[..2])
-            }
-            "sh-port" | "mh-port" => {
-                f.flag2 = true;
-                Some(&flag[..2])
-            }
-            _ => return Err(UsageError::fail(format!("invalid scheduler flag `{flag}'"))),
-        };
-        if need.is_some_and(|s| s != sched) {
-            return Err(UsageError::fail(format!("incompatible scheduler flag `{flag}'")));
-        }
-    }
-    if !any {
-        // ipvsadm's strtok() loop would dereference NULL here.
-        return Err(UsageError::fail(format!("invalid scheduler flag `{arg}'")));
-    }
-    Ok(f)
-}
-
-/// Truncate like `strncpy(dst, src, n)` into a buffer of `n + 1`.
-fn truncated(s: &str, n: usize) -> String {
-    let mut end = s.len().min(n);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
-}
-
-fn parse_mcast_group(arg: &str) -> Result<IpAddr, UsageError> {
-    if arg.contains(':') {
-        match pton6(arg) {
-            Some(a) if a.is_multicast() => Ok(IpAddr::V6(a)),
-            _ => Err(UsageError::fail(format!("invalid IPv6 mcast-group `{arg}'"))),
-        }
-    } else {
-        match arg.parse::<Ipv4Addr>() {
-            Ok(a) if a.is_multicast() => Ok(IpAddr::V4(a)),
-            _ => Err(UsageError::fail(format!("invalid IPv4 mcast-group `{arg}'"))),
-        }
-    }
-}
-
-fn number(arg: &str, min: i64, max: i64, what: &str) -> Result<u32, UsageError> {
-    string_to_number(arg, min, max)
-        .map(|n| n as u32)
-        .ok_or_else(|| UsageError::fail(format!("illegal {what} specified")))
-}
-
 impl Ce {
     fn new(cmd: Cmd) -> Self {
         Ce {
@@ -158,7 +59,11 @@ impl Ce {
             options: 0,
             svc_af: None,
             proto: None,
-            svc: SvcAddr { addr: None, port: 0, netmask: 0xffff_ffff },
+            svc: SvcAddr {
+                addr: None,
+                port: 0,
+                netmask: 0xffff_ffff,
+            },
             fwmark: 0,
             sched: String::new(),
             persistent: None,
@@ -213,7 +118,9 @@ impl Ce {
                     self.svc_af = Some(AddressFamily::of(&addr));
                 }
                 if parsed & SERVICE_ADDR == 0 {
-                    return Err(UsageError::fail("illegal virtual server address[:port] specified"));
+                    return Err(UsageError::fail(
+                        "illegal virtual server address[:port] specified",
+                    ));
                 }
             }
             Tag::Fwmark => {
@@ -257,7 +164,9 @@ impl Ce {
                 self.dest_addr = t.addr;
                 self.dest_port = t.port;
                 if parsed & SERVICE_ADDR == 0 {
-                    return Err(UsageError::fail("illegal real server address[:port] specified"));
+                    return Err(UsageError::fail(
+                        "illegal real server address[:port] specified",
+                    ));
                 }
                 if parsed == SERVICE_ADDR {
                     self.dest_port = self.svc.port;
@@ -401,7 +310,9 @@ impl Ce {
             }
             Tag::Laddr => {
                 self.set(OPTC_LADDR)?;
-                let addr = pton6(a).map(IpAddr::V6).or_else(|| inet_aton(a).map(IpAddr::V4));
+                let addr = pton6(a)
+                    .map(IpAddr::V6)
+                    .or_else(|| inet_aton(a).map(IpAddr::V4));
                 self.laddr =
                     Some(addr.ok_or_else(|| UsageError::fail("illegal local address specified"))?);
             }
@@ -413,75 +324,6 @@ impl Ce {
     }
 
     /// `generic_opt_check()`.
-    fn generic_opt_check(&self) -> Result<(), UsageError> {
-        let i = self.cmd as usize;
-        let row = COMMANDS_V_OPTIONS[i];
-        let cmd = CMD_NAMES[i];
-        let mut last: Option<usize> = None;
-        for (j, cell) in row.iter().enumerate() {
-            if !has(self.options, j) {
-                if *cell == b'+' {
-                    return Err(UsageError::fail(format!(
-                        "You need to supply the '{}' option for the '{cmd}' command",
-                        OPT_NAMES[j]
-                    )));
-                }
-            } else {
-                if *cell == b'x' {
-                    return Err(UsageError::fail(format!(
-                        "Illegal '{}' option with the '{cmd}' command",
-                        OPT_NAMES[j]
-                    )));
-                }
-                if *cell == b'1' {
-                    if let Some(l) = last {
-                        return Err(UsageError::fail(format!(
-                            "The option '{}' conflicts with the '{}' option in the '{cmd}' command",
-                            OPT_NAMES[j], OPT_NAMES[l]
-                        )));
-                    }
-                    last = Some(j);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// `tunnel_opt_check()`.
-    fn tunnel_opt_check(&self) -> Result<(), UsageError> {
-        let i = self.dest.tun_type as usize;
-        let ty = self.dest.tun_type.name();
-        let mut last: Option<usize> = None;
-        for (j, k) in TUN_OPTS.iter().enumerate() {
-            let cell = TUNNEL_TYPES_V_OPTIONS[i][j];
-            if !has(self.options, *k) {
-                if cell == b'+' {
-                    return Err(UsageError::fail(format!(
-                        "You need to supply the '{}' option for the '{ty}' tunnel type",
-                        OPT_NAMES[*k]
-                    )));
-                }
-            } else {
-                if cell == b'x' {
-                    return Err(UsageError::fail(format!(
-                        "Illegal '{}' option with the '{ty}' tunnel type",
-                        OPT_NAMES[*k]
-                    )));
-                }
-                if cell == b'1' {
-                    if let Some(l) = last {
-                        return Err(UsageError::fail(format!(
-                            "The option '{}' conflicts with the '{}' option in the '{ty}' tunnel type",
-                            OPT_NAMES[*k], OPT_NAMES[l]
-                        )));
-                    }
-                    last = Some(*k);
-                }
-            }
-        }
-        Ok(())
-    }
-
     fn key(&self) -> Result<ServiceKey, UsageError> {
         if self.fwmark != 0 {
             return Ok(ServiceKey::Fwmark {
@@ -490,7 +332,11 @@ impl Ce {
             });
         }
         match (self.proto, self.svc.addr) {
-            (Some(proto), Some(addr)) => Ok(ServiceKey::Addr { proto, addr, port: self.svc.port }),
+            (Some(proto), Some(addr)) => Ok(ServiceKey::Addr {
+                proto,
+                addr,
+                port: self.svc.port,
+            }),
             _ => Err(UsageError::try_help()),
         }
     }
@@ -520,7 +366,11 @@ impl Ce {
 
     fn dest_spec(&self) -> Result<DestSpec, UsageError> {
         let addr = self.dest_addr.ok_or_else(UsageError::try_help)?;
-        Ok(DestSpec { addr, port: self.dest_port, ..self.dest })
+        Ok(DestSpec {
+            addr,
+            port: self.dest_port,
+            ..self.dest
+        })
     }
 
     fn laddr(&self) -> Result<IpAddr, UsageError> {
@@ -547,8 +397,8 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         _ => return Err(UsageError::try_help()),
     };
     let mut ce = Ce::new(cmd);
-    match (cmd, arg) {
-        (Cmd::StartDaemon | Cmd::StopDaemon, Some(a)) => {
+    if let (Cmd::StartDaemon | Cmd::StopDaemon, Some(a)) = (cmd, arg) {
+        {
             ce.daemon.state = match a {
                 "master" => DaemonState::Master,
                 "backup" => DaemonState::Backup,
@@ -558,7 +408,6 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                 _ => return Err(UsageError::fail("illegal start_daemon specified")),
             }
         }
-        _ => {}
     }
     loop {
         match p.next_opt() {
@@ -587,7 +436,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     if !ce.sched_flags_arg.is_empty() {
         ce.flags = parse_sched_flags(&ce.sched, &ce.sched_flags_arg)?;
     }
-    ce.generic_opt_check()?;
+    generic_opt_check(ce.cmd, ce.options)?;
     finish(ce, timeouts)
 }
 
@@ -596,10 +445,14 @@ fn finish(mut ce: Ce, timeouts: Timeouts) -> Result<Command, UsageError> {
     let opts = ce.options;
     if matches!(ce.cmd, Cmd::Add | Cmd::Edit) {
         if ce.fwmark == 0 && ce.svc.port == 0 && ce.persistent.is_none() {
-            return Err(UsageError::fail("Zero port specified for non-persistent service"));
+            return Err(UsageError::fail(
+                "Zero port specified for non-persistent service",
+            ));
         }
         if ce.ops && ce.fwmark == 0 && ce.proto != Some(Protocol::Udp) {
-            return Err(UsageError::fail("One-Packet Scheduling is only for UDP virtual services"));
+            return Err(UsageError::fail(
+                "One-Packet Scheduling is only for UDP virtual services",
+            ));
         }
         if ce.sched.is_empty() {
             ce.sched = DEF_SCHED.to_string();
@@ -619,11 +472,19 @@ fn finish(mut ce: Ce, timeouts: Timeouts) -> Result<Command, UsageError> {
                 "Different address family is allowed only for tunneling servers",
             ));
         }
-        let tun_opts = [OPTC_TUN_TYPE, OPTC_TUN_PORT, OPTC_TUN_NOCSUM, OPTC_TUN_CSUM, OPTC_TUN_REMCSUM];
+        let tun_opts = [
+            OPTC_TUN_TYPE,
+            OPTC_TUN_PORT,
+            OPTC_TUN_NOCSUM,
+            OPTC_TUN_CSUM,
+            OPTC_TUN_REMCSUM,
+        ];
         if tun_opts.iter().any(|o| has(opts, *o)) && m != ForwardMethod::Tunnel {
-            return Err(UsageError::fail("Tunnel options conflict with forward method"));
+            return Err(UsageError::fail(
+                "Tunnel options conflict with forward method",
+            ));
         }
-        ce.tunnel_opt_check()?;
+        tunnel_opt_check(ce.dest.tun_type, opts)?;
     }
     if ce.cmd == Cmd::List {
         let any = |list: &[usize]| list.iter().any(|o| has(opts, *o));
@@ -636,7 +497,7 @@ fn finish(mut ce: Ce, timeouts: Timeouts) -> Result<Command, UsageError> {
     }
     // What the kernel would refuse with ENOENT (ipvs_add/update_service).
     if matches!(ce.cmd, Cmd::Add | Cmd::Edit) {
-        let pe_ok = ce.pe.as_deref().map_or(true, |p| PERSISTENCE_ENGINES.contains(&p));
+        let pe_ok = !matches!(ce.pe.as_deref(), Some(p) if !PERSISTENCE_ENGINES.contains(&p));
         if !SCHEDULERS.contains(&ce.sched.as_str()) || !pe_ok {
             return Err(UsageError::kernel(SCHED_NOT_FOUND));
         }
@@ -658,22 +519,43 @@ fn finish(mut ce: Ce, timeouts: Timeouts) -> Result<Command, UsageError> {
             } else {
                 ListTarget::All
             };
-            Command::List(ListSpec { target, format: ce.format })
+            Command::List(ListSpec {
+                target,
+                format: ce.format,
+            })
         }
-        Cmd::AddDest => Command::AddServer { service: ce.key()?, dest: ce.dest_spec()? },
-        Cmd::EditDest => Command::EditServer { service: ce.key()?, dest: ce.dest_spec()? },
+        Cmd::AddDest => Command::AddServer {
+            service: ce.key()?,
+            dest: ce.dest_spec()?,
+        },
+        Cmd::EditDest => Command::EditServer {
+            service: ce.key()?,
+            dest: ce.dest_spec()?,
+        },
         Cmd::DelDest => {
             let d = ce.dest_spec()?;
-            Command::DeleteServer { service: ce.key()?, addr: d.addr, port: d.port }
+            Command::DeleteServer {
+                service: ce.key()?,
+                addr: d.addr,
+                port: d.port,
+            }
         }
         Cmd::Timeout => Command::SetTimeouts(timeouts),
         Cmd::StartDaemon => Command::StartDaemon(ce.daemon.clone()),
         Cmd::StopDaemon => Command::StopDaemon(ce.daemon.clone()),
         Cmd::Restore => Command::Restore,
-        Cmd::Save => Command::Save { numeric: ce.format.numeric },
+        Cmd::Save => Command::Save {
+            numeric: ce.format.numeric,
+        },
         Cmd::Zero => Command::Zero(ce.opt_key()?),
-        Cmd::AddLaddr => Command::AddLaddr { service: ce.key()?, laddr: ce.laddr()? },
-        Cmd::DelLaddr => Command::DelLaddr { service: ce.key()?, laddr: ce.laddr()? },
+        Cmd::AddLaddr => Command::AddLaddr {
+            service: ce.key()?,
+            laddr: ce.laddr()?,
+        },
+        Cmd::DelLaddr => Command::DelLaddr {
+            service: ce.key()?,
+            laddr: ce.laddr()?,
+        },
         Cmd::GetLaddr => Command::GetLaddr { service: ce.key()? },
     })
 }

@@ -92,7 +92,9 @@ impl<'a, T: Copy + 'static> Popt<'a, T> {
             if let Some((ai, off)) = self.next_char.take() {
                 let word: &'a str = args[ai].as_str();
                 let rest = word.get(off..).unwrap_or("");
-                let Some(c) = rest.chars().next() else { continue };
+                let Some(c) = rest.chars().next() else {
+                    continue;
+                };
                 let Some(opt) = self.table.iter().find(|o| o.short == Some(c)) else {
                     return Err(PoptError::BadOpt);
                 };
@@ -102,7 +104,9 @@ impl<'a, T: Copy + 'static> Popt<'a, T> {
                 }
                 break (opt, None);
             }
-            let Some(word) = args.get(self.next) else { return Ok(None) };
+            let Some(word) = args.get(self.next) else {
+                return Ok(None);
+            };
             let word: &'a str = word.as_str();
             self.next += 1;
             if self.rest_leftover || !word.starts_with('-') || word == "-" {

@@ -45,7 +45,11 @@ fn words(line: &str) -> Vec<String> {
 }
 
 fn reject(line: usize, e: UsageError) -> RestoreError {
-    RestoreError { line, message: e.to_string(), exit_code: e.exit_code }
+    RestoreError {
+        line,
+        message: e.to_string(),
+        exit_code: e.exit_code,
+    }
 }
 
 /// Parse a whole `-R` input into commands, or reject it naming the first bad

@@ -90,7 +90,11 @@ pub fn cmp_services(s1: &ServiceEntry, s2: &ServiceEntry) -> i32 {
 
 /// `ipvs_cmp_dests()` (the family of the first argument decides).
 pub fn cmp_dests(d1: &DestEntry, d2: &DestEntry) -> i32 {
-    let r = addr_cmp(af(&d1.spec.addr), &words(&d1.spec.addr), &words(&d2.spec.addr));
+    let r = addr_cmp(
+        af(&d1.spec.addr),
+        &words(&d1.spec.addr),
+        &words(&d2.spec.addr),
+    );
     if r != 0 {
         return r;
     }
