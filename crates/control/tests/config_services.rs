@@ -516,3 +516,36 @@ fn real_server_errors() {
     // The same server in two services is fine.
     assert_eq!(decls(&format!("{}[[service]]\ntcp = \"10.0.2.100:81\"\n[[service.real_server]]\naddress = \"10.0.3.11\"\n", rs("address = \"10.0.3.12\"\n"))).len(), 2);
 }
+
+/// Truncated and mutated service tables give errors, never panics, and the
+/// errors of the service section have a line.
+#[test]
+fn no_panics_on_service_garbage() {
+    let text = std::fs::read_to_string(example("demo.toml")).unwrap();
+    let start = text.find("\n[[service]]").expect("demo has services") + 1;
+    for end in start..=text.len() {
+        if let Some(t) = text.get(..end) {
+            if let Err(e) = config::parse(t, Path::new("d.toml")) {
+                assert!(e.line.is_some(), "{e} (cut at {end})");
+            }
+        }
+    }
+    let junk = [
+        b'[', b']', b'"', b'=', b':', b'\n', b'.', b'0', b'9', b'-', b'#', b'x', 0xff,
+    ];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..3000 {
+        let mut bytes = text.as_bytes().to_vec();
+        for _ in 0..2 {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let pos = start + (seed >> 33) as usize % (bytes.len() - start);
+            bytes[pos] = junk[(seed >> 20) as usize % junk.len()];
+        }
+        let t = String::from_utf8_lossy(&bytes);
+        if let Err(e) = config::parse(&t, Path::new("d.toml")) {
+            assert!(e.to_string().starts_with("d.toml:"), "{e}");
+        }
+    }
+}

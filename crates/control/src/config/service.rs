@@ -394,7 +394,10 @@ fn service(src: &Source<'_>, i: usize, s: S<RawService>) -> Result<(ServiceDecl,
 fn flags_message(e: &SvcError, scheduler: &str) -> String {
     match e {
         SvcError::IncompatibleSchedFlag(f) => {
-            format!("{e} (scheduler is {scheduler}; {f} needs {})", &f[..2])
+            format!(
+                "{e} (scheduler is {scheduler}; {f} needs {})",
+                f.get(..2).unwrap_or(f)
+            )
         }
         _ => format!(
             "{e} (flags are sh-fallback, sh-port, mh-fallback, mh-port, flag-1, flag-2, flag-3)"
@@ -420,26 +423,27 @@ fn real_server(
     };
     let mut d = DestSpec::new(addr, port.unwrap_or(svc_port));
     if let Some(m) = &r.method {
-        d.fwd =
-            match m.get_ref().trim().to_ascii_lowercase().as_str() {
-                "masq" | "nat" | "masquerading" => FwdMethod::Masq,
-                "route" | "dr" | "gatewaying" | "direct" => FwdMethod::Route,
-                "tunnel" | "ipip" | "tun" => FwdMethod::Tunnel,
-                "fullnat" => {
-                    return Err(src.error(
-                        m.span(),
-                        key("method"),
-                        "fullnat is not supported yet; use masq, route or tunnel",
-                    ))
-                }
-                other => return Err(src.error(
+        d.fwd = match m.get_ref().trim().to_ascii_lowercase().as_str() {
+            "masq" | "nat" | "masquerading" => FwdMethod::Masq,
+            "route" | "dr" | "gatewaying" | "direct" => FwdMethod::Route,
+            "tunnel" | "ipip" | "tun" => FwdMethod::Tunnel,
+            "fullnat" => {
+                return Err(src.error(
+                    m.span(),
+                    key("method"),
+                    "fullnat is not supported yet; use masq, route or tunnel",
+                ))
+            }
+            other => {
+                return Err(src.error(
                     m.span(),
                     key("method"),
                     format!(
                         "unknown method '{other}' (masq/nat, route/dr/gatewaying, tunnel/ipip/tun)"
                     ),
-                )),
-            };
+                ))
+            }
+        };
     }
     // ipvsadm: a route or tunnel server receives the service's port.
     if let ServiceKey::Proto { port, .. } = *svc {
