@@ -77,12 +77,13 @@ fn cut(mut s: String, n: usize) -> String {
 /// The `svc_name` of `print_service_entry()`.
 fn svc_name(k: &ServiceKey, rule: bool) -> String {
     match k {
-        // ipvsadm prints the mark with %d.
+        // ipvsadm prints the mark with %d. `-S` prints it unsigned on purpose
+        // (ipvsadm saves marks >= 2^31 as negative numbers it cannot restore).
         ServiceKey::Fwmark { mark, af } => {
             let m = *mark as i32;
             match (rule, af) {
-                (true, AddressFamily::Inet6) => format!("-f {m} -6"),
-                (true, AddressFamily::Inet) => format!("-f {m}"),
+                (true, AddressFamily::Inet6) => format!("-f {mark} -6"),
+                (true, AddressFamily::Inet) => format!("-f {mark}"),
                 (false, AddressFamily::Inet6) => format!("FWM  {m} IPv6"),
                 (false, AddressFamily::Inet) => format!("FWM  {m}"),
             }

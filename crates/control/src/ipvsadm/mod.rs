@@ -16,7 +16,9 @@
 //! and `host[:port]` arguments must be numeric (a few well-known service names
 //! like `http` are built in); unknown schedulers and persistence engines are
 //! rejected while parsing, with the message ipvsadm prints when the kernel
-//! refuses them (`Scheduler or persistence engine not found`, exit 255).
+//! refuses them (`Scheduler or persistence engine not found`, exit 255);
+//! `-S` prints fwmarks unsigned (ipvsadm's `%d` saves marks >= 2^31 as
+//! negative numbers its own `-R` rejects; `-L` keeps ipvsadm's `%d`).
 
 mod addr;
 mod check;
