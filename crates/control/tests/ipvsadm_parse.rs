@@ -338,3 +338,28 @@ fn ipvsadm_unsupported_extensions_are_visible_to_the_daemon() {
         "--toa: not supported yet"
     );
 }
+
+#[test]
+fn ipvsadm_commands_serialise_for_the_admin_protocol() {
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct Msg {
+        cmd: Command,
+    }
+    for c in [
+        "-A -t 10.0.0.1:80 -s sh -b sh-port -p 60 -M 255.255.0.0 --synproxy --proxy-protocol v2",
+        "-a -t [2001:db8::1]:80 -r 2001:db8::2 -i --tun-type gue --tun-port 6080",
+        "-A -f 9 -6",
+        "-L -n --stats -t 10.0.0.1:80",
+        "--set 900 120 300",
+        "--start-daemon master --mcast-group 239.0.0.1",
+        "--add-laddr -t 10.0.0.1:80 -z 10.0.0.100",
+        // (TOML has no null, so `Zero(None)` is left to the JSON transport.)
+        "-Z -u 10.0.0.1:53",
+        "-C",
+    ] {
+        let m = Msg { cmd: p(c) };
+        let text = toml::to_string(&m).unwrap_or_else(|e| panic!("{c}: {e}"));
+        let back: Msg = toml::from_str(&text).unwrap_or_else(|e| panic!("{c}: {e}\n{text}"));
+        assert_eq!(back, m, "{c}");
+    }
+}
