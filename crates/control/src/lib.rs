@@ -4,4 +4,6 @@
 pub mod config;
 pub mod ipvsadm;
 pub mod metrics;
+pub mod live;
 pub mod services;
+pub mod rate;

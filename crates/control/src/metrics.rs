@@ -9,7 +9,11 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use prometheus::{Encoder, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use rvs_core::addr::fmt_addr_port;
+use rvs_core::service::{ServiceKey, Snapshot};
 use rvs_core::stats::{CoreStats, DropReason};
+
+use crate::live::Live;
 
 /// NIC-level counters of one port, as the driver reports them (rte_eth_stats).
 #[derive(Clone, Copy, Debug, Default)]
@@ -47,6 +51,57 @@ pub struct Metrics {
     neighbours: IntGaugeVec,
     nic_counters: IntCounterVec,
     link_up: IntGaugeVec,
+    redirects: IntCounterVec,
+    conn_entries: IntGaugeVec,
+    conn_capacity: IntGaugeVec,
+    live: Option<Arc<Live>>,
+    svc: ServerFamilies,
+    rs: ServerFamilies,
+    rs_active: IntGaugeVec,
+    rs_inactive: IntGaugeVec,
+    rs_weight: IntGaugeVec,
+}
+
+/// IPVS's per-service and per-real-server stats (ip_vs_stats), as counters.
+struct ServerFamilies {
+    conns: IntCounterVec,
+    inpkts: IntCounterVec,
+    outpkts: IntCounterVec,
+    inbytes: IntCounterVec,
+    outbytes: IntCounterVec,
+}
+
+impl ServerFamilies {
+    fn new(r: &Registry, prefix: &str, what: &str, labels: &[&str]) -> Self {
+        let c = |name: &str, help: &str| counter(r, &format!("{prefix}_{name}"), &format!("{help} {what}."), labels);
+        ServerFamilies {
+            conns: c("connections_total", "Connections scheduled to the"),
+            inpkts: c("in_packets_total", "Packets from clients to the"),
+            outpkts: c("out_packets_total", "Packets from the real server(s) to clients, through the director, of the"),
+            inbytes: c("in_bytes_total", "Bytes from clients to the"),
+            outbytes: c("out_bytes_total", "Bytes from the real server(s) to clients, through the director, of the"),
+        }
+    }
+
+    fn reset(&self) {
+        for f in [&self.conns, &self.inpkts, &self.outpkts, &self.inbytes, &self.outbytes] {
+            f.reset();
+        }
+    }
+
+    fn set(&self, labels: &[&str], v: [u64; 5]) {
+        for (f, v) in [&self.conns, &self.inpkts, &self.outpkts, &self.inbytes, &self.outbytes].into_iter().zip(v) {
+            set(f, labels, v);
+        }
+    }
+}
+
+/// ipvsadm's name for a service: `TCP  10.0.2.100:80` without the padding.
+pub fn service_label(key: &ServiceKey) -> String {
+    match key {
+        ServiceKey::Proto { proto, addr, port } => format!("{} {}", proto.name(), fmt_addr_port(*addr, *port)),
+        ServiceKey::Fwmark { mark, .. } => format!("FWM {mark}"),
+    }
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -62,10 +117,19 @@ fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGau
 }
 
 impl Metrics {
-    pub fn new(cores: Vec<Arc<CoreStats>>, ports: Vec<String>, build: &BuildInfo, nic: Option<NicReader>) -> Self {
+    pub fn new(cores: Vec<Arc<CoreStats>>, ports: Vec<String>, build: &BuildInfo, nic: Option<NicReader>, live: Option<Arc<Live>>) -> Self {
         let r = Registry::new();
         let per_port = &["lcore", "port"];
         let m = Metrics {
+            redirects: counter(&r, "rvs_worker_redirects_total", "Packets passed between workers to the core owning their connection.", &["lcore", "direction"]),
+            conn_entries: gauge(&r, "rvs_conn_table_entries", "Connections and persistence templates in a worker's table.", &["lcore"]),
+            conn_capacity: gauge(&r, "rvs_conn_table_capacity", "Capacity of a worker's connection table.", &["lcore"]),
+            svc: ServerFamilies::new(&r, "rvs_service", "virtual service", &["service"]),
+            rs: ServerFamilies::new(&r, "rvs_real_server", "real server", &["service", "server"]),
+            rs_active: gauge(&r, "rvs_real_server_active_connections", "Active connections (IPVS ActiveConn) of a real server.", &["service", "server"]),
+            rs_inactive: gauge(&r, "rvs_real_server_inactive_connections", "Inactive connections (IPVS InActConn) of a real server.", &["service", "server"]),
+            rs_weight: gauge(&r, "rvs_real_server_weight", "Weight of a real server (0: quiescent).", &["service", "server"]),
+            live,
             rx_packets: counter(&r, "rvs_port_rx_packets_total", "Packets received by a worker on a port.", per_port),
             rx_bytes: counter(&r, "rvs_port_rx_bytes_total", "Bytes received by a worker on a port.", per_port),
             tx_packets: counter(&r, "rvs_port_tx_packets_total", "Packets a worker handed to a port's NIC.", per_port),
@@ -100,6 +164,13 @@ impl Metrics {
                 }
             }
             self.neighbours.with_label_values(&[&lcore]).set(core.neighbours.get() as i64);
+            set(&self.redirects, &[&lcore, "out"], core.redirects_out.get());
+            set(&self.redirects, &[&lcore, "in"], core.redirects_in.get());
+            self.conn_entries.with_label_values(&[&lcore]).set(core.conns.get() as i64);
+            self.conn_capacity.with_label_values(&[&lcore]).set(core.conn_capacity.get() as i64);
+        }
+        if let Some(live) = &self.live {
+            self.services(&live.snapshot());
         }
         if let Some(read) = &self.nic {
             for (name, s) in self.ports.iter().zip(read()) {
@@ -120,6 +191,42 @@ impl Metrics {
         // Encoding our own well-formed families into a Vec cannot fail.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Metrics {
+    /// Per service and real server, summed over the workers. Families are rebuilt from
+    /// the current snapshot so deleted services and servers disappear from the output.
+    fn services(&self, snap: &Snapshot) {
+        self.svc.reset();
+        self.rs.reset();
+        for g in [&self.rs_active, &self.rs_inactive, &self.rs_weight] {
+            g.reset();
+        }
+        for svc in snap.services() {
+            let name = service_label(&svc.key);
+            let mut total = [0u64; 5];
+            for d in &svc.dests {
+                let server = fmt_addr_port(d.addr, d.port);
+                let mut v = [0u64; 7];
+                for core in &self.cores {
+                    if let Some(c) = core.dest(d.id.0) {
+                        for (acc, x) in v.iter_mut().zip([&c.conns, &c.inpkts, &c.outpkts, &c.inbytes, &c.outbytes, &c.active, &c.inactive]) {
+                            *acc += x.get();
+                        }
+                    }
+                }
+                let labels = [name.as_str(), server.as_str()];
+                self.rs.set(&labels, [v[0], v[1], v[2], v[3], v[4]]);
+                self.rs_active.with_label_values(&labels).set(v[5] as i64);
+                self.rs_inactive.with_label_values(&labels).set(v[6] as i64);
+                self.rs_weight.with_label_values(&labels).set(i64::from(d.weight));
+                for (t, x) in total.iter_mut().zip(v) {
+                    *t += x;
+                }
+            }
+            self.svc.set(&[&name], total);
+        }
     }
 }
 
@@ -174,7 +281,7 @@ mod tests {
         let core = Arc::new(CoreStats::new(1, 2));
         let build = BuildInfo { version: "0.1.0", commit: "abc", dpdk: "22.11" };
         let nic: NicReader = Box::new(|| vec![NicStats { link_up: true, ipackets: 7, ..Default::default() }; 2]);
-        let m = Metrics::new(vec![core.clone()], vec!["wan".into(), "lan".into()], &build, Some(nic));
+        let m = Metrics::new(vec![core.clone()], vec!["wan".into(), "lan".into()], &build, Some(nic), None);
         (core, m)
     }
 
@@ -190,6 +297,35 @@ mod tests {
         assert!(text.contains("rvs_nic_packets_total{counter=\"ipackets\",port=\"wan\"} 7\n"));
         core.port(0).rx_packets.add(2);
         assert!(m.render().contains("rvs_port_rx_packets_total{lcore=\"1\",port=\"wan\"} 5\n"), "a second scrape sees the new value");
+    }
+
+    #[test]
+    fn per_service_and_real_server_metrics_follow_the_live_snapshot() {
+        use rvs_core::addr::{Addr, Protocol};
+        use rvs_core::service::{Config, DestSpec, ServiceSpec};
+        let core = Arc::new(CoreStats::with_dests(1, 1, 16));
+        let live = Arc::new(Live::new(Config::new(16), vec![]));
+        let vip = Addr::from(std::net::Ipv4Addr::new(10, 0, 2, 100));
+        let key = ServiceKey::Proto { proto: Protocol::Tcp, addr: vip, port: 80 };
+        let rs = Addr::from(std::net::Ipv4Addr::new(10, 0, 3, 11));
+        let id = live
+            .update(|c| {
+                c.add_service(&ServiceSpec::new(key))?;
+                c.add_dest(&key, &DestSpec { weight: 3, ..DestSpec::new(rs, 80) })
+            })
+            .unwrap();
+        core.dest(id.0).unwrap().conns.add(4);
+        core.dest(id.0).unwrap().inbytes.add(1000);
+        core.dest(id.0).unwrap().active.set(2);
+        let build = BuildInfo { version: "0", commit: "x", dpdk: "y" };
+        let m = Metrics::new(vec![core], vec!["wan".into()], &build, None, Some(live.clone()));
+        let text = m.render();
+        assert!(text.contains("rvs_service_connections_total{service=\"TCP 10.0.2.100:80\"} 4\n"), "{text}");
+        assert!(text.contains("rvs_real_server_in_bytes_total{server=\"10.0.3.11:80\",service=\"TCP 10.0.2.100:80\"} 1000\n"));
+        assert!(text.contains("rvs_real_server_active_connections{server=\"10.0.3.11:80\",service=\"TCP 10.0.2.100:80\"} 2\n"));
+        assert!(text.contains("rvs_real_server_weight{server=\"10.0.3.11:80\",service=\"TCP 10.0.2.100:80\"} 3\n"));
+        live.update(|c| c.del_service(&key)).unwrap();
+        assert!(!m.render().contains("TCP 10.0.2.100:80"), "a deleted service leaves the output");
     }
 
     #[test]

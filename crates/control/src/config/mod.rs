@@ -113,6 +113,9 @@ pub struct WorkersConfig {
     pub neigh_queue: u32,
     /// How long a resolved neighbour stays reachable.
     pub neigh_reachable_secs: u64,
+    /// Sleep after a run of empty polls, in microseconds (0: poll continuously, as on
+    /// dedicated cores; set it when workers share CPUs with other work).
+    pub idle_sleep_us: u64,
 }
 
 impl Default for WorkersConfig {
@@ -127,6 +130,7 @@ impl Default for WorkersConfig {
             neigh_capacity: DEFAULT_NEIGH_CAPACITY,
             neigh_queue: DEFAULT_NEIGH_QUEUE,
             neigh_reachable_secs: DEFAULT_NEIGH_REACHABLE_SECS,
+            idle_sleep_us: 0,
         }
     }
 }

@@ -78,6 +78,8 @@ pub(super) struct RawWorkers {
     pub neigh_queue: Option<S<u32>>,
     #[serde(default)]
     pub neigh_reachable_secs: Option<S<u64>>,
+    #[serde(default)]
+    pub idle_sleep_us: Option<S<u64>>,
 }
 
 #[derive(Deserialize)]

@@ -448,6 +448,7 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo) -> Result<Worke
             1,
             86_400,
         )?,
+        idle_sleep_us: ranged(src, &w.idle_sleep_us, key("idle_sleep_us"), d.idle_sleep_us, 0, 100_000)?,
     })
 }
 
