@@ -2,6 +2,9 @@
 //! thread (metrics, later the admin API), and stops cleanly on SIGINT/SIGTERM.
 #![forbid(unsafe_code)]
 
+mod nic;
+mod report;
+mod signals;
 mod startup;
 
 use std::path::PathBuf;

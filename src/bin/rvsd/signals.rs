@@ -1,0 +1,53 @@
+//! The control thread's wait: SIGINT/SIGTERM stop rvsd; SIGHUP re-reads the
+//! configuration file and applies its [[service]] tables live. A file with an error is
+//! reported with file, line and key, and the running configuration stays.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use control::config::Config;
+use control::live::Live;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+pub struct Signals {
+    term: Arc<AtomicBool>,
+    hup: Arc<AtomicBool>,
+}
+
+impl Signals {
+    pub fn install() -> Result<Signals, String> {
+        let s = Signals { term: Arc::new(AtomicBool::new(false)), hup: Arc::new(AtomicBool::new(false)) };
+        for (sig, flag) in [(SIGINT, &s.term), (SIGTERM, &s.term), (SIGHUP, &s.hup)] {
+            signal_hook::flag::register(sig, flag.clone()).map_err(|e| format!("signal handler: {e}"))?;
+        }
+        Ok(s)
+    }
+
+    /// Serve signals until SIGINT or SIGTERM.
+    pub fn serve(&self, cfg: &Config, live: &Live) {
+        while !self.term.load(Ordering::Relaxed) {
+            if self.hup.swap(false, Ordering::Relaxed) {
+                reload(cfg, live);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn reload(running: &Config, live: &Live) {
+    let new = match control::config::load(&running.path) {
+        Ok(new) => new,
+        Err(e) => return eprintln!("rvsd: reload refused: {e}; the running configuration stays"),
+    };
+    if new.eal != running.eal || new.ports != running.ports || new.vips != running.vips || new.routes != running.routes || new.workers != running.workers {
+        eprintln!("rvsd: reload: only [[service]] changes apply without a restart; other changes are ignored");
+    }
+    match live.update(|c| control::services::apply(c, &new.services)) {
+        Ok(changes) => {
+            println!("rvsd: reload: {changes}");
+            crate::startup::print_services(&live.snapshot());
+        }
+        Err(e) => eprintln!("rvsd: reload refused: {}: {e}; the running configuration stays", running.path.display()),
+    }
+}
