@@ -331,7 +331,7 @@ fn sched_set_keeps_state_across_snapshots() {
     let mut load = rvs_core::service::DestLoad::new(16, 1);
     load.sync(&snap);
     let mut set = sched::SchedSet::new(&snap);
-    let mut pick = |set: &mut sched::SchedSet, snap: &rvs_core::service::Snapshot| {
+    let pick = |set: &mut sched::SchedSet, snap: &rvs_core::service::Snapshot| {
         let v = sched::DestView::new(&snap.services()[0].dests, &load);
         set.get_mut(0).unwrap().pick(&v, &client(0), 0).unwrap()
     };

@@ -107,18 +107,43 @@ impl Balancer {
         if let Some(id) = self.conns.lookup_out(&t) {
             return self.reply(id, pkt, &f, now);
         }
+        // Not here: another worker may own it (a reply, or a client packet that the NIC
+        // placed on this queue while its connection was scheduled on its home worker).
+        if !redirected {
+            if let Some(owner) = self.owners.owner(&t).filter(|&o| o != self.core) {
+                return Action::Redirect(owner);
+            }
+        }
         if let Some(svc) = self.snap.find(f.proto, t.dst, f.dport, 0) {
+            let home = self.home(svc, &t);
+            if home != self.core && !redirected {
+                return Action::Redirect(home);
+            }
             return self.schedule(svc, pkt, &f, l3, now);
         }
         if redirected {
             return Action::Drop(DropReason::RedirectMiss);
         }
-        if !l3.is_local(f.dst) {
-            if let Some(owner) = self.owners.owner(&t).filter(|&o| o != self.core) {
-                return Action::Redirect(owner);
-            }
-        }
         Action::Pass
+    }
+
+    /// The worker that schedules new connections of this client for service `svc`.
+    ///
+    /// Scheduling state is per worker, so all connections of one client (of one
+    /// persistence netmask's worth of clients, for a persistent service) are scheduled by
+    /// one worker: its persistence template and its rr/wrr sequence are then exactly
+    /// IPVS's. The NIC (or af_packet's fanout) spreads by the whole 5-tuple, so a first
+    /// packet that lands elsewhere is passed over once; later packets of the connection
+    /// follow through the owner map.
+    #[inline]
+    fn home(&self, svc: usize, t: &crate::addr::Tuple) -> u8 {
+        let workers = self.conns.config().workers.max(1);
+        if workers == 1 {
+            return self.core;
+        }
+        let prefix = self.snap.service(svc).and_then(|s| s.persistence).map_or(128, |p| p.prefix);
+        let h = u64::from(t.src.masked(prefix).fold32()).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        ((h >> 32) % u64::from(workers)) as u8
     }
 
     /// A new flow for service `svc` (ip_vs_schedule). Only a SYN starts a TCP connection
@@ -136,6 +161,8 @@ impl Balancer {
                     if let Some(d) = self.stats.dest(c.dest().0) {
                         d.conns.inc();
                     }
+                    // Both directions find their way here from any worker.
+                    self.owners.claim(&f.tuple(), self.core);
                     if c.fwd() == FwdMethod::Masq {
                         let reply = crate::addr::Tuple { proto: f.proto, src: c.daddr(), sport: c.dport(), dst: c.caddr(), dport: c.cport() };
                         self.owners.claim(&reply, self.core);
