@@ -23,6 +23,10 @@
 SEC("tc")
 int ipip_decap(struct __sk_buff *skb)
 {
+	/* Frames sent through an af_packet TX ring (DPDK's af_packet PMD) carry only the
+	 * link-layer header in the linear area; the IP headers sit in page fragments,
+	 * where direct packet access cannot reach. Pull both IPv4 headers in first. */
+	bpf_skb_pull_data(skb, sizeof(struct ethhdr) + 2 * sizeof(struct iphdr));
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
