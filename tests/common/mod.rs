@@ -121,6 +121,20 @@ impl Rvsd {
         }
     }
 
+    /// Rewrite the config file, send SIGHUP and wait until rvsd has applied it.
+    pub fn reload(&mut self, path: &Path, text: &str) {
+        let before = self.output().matches("rvsd: reload:").count();
+        std::fs::write(path, text).expect("rewrite config");
+        let _ = Command::new("kill").args(["-HUP", &self.pid().to_string()]).status();
+        let start = Instant::now();
+        while self.output().matches("rvsd: reload:").count() == before {
+            assert!(start.elapsed() < Duration::from_secs(10), "rvsd did not reload:\n{}", self.output());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Workers adopt a snapshot at their next timer tick (10 ms).
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
     /// The Prometheus text from rvsd's metrics endpoint (loopback of the director's namespace).
     pub fn metrics(&self) -> String {
         ns_ok("rvs-director", &["curl", "-sf", "http://127.0.0.1:9469/metrics"])
@@ -134,6 +148,61 @@ impl Drop for Rvsd {
             let _ = c.wait();
         }
     }
+}
+
+/// rvsd's lab configuration with two workers (lcores 1 and 2; lcore 2 shares CPU 0 with
+/// the control thread, so workers sleep briefly when idle and leave the kernel stacks
+/// of the lab CPU time) and the given `[[service]]` tables.
+pub fn lab_config(services: &str) -> String {
+    format!(
+        r#"[eal]
+args = ["--no-huge", "-m", "512", "--no-pci", "--lcores=0@0,1@1,2@0", "--file-prefix=rvs-lab-test",
+        "--vdev=net_af_packet0,iface=dwan,qpairs=2", "--vdev=net_af_packet1,iface=dlan,qpairs=2"]
+
+[[port]]
+name = "wan"
+device = "net_af_packet0"
+addresses = ["10.0.2.2/24"]
+
+[[port]]
+name = "lan"
+device = "net_af_packet1"
+addresses = ["10.0.3.1/24"]
+
+[[vip]]
+address = "10.0.2.100"
+
+[[route]]
+prefix = "0.0.0.0/0"
+gateway = "10.0.2.1"
+
+[[route]]
+prefix = "10.0.4.0/24"
+gateway = "10.0.3.254"
+
+[workers]
+lcores = [1, 2]
+conn_capacity = 65536
+idle_sleep_us = 50
+
+[control]
+metrics = "127.0.0.1:9469"
+socket = "/run/rvs/rvsd-lab-test.sock"
+
+{services}"#
+    )
+}
+
+/// A config file the test owns (rewritten for reloads).
+pub fn write_config(name: &str, text: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("rvs-{}-{name}.toml", std::process::id()));
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// `curl` from the client namespace; the body, or panics with curl's error.
+pub fn curl(url: &str) -> String {
+    ns_ok("rvs-client", &["curl", "-sS", "--max-time", "10", url])
 }
 
 /// The value of one sample line `name{labels} value` in Prometheus text, 0 if absent.
