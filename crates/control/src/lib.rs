@@ -1,6 +1,7 @@
 //! Control plane: configuration files, metrics, admin API.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod config;
 pub mod ipvsadm;
 pub mod metrics;

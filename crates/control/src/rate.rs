@@ -40,9 +40,15 @@ struct Est {
 pub const PERIOD_SECS: u64 = 2;
 
 /// One estimator per key (service or real server).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Estimator<K> {
     est: HashMap<K, Est>,
+}
+
+impl<K> Default for Estimator<K> {
+    fn default() -> Self {
+        Estimator { est: HashMap::new() }
+    }
 }
 
 fn ewma(avg: &mut i64, delta: u64, shift: u32) {

@@ -197,6 +197,8 @@ pub struct DestCounters {
     /// Active and inactive connections to it on this core (mirrors the table's counts).
     pub active: Counter,
     pub inactive: Counter,
+    /// Persistence templates pointing at it (IPVS PersistConn).
+    pub persist: Counter,
 }
 
 impl CoreStats {

@@ -34,7 +34,7 @@ mod usage;
 pub use addr::{addrport, ntop, ntop6};
 pub use model::*;
 pub use parse::{parse, SCHEDULERS};
-pub use restore::{parse_restore, RestoreError};
+pub use restore::{parse_restore, parse_restore_lines, RestoreError};
 pub use usage::{try_help_text, usage_text, version_line, PROGRAM};
 
 use std::fmt;

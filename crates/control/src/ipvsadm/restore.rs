@@ -55,6 +55,12 @@ fn reject(line: usize, e: UsageError) -> RestoreError {
 /// Parse a whole `-R` input into commands, or reject it naming the first bad
 /// line. Only configuration commands are accepted (no `-L`, `-S`, `-R`, `-h`).
 pub fn parse_restore(text: &str) -> Result<Vec<Command>, RestoreError> {
+    Ok(parse_restore_lines(text)?.into_iter().map(|(_, c)| c).collect())
+}
+
+/// As [`parse_restore`], with each command's 1-based line number, so that a command
+/// which parses but cannot be applied can be reported by line too.
+pub fn parse_restore_lines(text: &str) -> Result<Vec<(usize, Command)>, RestoreError> {
     let mut cmds = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
@@ -77,7 +83,7 @@ pub fn parse_restore(text: &str) -> Result<Vec<Command>, RestoreError> {
                     exit_code: 2,
                 });
             }
-            c => cmds.push(c),
+            c => cmds.push((n, c)),
         }
     }
     Ok(cmds)

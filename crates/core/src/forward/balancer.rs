@@ -308,6 +308,7 @@ impl Balancer {
                     let c = self.conns.counts(d.id);
                     s.active.set(u64::from(c.active));
                     s.inactive.set(u64::from(c.inactive));
+                    s.persist.set(u64::from(c.persist));
                 }
             }
         }

@@ -1,0 +1,66 @@
+//! The admin socket: one JSON [`Request`] per line in, one JSON [`Response`] per line
+//! out, on a Unix socket only root can open (mode 0600 in a 0700 directory).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::{Admin, Request, Response};
+
+/// Largest request accepted (a restore file of a few thousand services fits).
+const MAX_REQUEST: u64 = 16 << 20;
+
+/// Bind `path` and serve `admin` from a background thread. A stale socket file left by a
+/// dead rvsd is replaced; a live one is an error (two daemons must not share it).
+pub fn serve(path: &Path, admin: Arc<Admin>) -> std::io::Result<JoinHandle<()>> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    if path.exists() {
+        if UnixStream::connect(path).is_ok() {
+            return Err(std::io::Error::new(std::io::ErrorKind::AddrInUse, format!("{} is served by another rvsd", path.display())));
+        }
+        std::fs::remove_file(path)?;
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    std::thread::Builder::new().name("rvs-admin".into()).spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let _ = handle(stream, &admin);
+        }
+    })
+}
+
+fn handle(stream: UnixStream, admin: &Admin) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut line = String::new();
+    BufReader::new((&stream).take(MAX_REQUEST)).read_line(&mut line)?;
+    let resp = match serde_json::from_str::<Request>(&line) {
+        Ok(req) => admin.execute(&req),
+        Err(e) => Response { stderr: format!("rvsd: bad admin request: {e}\n"), code: 2, ..Response::default() },
+    };
+    let mut out = serde_json::to_string(&resp).unwrap_or_default();
+    out.push('\n');
+    (&stream).write_all(out.as_bytes())
+}
+
+/// The client side, used by rvsadm.
+pub fn call(path: &Path, req: &Request) -> Result<Response, String> {
+    let stream = UnixStream::connect(path).map_err(|e| format!("cannot talk to rvsd at {}: {e} (is rvsd running?)", path.display()))?;
+    let mut body = serde_json::to_string(req).map_err(|e| e.to_string())?;
+    body.push('\n');
+    (&stream).write_all(body.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut line = String::new();
+    BufReader::new(&stream).read_line(&mut line).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&line).map_err(|e| format!("{}: bad answer from rvsd: {e}", path.display()))
+}
+
+/// The socket rvsadm uses: `$RVSADM_SOCKET`, else rvsd's default.
+pub fn default_path() -> PathBuf {
+    std::env::var_os("RVSADM_SOCKET").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_SOCKET))
+}
