@@ -29,6 +29,10 @@ struct Args {
     /// Validate this configuration file and exit (0: valid; 1: the first error, as FILE:LINE: KEY: message).
     #[arg(long, value_name = "FILE")]
     check_config: Option<PathBuf>,
+    /// Load an ipvsadm save file (`ipvsadm -S -n` output) at start, after the
+    /// configuration's [[service]] tables: an LVS director's rules migrate unchanged.
+    #[arg(long, value_name = "RULES")]
+    restore: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -61,7 +65,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match startup::run(cfg) {
+    match startup::run(cfg, args.restore.as_deref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rvsd: {e}");

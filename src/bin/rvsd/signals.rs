@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use control::config::Config;
 use control::live::Live;
@@ -24,11 +24,18 @@ impl Signals {
         Ok(s)
     }
 
-    /// Serve signals until SIGINT or SIGTERM.
-    pub fn serve(&self, cfg: &Config, live: &Live) {
+    /// Serve signals until SIGINT or SIGTERM, running `every_period` every
+    /// [`control::rate::PERIOD_SECS`] (the rate estimator's sample).
+    pub fn serve(&self, cfg: &Config, live: &Live, mut every_period: impl FnMut()) {
+        let period = Duration::from_secs(control::rate::PERIOD_SECS);
+        let mut next = Instant::now() + period;
         while !self.term.load(Ordering::Relaxed) {
             if self.hup.swap(false, Ordering::Relaxed) {
                 reload(cfg, live);
+            }
+            if Instant::now() >= next {
+                every_period();
+                next += period;
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -32,7 +32,7 @@ const OWNER_BITS: u32 = 20;
 
 pub type Result<T> = std::result::Result<T, String>;
 
-pub fn run(cfg: Config) -> Result<()> {
+pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
     println!("rvsd {} ({}, DPDK {})", crate::VERSION, crate::COMMIT, crate::DPDK_VERSION);
     println!("config: {}", cfg.path.display());
     let signals = Signals::install()?;
@@ -40,6 +40,11 @@ pub fn run(cfg: Config) -> Result<()> {
     // Services first: a bad one refuses to start before any port is touched.
     let mut services = rvs_core::service::Config::new(MAX_DESTS);
     control::services::apply(&mut services, &cfg.services).map_err(|e| format!("{}: services: {e}", cfg.path.display()))?;
+    if let Some(rules) = restore {
+        let text = std::fs::read_to_string(rules).map_err(|e| format!("{}: {e}", rules.display()))?;
+        control::admin::restore(&mut services, &text).map_err(|(e, _)| format!("{}: {e}; nothing started", rules.display()))?;
+        println!("restore: {} applied", rules.display());
+    }
 
     let mut eal_args = vec!["rvsd".to_string()];
     eal_args.extend(cfg.eal.args.iter().cloned());
@@ -80,9 +85,16 @@ pub fn run(cfg: Config) -> Result<()> {
         Ok((addr, _)) => println!("metrics: http://{addr}/metrics"),
         Err(e) => eprintln!("rvsd: metrics on {}: {e} (continuing without)", cfg.control.metrics),
     }
+    let table_size = cfg.workers.conn_capacity.saturating_mul(nb_workers as u32);
+    let admin = Arc::new(control::admin::Admin::new(live.clone(), stats.clone(), table_size));
+    match control::admin::socket::serve(&cfg.control.socket, admin.clone()) {
+        Ok(_) => println!("admin: {} (rvsadm)", cfg.control.socket.display()),
+        Err(e) => eprintln!("rvsd: admin socket {}: {e} (continuing without)", cfg.control.socket.display()),
+    }
     println!("rvsd: running; SIGHUP reloads [[service]], SIGINT or SIGTERM stops");
 
-    signals.serve(&cfg, &live);
+    signals.serve(&cfg, &live, || admin.tick());
+    let _ = std::fs::remove_file(&cfg.control.socket);
 
     println!("rvsd: signal received, stopping");
     stop.store(true, Ordering::Relaxed);
@@ -203,6 +215,7 @@ fn launch_workers(
             inbox: inboxes[q].clone(),
             peers: inboxes.iter().enumerate().filter(|(i, _)| *i != q).map(|(_, b)| b.clone()).collect(),
             announce: q == 0,
+            bypass: false,
         };
         lcore::launch(lcore_id, move || dataplane::run(w)).map_err(|e| format!("worker lcore {lcore_id}: {e}"))?;
         let names: Vec<&str> = cfg.ports.iter().map(|p| p.name.as_str()).collect();
