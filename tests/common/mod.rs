@@ -20,15 +20,20 @@ pub fn require_root() {
     );
 }
 
-/// `scripts/lab up` now, `scripts/lab down` when dropped.
-pub struct Lab;
+/// `scripts/lab up` now, `scripts/lab down` when dropped. Holds an exclusive lock on
+/// the lab meanwhile, so test runs (and benchmarks) on one machine never share it.
+pub struct Lab {
+    _lock: std::fs::File,
+}
 
 impl Lab {
     pub fn up() -> Lab {
         require_root();
+        let lock = std::fs::File::create("/run/rvs-lab.lock").expect("lab lock file");
+        lock.lock().expect("lock the lab");
         let out = Command::new(repo().join("scripts/lab")).arg("up").output().expect("run scripts/lab");
         assert!(out.status.success(), "lab up failed: {}", String::from_utf8_lossy(&out.stderr));
-        Lab
+        Lab { _lock: lock }
     }
 }
 
@@ -199,6 +204,37 @@ pub fn write_config(name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write config");
     path
 }
+
+/// Run rvsadm (the real binary) in the director's namespace against the lab test's rvsd.
+/// Returns (exit code, stdout, stderr).
+pub fn rvsadm(args: &str, stdin: Option<&str>) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", "rvs-director", env!("CARGO_BIN_EXE_rvsadm")])
+        .args(args.split_whitespace())
+        .env("RVSADM_SOCKET", LAB_SOCKET)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rvsadm");
+    if let Some(text) = stdin {
+        child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write rules");
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("rvsadm");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+/// rvsadm that must succeed; its stdout.
+pub fn rvsadm_ok(args: &str) -> String {
+    let (code, out, err) = rvsadm(args, None);
+    assert_eq!(code, 0, "rvsadm {args}: {err}");
+    out
+}
+
+/// The admin socket of the lab test configuration.
+pub const LAB_SOCKET: &str = "/run/rvs/rvsd-lab-test.sock";
 
 /// `curl` from the client namespace; the body, or panics with curl's error.
 pub fn curl(url: &str) -> String {
