@@ -155,3 +155,17 @@ fn lab_seed_sequences_drive_traffic_live() {
     let (status, _) = rvsd.terminate();
     assert!(status.success());
 }
+
+/// An LVS director's `ipvsadm -S -n` output loads unchanged at start.
+#[test]
+fn lab_rvsd_restores_an_ipvsadm_save_file_at_start() {
+    let _lab = Lab::up();
+    let rules = "-A -t 10.0.2.100:80 -s rr\n-a -t 10.0.2.100:80 -r 10.0.3.11:80 -m -w 1\n-a -t 10.0.2.100:80 -r 10.0.3.12:80 -m -w 1\n";
+    let rules_path = write_config("rules", rules);
+    let path = write_config("restore", &lab_config(""));
+    let mut rvsd = Rvsd::start_with(&path, &["--restore", rules_path.to_str().unwrap()]);
+    assert_eq!(rvsadm_ok("-S -n"), rules);
+    assert!(alternates(&bodies(4)));
+    let (status, _) = rvsd.terminate();
+    assert!(status.success());
+}

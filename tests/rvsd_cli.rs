@@ -67,3 +67,15 @@ fn missing_file_is_an_error_not_a_panic() {
     assert!(err.contains("/nonexistent/rvs.toml"), "{err}");
     assert!(!err.contains("panicked"));
 }
+
+#[test]
+fn a_bad_ipvsadm_rules_file_names_its_line_and_starts_nothing() {
+    let rules = std::env::temp_dir().join(format!("rvs-{}-bad.rules", std::process::id()));
+    std::fs::write(&rules, "-A -t 10.0.2.100:80 -s rr\n-a -t 10.0.2.100:80 -r 10.0.3.11:80 -m -w 70000\n").unwrap();
+    let (ok, out, err) = rvsd(&["--config", demo().to_str().unwrap(), "--restore", rules.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains(&format!("{}: line 2: ", rules.display())), "{err}");
+    assert!(err.contains("nothing started"), "{err}");
+    assert!(!out.contains("eal:"), "EAL was started:\n{out}");
+    let _ = std::fs::remove_file(rules);
+}

@@ -68,11 +68,17 @@ pub struct Rvsd {
 
 impl Rvsd {
     pub fn start(config: &Path) -> Rvsd {
+        Self::start_with(config, &[])
+    }
+
+    /// With extra rvsd arguments.
+    pub fn start_with(config: &Path, extra: &[&str]) -> Rvsd {
         let log = std::env::temp_dir().join(format!("rvsd-test-{}.log", std::process::id()));
         let file = std::fs::File::create(&log).expect("log file");
         let child = Command::new("ip")
             .args(["netns", "exec", "rvs-director", env!("CARGO_BIN_EXE_rvsd"), "--config"])
             .arg(config)
+            .args(extra)
             .stdout(file.try_clone().expect("dup log"))
             .stderr(file)
             .stdin(Stdio::null())
