@@ -11,7 +11,7 @@ use dpdk::{lcore, Burst, Mbuf, Mempool, Ring, RxQueue, TxQueue};
 use rvs_core::conn::ConnConfig;
 use rvs_core::ctl::WorkerCtl;
 use rvs_core::forward::{Balancer, Director, OwnerMap};
-use rvs_core::l3::{L3Config, Node};
+use rvs_core::l3::{Io, L3Config, Node};
 use rvs_core::neigh::NeighConfig;
 use rvs_core::service::Snapshot;
 use rvs_core::stats::CoreStats;
@@ -62,6 +62,10 @@ pub struct WorkerConfig {
     pub peers: Vec<Arc<NeighInbox>>,
     /// Send gratuitous ARP for every address and VIP at start (one worker does).
     pub announce: bool,
+    /// Benchmark baseline only (rvsd: false): skip `rvs_core` entirely; every received
+    /// frame gets its MAC addresses swapped and goes back out of the port it came in on
+    /// through the same tx buffering (testpmd's macswap). The I/O ceiling of this loop.
+    pub bypass: bool,
 }
 
 /// Timers run this often: far coarser than the tx drain, far finer than ARP's
@@ -92,6 +96,7 @@ pub fn run(cfg: WorkerConfig) -> i32 {
         inbox,
         peers,
         announce,
+        bypass,
         ..
     } = cfg;
     let max_burst = max_burst.clamp(1, dpdk::BURST);
@@ -145,6 +150,17 @@ pub fn run(cfg: WorkerConfig) -> i32 {
             let counters = stats.port(i as u16);
             counters.rx_packets.add(n as u64);
             counters.rx_bytes.add(burst.iter().map(|m| m.len() as u64).sum());
+            if bypass {
+                for mut m in burst.drain(..) {
+                    if let Some((dst, rest)) = m.data_mut().split_at_mut_checked(6) {
+                        if let Some(src) = rest.get_mut(..6) {
+                            dst.swap_with_slice(src);
+                        }
+                    }
+                    io.tx(i as u16, m);
+                }
+                continue;
+            }
             for m in burst.drain(..) {
                 dir.input(i as u16, m, now, false, &mut io);
             }
