@@ -388,15 +388,14 @@ impl Gen {
     #[inline]
     fn push(&mut self, port: u16, m: Mbuf) {
         let p = usize::from(port);
-        let mut m = m;
-        loop {
-            match self.pend[p].try_push(m) {
-                Ok(()) => return,
-                Err(e) => {
-                    m = e.element();
-                    self.sent += self.tx[p].tx_burst(&mut self.pend[p]) as u64;
-                }
-            }
+        // The worker's input ring never holds more than what is in flight, so a full
+        // pending burst always drains.
+        while self.pend[p].is_full() {
+            self.sent += self.tx[p].tx_burst(&mut self.pend[p]) as u64;
+        }
+        self.pend[p].push(m);
+        if self.pend[p].is_full() {
+            self.sent += self.tx[p].tx_burst(&mut self.pend[p]) as u64;
         }
     }
 
@@ -411,7 +410,7 @@ impl Gen {
         let drops: u64 = stats.ports.iter().map(|p| p.total_drops()).sum();
         let queued: u64 = self.pend.iter().map(|b| b.len() as u64).sum();
         let in_flight = (self.sent + queued).saturating_sub(self.recv + drops);
-        for _ in in_flight..IN_FLIGHT {
+        for _ in in_flight..in_flight_target() {
             let Some(mut m) = self.pool.alloc() else { break };
             let port = t.next(None, &mut m, &self.macs);
             self.push(port, m);
@@ -446,12 +445,14 @@ impl Gen {
                     self.push(out, m);
                 }
             }
-            self.flush();
+            // Full bursts go out as they fill (in `push`); partial ones only when nothing
+            // came back, so both sides see bursts of 32 rather than ping-pong in ones.
             let now = lcore::tsc();
             if got > 0 {
                 busy += now - it;
                 idle = 0;
             } else {
+                self.flush();
                 idle += 1;
                 if idle % 4096 == 0 {
                     self.top_up(t, stats);
@@ -600,8 +601,12 @@ fn measure<T: Traffic>(s: &Setup, g: &mut Gen, case: &str, mode: &'static str, f
     let hz = lcore::tsc_hz() as f64;
     let secs: f64 = std::env::var("RVS_BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(1.5);
     let w = start_worker(s, capacity, bypass);
-    // Let the worker take the neighbour bindings before the first packet.
-    std::thread::sleep(std::time::Duration::from_millis(5));
+    // Wait until the worker has built its Director (a large connection table takes a
+    // while to allocate) and taken the neighbour bindings (published at its first tick).
+    let ready = lcore::tsc() + (60.0 * hz) as u64;
+    while (w.stats.conn_capacity.get() == 0 || w.stats.neighbours.get() < 3) && !bypass && lcore::tsc() < ready {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     g.top_up(&mut t, &w.stats);
     let deadline = lcore::tsc() + (120.0 * hz) as u64;
     g.run(&mut t, &w.stats, |t, now| !t.populating() || now > deadline);
@@ -637,6 +642,19 @@ fn eal_args() -> (Vec<String>, String) {
     );
     a.push(format!("--file-prefix={prefix}"));
     (a, prefix)
+}
+
+/// Packets kept in flight: `RVS_BENCH_IN_FLIGHT` or [`IN_FLIGHT`].
+fn in_flight_target() -> u64 {
+    std::env::var("RVS_BENCH_IN_FLIGHT").ok().and_then(|v| v.parse().ok()).unwrap_or(IN_FLIGHT).min(1000)
+}
+
+/// `RVS_BENCH_CASES=substring,…` runs only the matching cases (baselines always run).
+fn selected(case: &str) -> bool {
+    match std::env::var("RVS_BENCH_CASES") {
+        Ok(v) if !v.is_empty() => v.split(',').any(|p| case.contains(p)),
+        _ => true,
+    }
 }
 
 fn main() {
@@ -675,6 +693,9 @@ fn main() {
         for mode in [Mode::Nat, Mode::Dr, Mode::Tun] {
             let cap = if n > SMALL { BIG } else { SMALL };
             let label = format!("established {} {}", mode.name(), if n >= 1_000_000 { "1M".to_string() } else { format!("{}k", n / 1000) });
+            if !selected(&label) {
+                continue;
+            }
             let r = measure(&s, &mut g, &label, mode.name(), u64::from(n), cap, false, Established::new(Some(mode), n, true));
             println!("  {label}: {:.2} Mpps", r.mpps);
             rows.push(r);
@@ -682,14 +703,19 @@ fn main() {
     }
     for mode in [Mode::Nat, Mode::Dr, Mode::Tun] {
         let label = format!("new connections {}", mode.name());
+        if !selected(&label) {
+            continue;
+        }
         let r = measure(&s, &mut g, &label, mode.name(), IN_FLIGHT, new_cap, false, NewConns::new(mode));
         println!("  {label}: {:.2} Mpps, {:.0} conn/s", r.mpps, r.cps.unwrap_or(0.0));
         rows.push(r);
     }
     let mix = Mix { est: Established::new(None, 1_000_000, true), new: NewConns::new(Mode::Nat), every: 10, assigned: 0 };
-    let r = measure(&s, &mut g, "mix (1M est. NAT/DR/TUN + 1/10 new NAT)", "mix", 1_000_000, new_cap, false, mix);
-    println!("  mix: {:.2} Mpps", r.mpps);
-    rows.push(r);
+    if selected("mix") {
+        let r = measure(&s, &mut g, "mix (1M est. NAT/DR/TUN + 1/10 new NAT)", "mix", 1_000_000, new_cap, false, mix);
+        println!("  mix: {:.2} Mpps", r.mpps);
+        rows.push(r);
+    }
     let base2 = measure(&s, &mut g, "io-forward baseline (last)", "bypass", 1000, SMALL, true, Echo(Established::new(Some(Mode::Dr), 1000, false)));
     println!("  baseline (last run) {:.2} Mpps", base2.mpps);
     rows.push(base2);

@@ -79,6 +79,20 @@ fn main() {
             rows[1][i] / rr(&rows[1])
         );
     }
+    let items: Vec<String> = NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            rvs_benches::object(&[
+                ("scheduler", rvs_benches::string(name)),
+                ("ns_per_pick_10", rvs_benches::num(rows[0][i])),
+                ("ratio_to_rr_10", rvs_benches::num(rows[0][i] / rr(&rows[0]))),
+                ("ns_per_pick_1000", rvs_benches::num(rows[1][i])),
+                ("ratio_to_rr_1000", rvs_benches::num(rows[1][i] / rr(&rows[1]))),
+            ])
+        })
+        .collect();
+    rvs_benches::write_fragment("sched", &rvs_benches::array(&items));
     // Table rebuild cost (update) for the table-based schedulers at 1,000 servers.
     let (d, _) = dests(1000);
     for name in ["sh", "dh", "mh", "wrr"] {

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Merge the bench fragments of one scripts/bench run into results/latest.{md,json}
+(and timestamped copies). Usage: report.py FRAGMENT_DIR RESULTS_DIR"""
+import datetime
+import json
+import os
+import sys
+
+src, dst = sys.argv[1], sys.argv[2]
+
+
+def load(name, default=None):
+    p = os.path.join(src, name)
+    if not os.path.exists(p):
+        return default
+    with open(p) as f:
+        return json.load(f) if name.endswith(".json") else f.read().strip()
+
+
+machine = load("machine.txt", "unknown machine")
+dp = load("dataplane.json", {"baseline_mpps": None, "new_connections_per_second_per_core": None, "cases": []})
+ct = load("conn_table.json", {})
+sched = load("sched.json", [])
+lab = load("lab.json", [])
+
+cases = list(dp["cases"])
+# Connection table and schedulers as rows too (mpps null; ns_per_packet = ns per operation).
+if ct:
+    for what, key, base in [("lookup", "lookup_mps", "baseline_hashmap_lookup_mps"),
+                            ("lookup (burst of 32)", "lookup_burst_mps", "baseline_hashmap_lookup_mps"),
+                            ("insert", "insert_mps", "baseline_hashmap_insert_mps")]:
+        v, b = ct.get(key), ct.get(base)
+        cases.append({"case": f"conn table {what} at 1M", "mode": "conn_table", "flows": ct["entries"], "mpps": None,
+                      "ns_per_packet": 1e3 / v if v else None, "ratio_to_baseline": v / b if v and b else None,
+                      "million_per_second": v, "baseline": "std HashMap, same keys, same run"})
+for s in sched:
+    for n in (10, 1000):
+        cases.append({"case": f"sched {s['scheduler']} n={n}", "mode": "sched", "flows": n, "mpps": None,
+                      "ns_per_packet": s[f"ns_per_pick_{n}"], "ratio_to_baseline": s[f"ratio_to_rr_{n}"],
+                      "baseline": "rr, same run"})
+kernel = next((r for r in lab if r["mode"] == "kernel-nat"), None)
+for r in lab:
+    base = kernel["connections_per_second"] if kernel else None
+    r["ratio_to_baseline"] = r["connections_per_second"] / base if base else None
+    r["baseline"] = "kernel nftables DNAT connections/s, same run"
+    cases.append(r)
+
+out = {
+    "machine": machine,
+    "baseline_mpps": dp["baseline_mpps"],
+    "bytes_per_connection": ct.get("bytes_per_connection_1m_rss"),
+    "new_connections_per_second_per_core": dp["new_connections_per_second_per_core"],
+    "cases": cases,
+}
+
+
+def f(v, fmt="{:.2f}"):
+    return "-" if v is None else fmt.format(v)
+
+
+now = datetime.datetime.now(datetime.timezone.utc)
+md = [f"# rvs benchmark results ({now:%Y-%m-%d %H:%M} UTC)", "", f"Machine: {machine}", ""]
+base = dp["baseline_mpps"]
+md += ["## Data path: one worker over net_ring (64-byte frames)", "",
+       f"io-forward baseline (same harness, load balancing bypassed; mean of the first and last run): **{f(base)} Mpps**", "",
+       "| case | mode | flows | Mpps | ns/packet | × baseline | conn/s | drops | generator busy |",
+       "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+for c in dp["cases"]:
+    md.append(f"| {c['case']} | {c['mode']} | {c['flows']:,} | {f(c['mpps'])} | {f(c['ns_per_packet'], '{:.1f}')} | "
+              f"{f(c['ratio_to_baseline'], '{:.3f}')} | {f(c.get('connections_per_second'), '{:,.0f}')} | {c.get('drops', '-')} | "
+              f"{f(c.get('generator_busy') * 100 if c.get('generator_busy') is not None else None, '{:.0f}%')} |")
+md += ["", "Targets (printed, not asserted):", ""]
+for c in dp["cases"]:
+    if c["case"].startswith("established") and c["flows"] == 1_000_000:
+        md.append(f"- {c['case']}: {f(c['mpps'])} Mpps vs ≥ 20 Mpps ({(c['mpps'] - 20) / 20 * 100:+.0f}%), "
+                  f"{c['ratio_to_baseline'] * 100:.1f}% of io-forward vs ≥ 25%")
+    if c["case"].startswith("new connections"):
+        v = c.get("connections_per_second") or 0
+        md.append(f"- {c['case']}: {v:,.0f} conn/s vs ≥ 1,000,000 ({(v - 1e6) / 1e6 * 100:+.0f}%)")
+if ct:
+    md += ["", "## Connection table", "",
+           "| figure | rvs | baseline (std HashMap, same keys, same run) |", "|---|---:|---:|",
+           f"| bytes/connection at 1M (RSS delta) | {f(ct['bytes_per_connection_1m_rss'], '{:.1f}')} | {f(ct['baseline_hashmap_bytes_per_connection'], '{:.1f}')} |",
+           f"| bytes/connection at 1M (allocated) | {f(ct['bytes_per_connection_1m_alloc'], '{:.1f}')} | |",
+           f"| bytes/connection at 10M (RSS delta, 2 × 5M) | {f(ct['bytes_per_connection_10m_rss'], '{:.1f}')} | |",
+           f"| insert, M/s (1M) | {f(ct['insert_mps'])} | {f(ct['baseline_hashmap_insert_mps'])} |",
+           f"| insert, M/s (10M) | {f(ct['insert_10m_mps'])} | |",
+           f"| lookup, M/s (random hits, 1M) | {f(ct['lookup_mps'])} | {f(ct['baseline_hashmap_lookup_mps'])} |",
+           f"| lookup in bursts of 32, M/s | {f(ct['lookup_burst_mps'])} | |",
+           f"| reply-key lookup, M/s | {f(ct['lookup_out_mps'])} | |",
+           "", f"Target ≤ 128 bytes/connection: 1M {f(ct['bytes_per_connection_1m_rss'], '{:.1f}')} B, "
+               f"10M {f(ct['bytes_per_connection_10m_rss'], '{:.1f}')} B. {ct.get('note', '')}."]
+if sched:
+    md += ["", "## Scheduler cost per pick (ns; × rr measured in the same run)", "",
+           "| scheduler | n=10 | × rr | n=1000 | × rr |", "|---|---:|---:|---:|---:|"]
+    for s in sched:
+        md.append(f"| {s['scheduler']} | {s['ns_per_pick_10']:.1f} | {s['ratio_to_rr_10']:.2f} | {s['ns_per_pick_1000']:.1f} | {s['ratio_to_rr_1000']:.2f} |")
+if lab:
+    md += ["", "## The lab: real TCP through af_packet (wrk, 2 threads, 50 connections)", "",
+           "Connections/s: `/` with `Connection: close` (one TCP connection per request). Throughput: `/big.bin` (20 MiB) over keep-alive.", "",
+           "| director | connections/s | × kernel nftables | Gbit/s | errors |", "|---|---:|---:|---:|---|"]
+    for r in lab:
+        md.append(f"| {r['case'][4:]} | {r['connections_per_second']:,.0f} | {f(r['ratio_to_baseline'])} | {r['gbit_per_second']:.2f} | {r.get('errors') or '-'} |")
+
+os.makedirs(dst, exist_ok=True)
+stamp = now.strftime("%Y%m%dT%H%M%SZ")
+text = "\n".join(md) + "\n"
+js = json.dumps(out, indent=2) + "\n"
+for name in ("latest", stamp):
+    with open(os.path.join(dst, f"{name}.md"), "w") as fh:
+        fh.write(text)
+    with open(os.path.join(dst, f"{name}.json"), "w") as fh:
+        fh.write(js)
+print(text)
