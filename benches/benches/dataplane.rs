@@ -33,6 +33,8 @@
 //! Run (root): `cargo bench -p rvs-benches --bench dataplane`. `RVS_BENCH_SECS` sets the
 //! measured seconds per case (default 1.5).
 
+#![allow(clippy::manual_is_multiple_of, clippy::too_many_arguments)] // MSRV 1.80; measure() takes the case as arguments
+
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
