@@ -24,7 +24,7 @@ cleanup() {
   [ -n "${RVSD_PID:-}" ] && kill "$RVSD_PID" 2>/dev/null || true
   [ -f "$TMP/haproxy.pid" ] && kill "$(cat "$TMP/haproxy.pid")" 2>/dev/null || true
   scripts/lab down >/dev/null 2>&1 || true
-  rm -rf "$TMP"
+  rm -rf "$TMP" /var/run/dpdk/rvs-bench-lab
 }
 trap cleanup EXIT
 scripts/lab up
