@@ -182,3 +182,18 @@ fn timeouts_list_and_set_like_ipvsadm() {
     d.ok("--set 600 0 60");
     assert_eq!(d.ok("-L --timeout"), "Timeout (tcp tcpfin udp): 600 120 60\n");
 }
+
+#[test]
+fn scheduler_flags_netmask_and_ops_survive_the_live_configuration() {
+    let d = director();
+    d.ok("-A -t 10.0.0.1:80 -s sh -b sh-fallback,sh-port");
+    d.ok("-A -t 10.0.0.2:443 -s mh -b mh-port -p 600 -M 255.255.255.0");
+    d.ok("-A -u 10.0.0.1:53 -s rr -o");
+    assert_eq!(
+        d.ok("-S -n"),
+        "-A -t 10.0.0.1:80 -s sh -b sh-fallback,sh-port\n-A -t 10.0.0.2:443 -s mh -p 600 -M 255.255.255.0 -b mh-port\n-A -u 10.0.0.1:53 -s rr -o\n"
+    );
+    let snap = d.live.snapshot();
+    let mh = snap.services().iter().find(|s| s.scheduler == "mh").unwrap();
+    assert_eq!(mh.persistence.map(|p| (p.timeout_s, p.prefix)), Some((600, 24)));
+}

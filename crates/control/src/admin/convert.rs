@@ -48,9 +48,12 @@ pub fn service_to_core(s: &ipv::ServiceSpec) -> Result<core::ServiceSpec, String
     } else {
         core::ipv4_mask_prefix(s.netmask.to_be_bytes()).map_err(|e| e.to_string())?
     };
-    let flags = u8::from(s.flags.flag1) * core::SchedFlags::FLAG1
-        | u8::from(s.flags.flag2) * core::SchedFlags::FLAG2
-        | u8::from(s.flags.flag3) * core::SchedFlags::FLAG3;
+    let mut flags = 0;
+    for (on, bit) in [(s.flags.flag1, core::SchedFlags::FLAG1), (s.flags.flag2, core::SchedFlags::FLAG2), (s.flags.flag3, core::SchedFlags::FLAG3)] {
+        if on {
+            flags |= bit;
+        }
+    }
     Ok(core::ServiceSpec {
         key: key_to_core(&s.key),
         scheduler: s.scheduler.clone(),
