@@ -202,3 +202,17 @@ fn weight_zero_takes_no_new_connections_but_keeps_old_ones() {
     assert_eq!(io.drops, vec![(0, DropReason::NoDest)], "no new connection to a quiescent server");
     assert!(io.tx.iter().all(|(p, _)| *p == 0));
 }
+
+#[test]
+fn router_fragmentation_needed_about_a_nat_reply_goes_to_the_real_server() {
+    let mut l = lab();
+    run(&mut l, 0, NAT_SYN_IN);
+    assert_eq!(run(&mut l, 0, ROUTER_FRAG_NAT_IN).tx, vec![(1, hex(ROUTER_FRAG_NAT_OUT))]);
+}
+
+#[test]
+fn router_fragmentation_needed_about_a_dr_reply_goes_to_the_real_server() {
+    let mut l = lab();
+    run(&mut l, 0, DR_SYN_IN);
+    assert_eq!(run(&mut l, 0, ROUTER_FRAG_DR_IN).tx, vec![(1, hex(ROUTER_FRAG_DR_OUT))]);
+}
