@@ -546,7 +546,6 @@ fn start_worker(s: &Setup, capacity: u32, bypass: bool) -> Running {
     }
     let ports = s.ports.iter().map(|p| (p.rx_queue(0).expect("rx 0"), p.tx_queue(1).expect("tx 1"))).collect();
     let w = WorkerConfig {
-        lcore: WORKER_LCORE,
         core: 0,
         ports,
         pool: s.pool.clone(),

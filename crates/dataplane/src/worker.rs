@@ -33,7 +33,6 @@ pub type NeighInbox = ArrayQueue<NeighUpdate>;
 /// Everything one worker owns. Port index `i` is the i-th configured port; worker index
 /// `core` is its position among the workers (rings and owner map use it).
 pub struct WorkerConfig {
-    pub lcore: u32,
     pub core: u8,
     pub ports: Vec<(RxQueue, TxQueue)>,
     pub pool: Mempool,

@@ -195,7 +195,6 @@ fn launch_workers(
             queues.push((rx, tx));
         }
         let w = WorkerConfig {
-            lcore: lcore_id,
             core: q as u8,
             ports: queues,
             pool: pool.clone(),
