@@ -98,10 +98,21 @@ fn big_download_matches() {
 }
 
 fn parallel_200() {
-    let mut args: Vec<String> = ["curl", "-sS", "--max-time", "30", "--parallel", "--parallel-immediate", "--parallel-max", "200", "-w", "%{http_code}\\n"]
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
+    let mut args: Vec<String> = [
+        "curl",
+        "-sS",
+        "--max-time",
+        "30",
+        "--parallel",
+        "--parallel-immediate",
+        "--parallel-max",
+        "200",
+        "-w",
+        "%{http_code}\\n",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
     for i in 0..200 {
         args.extend(["-o".into(), "/dev/null".into(), format!("http://10.0.2.100/?{i}")]);
     }
@@ -150,7 +161,10 @@ fn lab_nat() {
     let m = rvsd.metrics();
     let out = sample(&m, "rvs_service_out_packets_total{service=\"TCP 10.0.2.100:80\"}");
     assert!(out > 1000, "NAT replies pass through rvsd: {out}");
-    let redirected: u64 = ["1", "2"].iter().map(|l| sample(&m, &format!("rvs_worker_redirects_total{{direction=\"out\",lcore=\"{l}\"}}"))).sum();
+    let redirected: u64 = ["1", "2"]
+        .iter()
+        .map(|l| sample(&m, &format!("rvs_worker_redirects_total{{direction=\"out\",lcore=\"{l}\"}}")))
+        .sum();
     assert!(redirected > 0, "with two workers some replies land on the other core:\n{m}");
     let (status, _) = rvsd.terminate();
     assert!(status.success());
@@ -175,7 +189,11 @@ fn lab_tun() {
     rvsd.reload(&path, &lab_config(&service("rr", "", &[("10.0.4.11:80", "tunnel", 1)])));
     assert_eq!(curl(VIP_URL).trim(), "Web Server far1");
     let m = rvsd.metrics();
-    assert_eq!(sample(&m, "rvs_service_out_packets_total{service=\"TCP 10.0.2.100:80\"}"), 0, "TUN replies bypass rvsd");
+    assert_eq!(
+        sample(&m, "rvs_service_out_packets_total{service=\"TCP 10.0.2.100:80\"}"),
+        0,
+        "TUN replies bypass rvsd"
+    );
     std::thread::sleep(Duration::from_millis(10));
     let (status, _) = rvsd.terminate();
     assert!(status.success());

@@ -22,7 +22,13 @@ fn lab_rvsd_answers_arp_and_icmp_counts_drops_and_stops_on_sigterm() {
     let _lab = Lab::up();
     let mut rvsd = Rvsd::start(&repo().join("dpdk-config/demo.toml"));
     let startup = rvsd.output();
-    for line in ["port wan: net_af_packet0", "port lan: net_af_packet1", "link up", "worker lcore 1: queue 0 on wan, lan", "vip 10.0.2.100 on wan"] {
+    for line in [
+        "port wan: net_af_packet0",
+        "port lan: net_af_packet1",
+        "link up",
+        "worker lcore 1: queue 0 on wan, lan",
+        "vip 10.0.2.100 on wan",
+    ] {
         assert!(startup.contains(line), "startup output lacks {line:?}:\n{startup}");
     }
 
@@ -49,7 +55,10 @@ fn lab_rvsd_answers_arp_and_icmp_counts_drops_and_stops_on_sigterm() {
     }
     assert_eq!(after - before, 3, "three protocol-253 packets counted as unknown_protocol drops");
     let m = rvsd.metrics();
-    assert!(sample(&m, "rvs_port_rx_packets_total{lcore=\"1\",port=\"wan\"}") >= 9, "six echo requests and three protocol-253 packets at least: {m}");
+    assert!(
+        sample(&m, "rvs_port_rx_packets_total{lcore=\"1\",port=\"wan\"}") >= 9,
+        "six echo requests and three protocol-253 packets at least: {m}"
+    );
     assert!(sample(&m, "rvs_port_tx_packets_total{lcore=\"1\",port=\"wan\"}") >= 6, "six echo replies at least");
     assert_eq!(sample(&m, "rvs_port_link_up{port=\"wan\"}"), 1);
 

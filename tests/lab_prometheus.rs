@@ -67,7 +67,10 @@ impl Prometheus {
         let mut p = Prometheus { child: Some(child), dir };
         let start = Instant::now();
         loop {
-            if ns("rvs-director", &["curl", "-sf", "--max-time", "1", &format!("http://{PROM}/-/ready")]).status.success() {
+            if ns("rvs-director", &["curl", "-sf", "--max-time", "1", &format!("http://{PROM}/-/ready")])
+                .status
+                .success()
+            {
                 return p;
             }
             if let Some(Ok(Some(status))) = p.child.as_mut().map(Child::try_wait) {
@@ -85,10 +88,18 @@ impl Prometheus {
     /// An instant query through the HTTP API: the values of the resulting vector.
     fn query(&self, q: &str) -> Vec<f64> {
         let url = format!("http://{PROM}/api/v1/query");
-        let out = ns("rvs-director", &["curl", "-sS", "--max-time", "5", "-G", &url, "--data-urlencode", &format!("query={q}")]);
+        let out = ns(
+            "rvs-director",
+            &["curl", "-sS", "--max-time", "5", "-G", &url, "--data-urlencode", &format!("query={q}")],
+        );
         let body = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
-            panic!("query {q:?}: curl {}: {}{body}\nprometheus log:\n{}", out.status, String::from_utf8_lossy(&out.stderr), self.log());
+            panic!(
+                "query {q:?}: curl {}: {}{body}\nprometheus log:\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr),
+                self.log()
+            );
         }
         vector_values(&body).unwrap_or_else(|e| panic!("query {q:?}: {e}: {body}"))
     }
@@ -110,7 +121,11 @@ impl Prometheus {
             if ts.first().is_some_and(|t| *t > after) {
                 return;
             }
-            assert!(start.elapsed() < Duration::from_secs(15), "no successful scrape of rvsd after {after} (last {ts:?}):\n{}", self.log());
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "no successful scrape of rvsd after {after} (last {ts:?}):\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -161,7 +176,9 @@ struct Seen {
 }
 
 fn seen(p: &Prometheus) -> Seen {
-    let rs = |a: &str| p.one(&format!("rvs_real_server_connections_total{{job=\"{JOB}\",service=\"{SERVICE}\",server=\"{a}\"}}"));
+    let rs = |a: &str| {
+        p.one(&format!("rvs_real_server_connections_total{{job=\"{JOB}\",service=\"{SERVICE}\",server=\"{a}\"}}"))
+    };
     Seen {
         service: p.one(&format!("rvs_service_connections_total{{job=\"{JOB}\",service=\"{SERVICE}\"}}")),
         rs: [rs("10.0.3.11:80"), rs("10.0.3.12:80")],

@@ -113,8 +113,17 @@ fn lab_seed_sequences_drive_traffic_live() {
     // ActiveConn 100; InActConn holds the earlier curls' closed connections until expiry.
     assert!(counts.contains("  -> 10.0.3.11:80                 Masq    1      100        "), "{counts}");
     let conns = rvsadm_ok("-L -n -c");
-    assert!(conns.starts_with("IPVS connection entries\npro expire state       source             virtual            destination\n"), "{conns}");
-    assert_eq!(conns.lines().filter(|l| l.contains(" ESTABLISHED ") && l.ends_with("10.0.3.11:80")).count(), 100, "{conns}");
+    assert!(
+        conns.starts_with(
+            "IPVS connection entries\npro expire state       source             virtual            destination\n"
+        ),
+        "{conns}"
+    );
+    assert_eq!(
+        conns.lines().filter(|l| l.contains(" ESTABLISHED ") && l.ends_with("10.0.3.11:80")).count(),
+        100,
+        "{conns}"
+    );
     drop(open);
     assert!(bodies(4).contains(&"Web Server 2".to_string()), "the new server takes new connections");
 

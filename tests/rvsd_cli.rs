@@ -40,8 +40,20 @@ fn check_config_accepts_the_shipped_examples() {
 fn bad_configs_name_file_line_and_key_and_start_nothing() {
     let cases = [
         ("device", "device = \"net_af_packet1\"", "device = \"net_bogus0\"", "port[1].device", "net_bogus0"),
-        ("overlap", "addresses = [\"10.0.3.1/24\"]", "addresses = [\"10.0.2.9/24\"]", "port[1].addresses[0]", "overlap"),
-        ("malformed", "addresses = [\"10.0.2.2/24\"]", "addresses = [\"10.0.2.300/24\"]", "port[0].addresses[0]", "10.0.2.300"),
+        (
+            "overlap",
+            "addresses = [\"10.0.3.1/24\"]",
+            "addresses = [\"10.0.2.9/24\"]",
+            "port[1].addresses[0]",
+            "overlap",
+        ),
+        (
+            "malformed",
+            "addresses = [\"10.0.2.2/24\"]",
+            "addresses = [\"10.0.2.300/24\"]",
+            "port[0].addresses[0]",
+            "10.0.2.300",
+        ),
         ("unknown-key", "lcores = [1]", "lcores = [1]\nturbo = true", "workers.turbo", "unknown"),
     ];
     for (name, from, to, key, word) in cases {

@@ -217,7 +217,12 @@ fn main() {
             for i in 0..per {
                 let r = rng(&mut x);
                 let c = NewConn {
-                    caddr: Addr::v4([(k as u8) * 64 + 1 + (i >> 24) as u8 % 60, (i >> 16) as u8, (i >> 8) as u8, i as u8]),
+                    caddr: Addr::v4([
+                        (k as u8) * 64 + 1 + (i >> 24) as u8 % 60,
+                        (i >> 16) as u8,
+                        (i >> 8) as u8,
+                        i as u8,
+                    ]),
                     cport: 1024 + (r % 60_000) as u16,
                     ..cs[i % cs.len()]
                 };

@@ -298,8 +298,16 @@ impl NewConns {
         let vip = self.mode.vip();
         // Out towards the server (lan): the client is the source; towards the client: the destination.
         let (c, cport) = if port == LAN { (s.src, s.sport) } else { (s.dst, s.dport) };
-        let from_client = |flags: u8, step: u32| Pkt { src: c, dst: vip, sport: cport, dport: 80, flags, seq: NEW_KIND | step };
-        let from_server = |flags: u8, step: u32| Pkt { src: s.dst, dst: c, sport: s.dport, dport: cport, flags, seq: NEW_KIND | step };
+        let from_client =
+            |flags: u8, step: u32| Pkt { src: c, dst: vip, sport: cport, dport: 80, flags, seq: NEW_KIND | step };
+        let from_server = |flags: u8, step: u32| Pkt {
+            src: s.dst,
+            dst: c,
+            sport: s.dport,
+            dport: cport,
+            flags,
+            seq: NEW_KIND | step,
+        };
         let (out, p) = match (self.mode, step) {
             (Mode::Nat, 0) => (LAN, from_server(SYN | ACK, 1)),
             (Mode::Nat, 1) => (WAN, from_client(ACK, 2)),
@@ -461,7 +469,12 @@ impl Gen {
                 }
             }
             if done(t, now) {
-                return Window { packets: self.recv - p0, tsc: now - t0, busy_tsc: busy, completed: t.completed() - c0 };
+                return Window {
+                    packets: self.recv - p0,
+                    tsc: now - t0,
+                    busy_tsc: busy,
+                    completed: t.completed() - c0,
+                };
             }
         }
     }
@@ -598,7 +611,16 @@ struct CaseResult {
     gen_busy: f64,
 }
 
-fn measure<T: Traffic>(s: &Setup, g: &mut Gen, case: &str, mode: &'static str, flows: u64, capacity: u32, bypass: bool, mut t: T) -> CaseResult {
+fn measure<T: Traffic>(
+    s: &Setup,
+    g: &mut Gen,
+    case: &str,
+    mode: &'static str,
+    flows: u64,
+    capacity: u32,
+    bypass: bool,
+    mut t: T,
+) -> CaseResult {
     let hz = lcore::tsc_hz() as f64;
     let secs: f64 = std::env::var("RVS_BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(1.5);
     let w = start_worker(s, capacity, bypass);
@@ -622,14 +644,27 @@ fn measure<T: Traffic>(s: &Setup, g: &mut Gen, case: &str, mode: &'static str, f
     let dt = win.tsc as f64 / hz;
     let mpps = win.packets as f64 / dt / 1e6;
     let cps = (win.completed > 0).then(|| win.completed as f64 / dt);
-    CaseResult { case: case.into(), mode, flows, mpps, cps, drops, conns, gen_busy: win.busy_tsc as f64 / win.tsc as f64 }
+    CaseResult {
+        case: case.into(),
+        mode,
+        flows,
+        mpps,
+        cps,
+        drops,
+        conns,
+        gen_busy: win.busy_tsc as f64 / win.tsc as f64,
+    }
 }
 
 fn eal_args() -> (Vec<String>, String) {
     let prefix = format!("rvs-bench-{}", std::process::id());
     let huge = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().find(|l| l.starts_with("HugePages_Free:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("HugePages_Free:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
         .unwrap_or(0);
     let mut a: Vec<String> = vec!["rvs-bench".into()];
     if huge >= 256 {
@@ -638,8 +673,16 @@ fn eal_args() -> (Vec<String>, String) {
         a.extend(["--no-huge", "-m", "512"].map(String::from));
     }
     a.extend(
-        ["--no-pci", "--no-telemetry", "--log-level=lib.eal:error", "-l", "0,1", "--vdev=net_ring0", "--vdev=net_ring1"]
-            .map(String::from),
+        [
+            "--no-pci",
+            "--no-telemetry",
+            "--log-level=lib.eal:error",
+            "-l",
+            "0,1",
+            "--vdev=net_ring0",
+            "--vdev=net_ring1",
+        ]
+        .map(String::from),
     );
     a.push(format!("--file-prefix={prefix}"));
     (a, prefix)
@@ -687,17 +730,39 @@ fn main() {
     const BIG: u32 = 1 << 21;
     let new_cap = rvs_core::conn::MAX_ENTRIES;
     let mut rows: Vec<CaseResult> = Vec::new();
-    let base1 = measure(&s, &mut g, "io-forward baseline (first)", "bypass", 1000, SMALL, true, Echo(Established::new(Some(Mode::Dr), 1000, false)));
+    let base1 = measure(
+        &s,
+        &mut g,
+        "io-forward baseline (first)",
+        "bypass",
+        1000,
+        SMALL,
+        true,
+        Echo(Established::new(Some(Mode::Dr), 1000, false)),
+    );
     println!("  baseline (first run) {:.2} Mpps", base1.mpps);
     rows.push(base1);
     for n in [1_000u32, 1_000_000] {
         for mode in [Mode::Nat, Mode::Dr, Mode::Tun] {
             let cap = if n > SMALL { BIG } else { SMALL };
-            let label = format!("established {} {}", mode.name(), if n >= 1_000_000 { "1M".to_string() } else { format!("{}k", n / 1000) });
+            let label = format!(
+                "established {} {}",
+                mode.name(),
+                if n >= 1_000_000 { "1M".to_string() } else { format!("{}k", n / 1000) }
+            );
             if !selected(&label) {
                 continue;
             }
-            let r = measure(&s, &mut g, &label, mode.name(), u64::from(n), cap, false, Established::new(Some(mode), n, true));
+            let r = measure(
+                &s,
+                &mut g,
+                &label,
+                mode.name(),
+                u64::from(n),
+                cap,
+                false,
+                Established::new(Some(mode), n, true),
+            );
             println!("  {label}: {:.2} Mpps", r.mpps);
             rows.push(r);
         }
@@ -711,19 +776,32 @@ fn main() {
         println!("  {label}: {:.2} Mpps, {:.0} conn/s", r.mpps, r.cps.unwrap_or(0.0));
         rows.push(r);
     }
-    let mix = Mix { est: Established::new(None, 1_000_000, true), new: NewConns::new(Mode::Nat), every: 10, assigned: 0 };
+    let mix =
+        Mix { est: Established::new(None, 1_000_000, true), new: NewConns::new(Mode::Nat), every: 10, assigned: 0 };
     if selected("mix") {
         let r = measure(&s, &mut g, "mix (1M est. NAT/DR/TUN + 1/10 new NAT)", "mix", 1_000_000, new_cap, false, mix);
         println!("  mix: {:.2} Mpps", r.mpps);
         rows.push(r);
     }
-    let base2 = measure(&s, &mut g, "io-forward baseline (last)", "bypass", 1000, SMALL, true, Echo(Established::new(Some(Mode::Dr), 1000, false)));
+    let base2 = measure(
+        &s,
+        &mut g,
+        "io-forward baseline (last)",
+        "bypass",
+        1000,
+        SMALL,
+        true,
+        Echo(Established::new(Some(Mode::Dr), 1000, false)),
+    );
     println!("  baseline (last run) {:.2} Mpps", base2.mpps);
     rows.push(base2);
     let baseline = (rows[0].mpps + rows[rows.len() - 1].mpps) / 2.0;
 
     println!();
-    println!("{:<44} {:>6} {:>9} {:>8} {:>8} {:>7} {:>12} {:>6} {:>9} {:>8}", "case", "mode", "flows", "Mpps", "ns/pkt", "x base", "conn/s", "drops", "conns", "gen busy");
+    println!(
+        "{:<44} {:>6} {:>9} {:>8} {:>8} {:>7} {:>12} {:>6} {:>9} {:>8}",
+        "case", "mode", "flows", "Mpps", "ns/pkt", "x base", "conn/s", "drops", "conns", "gen busy"
+    );
     let mut items = Vec::new();
     for r in &rows {
         let ns = 1e3 / r.mpps;
@@ -760,7 +838,8 @@ fn main() {
     println!("(gen busy: share of the generator's time spent on packets; near 100% means the generator, not the worker, set the pace)");
 
     // Targets: printed with the distance to each, never asserted.
-    let est_1m: Vec<&CaseResult> = rows.iter().filter(|r| r.case.starts_with("established") && r.flows == 1_000_000).collect();
+    let est_1m: Vec<&CaseResult> =
+        rows.iter().filter(|r| r.case.starts_with("established") && r.flows == 1_000_000).collect();
     println!("targets:");
     for r in &est_1m {
         println!(

@@ -36,7 +36,13 @@ fn flows(k: usize) -> Vec<Tuple> {
     (0..k as u32)
         .map(|i| {
             let b = i.wrapping_mul(2654435761).to_be_bytes();
-            Tuple::new(Protocol::Tcp, Addr::v4([b[0] | 1, b[1], b[2], b[3]]), 1024 + (i % 60000) as u16, Addr::v4([172, 16, b[2], b[3]]), 80)
+            Tuple::new(
+                Protocol::Tcp,
+                Addr::v4([b[0] | 1, b[1], b[2], b[3]]),
+                1024 + (i % 60000) as u16,
+                Addr::v4([172, 16, b[2], b[3]]),
+                80,
+            )
         })
         .collect()
 }

@@ -11,16 +11,9 @@ const SETUP_HINT: &str = "DPDK not found via pkg-config (libdpdk). Run scripts/s
 
 fn pkg_config(args: &[&str]) -> Result<String, String> {
     let exe = env::var("PKG_CONFIG").unwrap_or_else(|_| "pkg-config".into());
-    let out = Command::new(&exe)
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run `{exe}`: {e}"))?;
+    let out = Command::new(&exe).args(args).output().map_err(|e| format!("cannot run `{exe}`: {e}"))?;
     if !out.status.success() {
-        return Err(format!(
-            "`{exe} {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        return Err(format!("`{exe} {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
@@ -88,7 +81,10 @@ fn main() {
     cc.compile("rvs_dpdk_shim");
 
     let includes: Vec<&str> = cflags.iter().filter_map(|f| f.strip_prefix("-I")).collect();
-    println!("cargo:include={}", std::iter::once(csrc.to_str().unwrap()).chain(includes.iter().copied()).collect::<Vec<_>>().join(":"));
+    println!(
+        "cargo:include={}",
+        std::iter::once(csrc.to_str().unwrap()).chain(includes.iter().copied()).collect::<Vec<_>>().join(":")
+    );
     println!("cargo:cflags={}", cflags.join(" "));
 
     // ---- bindings ----------------------------------------------------------------

@@ -229,7 +229,11 @@ pub fn rvsadm(args: &str, stdin: Option<&str>) -> (i32, String, String) {
     }
     drop(child.stdin.take());
     let out = child.wait_with_output().expect("rvsadm");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 /// rvsadm that must succeed; its stdout.
@@ -249,8 +253,5 @@ pub fn curl(url: &str) -> String {
 
 /// The value of one sample line `name{labels} value` in Prometheus text, 0 if absent.
 pub fn sample(metrics: &str, name_and_labels: &str) -> u64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(name_and_labels).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0)
+    metrics.lines().find_map(|l| l.strip_prefix(name_and_labels).and_then(|v| v.trim().parse().ok())).unwrap_or(0)
 }

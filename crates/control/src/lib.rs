@@ -4,7 +4,7 @@
 pub mod admin;
 pub mod config;
 pub mod ipvsadm;
-pub mod metrics;
 pub mod live;
-pub mod services;
+pub mod metrics;
 pub mod rate;
+pub mod services;

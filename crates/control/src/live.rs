@@ -97,7 +97,11 @@ mod tests {
     fn a_failed_change_publishes_nothing() {
         let (tx, rx) = crossbeam::channel::unbounded();
         let live = Live::new(Config::new(16), vec![tx]);
-        let key = ServiceKey::Proto { proto: Protocol::Tcp, addr: Addr::from(std::net::Ipv4Addr::new(10, 0, 2, 100)), port: 80 };
+        let key = ServiceKey::Proto {
+            proto: Protocol::Tcp,
+            addr: Addr::from(std::net::Ipv4Addr::new(10, 0, 2, 100)),
+            port: 80,
+        };
         live.update(|c| c.add_service(&ServiceSpec::new(key))).unwrap();
         assert!(matches!(rx.try_recv().unwrap(), WorkerCtl::Snapshot(s) if s.services().len() == 1));
         assert!(live.update(|c| c.add_service(&ServiceSpec::new(key))).is_err(), "duplicate service");

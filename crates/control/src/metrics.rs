@@ -117,33 +117,84 @@ fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGau
 }
 
 impl Metrics {
-    pub fn new(cores: Vec<Arc<CoreStats>>, ports: Vec<String>, build: &BuildInfo, nic: Option<NicReader>, live: Option<Arc<Live>>) -> Self {
+    pub fn new(
+        cores: Vec<Arc<CoreStats>>,
+        ports: Vec<String>,
+        build: &BuildInfo,
+        nic: Option<NicReader>,
+        live: Option<Arc<Live>>,
+    ) -> Self {
         let r = Registry::new();
         let per_port = &["lcore", "port"];
         let m = Metrics {
-            redirects: counter(&r, "rvs_worker_redirects_total", "Packets passed between workers to the core owning their connection.", &["lcore", "direction"]),
-            conn_entries: gauge(&r, "rvs_conn_table_entries", "Connections and persistence templates in a worker's table.", &["lcore"]),
+            redirects: counter(
+                &r,
+                "rvs_worker_redirects_total",
+                "Packets passed between workers to the core owning their connection.",
+                &["lcore", "direction"],
+            ),
+            conn_entries: gauge(
+                &r,
+                "rvs_conn_table_entries",
+                "Connections and persistence templates in a worker's table.",
+                &["lcore"],
+            ),
             conn_capacity: gauge(&r, "rvs_conn_table_capacity", "Capacity of a worker's connection table.", &["lcore"]),
             svc: ServerFamilies::new(&r, "rvs_service", "virtual service", &["service"]),
             rs: ServerFamilies::new(&r, "rvs_real_server", "real server", &["service", "server"]),
-            rs_active: gauge(&r, "rvs_real_server_active_connections", "Active connections (IPVS ActiveConn) of a real server.", &["service", "server"]),
-            rs_inactive: gauge(&r, "rvs_real_server_inactive_connections", "Inactive connections (IPVS InActConn) of a real server.", &["service", "server"]),
-            rs_weight: gauge(&r, "rvs_real_server_weight", "Weight of a real server (0: quiescent).", &["service", "server"]),
+            rs_active: gauge(
+                &r,
+                "rvs_real_server_active_connections",
+                "Active connections (IPVS ActiveConn) of a real server.",
+                &["service", "server"],
+            ),
+            rs_inactive: gauge(
+                &r,
+                "rvs_real_server_inactive_connections",
+                "Inactive connections (IPVS InActConn) of a real server.",
+                &["service", "server"],
+            ),
+            rs_weight: gauge(
+                &r,
+                "rvs_real_server_weight",
+                "Weight of a real server (0: quiescent).",
+                &["service", "server"],
+            ),
             live,
             rx_packets: counter(&r, "rvs_port_rx_packets_total", "Packets received by a worker on a port.", per_port),
             rx_bytes: counter(&r, "rvs_port_rx_bytes_total", "Bytes received by a worker on a port.", per_port),
             tx_packets: counter(&r, "rvs_port_tx_packets_total", "Packets a worker handed to a port's NIC.", per_port),
             tx_bytes: counter(&r, "rvs_port_tx_bytes_total", "Bytes a worker handed to a port's NIC.", per_port),
-            drops: counter(&r, "rvs_port_drops_total", "Packets dropped by a worker, by port and reason.", &["lcore", "port", "reason"]),
-            neighbours: gauge(&r, "rvs_neighbours", "Resolved and pending ARP neighbours held by a worker.", &["lcore"]),
-            nic_counters: counter(&r, "rvs_nic_packets_total", "NIC counters per port (rte_eth_stats).", &["port", "counter"]),
+            drops: counter(
+                &r,
+                "rvs_port_drops_total",
+                "Packets dropped by a worker, by port and reason.",
+                &["lcore", "port", "reason"],
+            ),
+            neighbours: gauge(
+                &r,
+                "rvs_neighbours",
+                "Resolved and pending ARP neighbours held by a worker.",
+                &["lcore"],
+            ),
+            nic_counters: counter(
+                &r,
+                "rvs_nic_packets_total",
+                "NIC counters per port (rte_eth_stats).",
+                &["port", "counter"],
+            ),
             link_up: gauge(&r, "rvs_port_link_up", "1 when the port's link is up.", &["port"]),
             registry: r,
             cores,
             ports,
             nic,
         };
-        let info = gauge(&m.registry, "rvs_build_info", "rvs build information; the value is 1.", &["version", "commit", "dpdk"]);
+        let info = gauge(
+            &m.registry,
+            "rvs_build_info",
+            "rvs build information; the value is 1.",
+            &["version", "commit", "dpdk"],
+        );
         info.with_label_values(&[build.version, build.commit, build.dpdk]).set(1);
         m
     }
@@ -211,7 +262,15 @@ impl Metrics {
                 let mut v = [0u64; 7];
                 for core in &self.cores {
                     if let Some(c) = core.dest(d.id.0) {
-                        for (acc, x) in v.iter_mut().zip([&c.conns, &c.inpkts, &c.outpkts, &c.inbytes, &c.outbytes, &c.active, &c.inactive]) {
+                        for (acc, x) in v.iter_mut().zip([
+                            &c.conns,
+                            &c.inpkts,
+                            &c.outpkts,
+                            &c.inbytes,
+                            &c.outbytes,
+                            &c.active,
+                            &c.inactive,
+                        ]) {
                             *acc += x.get();
                         }
                     }
@@ -296,7 +355,10 @@ mod tests {
         assert!(text.contains("rvs_build_info{commit=\"abc\",dpdk=\"22.11\",version=\"0.1.0\"} 1\n"));
         assert!(text.contains("rvs_nic_packets_total{counter=\"ipackets\",port=\"wan\"} 7\n"));
         core.port(0).rx_packets.add(2);
-        assert!(m.render().contains("rvs_port_rx_packets_total{lcore=\"1\",port=\"wan\"} 5\n"), "a second scrape sees the new value");
+        assert!(
+            m.render().contains("rvs_port_rx_packets_total{lcore=\"1\",port=\"wan\"} 5\n"),
+            "a second scrape sees the new value"
+        );
     }
 
     #[test]
@@ -321,8 +383,10 @@ mod tests {
         let m = Metrics::new(vec![core], vec!["wan".into()], &build, None, Some(live.clone()));
         let text = m.render();
         assert!(text.contains("rvs_service_connections_total{service=\"TCP 10.0.2.100:80\"} 4\n"), "{text}");
-        assert!(text.contains("rvs_real_server_in_bytes_total{server=\"10.0.3.11:80\",service=\"TCP 10.0.2.100:80\"} 1000\n"));
-        assert!(text.contains("rvs_real_server_active_connections{server=\"10.0.3.11:80\",service=\"TCP 10.0.2.100:80\"} 2\n"));
+        assert!(text
+            .contains("rvs_real_server_in_bytes_total{server=\"10.0.3.11:80\",service=\"TCP 10.0.2.100:80\"} 1000\n"));
+        assert!(text
+            .contains("rvs_real_server_active_connections{server=\"10.0.3.11:80\",service=\"TCP 10.0.2.100:80\"} 2\n"));
         assert!(text.contains("rvs_real_server_weight{server=\"10.0.3.11:80\",service=\"TCP 10.0.2.100:80\"} 3\n"));
         live.update(|c| c.del_service(&key)).unwrap();
         assert!(!m.render().contains("TCP 10.0.2.100:80"), "a deleted service leaves the output");

@@ -10,9 +10,7 @@
 use std::fmt;
 
 use rvs_core::sched;
-use rvs_core::service::{
-    Config, ConfigError, Dest, DestSpec, FwdMethod, Service, ServiceKey, ServiceSpec,
-};
+use rvs_core::service::{Config, ConfigError, Dest, DestSpec, FwdMethod, Service, ServiceKey, ServiceSpec};
 
 pub use crate::config::ServiceDecl;
 
@@ -97,9 +95,7 @@ pub fn apply_located(live: &mut Config, desired: &[ServiceDecl]) -> Result<Chang
 /// route and tunnel servers the service's port).
 fn dest_port(key: &ServiceKey, d: &DestSpec) -> u16 {
     match *key {
-        ServiceKey::Proto { port, .. } if matches!(d.fwd, FwdMethod::Route | FwdMethod::Tunnel) => {
-            port
-        }
+        ServiceKey::Proto { port, .. } if matches!(d.fwd, FwdMethod::Route | FwdMethod::Tunnel) => port,
         _ => d.port,
     }
 }
@@ -112,8 +108,7 @@ fn same_service(s: &Service, spec: &ServiceSpec) -> bool {
 }
 
 fn same_dest(d: &Dest, x: &DestSpec) -> bool {
-    (d.weight, d.u_threshold, d.l_threshold, d.fwd)
-        == (x.weight, x.u_threshold, x.l_threshold, x.fwd)
+    (d.weight, d.u_threshold, d.l_threshold, d.fwd) == (x.weight, x.u_threshold, x.l_threshold, x.fwd)
 }
 
 fn find<'a>(c: &'a Config, key: &ServiceKey) -> Option<&'a Service> {
@@ -131,23 +126,13 @@ fn reconcile(c: &mut Config, desired: &[ServiceDecl]) -> Result<Changes, BuildEr
         .collect();
     for (key, n) in gone {
         // The key was just listed, so this cannot fail; report it anyway.
-        c.del_service(&key).map_err(|error| BuildError {
-            service: 0,
-            real_server: None,
-            error,
-        })?;
+        c.del_service(&key).map_err(|error| BuildError { service: 0, real_server: None, error })?;
         ch.services_deleted += 1;
         ch.dests_deleted += n;
     }
     for (i, d) in desired.iter().enumerate() {
         let key = d.spec.key;
-        let at = |j: Option<usize>| {
-            move |error| BuildError {
-                service: i,
-                real_server: j,
-                error,
-            }
-        };
+        let at = |j: Option<usize>| move |error| BuildError { service: i, real_server: j, error };
         if desired[..i].iter().any(|p| p.spec.key == key) {
             return Err(at(None)(ConfigError::ServiceExists));
         }
@@ -177,22 +162,17 @@ fn reconcile(c: &mut Config, desired: &[ServiceDecl]) -> Result<Changes, BuildEr
             ch.dests_deleted += 1;
         }
         for (j, &(port, x)) in want.iter().enumerate() {
-            if want[..j]
-                .iter()
-                .any(|(p, o)| o.addr == x.addr && *p == port)
-            {
+            if want[..j].iter().any(|(p, o)| o.addr == x.addr && *p == port) {
                 return Err(at(Some(j))(ConfigError::DestExists));
             }
-            let old = find(c, &key)
-                .and_then(|s| s.dests.iter().find(|o| o.addr == x.addr && o.port == port));
+            let old = find(c, &key).and_then(|s| s.dests.iter().find(|o| o.addr == x.addr && o.port == port));
             match old {
                 None => {
                     c.add_dest(&key, x).map_err(at(Some(j)))?;
                     ch.dests_added += 1;
                 }
                 Some(o) if !same_dest(o, x) => {
-                    c.edit_dest(&key, &DestSpec { port, ..*x })
-                        .map_err(at(Some(j)))?;
+                    c.edit_dest(&key, &DestSpec { port, ..*x }).map_err(at(Some(j)))?;
                     ch.dests_edited += 1;
                 }
                 Some(_) => {}

@@ -81,7 +81,8 @@ fn a_bad_restore_line_rejects_the_whole_file() {
     let d = director();
     d.ok("-A -t 10.0.0.1:80 -s rr");
     let before = d.ok("-S -n");
-    let r = d.restore("-A -t 10.0.0.2:80 -s rr\n-a -t 10.0.0.2:80 -r 192.168.1.10:80 -m\n-A -t 10.0.0.3:80 -s nosuch\n");
+    let r =
+        d.restore("-A -t 10.0.0.2:80 -s rr\n-a -t 10.0.0.2:80 -r 192.168.1.10:80 -m\n-A -t 10.0.0.3:80 -s nosuch\n");
     assert_ne!(r.code, 0);
     assert!(r.stderr.starts_with("line 3: "), "{}", r.stderr);
     assert_eq!(d.ok("-S -n"), before, "nothing applied");
@@ -153,7 +154,9 @@ TCP  10.0.0.1:80                    113786 19495479        0    2110M        0
     );
     assert!(d.ok("-L -n").contains("  -> 192.168.1.10:80              Masq    1      12         40        \n"));
     d.ok("-Z");
-    assert!(d.ok("-L -n --stats").contains("TCP  10.0.0.1:80                         0        0        0        0        0\n"));
+    assert!(d
+        .ok("-L -n --stats")
+        .contains("TCP  10.0.0.1:80                         0        0        0        0        0\n"));
     assert_eq!(c.conns.get(), 113_786, "the workers' counters (and Prometheus) keep counting");
     c.conns.add(5);
     assert!(d.ok("-L -n --stats --exact").contains("TCP  10.0.0.1:80                         5"));
@@ -172,7 +175,10 @@ fn rates_follow_the_2_second_estimator() {
     }
     let rate = d.ok("-L -n --rate");
     assert!(rate.contains("CPS    InPPS   OutPPS    InBPS   OutBPS"), "{rate}");
-    assert!(rate.contains("TCP  10.0.0.1:80                       100        0        0        0        0\n"), "{rate}");
+    assert!(
+        rate.contains("TCP  10.0.0.1:80                       100        0        0        0        0\n"),
+        "{rate}"
+    );
 }
 
 #[test]

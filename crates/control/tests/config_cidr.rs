@@ -46,9 +46,7 @@ fn network_broadcast_contains() {
     assert!(all.contains(Ipv4Addr::BROADCAST) && all.contains(Ipv4Addr::UNSPECIFIED));
     assert_eq!(all.netmask(), Ipv4Addr::UNSPECIFIED);
     let host = c("10.0.2.2/32");
-    assert!(
-        host.contains(Ipv4Addr::new(10, 0, 2, 2)) && !host.contains(Ipv4Addr::new(10, 0, 2, 3))
-    );
+    assert!(host.contains(Ipv4Addr::new(10, 0, 2, 2)) && !host.contains(Ipv4Addr::new(10, 0, 2, 3)));
     assert_eq!(c("10.0.2.5/31").network(), Ipv4Addr::new(10, 0, 2, 4));
 }
 

@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use control::config::{self, Ipv4Cidr};
 
 fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../dpdk-config")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dpdk-config").join(name)
 }
 
 fn cidr(s: &str) -> Ipv4Cidr {
@@ -20,11 +18,7 @@ fn demo_toml_parses() {
     let path = example("demo.toml");
     let c = config::load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.path, path);
-    assert!(c
-        .eal
-        .args
-        .iter()
-        .any(|a| a == "--vdev=net_af_packet0,iface=dwan,qpairs=1"));
+    assert!(c.eal.args.iter().any(|a| a == "--vdev=net_af_packet0,iface=dwan,qpairs=1"));
     assert_eq!(c.ports.len(), 2);
     assert_eq!(c.ports[0].name, "wan");
     assert_eq!(c.ports[0].device, "net_af_packet0");
@@ -32,10 +26,7 @@ fn demo_toml_parses() {
     assert_eq!(c.ports[1].name, "lan");
     assert_eq!(c.ports[1].device, "net_af_packet1");
     assert_eq!(c.ports[1].addresses, vec![cidr("10.0.3.1/24")]);
-    assert_eq!(
-        (c.ports[0].rx_desc, c.ports[0].tx_desc, c.ports[0].mtu),
-        (1024, 1024, 1500)
-    );
+    assert_eq!((c.ports[0].rx_desc, c.ports[0].tx_desc, c.ports[0].mtu), (1024, 1024, 1500));
 
     assert_eq!(c.vips.len(), 1);
     assert_eq!(c.vips[0].addr, Ipv4Addr::new(10, 0, 2, 100));
@@ -50,10 +41,7 @@ fn demo_toml_parses() {
     assert_eq!(c.routes[1].port, 1);
 
     assert_eq!(c.workers.lcores, vec![1]);
-    assert_eq!(
-        c.control.metrics,
-        "127.0.0.1:9469".parse::<SocketAddr>().unwrap()
-    );
+    assert_eq!(c.control.metrics, "127.0.0.1:9469".parse::<SocketAddr>().unwrap());
     assert_eq!(c.control.socket, PathBuf::from("/run/rvs/rvsd.sock"));
     assert_eq!(c.control.cpu, None);
     assert_eq!(c.port_index("lan"), Some(1));
@@ -62,28 +50,15 @@ fn demo_toml_parses() {
 #[test]
 fn pci_example_toml_parses() {
     let c = config::load(&example("pci-example.toml")).unwrap_or_else(|e| panic!("{e}"));
-    let names: Vec<(&str, &str)> = c
-        .ports
-        .iter()
-        .map(|p| (p.name.as_str(), p.device.as_str()))
-        .collect();
+    let names: Vec<(&str, &str)> = c.ports.iter().map(|p| (p.name.as_str(), p.device.as_str())).collect();
     assert_eq!(names, [("wan", "0000:03:00.0"), ("lan", "0000:03:00.1")]);
     assert_eq!(c.ports[0].addresses, vec![cidr("203.0.113.2/24")]);
     assert_eq!(c.ports[1].addresses, vec![cidr("198.51.100.1/24")]);
     assert_eq!((c.ports[0].rx_desc, c.ports[0].mtu), (2048, 1500));
     let vips: Vec<(Ipv4Addr, usize)> = c.vips.iter().map(|v| (v.addr, v.port)).collect();
-    assert_eq!(
-        vips,
-        [
-            (Ipv4Addr::new(203, 0, 113, 10), 0),
-            (Ipv4Addr::new(203, 0, 113, 11), 0)
-        ]
-    );
+    assert_eq!(vips, [(Ipv4Addr::new(203, 0, 113, 10), 0), (Ipv4Addr::new(203, 0, 113, 11), 0)]);
     assert_eq!(c.routes[0].port, 0);
-    assert_eq!(
-        (c.routes[1].prefix, c.routes[1].port),
-        (cidr("192.0.2.0/24"), 1)
-    );
+    assert_eq!((c.routes[1].prefix, c.routes[1].port), (cidr("192.0.2.0/24"), 1));
     assert_eq!(c.workers.lcores, vec![1, 2, 3, 4]);
     assert_eq!(c.workers.mbufs, 32767);
     assert_eq!(c.control.cpu, Some(0));

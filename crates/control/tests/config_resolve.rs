@@ -11,55 +11,26 @@ use control::config::{self, ConfigError, ControlConfig, WorkersConfig};
 #[track_caller]
 fn check(text: &str, prefix: &str, message_part: &str) {
     let e = err(text);
-    assert!(
-        e.starts_with(prefix),
-        "expected prefix {prefix:?}, got {e:?}"
-    );
-    assert!(
-        e.contains(message_part),
-        "expected {message_part:?} in {e:?}"
-    );
+    assert!(e.starts_with(prefix), "expected prefix {prefix:?}, got {e:?}");
+    assert!(e.contains(message_part), "expected {message_part:?} in {e:?}");
 }
 
 // --- VIPs ---
 
 #[test]
 fn vip_resolves_to_port_by_subnet_or_name() {
-    let c = ok(&edit(
-        BASE,
-        "address = \"10.0.2.100\"",
-        "address = \"10.0.3.100\"",
-    ));
+    let c = ok(&edit(BASE, "address = \"10.0.2.100\"", "address = \"10.0.3.100\""));
     assert_eq!(c.vips[0].port, 1);
     // An explicit port may hold a VIP routed to the director from elsewhere.
-    let c = ok(&edit(
-        BASE,
-        "address = \"10.0.2.100\"",
-        "address = \"192.0.2.10\"\nport = \"lan\"",
-    ));
-    assert_eq!(
-        (c.vips[0].addr, c.vips[0].port),
-        (Ipv4Addr::new(192, 0, 2, 10), 1)
-    );
+    let c = ok(&edit(BASE, "address = \"10.0.2.100\"", "address = \"192.0.2.10\"\nport = \"lan\""));
+    assert_eq!((c.vips[0].addr, c.vips[0].port), (Ipv4Addr::new(192, 0, 2, 10), 1));
 }
 
 #[test]
 fn vip_errors() {
-    check(
-        &edit(BASE, "\"10.0.2.100\"", "\"10.0.2.256\""),
-        "t.toml:15: vip[0].address: ",
-        "not an IPv4 address",
-    );
-    check(
-        &edit(BASE, "\"10.0.2.100\"", "\"10.0.2.100/32\""),
-        "t.toml:15: vip[0].address: ",
-        "not an IPv4 address",
-    );
-    check(
-        &edit(BASE, "\"10.0.2.100\"", "\"10.9.9.9\""),
-        "t.toml:15: vip[0].address: ",
-        "on no port's subnet",
-    );
+    check(&edit(BASE, "\"10.0.2.100\"", "\"10.0.2.256\""), "t.toml:15: vip[0].address: ", "not an IPv4 address");
+    check(&edit(BASE, "\"10.0.2.100\"", "\"10.0.2.100/32\""), "t.toml:15: vip[0].address: ", "not an IPv4 address");
+    check(&edit(BASE, "\"10.0.2.100\"", "\"10.9.9.9\""), "t.toml:15: vip[0].address: ", "on no port's subnet");
     check(
         &edit(BASE, "\"10.0.2.100\"", "\"10.0.2.100\"\nport = \"dmz\""),
         "t.toml:16: vip[0].port: ",
@@ -70,26 +41,10 @@ fn vip_errors() {
         "t.toml:15: vip[0].address: ",
         "port address (port[0].addresses[0])",
     );
-    check(
-        &edit(BASE, "\"10.0.2.100\"", "\"10.0.2.255\""),
-        "t.toml:15: vip[0].address: ",
-        "broadcast",
-    );
-    check(
-        &edit(BASE, "\"10.0.2.100\"", "\"0.0.0.0\""),
-        "t.toml:15: vip[0].address: ",
-        "unspecified",
-    );
-    let dup = edit(
-        BASE,
-        "[[route]]",
-        "[[vip]]\naddress = \"10.0.2.100\"\n\n[[route]]",
-    );
-    check(
-        &dup,
-        "t.toml:18: vip[1].address: ",
-        "duplicate VIP 10.0.2.100 (also vip[0])",
-    );
+    check(&edit(BASE, "\"10.0.2.100\"", "\"10.0.2.255\""), "t.toml:15: vip[0].address: ", "broadcast");
+    check(&edit(BASE, "\"10.0.2.100\"", "\"0.0.0.0\""), "t.toml:15: vip[0].address: ", "unspecified");
+    let dup = edit(BASE, "[[route]]", "[[vip]]\naddress = \"10.0.2.100\"\n\n[[route]]");
+    check(&dup, "t.toml:18: vip[1].address: ", "duplicate VIP 10.0.2.100 (also vip[0])");
 }
 
 // --- routes ---
@@ -114,150 +69,54 @@ fn route_errors() {
         "t.toml:19: route[0].gateway: ",
         "gateway 10.0.9.1 is not on any port's subnet",
     );
-    check(
-        &edit(BASE, "\"10.0.2.1\"", "\"10.0.2.2\""),
-        "t.toml:19: route[0].gateway: ",
-        "own address",
-    );
-    check(
-        &edit(BASE, "\"10.0.2.1\"", "\"gw\""),
-        "t.toml:19: route[0].gateway: ",
-        "not an IPv4 address",
-    );
-    check(
-        &edit(BASE, "\"0.0.0.0/0\"", "\"0.0.0.0\""),
-        "t.toml:18: route[0].prefix: ",
-        "no prefix length",
-    );
-    check(
-        &edit(BASE, "\"0.0.0.0/0\"", "\"10.0.4.1/24\""),
-        "t.toml:18: route[0].prefix: ",
-        "did you mean 10.0.4.0/24?",
-    );
-    let dup = format!(
-        "{}\n[[route]]\nprefix = \"0.0.0.0/0\"\ngateway = \"10.0.3.2\"\n",
-        BASE
-    );
-    check(
-        &dup,
-        "t.toml:25: route[1].prefix: ",
-        "duplicate route 0.0.0.0/0 (also route[0])",
-    );
+    check(&edit(BASE, "\"10.0.2.1\"", "\"10.0.2.2\""), "t.toml:19: route[0].gateway: ", "own address");
+    check(&edit(BASE, "\"10.0.2.1\"", "\"gw\""), "t.toml:19: route[0].gateway: ", "not an IPv4 address");
+    check(&edit(BASE, "\"0.0.0.0/0\"", "\"0.0.0.0\""), "t.toml:18: route[0].prefix: ", "no prefix length");
+    check(&edit(BASE, "\"0.0.0.0/0\"", "\"10.0.4.1/24\""), "t.toml:18: route[0].prefix: ", "did you mean 10.0.4.0/24?");
+    let dup = format!("{}\n[[route]]\nprefix = \"0.0.0.0/0\"\ngateway = \"10.0.3.2\"\n", BASE);
+    check(&dup, "t.toml:25: route[1].prefix: ", "duplicate route 0.0.0.0/0 (also route[0])");
 }
 
 // --- workers ---
 
 #[test]
 fn worker_lcore_errors() {
-    check(
-        &edit(BASE, "lcores = [1]", "lcores = []"),
-        "t.toml:22: workers.lcores: ",
-        "no worker lcores",
-    );
+    check(&edit(BASE, "lcores = [1]", "lcores = []"), "t.toml:22: workers.lcores: ", "no worker lcores");
     check(
         &edit(BASE, "lcores = [1]", "lcores = [1, 5]"),
         "t.toml:22: workers.lcores[1]: ",
         "lcore 5 is not in the EAL lcore list",
     );
-    check(
-        &edit(BASE, "lcores = [1]", "lcores = [0]"),
-        "t.toml:22: workers.lcores[0]: ",
-        "main lcore",
-    );
-    check(
-        &edit(BASE, "lcores = [1]", "lcores = [1, 1]"),
-        "t.toml:22: workers.lcores[1]: ",
-        "listed twice",
-    );
+    check(&edit(BASE, "lcores = [1]", "lcores = [0]"), "t.toml:22: workers.lcores[0]: ", "main lcore");
+    check(&edit(BASE, "lcores = [1]", "lcores = [1, 1]"), "t.toml:22: workers.lcores[1]: ", "listed twice");
     // --main-lcore moves the main lcore.
     let moved = edit(BASE, "\"0,1\"", "\"0,1\", \"--main-lcore\", \"1\"");
-    check(
-        &moved,
-        "t.toml:22: workers.lcores[0]: ",
-        "lcore 1 is the EAL main lcore",
-    );
-    assert_eq!(
-        ok(&edit(&moved, "lcores = [1]", "lcores = [0]"))
-            .workers
-            .lcores,
-        vec![0]
-    );
+    check(&moved, "t.toml:22: workers.lcores[0]: ", "lcore 1 is the EAL main lcore");
+    assert_eq!(ok(&edit(&moved, "lcores = [1]", "lcores = [0]")).workers.lcores, vec![0]);
     // Without -l the main lcore is 0 and any other lcore is accepted.
     let nol = edit(BASE, "\"-l\", \"0,1\", ", "");
-    assert_eq!(
-        ok(&edit(&nol, "lcores = [1]", "lcores = [3, 7]"))
-            .workers
-            .lcores,
-        vec![3, 7]
-    );
-    check(
-        &edit(&nol, "lcores = [1]", "lcores = [0]"),
-        "t.toml:22: workers.lcores[0]: ",
-        "main lcore",
-    );
+    assert_eq!(ok(&edit(&nol, "lcores = [1]", "lcores = [3, 7]")).workers.lcores, vec![3, 7]);
+    check(&edit(&nol, "lcores = [1]", "lcores = [0]"), "t.toml:22: workers.lcores[0]: ", "main lcore");
 }
 
 #[test]
 fn eal_lcore_syntaxes() {
     let with = |l: &str| edit(BASE, "\"-l\", \"0,1\"", l);
-    assert_eq!(
-        ok(&edit(&with("\"-l0-4\""), "[1]", "[1, 2, 3, 4]"))
-            .workers
-            .lcores,
-        vec![1, 2, 3, 4]
-    );
-    assert_eq!(
-        ok(&edit(&with("\"--lcores=0,(1-2)@3\""), "[1]", "[2, 1]"))
-            .workers
-            .lcores,
-        vec![2, 1]
-    );
-    assert_eq!(
-        ok(&edit(&with("\"-c\", \"0x6\""), "[1]", "[2]"))
-            .workers
-            .lcores,
-        vec![2]
-    );
+    assert_eq!(ok(&edit(&with("\"-l0-4\""), "[1]", "[1, 2, 3, 4]")).workers.lcores, vec![1, 2, 3, 4]);
+    assert_eq!(ok(&edit(&with("\"--lcores=0,(1-2)@3\""), "[1]", "[2, 1]")).workers.lcores, vec![2, 1]);
+    assert_eq!(ok(&edit(&with("\"-c\", \"0x6\""), "[1]", "[2]")).workers.lcores, vec![2]);
     // -c 0x6 = lcores 1 and 2, so 1 is main.
+    check(&with("\"-c\", \"0x6\""), "t.toml:22: workers.lcores[0]: ", "main lcore");
+    check(&with("\"-l\", \"3-1\""), "t.toml:2: eal.args[2]: ", "backwards");
+    check(&with("\"-l\", \"x\""), "t.toml:2: eal.args[2]: ", "not an lcore id");
+    check(&with("\"--lcores=(1,2\""), "t.toml:2: eal.args[1]: ", "unbalanced");
+    check(&with("\"-c\", \"0xg\""), "t.toml:2: eal.args[2]: ", "core mask");
     check(
-        &with("\"-c\", \"0x6\""),
-        "t.toml:22: workers.lcores[0]: ",
-        "main lcore",
-    );
-    check(
-        &with("\"-l\", \"3-1\""),
-        "t.toml:2: eal.args[2]: ",
-        "backwards",
-    );
-    check(
-        &with("\"-l\", \"x\""),
-        "t.toml:2: eal.args[2]: ",
-        "not an lcore id",
-    );
-    check(
-        &with("\"--lcores=(1,2\""),
-        "t.toml:2: eal.args[1]: ",
-        "unbalanced",
-    );
-    check(
-        &with("\"-c\", \"0xg\""),
-        "t.toml:2: eal.args[2]: ",
-        "core mask",
-    );
-    check(
-        &edit(
-            BASE,
-            "\"--vdev=net_null1\"]",
-            "\"--vdev=net_null1\", \"-l\"]",
-        ),
+        &edit(BASE, "\"--vdev=net_null1\"]", "\"--vdev=net_null1\", \"-l\"]"),
         "t.toml:2: eal.args[5]: ",
         "'-l' needs a value",
     );
-    check(
-        &edit(BASE, "\"--vdev=net_null1\"", "\"--vdev=,iface=x\""),
-        "t.toml:2: eal.args[4]: ",
-        "no device name",
-    );
+    check(&edit(BASE, "\"--vdev=net_null1\"", "\"--vdev=,iface=x\""), "t.toml:2: eal.args[4]: ", "no device name");
 }
 
 #[test]
@@ -268,37 +127,13 @@ fn eal_args_across_lines_report_the_arg_line() {
 
 #[test]
 fn worker_limits() {
-    check(
-        &format!("{BASE}burst = 0\n"),
-        "t.toml:23: workers.burst: ",
-        "0 is out of range 1..=32",
-    );
-    check(
-        &format!("{BASE}burst = 33\n"),
-        "t.toml:23: workers.burst: ",
-        "33 is out of range 1..=32",
-    );
+    check(&format!("{BASE}burst = 0\n"), "t.toml:23: workers.burst: ", "0 is out of range 1..=32");
+    check(&format!("{BASE}burst = 33\n"), "t.toml:23: workers.burst: ", "33 is out of range 1..=32");
     assert_eq!(ok(&format!("{BASE}burst = 1\n")).workers.burst, 1);
-    check(
-        &format!("{BASE}mbuf_cache = 513\n"),
-        "t.toml:23: workers.mbuf_cache: ",
-        "out of range 0..=512",
-    );
-    check(
-        &format!("{BASE}mbufs = 300\n"),
-        "t.toml:23: workers.mbuf_cache: ",
-        "mbufs / 1.5",
-    );
-    check(
-        &format!("{BASE}conn_capacity = 0\n"),
-        "t.toml:23: workers.conn_capacity: ",
-        "out of range",
-    );
-    check(
-        &format!("{BASE}neigh_reachable_secs = 0\n"),
-        "t.toml:23: workers.neigh_reachable_secs: ",
-        "out of range",
-    );
+    check(&format!("{BASE}mbuf_cache = 513\n"), "t.toml:23: workers.mbuf_cache: ", "out of range 0..=512");
+    check(&format!("{BASE}mbufs = 300\n"), "t.toml:23: workers.mbuf_cache: ", "mbufs / 1.5");
+    check(&format!("{BASE}conn_capacity = 0\n"), "t.toml:23: workers.conn_capacity: ", "out of range");
+    check(&format!("{BASE}neigh_reachable_secs = 0\n"), "t.toml:23: workers.neigh_reachable_secs: ", "out of range");
 }
 
 // --- control ---
@@ -306,30 +141,12 @@ fn worker_limits() {
 #[test]
 fn control_errors() {
     let c = |body: &str| format!("{BASE}\n[control]\n{body}\n");
-    check(
-        &c("metrics = \"localhost\""),
-        "t.toml:25: control.metrics: ",
-        "not ADDRESS:PORT",
-    );
-    check(
-        &c("socket = \"rvsd.sock\""),
-        "t.toml:25: control.socket: ",
-        "absolute path",
-    );
-    check(
-        &c("cpu = 1"),
-        "t.toml:25: control.cpu: ",
-        "CPU 1 runs a worker lcore",
-    );
-    let ctl = ok(&c(
-        "metrics = \"[::1]:9100\"\nsocket = \"/tmp/x.sock\"\ncpu = 0",
-    ))
-    .control;
+    check(&c("metrics = \"localhost\""), "t.toml:25: control.metrics: ", "not ADDRESS:PORT");
+    check(&c("socket = \"rvsd.sock\""), "t.toml:25: control.socket: ", "absolute path");
+    check(&c("cpu = 1"), "t.toml:25: control.cpu: ", "CPU 1 runs a worker lcore");
+    let ctl = ok(&c("metrics = \"[::1]:9100\"\nsocket = \"/tmp/x.sock\"\ncpu = 0")).control;
     assert_eq!(ctl.metrics, "[::1]:9100".parse().unwrap());
-    assert_eq!(
-        (ctl.socket, ctl.cpu),
-        (PathBuf::from("/tmp/x.sock"), Some(0))
-    );
+    assert_eq!((ctl.socket, ctl.cpu), (PathBuf::from("/tmp/x.sock"), Some(0)));
 }
 
 // --- defaults, Display, files ---
@@ -339,26 +156,9 @@ fn defaults_applied() {
     let c = ok(BASE);
     let w = &c.workers;
     assert_eq!(w.lcores, vec![1]);
-    assert_eq!(
-        (w.burst, w.drain_us, w.mbufs, w.mbuf_cache),
-        (32, 100, 8191, 256)
-    );
-    assert_eq!(
-        (
-            w.conn_capacity,
-            w.neigh_capacity,
-            w.neigh_queue,
-            w.neigh_reachable_secs
-        ),
-        (1 << 20, 1024, 4, 300)
-    );
-    assert_eq!(
-        *w,
-        WorkersConfig {
-            lcores: vec![1],
-            ..WorkersConfig::default()
-        }
-    );
+    assert_eq!((w.burst, w.drain_us, w.mbufs, w.mbuf_cache), (32, 100, 8191, 256));
+    assert_eq!((w.conn_capacity, w.neigh_capacity, w.neigh_queue, w.neigh_reachable_secs), (1 << 20, 1024, 4, 300));
+    assert_eq!(*w, WorkersConfig { lcores: vec![1], ..WorkersConfig::default() });
     assert_eq!(c.control, ControlConfig::default());
     assert_eq!(c.control.metrics, "127.0.0.1:9469".parse().unwrap());
     assert_eq!(c.control.socket, PathBuf::from("/run/rvs/rvsd.sock"));
@@ -370,41 +170,18 @@ fn defaults_applied() {
 
 #[test]
 fn overrides_applied() {
-    let t = edit(
-        BASE,
-        "name = \"lan\"",
-        "name = \"lan\"\nrx_desc = 512\ntx_desc = 2048\nmtu = 9000",
-    );
+    let t = edit(BASE, "name = \"lan\"", "name = \"lan\"\nrx_desc = 512\ntx_desc = 2048\nmtu = 9000");
     let t = format!("{t}burst = 16\ndrain_us = 50\nmbufs = 16383\nmbuf_cache = 512\nconn_capacity = 4096\nneigh_capacity = 64\nneigh_queue = 0\nneigh_reachable_secs = 30\n");
     let c = ok(&t);
-    assert_eq!(
-        (c.ports[1].rx_desc, c.ports[1].tx_desc, c.ports[1].mtu),
-        (512, 2048, 9000)
-    );
+    assert_eq!((c.ports[1].rx_desc, c.ports[1].tx_desc, c.ports[1].mtu), (512, 2048, 9000));
     let w = c.workers;
-    assert_eq!(
-        (w.burst, w.drain_us, w.mbufs, w.mbuf_cache),
-        (16, 50, 16383, 512)
-    );
-    assert_eq!(
-        (
-            w.conn_capacity,
-            w.neigh_capacity,
-            w.neigh_queue,
-            w.neigh_reachable_secs
-        ),
-        (4096, 64, 0, 30)
-    );
+    assert_eq!((w.burst, w.drain_us, w.mbufs, w.mbuf_cache), (16, 50, 16383, 512));
+    assert_eq!((w.conn_capacity, w.neigh_capacity, w.neigh_queue, w.neigh_reachable_secs), (4096, 64, 0, 30));
 }
 
 #[test]
 fn display_forms() {
-    let e = ConfigError {
-        path: "demo.toml".into(),
-        line: Some(7),
-        key: "port[1].device".into(),
-        message: "m".into(),
-    };
+    let e = ConfigError { path: "demo.toml".into(), line: Some(7), key: "port[1].device".into(), message: "m".into() };
     assert_eq!(e.to_string(), "demo.toml:7: port[1].device: m");
     let e = ConfigError { line: None, ..e };
     assert_eq!(e.to_string(), "demo.toml: port[1].device: m");
@@ -416,11 +193,7 @@ fn display_forms() {
 fn load_missing_file() {
     let e = config::load(Path::new("/nonexistent/rvsd.toml")).unwrap_err();
     assert_eq!(e.line, None);
-    assert!(
-        e.to_string()
-            .starts_with("/nonexistent/rvsd.toml: cannot read: "),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("/nonexistent/rvsd.toml: cannot read: "), "{e}");
 }
 
 #[test]
@@ -445,16 +218,12 @@ fn no_panics_on_garbage() {
     assert!(config::parse(&deep, Path::new("t.toml")).is_err());
     let deep = format!("{BASE}x = {}\n", "{a = ".repeat(20_000));
     assert!(config::parse(&deep, Path::new("t.toml")).is_err());
-    let junk = [
-        b'[', b']', b'"', b'=', b',', b'\n', b'/', b'.', b'9', b'#', b'{', b'\\', 0xff,
-    ];
+    let junk = [b'[', b']', b'"', b'=', b',', b'\n', b'/', b'.', b'9', b'#', b'{', b'\\', 0xff];
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     for _ in 0..3000 {
         let mut bytes = BASE.as_bytes().to_vec();
         for _ in 0..3 {
-            seed = seed
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             let pos = (seed >> 33) as usize % bytes.len();
             bytes[pos] = junk[(seed >> 20) as usize % junk.len()];
         }
@@ -477,11 +246,7 @@ fn af_packet_needs_a_queue_pair_per_worker() {
     let t = edit(&t, "\"0,1\"", "\"0-2\"");
     assert_eq!(ok(&t).ports[0].device, "net_af_packet0");
     let two = edit(&t, "lcores = [1]", "lcores = [1, 2]");
-    check(
-        &two,
-        "t.toml:6: port[0].device: ",
-        "net_af_packet0 has qpairs=1 but 2 worker(s)",
-    );
+    check(&two, "t.toml:6: port[0].device: ", "net_af_packet0 has qpairs=1 but 2 worker(s)");
     let two = edit(&two, "iface=a", "iface=a,qpairs=2");
     assert_eq!(ok(&two).workers.lcores, vec![1, 2]);
 }

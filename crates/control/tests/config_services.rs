@@ -13,20 +13,14 @@ use config_common::{err, ok, BASE};
 use control::config::{self, ServiceDecl};
 use control::services;
 use rvs_core::addr::{Addr, Protocol};
-use rvs_core::service::{
-    DestId, DestSpec, FwdMethod, Persistence, SchedFlags, ServiceKey, ServiceSpec,
-};
+use rvs_core::service::{DestId, DestSpec, FwdMethod, Persistence, SchedFlags, ServiceKey, ServiceSpec};
 
 fn v4(a: u8, b: u8, c: u8, d: u8) -> Addr {
     Addr::from(Ipv4Addr::new(a, b, c, d))
 }
 
 fn tcp(addr: Addr, port: u16) -> ServiceKey {
-    ServiceKey::Proto {
-        proto: Protocol::Tcp,
-        addr,
-        port,
-    }
+    ServiceKey::Proto { proto: Protocol::Tcp, addr, port }
 }
 
 /// The services of BASE plus `text`, whose first line is line 23.
@@ -39,14 +33,8 @@ fn decls(text: &str) -> Vec<ServiceDecl> {
 #[track_caller]
 fn check(text: &str, prefix: &str, message_part: &str) {
     let e = err(&format!("{BASE}{text}"));
-    assert!(
-        e.starts_with(prefix),
-        "expected prefix {prefix:?}, got {e:?}"
-    );
-    assert!(
-        e.contains(message_part),
-        "expected {message_part:?} in {e:?}"
-    );
+    assert!(e.starts_with(prefix), "expected prefix {prefix:?}, got {e:?}");
+    assert!(e.contains(message_part), "expected {message_part:?} in {e:?}");
 }
 
 const WEB: &str = r#"
@@ -62,9 +50,7 @@ method = "masq"
 "#;
 
 fn example(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../dpdk-config")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dpdk-config").join(name)
 }
 
 // --- parsing ---
@@ -75,24 +61,12 @@ fn demo_toml_services() {
     assert_eq!(c.workers.conn_capacity, 65536);
     let mut spec = ServiceSpec::new(tcp(v4(10, 0, 2, 100), 80));
     spec.scheduler = "rr".into();
-    let dest = |last| DestSpec {
-        fwd: FwdMethod::Masq,
-        ..DestSpec::new(v4(10, 0, 3, last), 80)
-    };
-    assert_eq!(
-        c.services,
-        vec![ServiceDecl {
-            spec,
-            dests: vec![dest(11), dest(12)]
-        }]
-    );
+    let dest = |last| DestSpec { fwd: FwdMethod::Masq, ..DestSpec::new(v4(10, 0, 3, last), 80) };
+    assert_eq!(c.services, vec![ServiceDecl { spec, dests: vec![dest(11), dest(12)] }]);
     let live = services::build(&c.services, 16).unwrap();
     let s = &live.services()[0];
     assert_eq!((s.scheduler, s.dests.len()), ("rr", 2));
-    assert_eq!(
-        s.dests.iter().map(|d| d.id).collect::<Vec<_>>(),
-        [DestId(0), DestId(1)]
-    );
+    assert_eq!(s.dests.iter().map(|d| d.id).collect::<Vec<_>>(), [DestId(0), DestId(1)]);
 }
 
 /// The commented-out examples at the end of pci-example.toml are valid.
@@ -103,45 +77,24 @@ fn pci_example_services_uncommented() {
     let body: String = tail
         .lines()
         .filter_map(|l| {
-            l.strip_prefix("# [").map(|r| format!("[{r}")).or_else(|| {
-                l.strip_prefix("# ")
-                    .filter(|r| r.contains(" = "))
-                    .map(str::to_string)
-            })
+            l.strip_prefix("# [")
+                .map(|r| format!("[{r}"))
+                .or_else(|| l.strip_prefix("# ").filter(|r| r.contains(" = ")).map(str::to_string))
         })
         .map(|l| l + "\n")
         .collect();
-    let c = config::parse(&format!("{head}{body}"), Path::new("p.toml"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let c = config::parse(&format!("{head}{body}"), Path::new("p.toml")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.services.len(), 3);
     let (dr, tun, fwm) = (&c.services[0], &c.services[1], &c.services[2]);
+    assert_eq!(dr.spec.persistence, Some(Persistence { timeout_s: 600, prefix: 24 }));
     assert_eq!(
-        dr.spec.persistence,
-        Some(Persistence {
-            timeout_s: 600,
-            prefix: 24
-        })
-    );
-    assert_eq!(
-        dr.dests
-            .iter()
-            .map(|d| (d.port, d.fwd, d.weight))
-            .collect::<Vec<_>>(),
+        dr.dests.iter().map(|d| (d.port, d.fwd, d.weight)).collect::<Vec<_>>(),
         [(443, FwdMethod::Route, 3), (443, FwdMethod::Route, 1)]
     );
-    assert_eq!(
-        (dr.dests[1].u_threshold, dr.dests[1].l_threshold),
-        (5000, 4000)
-    );
-    assert_eq!(
-        tun.spec.flags,
-        SchedFlags(SchedFlags::FLAG1 | SchedFlags::FLAG2)
-    );
+    assert_eq!((dr.dests[1].u_threshold, dr.dests[1].l_threshold), (5000, 4000));
+    assert_eq!(tun.spec.flags, SchedFlags(SchedFlags::FLAG1 | SchedFlags::FLAG2));
     assert!(tun.spec.one_packet);
-    assert!(tun
-        .dests
-        .iter()
-        .all(|d| d.fwd == FwdMethod::Tunnel && d.port == 53));
+    assert!(tun.dests.iter().all(|d| d.fwd == FwdMethod::Tunnel && d.port == 53));
     assert_eq!(fwm.spec.key, ServiceKey::Fwmark { mark: 1, v6: false });
     assert_eq!(fwm.spec.persistence, Some(Persistence::default_for(false)));
     assert_eq!((fwm.dests[0].port, fwm.dests[0].weight), (8080, 2));
@@ -149,36 +102,20 @@ fn pci_example_services_uncommented() {
 
 #[test]
 fn defaults_are_ipvsadms() {
-    let d = decls(
-        "[[service]]\ntcp = \"10.0.2.100:443\"\n[[service.real_server]]\naddress = \"10.0.3.11\"\n",
-    );
+    let d = decls("[[service]]\ntcp = \"10.0.2.100:443\"\n[[service.real_server]]\naddress = \"10.0.3.11\"\n");
     let spec = &d[0].spec;
     assert_eq!(
-        (
-            spec.scheduler.as_str(),
-            spec.flags,
-            spec.persistence,
-            spec.one_packet
-        ),
+        (spec.scheduler.as_str(), spec.flags, spec.persistence, spec.one_packet),
         ("wlc", SchedFlags(0), None, false)
     );
     let r = d[0].dests[0];
     assert_eq!(
-        (
-            r.addr,
-            r.port,
-            r.fwd,
-            r.weight,
-            r.u_threshold,
-            r.l_threshold
-        ),
+        (r.addr, r.port, r.fwd, r.weight, r.u_threshold, r.l_threshold),
         (v4(10, 0, 3, 11), 443, FwdMethod::Route, 1, 0, 0)
     );
     assert!(decls("").is_empty());
     // A service without real servers is fine (ipvsadm -A alone).
-    assert!(decls("[[service]]\nudp = \"10.0.2.100:53\"\n")[0]
-        .dests
-        .is_empty());
+    assert!(decls("[[service]]\nudp = \"10.0.2.100:53\"\n")[0].dests.is_empty());
 }
 
 #[test]
@@ -189,80 +126,25 @@ fn keys_families_and_ports() {
         "[[service]]\nfwmark = 7\nipv6 = true\n[[service.real_server]]\naddress = \"2001:db8::3\"\nmethod = \"ipip\"\n",
         "[[service]]\ntcp = \"10.0.2.100:80\"\n[[service.real_server]]\naddress = \"10.0.3.11:8080\"\nmethod = \"dr\"\n",
     ));
-    assert_eq!(
-        d[0].spec.key,
-        ServiceKey::Proto {
-            proto: Protocol::Udp,
-            addr: v4(10, 0, 2, 100),
-            port: 53
-        }
-    );
+    assert_eq!(d[0].spec.key, ServiceKey::Proto { proto: Protocol::Udp, addr: v4(10, 0, 2, 100), port: 53 });
     assert!(d[0].spec.one_packet);
-    let v6 = |last| {
-        Addr::from(IpAddr::V6(Ipv6Addr::new(
-            0x2001, 0xdb8, 0, 0, 0, 0, 0, last,
-        )))
-    };
-    assert_eq!(
-        d[1].spec.key,
-        ServiceKey::Proto {
-            proto: Protocol::Sctp,
-            addr: v6(1),
-            port: 9
-        }
-    );
-    assert_eq!(
-        (d[1].dests[0].addr, d[1].dests[0].port, d[1].dests[0].fwd),
-        (v6(2), 99, FwdMethod::Masq)
-    );
+    let v6 = |last| Addr::from(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, last)));
+    assert_eq!(d[1].spec.key, ServiceKey::Proto { proto: Protocol::Sctp, addr: v6(1), port: 9 });
+    assert_eq!((d[1].dests[0].addr, d[1].dests[0].port, d[1].dests[0].fwd), (v6(2), 99, FwdMethod::Masq));
     assert_eq!(d[2].spec.key, ServiceKey::Fwmark { mark: 7, v6: true });
-    assert_eq!(
-        (d[2].dests[0].port, d[2].dests[0].fwd),
-        (0, FwdMethod::Tunnel)
-    );
+    assert_eq!((d[2].dests[0].port, d[2].dests[0].fwd), (0, FwdMethod::Tunnel));
     // ipvsadm: route and tunnel servers get the service's port.
-    assert_eq!(
-        (d[3].dests[0].port, d[3].dests[0].fwd),
-        (80, FwdMethod::Route)
-    );
+    assert_eq!((d[3].dests[0].port, d[3].dests[0].fwd), (80, FwdMethod::Route));
 }
 
 #[test]
 fn persistence_and_netmask() {
-    let p = |extra: &str| {
-        decls(&format!("[[service]]\ntcp = \"10.0.2.100:0\"\n{extra}"))[0]
-            .spec
-            .persistence
-    };
-    assert_eq!(
-        p("persistent = true\n"),
-        Some(Persistence {
-            timeout_s: 300,
-            prefix: 32
-        })
-    );
-    assert_eq!(
-        p("persistent = 60\nnetmask = \"255.255.255.0\"\n"),
-        Some(Persistence {
-            timeout_s: 60,
-            prefix: 24
-        })
-    );
-    assert_eq!(
-        p("persistent = 60\nnetmask = 16\n"),
-        Some(Persistence {
-            timeout_s: 60,
-            prefix: 16
-        })
-    );
+    let p = |extra: &str| decls(&format!("[[service]]\ntcp = \"10.0.2.100:0\"\n{extra}"))[0].spec.persistence;
+    assert_eq!(p("persistent = true\n"), Some(Persistence { timeout_s: 300, prefix: 32 }));
+    assert_eq!(p("persistent = 60\nnetmask = \"255.255.255.0\"\n"), Some(Persistence { timeout_s: 60, prefix: 24 }));
+    assert_eq!(p("persistent = 60\nnetmask = 16\n"), Some(Persistence { timeout_s: 60, prefix: 16 }));
     let d = decls("[[service]]\ntcp = \"[2001:db8::1]:80\"\npersistent = true\nnetmask = 64\n");
-    assert_eq!(
-        d[0].spec.persistence,
-        Some(Persistence {
-            timeout_s: 300,
-            prefix: 64
-        })
-    );
+    assert_eq!(d[0].spec.persistence, Some(Persistence { timeout_s: 300, prefix: 64 }));
     let d = decls("[[service]]\ntcp = \"10.0.2.100:80\"\npersistent = false\n");
     assert_eq!(d[0].spec.persistence, None);
 }
@@ -282,21 +164,12 @@ fn methods_flags_and_schedulers() {
     }
     for s in rvs_core::sched::NAMES {
         assert_eq!(
-            decls(&format!(
-                "[[service]]\ntcp = \"10.0.2.100:80\"\nscheduler = \"{s}\"\n"
-            ))[0]
-                .spec
-                .scheduler,
+            decls(&format!("[[service]]\ntcp = \"10.0.2.100:80\"\nscheduler = \"{s}\"\n"))[0].spec.scheduler,
             *s
         );
     }
-    let d = decls(
-        "[[service]]\ntcp = \"10.0.2.100:80\"\nscheduler = \"mh\"\nflags = \"mh-port,flag-3\"\n",
-    );
-    assert_eq!(
-        d[0].spec.flags,
-        SchedFlags(SchedFlags::FLAG2 | SchedFlags::FLAG3)
-    );
+    let d = decls("[[service]]\ntcp = \"10.0.2.100:80\"\nscheduler = \"mh\"\nflags = \"mh-port,flag-3\"\n");
+    assert_eq!(d[0].spec.flags, SchedFlags(SchedFlags::FLAG2 | SchedFlags::FLAG3));
 }
 
 // --- errors: file:line: key ---
@@ -305,82 +178,26 @@ const SVC: &str = "[[service]]\ntcp = \"10.0.2.100:80\"\n"; // lines 23-24
 
 #[test]
 fn service_key_errors() {
-    check(
-        "[[service]]\nscheduler = \"rr\"\n",
-        "t.toml:23: service[0]: ",
-        "needs one of tcp, udp, sctp",
-    );
-    check(
-        &format!("{SVC}udp = \"10.0.2.100:53\"\n"),
-        "t.toml:25: service[0].udp: ",
-        "also has tcp",
-    );
-    check(
-        &format!("{SVC}fwmark = 3\n"),
-        "t.toml:25: service[0].fwmark: ",
-        "only one of",
-    );
-    check(
-        "[[service]]\nfwmark = 0\n",
-        "t.toml:24: service[0].fwmark: ",
-        "1..=4294967295",
-    );
-    check(
-        "[[service]]\nfwmark = -1\n",
-        "t.toml:24: service[0].fwmark: ",
-        "invalid value",
-    );
-    check(
-        &format!("{SVC}ipv6 = true\n"),
-        "t.toml:25: service[0].ipv6: ",
-        "only for fwmark",
-    );
-    check(
-        "[[service]]\ntcp = \"10.0.2.300:80\"\n",
-        "t.toml:24: service[0].tcp: ",
-        "not ADDRESS[:PORT]",
-    );
-    check(
-        "[[service]]\ntcp = \"10.0.2.100:99999\"\n",
-        "t.toml:24: service[0].tcp: ",
-        "not ADDRESS[:PORT]",
-    );
-    check(
-        "[[service]]\ntcp = \"[10.0.2.100]\"\n",
-        "t.toml:24: service[0].tcp: ",
-        "not ADDRESS[:PORT]",
-    );
-    check(
-        "[[service]]\ntcp = \"2001:db8::1:80:x\"\n",
-        "t.toml:24: service[0].tcp: ",
-        "not ADDRESS[:PORT]",
-    );
+    check("[[service]]\nscheduler = \"rr\"\n", "t.toml:23: service[0]: ", "needs one of tcp, udp, sctp");
+    check(&format!("{SVC}udp = \"10.0.2.100:53\"\n"), "t.toml:25: service[0].udp: ", "also has tcp");
+    check(&format!("{SVC}fwmark = 3\n"), "t.toml:25: service[0].fwmark: ", "only one of");
+    check("[[service]]\nfwmark = 0\n", "t.toml:24: service[0].fwmark: ", "1..=4294967295");
+    check("[[service]]\nfwmark = -1\n", "t.toml:24: service[0].fwmark: ", "invalid value");
+    check(&format!("{SVC}ipv6 = true\n"), "t.toml:25: service[0].ipv6: ", "only for fwmark");
+    check("[[service]]\ntcp = \"10.0.2.300:80\"\n", "t.toml:24: service[0].tcp: ", "not ADDRESS[:PORT]");
+    check("[[service]]\ntcp = \"10.0.2.100:99999\"\n", "t.toml:24: service[0].tcp: ", "not ADDRESS[:PORT]");
+    check("[[service]]\ntcp = \"[10.0.2.100]\"\n", "t.toml:24: service[0].tcp: ", "not ADDRESS[:PORT]");
+    check("[[service]]\ntcp = \"2001:db8::1:80:x\"\n", "t.toml:24: service[0].tcp: ", "not ADDRESS[:PORT]");
     // ipvsadm: "Zero port specified for non-persistent service"; an omitted port is 0.
     check(
         "[[service]]\ntcp = \"10.0.2.100:0\"\n",
         "t.toml:24: service[0].tcp: ",
         "Zero port specified for non-persistent service",
     );
-    check(
-        "[[service]]\ntcp = \"10.0.2.100\"\n",
-        "t.toml:24: service[0].tcp: ",
-        "Zero port",
-    );
-    check(
-        &format!("{SVC}{SVC}"),
-        "t.toml:26: service[1].tcp: ",
-        "duplicate service (also service[0])",
-    );
-    check(
-        &format!("{SVC}bogus = 1\n"),
-        "t.toml:25: service[0].bogus: ",
-        "unknown field `bogus`",
-    );
-    check(
-        "[service]\ntcp = \"10.0.2.100:80\"\n",
-        "t.toml:23: service: ",
-        "write [[service]]",
-    );
+    check("[[service]]\ntcp = \"10.0.2.100\"\n", "t.toml:24: service[0].tcp: ", "Zero port");
+    check(&format!("{SVC}{SVC}"), "t.toml:26: service[1].tcp: ", "duplicate service (also service[0])");
+    check(&format!("{SVC}bogus = 1\n"), "t.toml:25: service[0].bogus: ", "unknown field `bogus`");
+    check("[service]\ntcp = \"10.0.2.100:80\"\n", "t.toml:23: service: ", "write [[service]]");
 }
 
 #[test]
@@ -400,36 +217,12 @@ fn service_option_errors() {
         "t.toml:26: service[0].flags: ",
         "mh-port needs mh",
     );
-    check(
-        &format!("{SVC}flags = \"turbo\"\n"),
-        "t.toml:25: service[0].flags: ",
-        "invalid scheduler flag `turbo'",
-    );
-    check(
-        &format!("{SVC}ops = true\n"),
-        "t.toml:25: service[0].ops: ",
-        "only for UDP",
-    );
-    check(
-        &format!("{SVC}persistent = 0\n"),
-        "t.toml:25: service[0].persistent: ",
-        "illegal timeout",
-    );
-    check(
-        &format!("{SVC}persistent = -5\n"),
-        "t.toml:25: service[0].persistent: ",
-        "true, false or a timeout",
-    );
-    check(
-        &format!("{SVC}persistent = \"yes\"\n"),
-        "t.toml:25: service[0].persistent: ",
-        "true, false or a timeout",
-    );
-    check(
-        &format!("{SVC}netmask = \"255.255.255.0\"\n"),
-        "t.toml:25: service[0].netmask: ",
-        "persistent",
-    );
+    check(&format!("{SVC}flags = \"turbo\"\n"), "t.toml:25: service[0].flags: ", "invalid scheduler flag `turbo'");
+    check(&format!("{SVC}ops = true\n"), "t.toml:25: service[0].ops: ", "only for UDP");
+    check(&format!("{SVC}persistent = 0\n"), "t.toml:25: service[0].persistent: ", "illegal timeout");
+    check(&format!("{SVC}persistent = -5\n"), "t.toml:25: service[0].persistent: ", "true, false or a timeout");
+    check(&format!("{SVC}persistent = \"yes\"\n"), "t.toml:25: service[0].persistent: ", "true, false or a timeout");
+    check(&format!("{SVC}netmask = \"255.255.255.0\"\n"), "t.toml:25: service[0].netmask: ", "persistent");
     check(
         &format!("{SVC}persistent = true\nnetmask = \"255.0.255.0\"\n"),
         "t.toml:26: service[0].netmask: ",
@@ -440,11 +233,7 @@ fn service_option_errors() {
         "t.toml:26: service[0].netmask: ",
         "not a dotted",
     );
-    check(
-        &format!("{SVC}persistent = true\nnetmask = 33\n"),
-        "t.toml:26: service[0].netmask: ",
-        "1..=32",
-    );
+    check(&format!("{SVC}persistent = true\nnetmask = 33\n"), "t.toml:26: service[0].netmask: ", "1..=32");
     check(
         "[[service]]\ntcp = \"[::1]:80\"\npersistent = true\nnetmask = \"255.0.0.0\"\n",
         "t.toml:26: service[0].netmask: ",
@@ -454,9 +243,8 @@ fn service_option_errors() {
 
 #[test]
 fn real_server_errors() {
-    let rs = |body: &str| {
-        format!("{SVC}[[service.real_server]]\naddress = \"10.0.3.11\"\n[[service.real_server]]\n{body}")
-    };
+    let rs =
+        |body: &str| format!("{SVC}[[service.real_server]]\naddress = \"10.0.3.11\"\n[[service.real_server]]\n{body}");
     // Lines: 25 [[real_server]], 26 its address, 27 second [[real_server]], 28.. body.
     check(
         &rs("address = \"10.0.3.12\"\nweight = 70000\n"),
@@ -478,11 +266,7 @@ fn real_server_errors() {
         "t.toml:28: service[0].real_server[1].address: ",
         "always use the service port",
     );
-    check(
-        &rs("address = \"10.0.3.1x\"\n"),
-        "t.toml:28: service[0].real_server[1].address: ",
-        "not ADDRESS[:PORT]",
-    );
+    check(&rs("address = \"10.0.3.1x\"\n"), "t.toml:28: service[0].real_server[1].address: ", "not ADDRESS[:PORT]");
     check(
         &rs("address = \"[2001:db8::2]:80\"\n"),
         "t.toml:28: service[0].real_server[1].address: ",
@@ -503,18 +287,21 @@ fn real_server_errors() {
         "t.toml:30: service[0].real_server[1].l_threshold: ",
         "lower threshold is higher",
     );
-    check(
-        &rs("weight = 1\n"),
-        "t.toml:27: service[0].real_server[1].address: ",
-        "missing field `address`",
-    );
+    check(&rs("weight = 1\n"), "t.toml:27: service[0].real_server[1].address: ", "missing field `address`");
     check(
         &rs("address = \"10.0.3.12\"\nport = 80\n"),
         "t.toml:29: service[0].real_server[1].port: ",
         "unknown field `port`",
     );
     // The same server in two services is fine.
-    assert_eq!(decls(&format!("{}[[service]]\ntcp = \"10.0.2.100:81\"\n[[service.real_server]]\naddress = \"10.0.3.11\"\n", rs("address = \"10.0.3.12\"\n"))).len(), 2);
+    assert_eq!(
+        decls(&format!(
+            "{}[[service]]\ntcp = \"10.0.2.100:81\"\n[[service.real_server]]\naddress = \"10.0.3.11\"\n",
+            rs("address = \"10.0.3.12\"\n")
+        ))
+        .len(),
+        2
+    );
 }
 
 /// Truncated and mutated service tables give errors, never panics, and the
@@ -530,16 +317,12 @@ fn no_panics_on_service_garbage() {
             }
         }
     }
-    let junk = [
-        b'[', b']', b'"', b'=', b':', b'\n', b'.', b'0', b'9', b'-', b'#', b'x', 0xff,
-    ];
+    let junk = [b'[', b']', b'"', b'=', b':', b'\n', b'.', b'0', b'9', b'-', b'#', b'x', 0xff];
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     for _ in 0..3000 {
         let mut bytes = text.as_bytes().to_vec();
         for _ in 0..2 {
-            seed = seed
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             let pos = start + (seed >> 33) as usize % (bytes.len() - start);
             bytes[pos] = junk[(seed >> 20) as usize % junk.len()];
         }

@@ -197,18 +197,8 @@ fn table() -> Listing {
     masq.spec.u_threshold = 100;
     masq.spec.l_threshold = 10;
     masq.persist = 7;
-    masq.stats = st([
-        123_456_789_012,
-        5,
-        0,
-        98_765_432_109_876,
-        100_000_000_000_000,
-        150_000_000,
-        1,
-        2,
-        250_000_000,
-        3,
-    ]);
+    masq.stats =
+        st([123_456_789_012, 5, 0, 98_765_432_109_876, 100_000_000_000_000, 150_000_000, 1, 2, 250_000_000, 3]);
     let mut route = dest("10.1.0.1", 443, ForwardMethod::Route, 1, 0, 0);
     route.stats = st([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     let mut sh_entry = service(sh, vec![masq, route]);
@@ -230,10 +220,7 @@ fn table() -> Listing {
         table_size: 65536,
         services: vec![
             service(fw6, vec![gre]),
-            service(
-                v6,
-                vec![dest("2001:db8::10", 80, ForwardMethod::FullNat, 1, 0, 0)],
-            ),
+            service(v6, vec![dest("2001:db8::10", 80, ForwardMethod::FullNat, 1, 0, 0)]),
             service(
                 ServiceSpec::new(fw(5, AddressFamily::Inet)),
                 vec![dest("10.1.0.3", 0, ForwardMethod::Route, 1, 0, 0)],
@@ -297,28 +284,16 @@ fn ipvsadm_largenum_boundaries() {
     assert_eq!(format::print_largenum(12, true), "       12");
     assert_eq!(format::print_largenum(12_345_678, true), " 12345678");
     assert_eq!(format::print_largenum(123_456_789, true), " 123456789");
-    assert_eq!(
-        format::print_largenum(u64::MAX, true),
-        " 18446744073709551615"
-    );
+    assert_eq!(format::print_largenum(u64::MAX, true), " 18446744073709551615");
 }
 
 #[test]
 fn ipvsadm_format_nosort_keeps_table_order() {
     let out = list("-L -n --nosort");
-    let first: Vec<&str> = out
-        .lines()
-        .filter(|l| !l.starts_with(' '))
-        .skip(2)
-        .collect();
+    let first: Vec<&str> = out.lines().filter(|l| !l.starts_with(' ')).skip(2).collect();
     assert_eq!(first[0], "FWM  6 IPv6 rr persistent 60");
-    assert_eq!(
-        first[5],
-        "TCP  192.168.0.1:443 sh (sh-fallback,sh-port) persistent 600 mask 255.255.255.0 pe sip"
-    );
-    assert!(out.contains(
-        "  -> 10.1.0.2:443                 Masq    5      1          2         \n  -> 10.1.0.1:443"
-    ));
+    assert_eq!(first[5], "TCP  192.168.0.1:443 sh (sh-fallback,sh-port) persistent 600 mask 255.255.255.0 pe sip");
+    assert!(out.contains("  -> 10.1.0.2:443                 Masq    5      1          2         \n  -> 10.1.0.1:443"));
 }
 
 #[test]
@@ -328,8 +303,7 @@ fn ipvsadm_sort_uses_libipvs_int_subtraction() {
     // non-transitive order gives exactly this (traced by hand).
     let mut l = Listing::default();
     for a in ["10.0.0.2", "192.168.0.1", "10.0.0.1", "172.16.0.1"] {
-        l.services
-            .push(service(ServiceSpec::new(tcp(a, 80)), vec![]));
+        l.services.push(service(ServiceSpec::new(tcp(a, 80)), vec![]));
     }
     let out = format::save(&l);
     let order: Vec<&str> = out.lines().collect();
@@ -347,10 +321,7 @@ fn ipvsadm_sort_uses_libipvs_int_subtraction() {
 #[test]
 fn ipvsadm_format_connections_ipv6_and_pe() {
     let mut c = example_conns();
-    c[0].pe = Some(PeData {
-        name: "sip".into(),
-        data: "abc".into(),
-    });
+    c[0].pe = Some(PeData { name: "sip".into(), data: "abc".into() });
     c.push(ConnEntry {
         proto: Protocol::Sctp,
         expire_secs: 6000,
@@ -361,27 +332,21 @@ fn ipvsadm_format_connections_ipv6_and_pe() {
         pe: None,
     });
     let plain = format::list_conn(&c, false);
-    assert!(
-        plain.ends_with(
-            "SCTP 100:00 ESTABLISHED [2001:db8::5]:4000 [2001:db8::1]:80   10.1.0.1:80\n"
-        ),
-        "{plain}"
-    );
+    assert!(plain.ends_with("SCTP 100:00 ESTABLISHED [2001:db8::5]:4000 [2001:db8::1]:80   10.1.0.1:80\n"), "{plain}");
     let pc = format::list_conn(&c, true);
     let mut lines = pc.lines();
     assert_eq!(lines.next(), Some("IPVS connection entries"));
     assert_eq!(
         lines.next(),
-        Some("pro expire state       source             virtual            destination        pe name          pe_data")
+        Some(
+            "pro expire state       source             virtual            destination        pe name          pe_data"
+        )
     );
     assert_eq!(
         lines.next(),
         Some("TCP 14:58  ESTABLISHED 203.0.113.5:51000  10.0.0.1:80        192.168.1.10:80  sip                abc")
     );
-    assert_eq!(
-        lines.next(),
-        Some("UDP 04:59  UDP         198.51.100.7:3311  10.0.0.1:53        192.168.1.20:53")
-    );
+    assert_eq!(lines.next(), Some("UDP 04:59  UDP         198.51.100.7:3311  10.0.0.1:53        192.168.1.20:53"));
 }
 
 #[test]
@@ -413,16 +378,9 @@ fn ipvsadm_format_daemon_and_laddrs() {
         format::list_laddrs(&l, &tcp("10.0.0.1", 80)).unwrap(),
         "Prot LocalAddress:Port\n  -> LocalAddress\nTCP  10.0.0.1:80\n  -> 10.0.0.100\n  -> 10.0.0.101\n"
     );
-    assert_eq!(
-        format::list_laddrs(&l, &tcp("10.0.0.9", 80))
-            .unwrap_err()
-            .exit_code,
-        1
-    );
+    assert_eq!(format::list_laddrs(&l, &tcp("10.0.0.9", 80)).unwrap_err().exit_code, 1);
     let save = format::save(&l);
-    assert!(save.contains(
-        "--add-laddr -t 10.0.0.1:80 -z 10.0.0.101\n--add-laddr -t 10.0.0.1:80 -z 10.0.0.100\n"
-    ));
+    assert!(save.contains("--add-laddr -t 10.0.0.1:80 -z 10.0.0.101\n--add-laddr -t 10.0.0.1:80 -z 10.0.0.100\n"));
 }
 
 #[test]
@@ -431,16 +389,11 @@ fn ipvsadm_format_extension_flags_and_ipv6_text() {
     s.synproxy = true;
     s.proxy_protocol = Some(ProxyProtocol::V2);
     s.toa = true;
-    let l = Listing {
-        services: vec![service(s, vec![])],
-        ..Listing::default()
-    };
-    assert!(format::list_all(&l, &ListFormat::default())
-        .contains("TCP  10.0.0.1:80 wlc synproxy proxy-protocol v2 toa\n"));
-    assert_eq!(
-        format::save(&l),
-        "-A -t 10.0.0.1:80 -s wlc --synproxy --proxy-protocol v2 --toa\n"
+    let l = Listing { services: vec![service(s, vec![])], ..Listing::default() };
+    assert!(
+        format::list_all(&l, &ListFormat::default()).contains("TCP  10.0.0.1:80 wlc synproxy proxy-protocol v2 toa\n")
     );
+    assert_eq!(format::save(&l), "-A -t 10.0.0.1:80 -s wlc --synproxy --proxy-protocol v2 --toa\n");
     // glibc inet_ntop forms.
     for (a, s) in [
         ("::ffff:1.2.3.4", "::ffff:1.2.3.4"),
@@ -457,14 +410,8 @@ fn ipvsadm_format_extension_flags_and_ipv6_text() {
 
 #[test]
 fn ipvsadm_list_prints_fwmark_signed_like_ipvsadm() {
-    let key = ServiceKey::Fwmark {
-        mark: 4_000_000_000,
-        af: AddressFamily::Inet,
-    };
-    let l = Listing {
-        services: vec![service(ServiceSpec::new(key), vec![])],
-        ..Listing::default()
-    };
+    let key = ServiceKey::Fwmark { mark: 4_000_000_000, af: AddressFamily::Inet };
+    let l = Listing { services: vec![service(ServiceSpec::new(key), vec![])], ..Listing::default() };
     assert!(format::list_all(&l, &ListFormat::default()).ends_with("FWM  -294967296 wlc\n"));
     assert_eq!(format::save(&l), "-A -f 4000000000 -s wlc\n");
 }

@@ -55,26 +55,14 @@ fn stats_listing() -> Listing {
         outbytes: 0,
         ..Stats::default()
     };
-    web.dests[0].stats = Stats {
-        conns: 56_893,
-        inpkts: 9_747_739,
-        outpkts: 0,
-        inbytes: 804_275_999,
-        outbytes: 0,
-        ..Stats::default()
-    };
+    web.dests[0].stats =
+        Stats { conns: 56_893, inpkts: 9_747_739, outpkts: 0, inbytes: 804_275_999, outbytes: 0, ..Stats::default() };
     l
 }
 
 #[test]
 fn ipvsadm_list_numeric_matches_reference() {
-    let out = run(
-        "ipvsadm -L -n",
-        &example_listing(),
-        &[],
-        &Timeouts::default(),
-    )
-    .unwrap();
+    let out = run("ipvsadm -L -n", &example_listing(), &[], &Timeouts::default()).unwrap();
     assert_eq!(out, LIST_N);
 }
 
@@ -92,81 +80,37 @@ fn ipvsadm_list_without_n_equals_list_with_n() {
 
 #[test]
 fn ipvsadm_stats_matches_reference() {
-    let out = run(
-        "ipvsadm -L -n --stats",
-        &stats_listing(),
-        &[],
-        &Timeouts::default(),
-    )
-    .unwrap();
+    let out = run("ipvsadm -L -n --stats", &stats_listing(), &[], &Timeouts::default()).unwrap();
     assert_eq!(out, LIST_STATS);
 }
 
 #[test]
 fn ipvsadm_save_matches_reference() {
-    let out = run(
-        "ipvsadm -S -n",
-        &example_listing(),
-        &[],
-        &Timeouts::default(),
-    )
-    .unwrap();
+    let out = run("ipvsadm -S -n", &example_listing(), &[], &Timeouts::default()).unwrap();
     assert_eq!(out, SAVE_N);
-    assert_eq!(
-        run("-S", &example_listing(), &[], &Timeouts::default()).unwrap(),
-        SAVE_N
-    );
+    assert_eq!(run("-S", &example_listing(), &[], &Timeouts::default()).unwrap(), SAVE_N);
 }
 
 #[test]
 fn ipvsadm_connections_match_reference() {
-    let out = run(
-        "ipvsadm -L -n -c",
-        &example_listing(),
-        &example_conns(),
-        &Timeouts::default(),
-    )
-    .unwrap();
+    let out = run("ipvsadm -L -n -c", &example_listing(), &example_conns(), &Timeouts::default()).unwrap();
     assert_eq!(out, LIST_CONN);
 }
 
 #[test]
 fn ipvsadm_timeout_listing() {
-    let t = Timeouts {
-        tcp: 900,
-        tcpfin: 120,
-        udp: 300,
-    };
-    assert_eq!(
-        run("-L --timeout", &example_listing(), &[], &t).unwrap(),
-        "Timeout (tcp tcpfin udp): 900 120 300\n"
-    );
+    let t = Timeouts { tcp: 900, tcpfin: 120, udp: 300 };
+    assert_eq!(run("-L --timeout", &example_listing(), &[], &t).unwrap(), "Timeout (tcp tcpfin udp): 900 120 300\n");
 }
 
 #[test]
 fn ipvsadm_single_service_listing_has_no_version_header() {
-    let out = run(
-        "-L -n -t 10.0.0.1:53",
-        &example_listing(),
-        &[],
-        &Timeouts::default(),
-    );
+    let out = run("-L -n -t 10.0.0.1:53", &example_listing(), &[], &Timeouts::default());
     assert!(out.is_err(), "no TCP service on :53");
     let e = out.unwrap_err();
     assert_eq!((e.message.as_str(), e.exit_code), ("No such service\n", 1));
-    let out = run(
-        "-L -n -u 10.0.0.1:53",
-        &example_listing(),
-        &[],
-        &Timeouts::default(),
-    )
-    .unwrap();
-    let expected: String = LIST_N
-        .lines()
-        .skip(1)
-        .take(2)
-        .chain(LIST_N.lines().skip(6))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let out = run("-L -n -u 10.0.0.1:53", &example_listing(), &[], &Timeouts::default()).unwrap();
+    let expected: String =
+        LIST_N.lines().skip(1).take(2).chain(LIST_N.lines().skip(6)).map(|l| format!("{l}\n")).collect();
     assert_eq!(out, expected);
 }

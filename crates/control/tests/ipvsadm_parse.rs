@@ -17,9 +17,7 @@ fn svc(cmdline: &str) -> ServiceSpec {
 
 fn dst(cmdline: &str) -> (ServiceKey, DestSpec) {
     match p(cmdline) {
-        Command::AddServer { service, dest } | Command::EditServer { service, dest } => {
-            (service, dest)
-        }
+        Command::AddServer { service, dest } | Command::EditServer { service, dest } => (service, dest),
         c => panic!("{c:?}"),
     }
 }
@@ -39,14 +37,8 @@ fn ipvsadm_service_defaults() {
     assert_eq!(s.netmask, 0xffff_ffff);
     assert_eq!(s.persistent, None);
     // -E resets what it is not given, like ipvsadm.
-    assert_eq!(
-        p("-E -t 10.0.0.1:80"),
-        Command::EditService(ServiceSpec::new(tcp("10.0.0.1", 80)))
-    );
-    assert_eq!(
-        p("--add-service --tcp-service 10.0.0.1:80"),
-        Command::AddService(s)
-    );
+    assert_eq!(p("-E -t 10.0.0.1:80"), Command::EditService(ServiceSpec::new(tcp("10.0.0.1", 80))));
+    assert_eq!(p("--add-service --tcp-service 10.0.0.1:80"), Command::AddService(s));
 }
 
 #[test]
@@ -55,56 +47,28 @@ fn ipvsadm_persistent_optional_argument() {
     assert_eq!(svc("-A -t 10.0.0.1:80 -p 600").persistent, Some(600));
     assert_eq!(svc("-A -t 10.0.0.1:80 -p600").persistent, Some(600));
     assert_eq!(svc("-A -t 10.0.0.1:80 -p=600").persistent, Some(600));
-    assert_eq!(
-        svc("-A -t 10.0.0.1:80 --persistent=600").persistent,
-        Some(600)
-    );
-    assert_eq!(
-        svc("-A -t 10.0.0.1:80 --persistent 600").persistent,
-        Some(600)
-    );
+    assert_eq!(svc("-A -t 10.0.0.1:80 --persistent=600").persistent, Some(600));
+    assert_eq!(svc("-A -t 10.0.0.1:80 --persistent 600").persistent, Some(600));
     // The next word starting with '-' is not taken.
     let s = svc("-A -t 10.0.0.1:80 -p -s rr");
     assert_eq!((s.persistent, s.scheduler.as_str()), (Some(300), "rr"));
     let s = svc("-A -t 10.0.0.1:0 -p 60 -M 255.255.255.0");
-    assert_eq!(
-        (s.persistent, s.netmask, s.key.port()),
-        (Some(60), 0xffff_ff00, 0)
-    );
+    assert_eq!((s.persistent, s.netmask, s.key.port()), (Some(60), 0xffff_ff00, 0));
 }
 
 #[test]
 fn ipvsadm_service_selectors() {
     assert_eq!(svc("-A -u 10.0.0.1:53 -s rr -o").key, udp("10.0.0.1", 53));
     assert!(svc("-A -u 10.0.0.1:53 -o").ops);
-    let k = ServiceKey::Addr {
-        proto: Protocol::Sctp,
-        addr: ip("10.0.0.1"),
-        port: 9,
-    };
+    let k = ServiceKey::Addr { proto: Protocol::Sctp, addr: ip("10.0.0.1"), port: 9 };
     assert_eq!(svc("-A --sctp-service 10.0.0.1:9").key, k);
     let s = svc("-A -t [2001:db8::1]:443 -p -M 64");
     assert_eq!((s.key, s.netmask), (tcp("2001:db8::1", 443), 64));
     // An IPv6 -t after -M resets the granularity to /128, as in ipvsadm.
     assert_eq!(svc("-A -p -M 255.0.0.0 -t [2001:db8::1]:443").netmask, 128);
     let s = svc("-A -f 7 -6");
-    assert_eq!(
-        (s.key, s.netmask),
-        (
-            ServiceKey::Fwmark {
-                mark: 7,
-                af: AddressFamily::Inet6
-            },
-            128
-        )
-    );
-    assert_eq!(
-        svc("-A -f 4294967295").key,
-        ServiceKey::Fwmark {
-            mark: u32::MAX,
-            af: AddressFamily::Inet
-        }
-    );
+    assert_eq!((s.key, s.netmask), (ServiceKey::Fwmark { mark: 7, af: AddressFamily::Inet6 }, 128));
+    assert_eq!(svc("-A -f 4294967295").key, ServiceKey::Fwmark { mark: u32::MAX, af: AddressFamily::Inet });
     // inet_aton forms and service names.
     assert_eq!(svc("-A -t 10.1:http").key, tcp("10.0.0.1", 80));
     assert_eq!(svc("-A -t 0x0a000001:443").key, tcp("10.0.0.1", 443));
@@ -115,26 +79,13 @@ fn ipvsadm_service_selectors() {
 #[test]
 fn ipvsadm_sched_flags() {
     let s = svc("-A -t 10.0.0.1:80 -s sh -b sh-fallback,sh-port");
-    assert_eq!(
-        s.flags,
-        SchedFlags {
-            flag1: true,
-            flag2: true,
-            flag3: false
-        }
-    );
+    assert_eq!(s.flags, SchedFlags { flag1: true, flag2: true, flag3: false });
     assert_eq!(s.flags.names("sh"), "sh-fallback,sh-port");
     let s = svc("-A -t 10.0.0.1:80 -b flag-3 -s mh");
     assert_eq!(s.flags.names("mh"), "");
     assert_eq!(s.flags.names("wlc"), "flag-3");
-    assert_eq!(
-        svc("-A -t 10.0.0.1:80 -s mh -b mh-port").flags.names("mh"),
-        "mh-port"
-    );
-    assert_eq!(
-        svc("-A -t 10.0.0.1:80 -p --pe sip").pe.as_deref(),
-        Some("sip")
-    );
+    assert_eq!(svc("-A -t 10.0.0.1:80 -s mh -b mh-port").flags.names("mh"), "mh-port");
+    assert_eq!(svc("-A -t 10.0.0.1:80 -p --pe sip").pe.as_deref(), Some("sip"));
     assert_eq!(svc("-A -t 10.0.0.1:80 -s twos").scheduler, "twos");
     for s in SCHEDULERS {
         assert_eq!(&svc(&format!("-A -t 10.0.0.1:80 -s {s}")).scheduler, s);
@@ -151,67 +102,31 @@ fn ipvsadm_real_servers() {
     assert_eq!(dst("-a -t 10.0.0.1:80 -r 192.168.1.10:8080 -g").1.port, 80);
     assert_eq!(dst("-a -t 10.0.0.1:80 -r 192.168.1.10:8080 -i").1.port, 80);
     let (_, d) = dst("-a -t 10.0.0.1:80 -r 192.168.1.10:8080 -m -w 3 -x 100 -y 50");
-    assert_eq!(
-        (d.port, d.method, d.weight, d.u_threshold, d.l_threshold),
-        (8080, ForwardMethod::Masq, 3, 100, 50)
-    );
+    assert_eq!((d.port, d.method, d.weight, d.u_threshold, d.l_threshold), (8080, ForwardMethod::Masq, 3, 100, 50));
     let (_, d) = dst("-a -t 10.0.0.1:80 -r 192.168.1.10:8080 --fullnat");
     assert_eq!((d.port, d.method), (8080, ForwardMethod::FullNat));
-    let (_, d) =
-        dst("-a -t 10.0.0.1:80 -r 192.168.1.10 -i --tun-type gue --tun-port 6080 --tun-csum");
-    assert_eq!(
-        (d.tun_type, d.tun_port, d.tun_csum),
-        (TunnelType::Gue, 6080, TunnelCsum::Csum)
-    );
+    let (_, d) = dst("-a -t 10.0.0.1:80 -r 192.168.1.10 -i --tun-type gue --tun-port 6080 --tun-csum");
+    assert_eq!((d.tun_type, d.tun_port, d.tun_csum), (TunnelType::Gue, 6080, TunnelCsum::Csum));
     let (_, d) = dst("-a -t 10.0.0.1:80 -r 2001:db8::5 -i --tun-type gre --tun-remcsum");
-    assert_eq!(
-        (d.addr, d.tun_type, d.tun_csum),
-        (ip("2001:db8::5"), TunnelType::Gre, TunnelCsum::RemCsum)
-    );
+    assert_eq!((d.addr, d.tun_type, d.tun_csum), (ip("2001:db8::5"), TunnelType::Gre, TunnelCsum::RemCsum));
     // -e without -w sends weight 1, as ipvsadm does.
     assert_eq!(dst("-e -t 10.0.0.1:80 -r 192.168.1.10 -m").1.weight, 1);
     assert_eq!(
         p("-d -t 10.0.0.1:80 -r 192.168.1.10:8080"),
-        Command::DeleteServer {
-            service: tcp("10.0.0.1", 80),
-            addr: ip("192.168.1.10"),
-            port: 8080
-        }
+        Command::DeleteServer { service: tcp("10.0.0.1", 80), addr: ip("192.168.1.10"), port: 8080 }
     );
     let (k, d) = dst("-a -f 5 -r 192.168.1.10 -m");
-    assert_eq!(
-        (k, d.port),
-        (
-            ServiceKey::Fwmark {
-                mark: 5,
-                af: AddressFamily::Inet
-            },
-            0
-        )
-    );
+    assert_eq!((k, d.port), (ServiceKey::Fwmark { mark: 5, af: AddressFamily::Inet }, 0));
 }
 
 #[test]
 fn ipvsadm_other_commands() {
-    assert_eq!(
-        p("-D -t 10.0.0.1:80"),
-        Command::DeleteService(tcp("10.0.0.1", 80))
-    );
+    assert_eq!(p("-D -t 10.0.0.1:80"), Command::DeleteService(tcp("10.0.0.1", 80)));
     assert_eq!(p("-C"), Command::Clear);
     assert_eq!(p("--clear"), Command::Clear);
     assert_eq!(p("-Z"), Command::Zero(None));
-    assert_eq!(
-        p("-Z -u 10.0.0.1:53"),
-        Command::Zero(Some(udp("10.0.0.1", 53)))
-    );
-    assert_eq!(
-        p("--set 900 120 300"),
-        Command::SetTimeouts(Timeouts {
-            tcp: 900,
-            tcpfin: 120,
-            udp: 300
-        })
-    );
+    assert_eq!(p("-Z -u 10.0.0.1:53"), Command::Zero(Some(udp("10.0.0.1", 53))));
+    assert_eq!(p("--set 900 120 300"), Command::SetTimeouts(Timeouts { tcp: 900, tcpfin: 120, udp: 300 }));
     assert_eq!(p("--set 0 0 0"), Command::SetTimeouts(Timeouts::default()));
     assert_eq!(p("-S"), Command::Save { numeric: false });
     assert_eq!(p("-S -n"), Command::Save { numeric: true });
@@ -221,10 +136,7 @@ fn ipvsadm_other_commands() {
     assert_eq!(p("--help"), Command::Help);
     assert_eq!(p("-v"), Command::Version);
     // --sort is accepted anywhere and does nothing.
-    assert_eq!(
-        svc("-A -t 10.0.0.1:80 --sort"),
-        ServiceSpec::new(tcp("10.0.0.1", 80))
-    );
+    assert_eq!(svc("-A -t 10.0.0.1:80 --sort"), ServiceSpec::new(tcp("10.0.0.1", 80)));
 }
 
 #[test]
@@ -234,30 +146,18 @@ fn ipvsadm_list_modifiers() {
     assert!(l.format.numeric && l.format.stats && l.format.exact && l.format.nosort);
     assert_eq!(l.target, ListTarget::All);
     let l = list("-L -X --rate --thresholds --persistent-conn --tun-info");
-    assert!(
-        l.format.exact
-            && l.format.rate
-            && l.format.thresholds
-            && l.format.persistent_conn
-            && l.format.tun_info
-    );
+    assert!(l.format.exact && l.format.rate && l.format.thresholds && l.format.persistent_conn && l.format.tun_info);
     assert_eq!(list("-L -c").target, ListTarget::Connections);
     assert!(list("-lc --persistent-conn").format.persistent_conn);
     assert_eq!(list("-L --timeout").target, ListTarget::Timeout);
     assert_eq!(list("-L --daemon").target, ListTarget::Daemon);
-    assert_eq!(
-        list("-L -t 10.0.0.1:80").target,
-        ListTarget::Service(tcp("10.0.0.1", 80))
-    );
+    assert_eq!(list("-L -t 10.0.0.1:80").target, ListTarget::Service(tcp("10.0.0.1", 80)));
 }
 
 #[test]
 fn ipvsadm_sync_daemon() {
     match p("--start-daemon master") {
-        Command::StartDaemon(d) => assert_eq!(
-            (d.state, d.mcast_ifn.as_str()),
-            (DaemonState::Master, "eth0")
-        ),
+        Command::StartDaemon(d) => assert_eq!((d.state, d.mcast_ifn.as_str()), (DaemonState::Master, "eth0")),
         c => panic!("{c:?}"),
     }
     match p("--start-daemon backup --mcast-interface eth1 --syncid 5 --mcast-group 239.1.1.1 --mcast-port 9000 --mcast-ttl 2 --sync-maxlen 1400") {
@@ -268,9 +168,7 @@ fn ipvsadm_sync_daemon() {
         }
         c => panic!("{c:?}"),
     }
-    assert!(
-        matches!(p("--stop-daemon backup --syncid 3"), Command::StopDaemon(d) if d.syncid == 3)
-    );
+    assert!(matches!(p("--stop-daemon backup --syncid 3"), Command::StopDaemon(d) if d.syncid == 3));
 }
 
 #[test]
@@ -278,65 +176,31 @@ fn ipvsadm_rvs_extensions_parse() {
     let s = svc("-A -t 10.0.0.1:80 --synproxy --proxy-protocol v2 --toa");
     assert!(s.synproxy && s.toa);
     assert_eq!(s.proxy_protocol, Some(ProxyProtocol::V2));
-    assert_eq!(
-        svc("-E -t 10.0.0.1:80 --proxy-protocol=v1").proxy_protocol,
-        Some(ProxyProtocol::V1)
-    );
+    assert_eq!(svc("-E -t 10.0.0.1:80 --proxy-protocol=v1").proxy_protocol, Some(ProxyProtocol::V1));
     assert_eq!(
         p("--add-laddr -t 10.0.0.1:80 -z 10.0.0.100"),
-        Command::AddLaddr {
-            service: tcp("10.0.0.1", 80),
-            laddr: ip("10.0.0.100")
-        }
+        Command::AddLaddr { service: tcp("10.0.0.1", 80), laddr: ip("10.0.0.100") }
     );
     assert_eq!(
         p("--del-laddr -t 10.0.0.1:80 --laddr 2001:db8::64"),
-        Command::DelLaddr {
-            service: tcp("10.0.0.1", 80),
-            laddr: ip("2001:db8::64")
-        }
+        Command::DelLaddr { service: tcp("10.0.0.1", 80), laddr: ip("2001:db8::64") }
     );
-    assert_eq!(
-        p("--get-laddr -t 10.0.0.1:80"),
-        Command::GetLaddr {
-            service: tcp("10.0.0.1", 80)
-        }
-    );
+    assert_eq!(p("--get-laddr -t 10.0.0.1:80"), Command::GetLaddr { service: tcp("10.0.0.1", 80) });
 }
 
 #[test]
 fn ipvsadm_unsupported_extensions_are_visible_to_the_daemon() {
     assert_eq!(
         p("-A -t 10.0.0.1:80 -p --pe sip --synproxy --proxy-protocol v1 --toa").features(),
-        vec![
-            Feature::PersistenceEngine,
-            Feature::Synproxy,
-            Feature::ProxyProtocol,
-            Feature::Toa
-        ]
+        vec![Feature::PersistenceEngine, Feature::Synproxy, Feature::ProxyProtocol, Feature::Toa]
     );
-    assert_eq!(
-        p("-a -t 10.0.0.1:80 -r 10.1.1.1 --fullnat").features(),
-        vec![Feature::FullNat]
-    );
-    assert_eq!(
-        p("-a -t 10.0.0.1:80 -r 10.1.1.1 -i --tun-type gre").features(),
-        vec![Feature::TunnelGre]
-    );
-    assert_eq!(
-        p("--get-laddr -t 10.0.0.1:80").features(),
-        vec![Feature::LocalAddress]
-    );
-    assert_eq!(
-        p("--start-daemon master").features(),
-        vec![Feature::SyncDaemon]
-    );
+    assert_eq!(p("-a -t 10.0.0.1:80 -r 10.1.1.1 --fullnat").features(), vec![Feature::FullNat]);
+    assert_eq!(p("-a -t 10.0.0.1:80 -r 10.1.1.1 -i --tun-type gre").features(), vec![Feature::TunnelGre]);
+    assert_eq!(p("--get-laddr -t 10.0.0.1:80").features(), vec![Feature::LocalAddress]);
+    assert_eq!(p("--start-daemon master").features(), vec![Feature::SyncDaemon]);
     assert!(p("-A -t 10.0.0.1:80").features().is_empty());
     assert!(p("-a -t 10.0.0.1:80 -r 10.1.1.1 -m").features().is_empty());
-    assert_eq!(
-        Feature::Toa.not_supported_message(),
-        "--toa: not supported yet"
-    );
+    assert_eq!(Feature::Toa.not_supported_message(), "--toa: not supported yet");
 }
 
 #[test]

@@ -12,24 +12,11 @@ fn rebuild(cmds: &[Command]) -> Vec<ServiceEntry> {
         match c {
             Command::AddService(s) => out.push(service(s.clone(), vec![])),
             Command::AddServer { service: k, dest } => {
-                let se = out
-                    .iter_mut()
-                    .find(|s| s.spec.key == *k)
-                    .expect("service first");
-                se.dests.push(DestEntry {
-                    spec: *dest,
-                    active: 0,
-                    inactive: 0,
-                    persist: 0,
-                    stats: Stats::default(),
-                });
+                let se = out.iter_mut().find(|s| s.spec.key == *k).expect("service first");
+                se.dests.push(DestEntry { spec: *dest, active: 0, inactive: 0, persist: 0, stats: Stats::default() });
             }
             Command::AddLaddr { service: k, laddr } => {
-                out.iter_mut()
-                    .find(|s| s.spec.key == *k)
-                    .expect("service first")
-                    .laddrs
-                    .push(*laddr);
+                out.iter_mut().find(|s| s.spec.key == *k).expect("service first").laddrs.push(*laddr);
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -62,14 +49,8 @@ fn rich_table() -> Listing {
     gue.spec.tun_type = TunnelType::Gue;
     gue.spec.tun_port = 6080;
     gue.spec.tun_csum = TunnelCsum::RemCsum;
-    l.services.push(service(
-        sh,
-        vec![gue, dest("10.1.0.8", 443, ForwardMethod::Masq, 65535, 1, 1)],
-    ));
-    let mut v6 = ServiceSpec::new(ServiceKey::Fwmark {
-        mark: 4_000_000_000,
-        af: AddressFamily::Inet6,
-    });
+    l.services.push(service(sh, vec![gue, dest("10.1.0.8", 443, ForwardMethod::Masq, 65535, 1, 1)]));
+    let mut v6 = ServiceSpec::new(ServiceKey::Fwmark { mark: 4_000_000_000, af: AddressFamily::Inet6 });
     v6.persistent = Some(30);
     v6.netmask = 48;
     v6.scheduler = "mh".into();
@@ -77,18 +58,11 @@ fn rich_table() -> Listing {
     let mut ipip = dest("2001:db8::9", 0, ForwardMethod::Tunnel, 1, 0, 0);
     ipip.spec.tun_type = TunnelType::Ipip;
     l.services.push(service(v6, vec![ipip]));
-    let mut fnat = ServiceSpec::new(ServiceKey::Addr {
-        proto: Protocol::Sctp,
-        addr: ip("2001:db8::80"),
-        port: 9,
-    });
+    let mut fnat = ServiceSpec::new(ServiceKey::Addr { proto: Protocol::Sctp, addr: ip("2001:db8::80"), port: 9 });
     fnat.synproxy = true;
     fnat.proxy_protocol = Some(ProxyProtocol::V1);
     fnat.toa = true;
-    let mut fe = service(
-        fnat,
-        vec![dest("2001:db8::81", 90, ForwardMethod::FullNat, 2, 0, 0)],
-    );
+    let mut fe = service(fnat, vec![dest("2001:db8::81", 90, ForwardMethod::FullNat, 2, 0, 0)]);
     fe.laddrs = vec![ip("2001:db8::100"), ip("2001:db8::101")];
     l.services.push(fe);
     l
@@ -101,10 +75,7 @@ fn ipvsadm_save_restore_round_trip() {
         let cmds = parse_restore(&saved).unwrap_or_else(|e| panic!("{e}\n{saved}"));
         assert_eq!(specs(&rebuild(&cmds)), specs(&table.services), "{saved}");
         // And saving the rebuilt table gives the same text.
-        let again = Listing {
-            services: rebuild(&cmds),
-            ..table.clone()
-        };
+        let again = Listing { services: rebuild(&cmds), ..table.clone() };
         assert_eq!(format::save(&again), saved);
     }
 }
@@ -123,8 +94,7 @@ fn ipvsadm_thresholds_are_not_saved() {
 #[test]
 fn ipvsadm_restore_with_and_without_program_name() {
     let plain = "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 192.168.1.10 -m\n";
-    let prefixed =
-        "ipvsadm -A -t 10.0.0.1:80 -s rr\nipvsadm -a -t 10.0.0.1:80 -r 192.168.1.10 -m\n";
+    let prefixed = "ipvsadm -A -t 10.0.0.1:80 -s rr\nipvsadm -a -t 10.0.0.1:80 -r 192.168.1.10 -m\n";
     let mixed = "# saved by hand\n\n  ipvsadm   -A -t 10.0.0.1:80\t-s rr   # web\r\nrvsadm -a -t 10.0.0.1:80 -r 192.168.1.10 -m\n\n";
     let a = parse_restore(plain).unwrap();
     assert_eq!(a.len(), 2);
@@ -132,39 +102,22 @@ fn ipvsadm_restore_with_and_without_program_name() {
     assert_eq!(parse_restore(mixed).unwrap(), a);
     assert_eq!(parse_restore("").unwrap(), vec![]);
     assert_eq!(parse_restore("ipvsadm\n#\n").unwrap(), vec![]);
-    assert_eq!(
-        parse_restore("-C\n--set 900 120 300\n-Z\n").unwrap().len(),
-        3
-    );
+    assert_eq!(parse_restore("-C\n--set 900 120 300\n-Z\n").unwrap().len(), 3);
 }
 
 #[test]
 fn ipvsadm_restore_rejects_everything_on_one_bad_line() {
-    let text = "-A -t 10.0.0.1:80 -s rr\n\n-a -t 10.0.0.1:80 -r 192.168.1.10 -w 70000\n-a -t 10.0.0.1:80 -r 192.168.1.11\n";
+    let text =
+        "-A -t 10.0.0.1:80 -s rr\n\n-a -t 10.0.0.1:80 -r 192.168.1.10 -w 70000\n-a -t 10.0.0.1:80 -r 192.168.1.11\n";
     let e = parse_restore(text).unwrap_err();
-    assert_eq!(
-        (e.line, e.message.as_str(), e.exit_code),
-        (3, "illegal weight specified", 2)
-    );
+    assert_eq!((e.line, e.message.as_str(), e.exit_code), (3, "illegal weight specified", 2));
     assert_eq!(e.to_string(), "line 3: illegal weight specified");
     let e = parse_restore("ipvsadm -A -t 10.0.0.1:80 -s nope\n").unwrap_err();
-    assert_eq!(
-        (e.line, e.message.as_str(), e.exit_code),
-        (1, "Scheduler or persistence engine not found", 255)
-    );
+    assert_eq!((e.line, e.message.as_str(), e.exit_code), (1, "Scheduler or persistence engine not found", 255));
     let e = parse_restore("-A -t 10.0.0.1:80\n-R\n").unwrap_err();
-    assert_eq!(
-        (e.line, e.message.as_str()),
-        (
-            2,
-            "Try `rvsadm -h' or 'rvsadm --help' for more information."
-        )
-    );
+    assert_eq!((e.line, e.message.as_str()), (2, "Try `rvsadm -h' or 'rvsadm --help' for more information."));
     let e = parse_restore("-A -t 10.0.0.1:80\n-L -n\n").unwrap_err();
-    assert_eq!(
-        (e.line, e.message.as_str()),
-        (2, "`-L -n' is not a configuration command")
-    );
+    assert_eq!((e.line, e.message.as_str()), (2, "`-L -n' is not a configuration command"));
     let e = parse_restore("-t 10.0.0.1:80 -A\n").unwrap_err();
     assert_eq!(e.line, 1);
 }

@@ -115,13 +115,7 @@ fn ipvsadm_help_is_usage_exit_text() {
 fn ipvsadm_version_line_keeps_the_format() {
     let v = version_line();
     assert!(v.starts_with("rvsadm v1.31-rvs"), "{v}");
-    assert!(
-        v.ends_with(" 2019/12/24 (compiled with popt and IPVS v1.2.1)\n"),
-        "{v}"
-    );
+    assert!(v.ends_with(" 2019/12/24 (compiled with popt and IPVS v1.2.1)\n"), "{v}");
     assert_eq!(parse(&["--version".to_string()]).unwrap(), Command::Version);
-    assert_eq!(
-        try_help_text(),
-        "Try `rvsadm -h' or 'rvsadm --help' for more information.\n"
-    );
+    assert_eq!(try_help_text(), "Try `rvsadm -h' or 'rvsadm --help' for more information.\n");
 }

@@ -9,8 +9,8 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use wire::{
-    arp_op, checksum, ethertype, icmpv4_type, ip_proto, ArpPacket, EthernetAddress, EthernetFrame,
-    Icmpv4Packet, Ipv4Packet, PacketBuf,
+    arp_op, checksum, ethertype, icmpv4_type, ip_proto, ArpPacket, EthernetAddress, EthernetFrame, Icmpv4Packet,
+    Ipv4Packet, PacketBuf,
 };
 
 use crate::neigh::{Enqueued, NeighConfig, NeighTable, Probe};
@@ -56,9 +56,7 @@ impl L3Config {
 
     /// Whether `ip` is one of this port's own addresses or VIPs (ARP is answered per port).
     pub fn owns_on_port(&self, port: u16, ip: Ipv4Addr) -> bool {
-        self.ports
-            .get(usize::from(port))
-            .is_some_and(|p| p.vips.contains(&ip) || p.addrs.iter().any(|a| a.addr == ip))
+        self.ports.get(usize::from(port)).is_some_and(|p| p.vips.contains(&ip) || p.addrs.iter().any(|a| a.addr == ip))
     }
 
     /// Whether `ip` is local on any port (weak host model, as Linux).
@@ -252,7 +250,15 @@ impl<P: PacketBuf> Node<P> {
     }
 
     /// A binding learned here or by another worker: record it and release waiting packets.
-    pub fn learn(&mut self, port: u16, ip: Ipv4Addr, mac: EthernetAddress, create: bool, now: u64, io: &mut impl Io<P>) {
+    pub fn learn(
+        &mut self,
+        port: u16,
+        ip: Ipv4Addr,
+        mac: EthernetAddress,
+        create: bool,
+        now: u64,
+        io: &mut impl Io<P>,
+    ) {
         let Some((changed, waiting)) = self.neigh.learn(port, ip, mac, create, now) else { return };
         let our_mac = self.cfg.ports.get(usize::from(port)).map(|p| p.mac).unwrap_or_default();
         for mut pkt in waiting {
@@ -330,7 +336,15 @@ impl<P: PacketBuf> Node<P> {
         for (i, p) in self.cfg.ports.iter().enumerate() {
             let ips = p.addrs.iter().map(|a| a.addr).chain(p.vips.iter().copied());
             for ip in ips {
-                self.send_arp(i as u16, arp_op::REQUEST, EthernetAddress::BROADCAST, ip, EthernetAddress::default(), ip, io);
+                self.send_arp(
+                    i as u16,
+                    arp_op::REQUEST,
+                    EthernetAddress::BROADCAST,
+                    ip,
+                    EthernetAddress::default(),
+                    ip,
+                    io,
+                );
             }
         }
     }

@@ -93,12 +93,7 @@ impl<P> NeighTable<P> {
                 queue: Vec::with_capacity(cfg.queue_len),
             })
             .collect();
-        NeighTable {
-            cfg,
-            index: HashMap::with_capacity(capacity),
-            entries,
-            free: (0..capacity as u32).rev().collect(),
-        }
+        NeighTable { cfg, index: HashMap::with_capacity(capacity), entries, free: (0..capacity as u32).rev().collect() }
     }
 
     /// Entries in use.

@@ -65,16 +65,8 @@ impl Ipv4Cidr {
 
     /// Whether the two subnets share at least one address.
     pub fn overlaps(&self, other: &Ipv4Cidr) -> bool {
-        let wider = if self.prefix_len <= other.prefix_len {
-            self
-        } else {
-            other
-        };
-        let narrower = if std::ptr::eq(wider, self) {
-            other
-        } else {
-            self
-        };
+        let wider = if self.prefix_len <= other.prefix_len { self } else { other };
+        let narrower = if std::ptr::eq(wider, self) { other } else { self };
         wider.contains(narrower.network())
     }
 
@@ -95,22 +87,16 @@ impl FromStr for Ipv4Cidr {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let Some((addr, len)) = s.split_once('/') else {
-            return Err(cidr_err(format!(
-                "'{s}' has no prefix length (expected ADDRESS/LEN, e.g. 10.0.2.2/24)"
-            )));
+            return Err(cidr_err(format!("'{s}' has no prefix length (expected ADDRESS/LEN, e.g. 10.0.2.2/24)")));
         };
-        let addr: Ipv4Addr = addr
-            .parse()
-            .map_err(|_| cidr_err(format!("'{addr}' in '{s}' is not an IPv4 address")))?;
+        let addr: Ipv4Addr = addr.parse().map_err(|_| cidr_err(format!("'{addr}' in '{s}' is not an IPv4 address")))?;
         // u8::from_str accepts "+8"; insist on plain digits.
-        let prefix_len =
-            if !len.is_empty() && len.len() <= 2 && len.bytes().all(|b| b.is_ascii_digit()) {
-                len.parse::<u8>().ok().filter(|n| *n <= 32)
-            } else {
-                None
-            };
-        let prefix_len = prefix_len
-            .ok_or_else(|| cidr_err(format!("prefix length '{len}' in '{s}' is not 0..=32")))?;
+        let prefix_len = if !len.is_empty() && len.len() <= 2 && len.bytes().all(|b| b.is_ascii_digit()) {
+            len.parse::<u8>().ok().filter(|n| *n <= 32)
+        } else {
+            None
+        };
+        let prefix_len = prefix_len.ok_or_else(|| cidr_err(format!("prefix length '{len}' in '{s}' is not 0..=32")))?;
         Ok(Self { addr, prefix_len })
     }
 }
@@ -155,10 +141,10 @@ impl RouteTable {
 
     /// Longest-prefix match.
     pub fn lookup(&self, dst: Ipv4Addr) -> Option<NextHop> {
-        self.routes.iter().find(|r| r.prefix.contains(dst)).map(|r| NextHop {
-            port: r.port,
-            next_hop: r.gateway.unwrap_or(dst),
-        })
+        self.routes
+            .iter()
+            .find(|r| r.prefix.contains(dst))
+            .map(|r| NextHop { port: r.port, next_hop: r.gateway.unwrap_or(dst) })
     }
 }
 

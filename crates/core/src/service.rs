@@ -254,8 +254,8 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 fn validate_service(spec: &ServiceSpec) -> Result<&'static str, ConfigError> {
-    let name = sched::canonical_name(&spec.scheduler)
-        .ok_or_else(|| ConfigError::UnknownScheduler(spec.scheduler.clone()))?;
+    let name =
+        sched::canonical_name(&spec.scheduler).ok_or_else(|| ConfigError::UnknownScheduler(spec.scheduler.clone()))?;
     if let ServiceKey::Proto { proto, port, addr } = spec.key {
         if port == 0 && spec.persistence.is_none() {
             return Err(ConfigError::ZeroPortNotPersistent);
@@ -422,10 +422,7 @@ impl Config {
     pub fn del_dest(&mut self, key: &ServiceKey, addr: Addr, port: u16) -> Result<(), ConfigError> {
         let i = self.find(key).ok_or(ConfigError::NoSuchService)?;
         let dests = &mut self.services[i].dests;
-        let j = dests
-            .iter()
-            .position(|x| x.addr == addr && x.port == port)
-            .ok_or(ConfigError::NoSuchDest)?;
+        let j = dests.iter().position(|x| x.addr == addr && x.port == port).ok_or(ConfigError::NoSuchDest)?;
         dests.remove(j);
         Ok(())
     }

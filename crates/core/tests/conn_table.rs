@@ -229,8 +229,14 @@ fn listing_rows_match_ipvsadm() {
     t.on_packet(id, Dir::In, TcpFlags::syn(), 0);
     t.on_packet(id, Dir::In, TcpFlags::ack(), 0);
     let rows: Vec<_> = t.iter(2 * S).map(|c| c.ipvsadm_row()).collect();
-    assert_eq!(LIST_HEADER, format!("pro expire {:<11} {:<18} {:<18} {}\n", "state", "source", "virtual", "destination"));
-    assert_eq!(rows, vec!["TCP 14:58  ESTABLISHED 100.0.0.5:10005    10.0.0.1:80        192.168.1.10:80\n".to_string()]);
+    assert_eq!(
+        LIST_HEADER,
+        format!("pro expire {:<11} {:<18} {:<18} {}\n", "state", "source", "virtual", "destination")
+    );
+    assert_eq!(
+        rows,
+        vec!["TCP 14:58  ESTABLISHED 100.0.0.5:10005    10.0.0.1:80        192.168.1.10:80\n".to_string()]
+    );
 }
 
 #[test]

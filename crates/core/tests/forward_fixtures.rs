@@ -97,7 +97,12 @@ fn lab() -> Lab {
     let l3 = Arc::new(L3Config::new(ports, routes));
     let mut node = Node::new(l3, NeighConfig::default());
     let mut io = Recorder::default();
-    for (port, ip, m) in [(0, [10, 0, 2, 1], [0, 0xfe]), (1, [10, 0, 3, 11], [3, 11]), (1, [10, 0, 3, 12], [3, 12]), (1, [10, 0, 3, 254], [2, 0xfe])] {
+    for (port, ip, m) in [
+        (0, [10, 0, 2, 1], [0, 0xfe]),
+        (1, [10, 0, 3, 11], [3, 11]),
+        (1, [10, 0, 3, 12], [3, 12]),
+        (1, [10, 0, 3, 254], [2, 0xfe]),
+    ] {
         node.learn(port, Ipv4Addr::from(ip), mac(m), true, 0, &mut io);
     }
     let stats = Arc::new(CoreStats::with_dests(1, 2, 64));
@@ -175,7 +180,13 @@ fn icmp_error_from_real_server_reaches_client_about_the_vip() {
 #[test]
 fn replies_owned_by_another_core_are_redirected() {
     let mut l = lab();
-    let reply = Tuple::new(Protocol::Tcp, Addr::from(Ipv4Addr::new(10, 0, 3, 11)), 8080, Addr::from(Ipv4Addr::new(10, 0, 1, 2)), 40000);
+    let reply = Tuple::new(
+        Protocol::Tcp,
+        Addr::from(Ipv4Addr::new(10, 0, 3, 11)),
+        8080,
+        Addr::from(Ipv4Addr::new(10, 0, 1, 2)),
+        40000,
+    );
     l.owners.claim(&reply, 1);
     let io = run(&mut l, 1, NAT_SYNACK_IN);
     assert_eq!(io.redirects, vec![(1, 1)]);
@@ -194,7 +205,9 @@ fn weight_zero_takes_no_new_connections_but_keeps_old_ones() {
     let mut l = lab();
     assert_eq!(run(&mut l, 0, DR_SYN_IN).tx.len(), 1);
     // `-e -t VIP:81 -r 10.0.3.11:81 -g -w 0`
-    l.cfg.edit_dest(&key(Protocol::Tcp, 81), &DestSpec { weight: 0, ..dest([10, 0, 3, 11], 81, FwdMethod::Route) }).unwrap();
+    l.cfg
+        .edit_dest(&key(Protocol::Tcp, 81), &DestSpec { weight: 0, ..dest([10, 0, 3, 11], 81, FwdMethod::Route) })
+        .unwrap();
     l.dir.set_snapshot(l.cfg.snapshot());
     assert_eq!(run(&mut l, 0, DR_SYN_IN).tx, vec![(1, hex(DR_SYN_OUT))], "the open connection keeps flowing");
     // A new client: no usable server, so ICMP port unreachable back out of the wan port.
@@ -223,8 +236,17 @@ fn router_fragmentation_needed_about_a_dr_reply_goes_to_the_real_server() {
 #[test]
 fn mutated_frames_never_panic_the_director() {
     let seeds = [
-        NAT_SYN_IN, NAT_SYNACK_IN, NAT_ACK_NOCONN, DR_SYN_IN, TUN_SYN_IN, TUN_BIG_DF_IN, NODEST_IN, UDP_IN, RS_UNREACH_IN,
-        ROUTER_FRAG_NAT_IN, ROUTER_FRAG_DR_IN,
+        NAT_SYN_IN,
+        NAT_SYNACK_IN,
+        NAT_ACK_NOCONN,
+        DR_SYN_IN,
+        TUN_SYN_IN,
+        TUN_BIG_DF_IN,
+        NODEST_IN,
+        UDP_IN,
+        RS_UNREACH_IN,
+        ROUTER_FRAG_NAT_IN,
+        ROUTER_FRAG_DR_IN,
     ];
     let mut l = lab();
     let mut io = Recorder::default();

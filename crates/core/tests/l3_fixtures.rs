@@ -59,8 +59,18 @@ fn node() -> Node<VecBuf> {
     let mut routes = RouteTable::default();
     routes.add_gateway("0.0.0.0/0".parse().unwrap(), Ipv4Addr::new(10, 0, 2, 1), 0);
     let ports = vec![
-        PortL3 { mac: D, addrs: vec!["10.0.2.2/24".parse().unwrap()], vips: vec![Ipv4Addr::new(10, 0, 2, 100)], mtu: 1500 },
-        PortL3 { mac: EthernetAddress([2, 0, 0, 0, 1, 1]), addrs: vec!["10.0.3.1/24".parse().unwrap()], vips: vec![], mtu: 1500 },
+        PortL3 {
+            mac: D,
+            addrs: vec!["10.0.2.2/24".parse().unwrap()],
+            vips: vec![Ipv4Addr::new(10, 0, 2, 100)],
+            mtu: 1500,
+        },
+        PortL3 {
+            mac: EthernetAddress([2, 0, 0, 0, 1, 1]),
+            addrs: vec!["10.0.3.1/24".parse().unwrap()],
+            vips: vec![],
+            mtu: 1500,
+        },
     ];
     Node::new(Arc::new(L3Config::new(ports, routes)), NeighConfig::default())
 }

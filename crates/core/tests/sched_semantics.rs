@@ -226,9 +226,8 @@ fn sh_port_and_fallback_flags() {
     let mut plain = sched::build("sh", SchedFlags(0), &b.dests).unwrap();
     let mut port = sched::build("sh", SchedFlags::SH_PORT, &b.dests).unwrap();
     let base = b.pick(plain.as_mut(), &t).unwrap();
-    let spread: std::collections::HashSet<_> = (0..64)
-        .map(|p| b.pick(port.as_mut(), &Tuple { sport: 2000 + p, ..t }).unwrap())
-        .collect();
+    let spread: std::collections::HashSet<_> =
+        (0..64).map(|p| b.pick(port.as_mut(), &Tuple { sport: 2000 + p, ..t }).unwrap()).collect();
     assert!(spread.len() > 1, "sh-port spreads one client's ports");
     assert!((0..64).all(|p| b.pick(plain.as_mut(), &Tuple { sport: 2000 + p, ..t }) == Some(base)));
     // Make the hashed dest quiescent: without fallback no dest, with fallback another one.

@@ -108,8 +108,16 @@ pub fn run(cfg: WorkerConfig) -> i32 {
     let mut redirect: Vec<Option<RedirectBuffer>> =
         rings_out.into_iter().map(|r| r.map(|ring| RedirectBuffer { ring, pending: Burst::new() })).collect();
     let start = lcore::tsc() / tsc_per_ms;
-    let mut dir = Director::new(Node::new(l3, neigh), Balancer::new(core, conn, snapshot, owners, stats.clone(), start));
-    let mut io = WorkerIo { tx: &mut tx, redirect: &mut redirect, stats: &stats, pool: &pool, peers: &peers, flush_at: max_burst };
+    let mut dir =
+        Director::new(Node::new(l3, neigh), Balancer::new(core, conn, snapshot, owners, stats.clone(), start));
+    let mut io = WorkerIo {
+        tx: &mut tx,
+        redirect: &mut redirect,
+        stats: &stats,
+        pool: &pool,
+        peers: &peers,
+        flush_at: max_burst,
+    };
     let mut burst = Burst::new();
 
     if announce {

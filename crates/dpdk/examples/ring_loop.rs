@@ -35,7 +35,13 @@ fn main() {
         }
     }
     let dt = (dpdk::tsc() - t0) as f64 / hz;
-    println!("net_ring0 tx+rx loop: {:.1} Mpps ({} packets in {:.2} s), {:.1} cycles/packet", pkts as f64 / dt / 1e6, pkts, dt, dt * hz / pkts as f64);
+    println!(
+        "net_ring0 tx+rx loop: {:.1} Mpps ({} packets in {:.2} s), {:.1} cycles/packet",
+        pkts as f64 / dt / 1e6,
+        pkts,
+        dt,
+        dt * hz / pkts as f64
+    );
     drop((b, rx, tx));
     drop(pool);
     drop(eal);

@@ -93,8 +93,7 @@ impl Eal {
         // rte_eal_init permutes argv (getopt) and may keep pointers into the strings, so
         // both the strings and the array are leaked: once per process, a few bytes.
         let strings: &'static mut [CString] = Vec::leak(owned);
-        let argv: &'static mut [*mut c_char] =
-            Vec::leak(strings.iter().map(|s| s.as_ptr() as *mut c_char).collect());
+        let argv: &'static mut [*mut c_char] = Vec::leak(strings.iter().map(|s| s.as_ptr() as *mut c_char).collect());
         st.phase = Phase::Failed;
         // SAFETY: argv holds argc valid NUL-terminated strings that live forever; the
         // phase check above under STATE's lock guarantees this is the only call in the

@@ -67,7 +67,11 @@ impl Mempool {
     pub fn create(name: &str, n: u32, cache: u32, data_room: u16, socket: i32) -> Result<Mempool> {
         const OP: &str = "rte_pktmbuf_pool_create";
         if name.is_empty() || name.len() >= dpdk_sys::RVS_MEMPOOL_NAMESIZE as usize {
-            return Err(Error::msg_errno(OP, 36, format!("name {name:?} must be 1..{} bytes", dpdk_sys::RVS_MEMPOOL_NAMESIZE - 1)));
+            return Err(Error::msg_errno(
+                OP,
+                36,
+                format!("name {name:?} must be 1..{} bytes", dpdk_sys::RVS_MEMPOOL_NAMESIZE - 1),
+            ));
         }
         if (data_room as u32) < dpdk_sys::RVS_PKTMBUF_HEADROOM {
             return Err(Error::msg_errno(OP, 22, format!("data_room {data_room} is less than the headroom")));

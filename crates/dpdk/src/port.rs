@@ -191,7 +191,9 @@ impl Port {
         let Ok(_g) = locked("rte_eth_dev_info_get", self.id) else { return String::new() };
         match self.info("rte_eth_dev_info_get") {
             // SAFETY: driver_name is a static NUL-terminated string owned by the driver.
-            Ok(i) if !i.driver_name.is_null() => unsafe { CStr::from_ptr(i.driver_name) }.to_string_lossy().into_owned(),
+            Ok(i) if !i.driver_name.is_null() => {
+                unsafe { CStr::from_ptr(i.driver_name) }.to_string_lossy().into_owned()
+            }
             _ => String::new(),
         }
     }
@@ -210,10 +212,18 @@ impl Port {
         }
         let info = self.info("rte_eth_dev_info_get")?;
         if conf.rx_queues == 0 || conf.rx_queues > info.max_rx_queues {
-            return Err(Error::msg_errno(OP, 22, format!("rx_queues {} not in 1..={}", conf.rx_queues, info.max_rx_queues)));
+            return Err(Error::msg_errno(
+                OP,
+                22,
+                format!("rx_queues {} not in 1..={}", conf.rx_queues, info.max_rx_queues),
+            ));
         }
         if conf.tx_queues == 0 || conf.tx_queues > info.max_tx_queues {
-            return Err(Error::msg_errno(OP, 22, format!("tx_queues {} not in 1..={}", conf.tx_queues, info.max_tx_queues)));
+            return Err(Error::msg_errno(
+                OP,
+                22,
+                format!("tx_queues {} not in 1..={}", conf.tx_queues, info.max_tx_queues),
+            ));
         }
         let mut ec = dpdk_sys::rte_eth_conf::default();
         let mut rss = false;
@@ -395,7 +405,8 @@ impl Port {
         let _g = locked(OP, self.id)?;
         for _ in 0..4 {
             // SAFETY: valid port; a NULL array with size 0 asks for the count.
-            let n = Error::check(OP, unsafe { dpdk_sys::rte_eth_xstats_get_names(self.id, std::ptr::null_mut(), 0) })? as usize;
+            let n = Error::check(OP, unsafe { dpdk_sys::rte_eth_xstats_get_names(self.id, std::ptr::null_mut(), 0) })?
+                as usize;
             let mut names = vec![dpdk_sys::rte_eth_xstat_name::default(); n];
             let mut vals = vec![dpdk_sys::rte_eth_xstat::default(); n];
             // SAFETY: both arrays have n elements, as passed.

@@ -154,7 +154,11 @@ impl<T: RingItem> Ring<T> {
     pub fn create_on(name: &str, count: u32, sp: bool, sc: bool, socket: i32) -> Result<Self> {
         const OP: &str = "rte_ring_create";
         if name.is_empty() || name.len() >= dpdk_sys::RVS_RING_NAMESIZE as usize {
-            return Err(Error::msg_errno(OP, 36, format!("name {name:?} must be 1..{} bytes", dpdk_sys::RVS_RING_NAMESIZE - 1)));
+            return Err(Error::msg_errno(
+                OP,
+                36,
+                format!("name {name:?} must be 1..{} bytes", dpdk_sys::RVS_RING_NAMESIZE - 1),
+            ));
         }
         if count == 0 {
             return Err(Error::msg_errno(OP, 22, "count must be > 0"));
@@ -205,7 +209,8 @@ impl<T: RingItem> Ring<T> {
         let base = items.as_mut_ptr() as *mut *mut c_void;
         // SAFETY: ring alive; producer side is ours (MP, or SP claimed); RingItem makes
         // `items` an array of `len` owning void* pointers.
-        let n = unsafe { dpdk_sys::rvs_ring_enqueue_burst(inner.r.as_ptr(), base, want, std::ptr::null_mut()) } as usize;
+        let n =
+            unsafe { dpdk_sys::rvs_ring_enqueue_burst(inner.r.as_ptr(), base, want, std::ptr::null_mut()) } as usize;
         release(&inner.prod_busy, inner.sp);
         if n > 0 {
             // SAFETY: the first n pointers now belong to the ring: shift the rest to the

@@ -121,10 +121,7 @@ impl<T: AsRef<[u8]>> Icmpv4Packet<T> {
     /// An error message, which quotes the offending packet (RFC 792; RFC 1122 §3.2.2).
     pub fn is_error(&self) -> bool {
         use icmpv4_type::*;
-        matches!(
-            self.msg_type(),
-            DST_UNREACHABLE | SOURCE_QUENCH | REDIRECT | TIME_EXCEEDED | PARAM_PROBLEM
-        )
+        matches!(self.msg_type(), DST_UNREACHABLE | SOURCE_QUENCH | REDIRECT | TIME_EXCEEDED | PARAM_PROBLEM)
     }
 
     /// The IPv4 packet an error message quotes: its full header and as much payload

@@ -240,7 +240,14 @@ pub struct Ipv6ExtHeaderInfo {
 pub fn is_ext_header(nh: u8) -> bool {
     matches!(
         nh,
-        ip_proto::HOPOPT | ip_proto::IPV6_ROUTE | ip_proto::IPV6_FRAG | ip_proto::IPV6_OPTS | ip_proto::AH | 135 | 139 | 140
+        ip_proto::HOPOPT
+            | ip_proto::IPV6_ROUTE
+            | ip_proto::IPV6_FRAG
+            | ip_proto::IPV6_OPTS
+            | ip_proto::AH
+            | 135
+            | 139
+            | 140
     )
 }
 

@@ -33,7 +33,13 @@ struct L4 {
 fn l4() -> impl Strategy<Value = L4> {
     (
         (any::<u16>(), any::<u16>(), any::<u32>(), any::<u32>(), any::<u8>(), any::<u16>()),
-        (any::<Option<u16>>(), proptest::option::of(0u8..15), any::<bool>(), any::<Option<(u32, u32)>>(), any::<Option<(u32, u32)>>()),
+        (
+            any::<Option<u16>>(),
+            proptest::option::of(0u8..15),
+            any::<bool>(),
+            any::<Option<(u32, u32)>>(),
+            any::<Option<(u32, u32)>>(),
+        ),
         proptest::collection::vec(any::<u8>(), 0..300),
     )
         .prop_map(|((sport, dport, seq, ack, flags, window), (mss, ws, sack_perm, ts, sack), payload)| L4 {
@@ -386,7 +392,9 @@ fn golden_vectors_agree_with_etherparse() {
                         u.checksum(),
                         "{name}"
                     ),
-                    Some(TransportSlice::Icmpv6(i)) => assert!(i.is_checksum_valid(h.source(), h.destination()), "{name}"),
+                    Some(TransportSlice::Icmpv6(i)) => {
+                        assert!(i.is_checksum_valid(h.source(), h.destination()), "{name}")
+                    }
                     _ => {}
                 }
             }

@@ -140,7 +140,16 @@ fn icmp_echo_request() {
 
     let mut b = vec![0u8; 14 + 84];
     eth(&mut b, R, C, ethertype::IPV4);
-    let h = V4 { tos: 0, total: 84, id: 0x3c5e, df: true, ttl: 64, proto: 1, src: ip(192, 168, 1, 100), dst: ip(8, 8, 8, 8) };
+    let h = V4 {
+        tos: 0,
+        total: 84,
+        id: 0x3c5e,
+        df: true,
+        ttl: 64,
+        proto: 1,
+        src: ip(192, 168, 1, 100),
+        dst: ip(8, 8, 8, 8),
+    };
     ipv4(&mut b[14..], &h);
     let mut ipp = Ipv4Packet::new_checked(&mut b[14..]).unwrap();
     ipp.fill_checksum();
@@ -172,7 +181,10 @@ fn tcp_syn_with_options() {
     let opts: Vec<_> = t.options_iter().collect::<Result<_, _>>().unwrap();
     assert_eq!(opts, syn_options());
     let s = wire::SynOptions::parse(t.options());
-    assert_eq!((s.mss, s.window_scale, s.sack_permitted, s.timestamps), (Some(1460), Some(7), true, Some((2316216134, 0))));
+    assert_eq!(
+        (s.mss, s.window_scale, s.sack_permitted, s.timestamps),
+        (Some(1460), Some(7), true, Some((2316216134, 0)))
+    );
     assert_eq!(t.segment_len(), 1);
 
     let (src, dst) = (ip(198, 51, 100, 7), ip(203, 0, 113, 10));
@@ -221,7 +233,10 @@ fn icmp_port_unreachable_quotes_udp() {
     assert_eq!((i.msg_type(), i.msg_code()), (icmpv4_type::DST_UNREACHABLE, icmpv4_code::PORT_UNREACHABLE));
     assert!(i.verify_checksum() && i.is_error());
     let q = i.quoted_ipv4().unwrap();
-    assert_eq!((q.src_addr(), q.dst_addr(), q.protocol(), q.ident()), (ip(192, 168, 1, 100), ip(192, 168, 1, 1), 17, 0x6d2b));
+    assert_eq!(
+        (q.src_addr(), q.dst_addr(), q.protocol(), q.ident()),
+        (ip(192, 168, 1, 100), ip(192, 168, 1, 1), 17, 0x6d2b)
+    );
     assert!(q.verify_checksum());
     let qu = UdpPacket::new_checked(q.payload()).unwrap();
     assert_eq!((qu.src_port(), qu.dst_port(), qu.len()), (51234, 33434, 40));
@@ -231,7 +246,10 @@ fn icmp_port_unreachable_quotes_udp() {
     let (r, c) = (ip(192, 168, 1, 1), ip(192, 168, 1, 100));
     let mut b = vec![0u8; 14 + 88];
     eth(&mut b, C, R, ethertype::IPV4);
-    ipv4(&mut b[14..], &V4 { tos: 0xc0, total: 88, id: 0x0f13, df: false, ttl: 64, proto: ip_proto::ICMP, src: r, dst: c });
+    ipv4(
+        &mut b[14..],
+        &V4 { tos: 0xc0, total: 88, id: 0x0f13, df: false, ttl: 64, proto: ip_proto::ICMP, src: r, dst: c },
+    );
     Ipv4Packet::new_unchecked(&mut b[14..]).fill_checksum();
     ipv4(&mut b[42..], &V4 { tos: 0, total: 60, id: 0x6d2b, df: false, ttl: 64, proto: ip_proto::UDP, src: c, dst: r });
     Ipv4Packet::new_unchecked(&mut b[42..]).fill_checksum();
@@ -272,7 +290,10 @@ fn icmp_frag_needed_quotes_only_64_bits() {
     Ipv4Packet::new_unchecked(&mut b[14..]).fill_checksum();
     // The original 1500-byte segment, built whole, then cut to header + 8 bytes.
     let mut orig = vec![0u8; 1500];
-    ipv4(&mut orig, &V4 { tos: 0, total: 1500, id: 0xa3f2, df: true, ttl: 62, proto: ip_proto::TCP, src: vip, dst: client });
+    ipv4(
+        &mut orig,
+        &V4 { tos: 0, total: 1500, id: 0xa3f2, df: true, ttl: 62, proto: ip_proto::TCP, src: vip, dst: client },
+    );
     Ipv4Packet::new_unchecked(&mut orig[..]).fill_checksum();
     let mut t = TcpPacket::new_unchecked(&mut orig[20..]);
     t.set_src_port(80);
@@ -407,7 +428,16 @@ fn igmp_report_with_router_alert_option() {
 
     let mut b = vec![0u8; 14 + 32];
     eth(&mut b, EthernetAddress([1, 0, 0x5e, 0, 0, 0xfb]), C, ethertype::IPV4);
-    let h = V4 { tos: 0xc0, total: 32, id: 0, df: true, ttl: 1, proto: 2, src: ip(192, 168, 1, 100), dst: ip(224, 0, 0, 251) };
+    let h = V4 {
+        tos: 0xc0,
+        total: 32,
+        id: 0,
+        df: true,
+        ttl: 1,
+        proto: 2,
+        src: ip(192, 168, 1, 100),
+        dst: ip(224, 0, 0, 251),
+    };
     ipv4(&mut b[14..], &h);
     let mut p = Ipv4Packet::new_unchecked(&mut b[14..]);
     p.set_version_and_header_len(4, 24);
@@ -430,7 +460,16 @@ fn ipv4_non_first_fragment() {
 
     let mut b = vec![0u8; 14 + 148];
     eth(&mut b, D, R, ethertype::IPV4);
-    let h = V4 { tos: 0, total: 148, id: 0x1234, df: false, ttl: 63, proto: ip_proto::UDP, src: ip(198, 51, 100, 7), dst: ip(203, 0, 113, 10) };
+    let h = V4 {
+        tos: 0,
+        total: 148,
+        id: 0x1234,
+        df: false,
+        ttl: 63,
+        proto: ip_proto::UDP,
+        src: ip(198, 51, 100, 7),
+        dst: ip(203, 0, 113, 10),
+    };
     ipv4(&mut b[14..], &h);
     let mut p = Ipv4Packet::new_unchecked(&mut b[14..]);
     p.set_flags_and_frag_offset(false, false, 1480);

@@ -8,7 +8,10 @@ use std::net::Ipv6Addr;
 use common::hex;
 use common::vectors::*;
 use wire::ipv6::{Ipv6ExtHeader, Ipv6FragInfo, Ipv6FragmentHeader, Ipv6UpperLayer};
-use wire::{ethertype, icmpv6_type, ip_proto, EthernetAddress, EthernetFrame, Icmpv6Packet, Ipv6Packet, TcpOption, TcpPacket, UdpPacket};
+use wire::{
+    ethertype, icmpv6_type, ip_proto, EthernetAddress, EthernetFrame, Icmpv6Packet, Ipv6Packet, TcpOption, TcpPacket,
+    UdpPacket,
+};
 
 const C: EthernetAddress = EthernetAddress([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
 const R: EthernetAddress = EthernetAddress([0x00, 0x1a, 0x2b, 0x3c, 0x4d, 0x5e]);
@@ -79,7 +82,8 @@ fn udp_behind_dstopts_routing_fragment() {
     let g = hex(IPV6_EXT_UDP);
     let p = Ipv6Packet::new_checked(&g[14..]).unwrap();
     assert_eq!((p.flow_label(), p.traffic_class(), p.payload_len()), (0x12345, 0, 40));
-    let kinds: Vec<_> = p.ext_headers().map(|h| h.map(|h| (h.kind, h.offset, h.len))).collect::<Result<_, _>>().unwrap();
+    let kinds: Vec<_> =
+        p.ext_headers().map(|h| h.map(|h| (h.kind, h.offset, h.len))).collect::<Result<_, _>>().unwrap();
     assert_eq!(kinds, vec![(ip_proto::IPV6_OPTS, 0, 8), (ip_proto::IPV6_ROUTE, 8, 8), (ip_proto::IPV6_FRAG, 16, 8)]);
     let rh = Ipv6ExtHeader::new_checked(&p.payload()[8..]).unwrap();
     assert_eq!((rh.routing_type(), rh.segments_left()), (0, 0));

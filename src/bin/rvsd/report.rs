@@ -23,6 +23,12 @@ pub fn counters(cfg: &Config, stats: &[Arc<CoreStats>]) {
                 if drops.is_empty() { String::new() } else { format!(" ({})", drops.join(", ")) }
             );
         }
-        println!("counters: lcore {}: redirects out {} in {}, connections {}", s.lcore, s.redirects_out.get(), s.redirects_in.get(), s.conns.get());
+        println!(
+            "counters: lcore {}: redirects out {} in {}, connections {}",
+            s.lcore,
+            s.redirects_out.get(),
+            s.redirects_in.get(),
+            s.conns.get()
+        );
     }
 }

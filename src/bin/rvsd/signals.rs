@@ -47,7 +47,12 @@ fn reload(running: &Config, live: &Live) {
         Ok(new) => new,
         Err(e) => return eprintln!("rvsd: reload refused: {e}; the running configuration stays"),
     };
-    if new.eal != running.eal || new.ports != running.ports || new.vips != running.vips || new.routes != running.routes || new.workers != running.workers {
+    if new.eal != running.eal
+        || new.ports != running.ports
+        || new.vips != running.vips
+        || new.routes != running.routes
+        || new.workers != running.workers
+    {
         eprintln!("rvsd: reload: only [[service]] changes apply without a restart; other changes are ignored");
     }
     match live.update(|c| control::services::apply(c, &new.services)) {

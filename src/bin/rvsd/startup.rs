@@ -39,10 +39,12 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
 
     // Services first: a bad one refuses to start before any port is touched.
     let mut services = rvs_core::service::Config::new(MAX_DESTS);
-    control::services::apply(&mut services, &cfg.services).map_err(|e| format!("{}: services: {e}", cfg.path.display()))?;
+    control::services::apply(&mut services, &cfg.services)
+        .map_err(|e| format!("{}: services: {e}", cfg.path.display()))?;
     if let Some(rules) = restore {
         let text = std::fs::read_to_string(rules).map_err(|e| format!("{}: {e}", rules.display()))?;
-        control::admin::restore(&mut services, &text).map_err(|(e, _)| format!("{}: {e}; nothing started", rules.display()))?;
+        control::admin::restore(&mut services, &text)
+            .map_err(|(e, _)| format!("{}: {e}; nothing started", rules.display()))?;
         println!("restore: {} applied", rules.display());
     }
 
@@ -53,7 +55,10 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
     println!("eal: main lcore {}, worker lcores available {:?}", lcore::main_lcore(), enabled);
     for l in &cfg.workers.lcores {
         if !enabled.contains(l) {
-            return Err(format!("{}: workers.lcores: lcore {l} is not enabled by the EAL arguments", cfg.path.display()));
+            return Err(format!(
+                "{}: workers.lcores: lcore {l} is not enabled by the EAL arguments",
+                cfg.path.display()
+            ));
         }
     }
 
@@ -69,7 +74,8 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
         .iter()
         .map(|&l| Arc::new(CoreStats::with_dests(l, cfg.ports.len(), MAX_DESTS as usize)))
         .collect();
-    let (senders, receivers): (Vec<_>, Vec<_>) = (0..nb_workers).map(|_| crossbeam::channel::unbounded::<WorkerCtl>()).unzip();
+    let (senders, receivers): (Vec<_>, Vec<_>) =
+        (0..nb_workers).map(|_| crossbeam::channel::unbounded::<WorkerCtl>()).unzip();
     let live = Arc::new(Live::new(services, senders));
     print_services(&live.snapshot());
     launch_workers(&cfg, &ports, &pool, &l3, &stats, &live, receivers, &stop)?;
@@ -121,7 +127,14 @@ fn start_ports(cfg: &Config, pool: &Mempool, queues: u16) -> Result<(Vec<Port>, 
     let mut l3_ports = Vec::new();
     for (i, p) in cfg.ports.iter().enumerate() {
         let port = Port::by_name(&p.device).map_err(|e| format!("port {}: device {}: {e}", p.name, p.device))?;
-        let conf = PortConf { rx_queues: queues, tx_queues: queues, rx_desc: p.rx_desc, tx_desc: p.tx_desc, rss: queues > 1, mtu: Some(p.mtu) };
+        let conf = PortConf {
+            rx_queues: queues,
+            tx_queues: queues,
+            rx_desc: p.rx_desc,
+            tx_desc: p.tx_desc,
+            rss: queues > 1,
+            mtu: Some(p.mtu),
+        };
         port.configure(&conf, pool).map_err(|e| format!("port {}: configure: {e}", p.name))?;
         port.start().map_err(|e| format!("port {}: start: {e}", p.name))?;
         let mac = port.mac_addr().map_err(|e| format!("port {}: MAC address: {e}", p.name))?;
@@ -174,7 +187,10 @@ fn launch_workers(
             row.push(if i == j {
                 None
             } else {
-                Some(Ring::create(&format!("rvs_rd_{i}_{j}"), REDIRECT_RING, true, true).map_err(|e| format!("redirect ring: {e}"))?)
+                Some(
+                    Ring::create(&format!("rvs_rd_{i}_{j}"), REDIRECT_RING, true, true)
+                        .map_err(|e| format!("redirect ring: {e}"))?,
+                )
             });
         }
         rings.push(row);
@@ -186,7 +202,12 @@ fn launch_workers(
         reachable_ms: cfg.workers.neigh_reachable_secs * 1000,
         ..NeighConfig::default()
     };
-    let conn = ConnConfig { capacity: cfg.workers.conn_capacity, max_dests: MAX_DESTS, workers: n as u32, ..ConnConfig::default() };
+    let conn = ConnConfig {
+        capacity: cfg.workers.conn_capacity,
+        max_dests: MAX_DESTS,
+        workers: n as u32,
+        ..ConnConfig::default()
+    };
     for (q, (&lcore_id, ctl)) in cfg.workers.lcores.iter().zip(receivers).enumerate() {
         let mut queues = Vec::with_capacity(ports.len());
         for p in ports {
@@ -218,7 +239,11 @@ fn launch_workers(
         };
         lcore::launch(lcore_id, move || dataplane::run(w)).map_err(|e| format!("worker lcore {lcore_id}: {e}"))?;
         let names: Vec<&str> = cfg.ports.iter().map(|p| p.name.as_str()).collect();
-        println!("worker lcore {lcore_id}: queue {q} on {}, {} connections", names.join(", "), cfg.workers.conn_capacity);
+        println!(
+            "worker lcore {lcore_id}: queue {q} on {}, {} connections",
+            names.join(", "),
+            cfg.workers.conn_capacity
+        );
     }
     Ok(())
 }
@@ -226,9 +251,17 @@ fn launch_workers(
 /// One line per service and real server, in ipvsadm's words.
 pub fn print_services(snap: &Snapshot) {
     for s in snap.services() {
-        let dests: Vec<String> =
-            s.dests.iter().map(|d| format!("{} {} w{}", fmt_addr_port(d.addr, d.port), d.fwd.name(), d.weight)).collect();
+        let dests: Vec<String> = s
+            .dests
+            .iter()
+            .map(|d| format!("{} {} w{}", fmt_addr_port(d.addr, d.port), d.fwd.name(), d.weight))
+            .collect();
         let persist = s.persistence.map(|p| format!(" persistent {}", p.timeout_s)).unwrap_or_default();
-        println!("service {} {}{persist}: {}", service_label(&s.key), s.scheduler, if dests.is_empty() { "no real servers".into() } else { dests.join(", ") });
+        println!(
+            "service {} {}{persist}: {}",
+            service_label(&s.key),
+            s.scheduler,
+            if dests.is_empty() { "no real servers".into() } else { dests.join(", ") }
+        );
     }
 }

@@ -27,14 +27,18 @@ fn proto_from_core(p: CoreProto) -> Protocol {
 
 pub fn key_to_core(k: &ipv::ServiceKey) -> core::ServiceKey {
     match *k {
-        ipv::ServiceKey::Addr { proto, addr, port } => core::ServiceKey::Proto { proto: proto_to_core(proto), addr: Addr::from(addr), port },
+        ipv::ServiceKey::Addr { proto, addr, port } => {
+            core::ServiceKey::Proto { proto: proto_to_core(proto), addr: Addr::from(addr), port }
+        }
         ipv::ServiceKey::Fwmark { mark, af } => core::ServiceKey::Fwmark { mark, v6: af == AddressFamily::Inet6 },
     }
 }
 
 pub fn key_from_core(k: &core::ServiceKey) -> ipv::ServiceKey {
     match *k {
-        core::ServiceKey::Proto { proto, addr, port } => ipv::ServiceKey::Addr { proto: proto_from_core(proto), addr: addr.to_ip(), port },
+        core::ServiceKey::Proto { proto, addr, port } => {
+            ipv::ServiceKey::Addr { proto: proto_from_core(proto), addr: addr.to_ip(), port }
+        }
         core::ServiceKey::Fwmark { mark, v6 } => {
             ipv::ServiceKey::Fwmark { mark, af: if v6 { AddressFamily::Inet6 } else { AddressFamily::Inet } }
         }
@@ -49,7 +53,11 @@ pub fn service_to_core(s: &ipv::ServiceSpec) -> Result<core::ServiceSpec, String
         core::ipv4_mask_prefix(s.netmask.to_be_bytes()).map_err(|e| e.to_string())?
     };
     let mut flags = 0;
-    for (on, bit) in [(s.flags.flag1, core::SchedFlags::FLAG1), (s.flags.flag2, core::SchedFlags::FLAG2), (s.flags.flag3, core::SchedFlags::FLAG3)] {
+    for (on, bit) in [
+        (s.flags.flag1, core::SchedFlags::FLAG1),
+        (s.flags.flag2, core::SchedFlags::FLAG2),
+        (s.flags.flag3, core::SchedFlags::FLAG3),
+    ] {
         if on {
             flags |= bit;
         }
@@ -88,7 +96,14 @@ pub fn dest_to_core(d: &ipv::DestSpec) -> Result<core::DestSpec, String> {
         ForwardMethod::Tunnel => FwdMethod::Tunnel,
         ForwardMethod::FullNat => return Err(ipv::Feature::FullNat.not_supported_message()),
     };
-    Ok(core::DestSpec { addr: Addr::from(d.addr), port: d.port, weight: d.weight, u_threshold: d.u_threshold, l_threshold: d.l_threshold, fwd })
+    Ok(core::DestSpec {
+        addr: Addr::from(d.addr),
+        port: d.port,
+        weight: d.weight,
+        u_threshold: d.u_threshold,
+        l_threshold: d.l_threshold,
+        fwd,
+    })
 }
 
 pub fn dest_from_core(d: &core::Dest) -> ipv::DestSpec {

@@ -128,7 +128,13 @@ impl Admin {
             if let Some(d) = c.dest(id.0) {
                 s.totals = add(
                     s.totals,
-                    Totals { conns: d.conns.get(), inpkts: d.inpkts.get(), outpkts: d.outpkts.get(), inbytes: d.inbytes.get(), outbytes: d.outbytes.get() },
+                    Totals {
+                        conns: d.conns.get(),
+                        inpkts: d.inpkts.get(),
+                        outpkts: d.outpkts.get(),
+                        inbytes: d.inbytes.get(),
+                        outbytes: d.outbytes.get(),
+                    },
                 );
                 s.active += d.active.get() as u32;
                 s.inactive += d.inactive.get() as u32;
@@ -247,8 +253,12 @@ impl Admin {
         if want.is_some() && !snap.services().iter().any(|s| Some(s.key) == want) {
             return Response::err("No such service", 255);
         }
-        let ids: Vec<DestId> =
-            snap.services().iter().filter(|s| want.is_none_or(|k| k == s.key)).flat_map(|s| s.dests.iter().map(|d| d.id)).collect();
+        let ids: Vec<DestId> = snap
+            .services()
+            .iter()
+            .filter(|s| want.is_none_or(|k| k == s.key))
+            .flat_map(|s| s.dests.iter().map(|d| d.id))
+            .collect();
         let sums: Vec<(DestId, Totals)> = ids.into_iter().map(|id| (id, self.dest_sum(id).totals)).collect();
         self.state().zero.extend(sums);
         Response::default()
@@ -280,8 +290,12 @@ fn apply(c: &mut core::Config, cmd: &Command) -> Result<(), String> {
             c.clear();
             Ok(())
         }
-        Command::AddServer { service, dest } => c.add_dest(&key_to_core(service), &dest_to_core(dest)?).map(|_| ()).map_err(dest_err),
-        Command::EditServer { service, dest } => c.edit_dest(&key_to_core(service), &dest_to_core(dest)?).map_err(dest_err),
+        Command::AddServer { service, dest } => {
+            c.add_dest(&key_to_core(service), &dest_to_core(dest)?).map(|_| ()).map_err(dest_err)
+        }
+        Command::EditServer { service, dest } => {
+            c.edit_dest(&key_to_core(service), &dest_to_core(dest)?).map_err(dest_err)
+        }
         Command::DeleteServer { service, addr, port } => {
             c.del_dest(&key_to_core(service), rvs_core::addr::Addr::from(*addr), *port).map_err(dest_err)
         }

@@ -23,7 +23,10 @@ pub fn serve(path: &Path, admin: Arc<Admin>) -> std::io::Result<JoinHandle<()>> 
     }
     if path.exists() {
         if UnixStream::connect(path).is_ok() {
-            return Err(std::io::Error::new(std::io::ErrorKind::AddrInUse, format!("{} is served by another rvsd", path.display())));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                format!("{} is served by another rvsd", path.display()),
+            ));
         }
         std::fs::remove_file(path)?;
     }
@@ -51,7 +54,8 @@ fn handle(stream: UnixStream, admin: &Admin) -> std::io::Result<()> {
 
 /// The client side, used by rvsadm.
 pub fn call(path: &Path, req: &Request) -> Result<Response, String> {
-    let stream = UnixStream::connect(path).map_err(|e| format!("cannot talk to rvsd at {}: {e} (is rvsd running?)", path.display()))?;
+    let stream = UnixStream::connect(path)
+        .map_err(|e| format!("cannot talk to rvsd at {}: {e} (is rvsd running?)", path.display()))?;
     let mut body = serde_json::to_string(req).map_err(|e| e.to_string())?;
     body.push('\n');
     (&stream).write_all(body.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;

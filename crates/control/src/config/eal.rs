@@ -33,9 +33,7 @@ impl EalInfo {
     /// The lcore that runs `main()` and hence rvsd's control thread:
     /// `--main-lcore`, else the lowest listed lcore (DPDK's rule), else 0.
     pub fn main_lcore(&self) -> u32 {
-        self.main_lcore
-            .or_else(|| self.lcores.as_ref().and_then(|l| l.iter().min().copied()))
-            .unwrap_or(0)
+        self.main_lcore.or_else(|| self.lcores.as_ref().and_then(|l| l.iter().min().copied())).unwrap_or(0)
     }
 }
 
@@ -69,12 +67,7 @@ pub(super) fn analyze(args: &[String]) -> Result<EalInfo, EalError> {
                     i += 1;
                     v.as_str()
                 }
-                None => {
-                    return Err(EalError {
-                        index: at,
-                        message: format!("'{opt}' needs a value"),
-                    })
-                }
+                None => return Err(EalError { index: at, message: format!("'{opt}' needs a value") }),
             },
         };
         let err = |message: String| EalError { index: at, message };
@@ -170,9 +163,7 @@ pub(super) fn normalise_pci(s: &str) -> Option<String> {
         _ => return None,
     };
     let (dev, func) = devfn.split_once('.')?;
-    let hex = |p: &str, max: usize| {
-        !p.is_empty() && p.len() <= max && p.bytes().all(|b| b.is_ascii_hexdigit())
-    };
+    let hex = |p: &str, max: usize| !p.is_empty() && p.len() <= max && p.bytes().all(|b| b.is_ascii_hexdigit());
     if !(hex(domain, 4) && hex(bus, 2) && hex(dev, 2) && func.len() == 1) {
         return None;
     }

@@ -148,11 +148,7 @@ pub struct ControlConfig {
 
 impl Default for ControlConfig {
     fn default() -> Self {
-        Self {
-            metrics: SocketAddr::from(([127, 0, 0, 1], 9469)),
-            socket: PathBuf::from(DEFAULT_SOCKET),
-            cpu: None,
-        }
+        Self { metrics: SocketAddr::from(([127, 0, 0, 1], 9469)), socket: PathBuf::from(DEFAULT_SOCKET), cpu: None }
     }
 }
 
@@ -230,19 +226,11 @@ impl Source<'_> {
     /// 1-based line of byte `offset`.
     fn line_of(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
-        1 + self.text.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
+        1 + self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count()
     }
 
     /// An error at `span` (a value's or table's place in the file).
-    fn error(
-        &self,
-        span: Range<usize>,
-        key: impl Into<String>,
-        message: impl Into<String>,
-    ) -> ConfigError {
+    fn error(&self, span: Range<usize>, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
         ConfigError {
             path: self.path.to_path_buf(),
             line: Some(self.line_of(span.start)),
@@ -253,12 +241,7 @@ impl Source<'_> {
 
     /// An error with no place in the file (e.g. a missing section).
     fn error_nowhere(&self, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
-        ConfigError {
-            path: self.path.to_path_buf(),
-            line: None,
-            key: key.into(),
-            message: message.into(),
-        }
+        ConfigError { path: self.path.to_path_buf(), line: None, key: key.into(), message: message.into() }
     }
 
     /// Convert a TOML syntax or serde error, finding the key from its span.
@@ -279,19 +262,14 @@ impl Source<'_> {
             }
         }
         // serde reports a missing field at its parent table.
-        if let Some(field) = message
-            .strip_prefix("missing field `")
-            .and_then(|m| m.split('`').next())
-        {
+        if let Some(field) = message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
             let at_root = key.is_empty();
             push_key(&mut key, field);
             if at_root {
                 return self.error_nowhere(key, message);
             }
         }
-        if matches!(key.as_str(), "port" | "vip" | "route" | "service")
-            && message.contains("expected a sequence")
-        {
+        if matches!(key.as_str(), "port" | "vip" | "route" | "service") && message.contains("expected a sequence") {
             message.push_str(&format!(" (write [[{key}]], an array of tables)"));
         }
         match span {
@@ -314,19 +292,11 @@ fn push_key(path: &mut String, key: &str) {
 }
 
 fn is_bare(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// The table starting last at or before `offset`, as (start, key path).
-fn enclosing_header(
-    t: &DeTable<'_>,
-    offset: usize,
-    path: &mut String,
-    best: &mut Option<(usize, String)>,
-) {
+fn enclosing_header(t: &DeTable<'_>, offset: usize, path: &mut String, best: &mut Option<(usize, String)>) {
     for (k, v) in t.iter() {
         let len = path.len();
         push_key(path, k.get_ref());

@@ -15,8 +15,8 @@ use std::ops::Range;
 use rvs_core::addr::{fmt_addr_port, Addr, Protocol};
 use rvs_core::sched;
 use rvs_core::service::{
-    ipv4_mask_prefix, ConfigError as SvcError, DestSpec, FwdMethod, Persistence, SchedFlags,
-    ServiceKey, ServiceSpec, DEFAULT_PERSISTENCE_TIMEOUT,
+    ipv4_mask_prefix, ConfigError as SvcError, DestSpec, FwdMethod, Persistence, SchedFlags, ServiceKey, ServiceSpec,
+    DEFAULT_PERSISTENCE_TIMEOUT,
 };
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde::Deserialize;
@@ -44,21 +44,8 @@ impl PartialEq for ServiceDecl {
             && a.one_packet == b.one_packet
             && self.dests.len() == o.dests.len()
             && self.dests.iter().zip(&o.dests).all(|(x, y)| {
-                (
-                    x.addr,
-                    x.port,
-                    x.weight,
-                    x.u_threshold,
-                    x.l_threshold,
-                    x.fwd,
-                ) == (
-                    y.addr,
-                    y.port,
-                    y.weight,
-                    y.u_threshold,
-                    y.l_threshold,
-                    y.fwd,
-                )
+                (x.addr, x.port, x.weight, x.u_threshold, x.l_threshold, x.fwd)
+                    == (y.addr, y.port, y.weight, y.u_threshold, y.l_threshold, y.fwd)
             })
     }
 }
@@ -127,21 +114,13 @@ impl<'de> Deserialize<'de> for RawPersistent {
                 f.write_str("true, false or a timeout in seconds")
             }
             fn visit_bool<E: de::Error>(self, b: bool) -> std::result::Result<RawPersistent, E> {
-                Ok(if b {
-                    RawPersistent::Secs(DEFAULT_PERSISTENCE_TIMEOUT)
-                } else {
-                    RawPersistent::Off
-                })
+                Ok(if b { RawPersistent::Secs(DEFAULT_PERSISTENCE_TIMEOUT) } else { RawPersistent::Off })
             }
             fn visit_i64<E: de::Error>(self, n: i64) -> std::result::Result<RawPersistent, E> {
-                u32::try_from(n)
-                    .map(RawPersistent::Secs)
-                    .map_err(|_| E::invalid_value(Unexpected::Signed(n), &self))
+                u32::try_from(n).map(RawPersistent::Secs).map_err(|_| E::invalid_value(Unexpected::Signed(n), &self))
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> std::result::Result<RawPersistent, E> {
-                u32::try_from(n)
-                    .map(RawPersistent::Secs)
-                    .map_err(|_| E::invalid_value(Unexpected::Unsigned(n), &self))
+                u32::try_from(n).map(RawPersistent::Secs).map_err(|_| E::invalid_value(Unexpected::Unsigned(n), &self))
             }
         }
         d.deserialize_any(V)
@@ -214,10 +193,7 @@ fn host_port(s: &str) -> std::result::Result<(Addr, Option<u16>), ()> {
     if let Ok(sa) = s.parse::<SocketAddr>() {
         return Ok((Addr::from(sa.ip()), Some(sa.port())));
     }
-    let host = s
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(s);
+    let host = s.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(s);
     match host.parse::<IpAddr>() {
         Ok(IpAddr::V4(_)) if host != s => Err(()),
         Ok(ip) => Ok((Addr::from(ip), None)),
@@ -226,23 +202,12 @@ fn host_port(s: &str) -> std::result::Result<(Addr, Option<u16>), ()> {
 }
 
 fn bad_address(src: &Source<'_>, s: &S<String>, key: String) -> ConfigError {
-    src.error(
-        s.span(),
-        key,
-        format!(
-            "'{}' is not ADDRESS[:PORT] (IPv6 as \"[2001:db8::1]:80\")",
-            s.get_ref()
-        ),
-    )
+    src.error(s.span(), key, format!("'{}' is not ADDRESS[:PORT] (IPv6 as \"[2001:db8::1]:80\")", s.get_ref()))
 }
 
 /// A service key present in the table: name, protocol and address (none
 /// for fwmark), span.
-type KeySeen<'a> = (
-    &'static str,
-    Option<(Protocol, &'a S<String>)>,
-    Range<usize>,
-);
+type KeySeen<'a> = (&'static str, Option<(Protocol, &'a S<String>)>, Range<usize>);
 
 fn service(src: &Source<'_>, i: usize, s: S<RawService>) -> Result<(ServiceDecl, Spans)> {
     let table = s.span();
@@ -250,15 +215,9 @@ fn service(src: &Source<'_>, i: usize, s: S<RawService>) -> Result<(ServiceDecl,
     let key = |f: &str| format!("service[{i}].{f}");
 
     // Exactly one of tcp / udp / sctp / fwmark.
-    let protos = [
-        ("tcp", Protocol::Tcp, &s.tcp),
-        ("udp", Protocol::Udp, &s.udp),
-        ("sctp", Protocol::Sctp, &s.sctp),
-    ];
-    let mut all: Vec<KeySeen<'_>> = protos
-        .iter()
-        .filter_map(|(n, p, v)| v.as_ref().map(|v| (*n, Some((*p, v)), v.span())))
-        .collect();
+    let protos = [("tcp", Protocol::Tcp, &s.tcp), ("udp", Protocol::Udp, &s.udp), ("sctp", Protocol::Sctp, &s.sctp)];
+    let mut all: Vec<KeySeen<'_>> =
+        protos.iter().filter_map(|(n, p, v)| v.as_ref().map(|v| (*n, Some((*p, v)), v.span()))).collect();
     if let Some(m) = &s.fwmark {
         all.push(("fwmark", None, m.span()));
     }
@@ -286,23 +245,15 @@ fn service(src: &Source<'_>, i: usize, s: S<RawService>) -> Result<(ServiceDecl,
                     format!("ipv6 is only for fwmark services; a {kname} service's family is its address's"),
                 ));
             }
-            let (addr, port) =
-                host_port(v.get_ref()).map_err(|()| bad_address(src, v, key(kname)))?;
-            ServiceKey::Proto {
-                proto,
-                addr,
-                port: port.unwrap_or(0),
-            }
+            let (addr, port) = host_port(v.get_ref()).map_err(|()| bad_address(src, v, key(kname)))?;
+            ServiceKey::Proto { proto, addr, port: port.unwrap_or(0) }
         }
         None => {
             let m = s.fwmark.as_ref().map_or(0, |m| *m.get_ref());
             if m == 0 {
                 return Err(src.error(kspan, key("fwmark"), "a firewall mark is 1..=4294967295"));
             }
-            ServiceKey::Fwmark {
-                mark: m,
-                v6: s.ipv6.as_ref().is_some_and(|v| *v.get_ref()),
-            }
+            ServiceKey::Fwmark { mark: m, v6: s.ipv6.as_ref().is_some_and(|v| *v.get_ref()) }
         }
     };
     let v6 = match svc_key {
@@ -317,10 +268,7 @@ fn service(src: &Source<'_>, i: usize, s: S<RawService>) -> Result<(ServiceDecl,
             return Err(src.error(
                 sch.span(),
                 key("scheduler"),
-                format!(
-                    "unknown scheduler '{name}' (one of {})",
-                    sched::NAMES.join(", ")
-                ),
+                format!("unknown scheduler '{name}' (one of {})", sched::NAMES.join(", ")),
             ));
         }
         spec.scheduler = name.to_string();
@@ -332,41 +280,25 @@ fn service(src: &Source<'_>, i: usize, s: S<RawService>) -> Result<(ServiceDecl,
     spec.one_packet = s.ops.as_ref().is_some_and(|o| *o.get_ref());
     if let Some(p) = &s.persistent {
         if let RawPersistent::Secs(t) = *p.get_ref() {
-            spec.persistence = Some(Persistence {
-                timeout_s: t,
-                ..Persistence::default_for(v6)
-            });
+            spec.persistence = Some(Persistence { timeout_s: t, ..Persistence::default_for(v6) });
         }
     }
     if let Some(m) = &s.netmask {
         let at = |msg: String| src.error(m.span(), key("netmask"), msg);
         let Some(p) = spec.persistence.as_mut() else {
-            return Err(at(
-                "netmask only applies to a persistent service; set persistent = true or a timeout"
-                    .into(),
-            ));
+            return Err(at("netmask only applies to a persistent service; set persistent = true or a timeout".into()));
         };
         let max = if v6 { 128 } else { 32 };
         p.prefix = match m.get_ref() {
             RawNetmask::Prefix(n) if (1..=max).contains(n) => *n as u8,
-            RawNetmask::Prefix(n) => {
-                return Err(at(format!("prefix length {n} is out of range 1..={max}")))
-            }
+            RawNetmask::Prefix(n) => return Err(at(format!("prefix length {n} is out of range 1..={max}"))),
             RawNetmask::Dotted(d) if v6 => {
-                return Err(at(format!(
-                    "'{d}': an IPv6 service's netmask is a prefix length, e.g. 64"
-                )))
+                return Err(at(format!("'{d}': an IPv6 service's netmask is a prefix length, e.g. 64")))
             }
             RawNetmask::Dotted(d) => {
-                let mask: Ipv4Addr = d
-                    .trim()
-                    .parse()
-                    .map_err(|_| at(format!("'{d}' is not a dotted IPv4 netmask")))?;
-                ipv4_mask_prefix(mask.octets()).map_err(|_| {
-                    at(format!(
-                        "'{d}' is not a netmask (its ones must be contiguous)"
-                    ))
-                })?
+                let mask: Ipv4Addr = d.trim().parse().map_err(|_| at(format!("'{d}' is not a dotted IPv4 netmask")))?;
+                ipv4_mask_prefix(mask.octets())
+                    .map_err(|_| at(format!("'{d}' is not a netmask (its ones must be contiguous)")))?
             }
         };
     }
@@ -394,14 +326,9 @@ fn service(src: &Source<'_>, i: usize, s: S<RawService>) -> Result<(ServiceDecl,
 fn flags_message(e: &SvcError, scheduler: &str) -> String {
     match e {
         SvcError::IncompatibleSchedFlag(f) => {
-            format!(
-                "{e} (scheduler is {scheduler}; {f} needs {})",
-                f.get(..2).unwrap_or(f)
-            )
+            format!("{e} (scheduler is {scheduler}; {f} needs {})", f.get(..2).unwrap_or(f))
         }
-        _ => format!(
-            "{e} (flags are sh-fallback, sh-port, mh-fallback, mh-port, flag-1, flag-2, flag-3)"
-        ),
+        _ => format!("{e} (flags are sh-fallback, sh-port, mh-fallback, mh-port, flag-1, flag-2, flag-3)"),
     }
 }
 
@@ -415,8 +342,7 @@ fn real_server(
     let table = r.span();
     let r = r.into_inner();
     let key = |f: &str| format!("service[{i}].real_server[{j}].{f}");
-    let (addr, port) = host_port(r.address.get_ref())
-        .map_err(|()| bad_address(src, &r.address, key("address")))?;
+    let (addr, port) = host_port(r.address.get_ref()).map_err(|()| bad_address(src, &r.address, key("address")))?;
     let svc_port = match *svc {
         ServiceKey::Proto { port, .. } => port,
         ServiceKey::Fwmark { .. } => 0,
@@ -438,9 +364,7 @@ fn real_server(
                 return Err(src.error(
                     m.span(),
                     key("method"),
-                    format!(
-                        "unknown method '{other}' (masq/nat, route/dr/gatewaying, tunnel/ipip/tun)"
-                    ),
+                    format!("unknown method '{other}' (masq/nat, route/dr/gatewaying, tunnel/ipip/tun)"),
                 ))
             }
         };
@@ -459,22 +383,13 @@ fn real_server(
         table,
         address: r.address.span(),
         weight: r.weight.as_ref().map(|x| x.span()),
-        l_threshold: r
-            .l_threshold
-            .as_ref()
-            .or(r.u_threshold.as_ref())
-            .map(|x| x.span()),
+        l_threshold: r.l_threshold.as_ref().or(r.u_threshold.as_ref()).map(|x| x.span()),
     };
     Ok((d, spans))
 }
 
 /// Put a model error at the key it is about.
-fn located(
-    src: &Source<'_>,
-    decls: &[ServiceDecl],
-    spans: &[Spans],
-    e: &BuildError,
-) -> ConfigError {
+fn located(src: &Source<'_>, decls: &[ServiceDecl], spans: &[Spans], e: &BuildError) -> ConfigError {
     let i = e.service;
     let (Some(d), Some(sp)) = (decls.get(i), spans.get(i)) else {
         return src.error_nowhere("service", e.error.to_string());
@@ -508,21 +423,12 @@ fn located(
                 let (s, k) = or_key(&sp.netmask.clone().or(sp.persistent.clone()), "netmask");
                 (s, k, msg)
             }
-            SvcError::ZeroPortNotPersistent => (
-                kspan,
-                key(kname),
-                format!("{msg} (port 0 means every port; add persistent = true)"),
-            ),
+            SvcError::ZeroPortNotPersistent => {
+                (kspan, key(kname), format!("{msg} (port 0 means every port; add persistent = true)"))
+            }
             SvcError::ServiceExists => {
-                let first = decls
-                    .iter()
-                    .position(|o| o.spec.key == d.spec.key)
-                    .unwrap_or(i);
-                (
-                    kspan,
-                    key(kname),
-                    format!("duplicate service (also service[{first}])"),
-                )
+                let first = decls.iter().position(|o| o.spec.key == d.spec.key).unwrap_or(i);
+                (kspan, key(kname), format!("duplicate service (also service[{first}])"))
             }
             _ => (sp.table.clone(), format!("service[{i}]"), msg),
         };
@@ -532,23 +438,14 @@ fn located(
         return src.error(sp.table.clone(), format!("service[{i}]"), msg);
     };
     let key = |f: &str| format!("service[{i}].real_server[{j}].{f}");
-    let at = |s: &Option<Range<usize>>, f: &str, msg: String| {
-        src.error(s.clone().unwrap_or(ds.table.clone()), key(f), msg)
-    };
+    let at =
+        |s: &Option<Range<usize>>, f: &str, msg: String| src.error(s.clone().unwrap_or(ds.table.clone()), key(f), msg);
     let address = Some(ds.address.clone());
     match &e.error {
-        SvcError::InvalidWeight(w) => at(
-            &ds.weight,
-            "weight",
-            format!("{msg}: {w} is out of range 0..=65535"),
-        ),
+        SvcError::InvalidWeight(w) => at(&ds.weight, "weight", format!("{msg}: {w} is out of range 0..=65535")),
         SvcError::ThresholdRange => at(&ds.l_threshold, "l_threshold", msg),
         SvcError::DestExists => {
-            let first = d
-                .dests
-                .iter()
-                .position(|o| o.addr == x.addr && o.port == x.port)
-                .unwrap_or(j);
+            let first = d.dests.iter().position(|o| o.addr == x.addr && o.port == x.port).unwrap_or(j);
             let mut m = format!(
                 "duplicate real server {} (also service[{i}].real_server[{first}])",
                 fmt_addr_port(x.addr, x.port)
@@ -558,14 +455,9 @@ fn located(
             }
             at(&address, "address", m)
         }
-        SvcError::FamilyMismatch => at(
-            &address,
-            "address",
-            format!(
-                "{msg}: {} and the service are not the same IP version",
-                x.addr
-            ),
-        ),
+        SvcError::FamilyMismatch => {
+            at(&address, "address", format!("{msg}: {} and the service are not the same IP version", x.addr))
+        }
         _ => at(&address, "address", msg),
     }
 }

@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use super::eal::{self, EalInfo};
 use super::raw::{RawConfig, RawControl, RawPort, RawRoute, RawVip, RawWorkers, S};
 use super::{
-    Config, ConfigError, ControlConfig, EalConfig, Ipv4Cidr, PortConfig, RouteConfig, Source,
-    VipConfig, WorkersConfig,
+    Config, ConfigError, ControlConfig, EalConfig, Ipv4Cidr, PortConfig, RouteConfig, Source, VipConfig, WorkersConfig,
 };
 
 type Result<T> = std::result::Result<T, ConfigError>;
@@ -19,16 +18,9 @@ const MIN_MTU: u16 = 68;
 
 pub(super) fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config> {
     let args_s = raw.eal.into_inner().args;
-    let args: Vec<String> = args_s
-        .get_ref()
-        .iter()
-        .map(|a| a.get_ref().clone())
-        .collect();
+    let args: Vec<String> = args_s.get_ref().iter().map(|a| a.get_ref().clone()).collect();
     let info = eal::analyze(&args).map_err(|e| {
-        let span = args_s
-            .get_ref()
-            .get(e.index)
-            .map_or(args_s.span(), |a| a.span());
+        let span = args_s.get_ref().get(e.index).map_or(args_s.span(), |a| a.span());
         src.error(span, format!("eal.args[{}]", e.index), e.message)
     })?;
     let port_spans: Vec<_> = raw.port.iter().map(|p| p.get_ref().device.span()).collect();
@@ -67,20 +59,14 @@ fn unusable(ip: Ipv4Addr) -> Option<&'static str> {
 }
 
 fn parse_ip(src: &Source<'_>, s: &S<String>, key: &str) -> Result<Ipv4Addr> {
-    s.get_ref().trim().parse().map_err(|_| {
-        src.error(
-            s.span(),
-            key,
-            format!("'{}' is not an IPv4 address", s.get_ref()),
-        )
-    })
-}
-
-fn parse_cidr(src: &Source<'_>, s: &S<String>, key: &str) -> Result<Ipv4Cidr> {
     s.get_ref()
         .trim()
         .parse()
-        .map_err(|e| src.error(s.span(), key, format!("{e}")))
+        .map_err(|_| src.error(s.span(), key, format!("'{}' is not an IPv4 address", s.get_ref())))
+}
+
+fn parse_cidr(src: &Source<'_>, s: &S<String>, key: &str) -> Result<Ipv4Cidr> {
+    s.get_ref().trim().parse().map_err(|e| src.error(s.span(), key, format!("{e}")))
 }
 
 fn ports(src: &Source<'_>, raw: Vec<S<RawPort>>, info: &EalInfo) -> Result<Vec<PortConfig>> {
@@ -96,11 +82,7 @@ fn ports(src: &Source<'_>, raw: Vec<S<RawPort>>, info: &EalInfo) -> Result<Vec<P
 
         let name = p.name.get_ref().trim();
         if name.is_empty() || name.chars().any(char::is_whitespace) {
-            return Err(src.error(
-                p.name.span(),
-                key("name"),
-                "a port name must be one non-empty word",
-            ));
+            return Err(src.error(p.name.span(), key("name"), "a port name must be one non-empty word"));
         }
         if let Some(j) = out.iter().position(|q| q.name == name) {
             return Err(src.error(
@@ -110,22 +92,14 @@ fn ports(src: &Source<'_>, raw: Vec<S<RawPort>>, info: &EalInfo) -> Result<Vec<P
             ));
         }
 
-        let device = known_device(info, p.device.get_ref().trim())
-            .map_err(|m| src.error(p.device.span(), key("device"), m))?;
+        let device =
+            known_device(info, p.device.get_ref().trim()).map_err(|m| src.error(p.device.span(), key("device"), m))?;
         if let Some(j) = out.iter().position(|q| q.device == device) {
-            return Err(src.error(
-                p.device.span(),
-                key("device"),
-                format!("device '{device}' is already port[{j}]"),
-            ));
+            return Err(src.error(p.device.span(), key("device"), format!("device '{device}' is already port[{j}]")));
         }
 
         if p.addresses.get_ref().is_empty() {
-            return Err(src.error(
-                p.addresses.span(),
-                key("addresses"),
-                "a port needs at least one address",
-            ));
+            return Err(src.error(p.addresses.span(), key("addresses"), "a port needs at least one address"));
         }
         let mut addresses = Vec::new();
         for (j, a) in p.addresses.get_ref().iter().enumerate() {
@@ -171,20 +145,10 @@ fn check_host_address(c: &Ipv4Cidr) -> std::result::Result<(), String> {
         return Err(format!("{} is {what}", c.addr));
     }
     if c.prefix_len <= 30 && c.addr == c.network() {
-        return Err(format!(
-            "{} is the network address of {}/{}",
-            c.addr,
-            c.network(),
-            c.prefix_len
-        ));
+        return Err(format!("{} is the network address of {}/{}", c.addr, c.network(), c.prefix_len));
     }
     if c.prefix_len <= 30 && c.addr == c.broadcast() {
-        return Err(format!(
-            "{} is the broadcast address of {}/{}",
-            c.addr,
-            c.network(),
-            c.prefix_len
-        ));
+        return Err(format!("{} is the broadcast address of {}/{}", c.addr, c.network(), c.prefix_len));
     }
     Ok(())
 }
@@ -202,35 +166,26 @@ fn known_device(info: &EalInfo, dev: &str) -> std::result::Result<String, String
             return Err(format!("PCI device '{dev}' but eal.args has --no-pci"));
         }
         if info.block.contains(&pci) {
-            return Err(format!(
-                "PCI device '{dev}' is blocked by -b/--block in eal.args"
-            ));
+            return Err(format!("PCI device '{dev}' is blocked by -b/--block in eal.args"));
         }
         if info.allow.is_empty() || info.allow.contains(&pci) {
             return Ok(pci);
         }
     }
-    Err(format!(
-        "unknown device '{dev}': not created by any --vdev or -a/--allow in eal.args"
-    ))
+    Err(format!("unknown device '{dev}': not created by any --vdev or -a/--allow in eal.args"))
 }
 
 /// Index of the port with an address whose subnet contains `ip`.
 fn port_on_subnet(ports: &[PortConfig], ip: Ipv4Addr) -> Option<(usize, Ipv4Cidr)> {
-    ports
-        .iter()
-        .enumerate()
-        .find_map(|(i, p)| p.addresses.iter().find(|a| a.contains(ip)).map(|a| (i, *a)))
+    ports.iter().enumerate().find_map(|(i, p)| p.addresses.iter().find(|a| a.contains(ip)).map(|a| (i, *a)))
 }
 
 /// The port key (`port[i].addresses[j]`) owning `ip` as an interface address.
 fn own_address(ports: &[PortConfig], ip: Ipv4Addr) -> Option<String> {
-    ports.iter().enumerate().find_map(|(i, p)| {
-        p.addresses
-            .iter()
-            .position(|a| a.addr == ip)
-            .map(|j| format!("port[{i}].addresses[{j}]"))
-    })
+    ports
+        .iter()
+        .enumerate()
+        .find_map(|(i, p)| p.addresses.iter().position(|a| a.addr == ip).map(|j| format!("port[{i}].addresses[{j}]")))
 }
 
 fn port_names(ports: &[PortConfig]) -> String {
@@ -264,7 +219,11 @@ fn vips(src: &Source<'_>, raw: Vec<S<RawVip>>, ports: &[PortConfig]) -> Result<V
             })?,
             None => match port_on_subnet(ports, addr) {
                 Some((_, net)) if net.prefix_len <= 30 && (addr == net.network() || addr == net.broadcast()) => {
-                    return Err(at(format!("{addr} is the network or broadcast address of {}/{}", net.network(), net.prefix_len)));
+                    return Err(at(format!(
+                        "{addr} is the network or broadcast address of {}/{}",
+                        net.network(),
+                        net.prefix_len
+                    )));
                 }
                 Some((p, _)) => p,
                 None => {
@@ -279,11 +238,7 @@ fn vips(src: &Source<'_>, raw: Vec<S<RawVip>>, ports: &[PortConfig]) -> Result<V
     Ok(out)
 }
 
-fn routes(
-    src: &Source<'_>,
-    raw: Vec<S<RawRoute>>,
-    ports: &[PortConfig],
-) -> Result<Vec<RouteConfig>> {
+fn routes(src: &Source<'_>, raw: Vec<S<RawRoute>>, ports: &[PortConfig]) -> Result<Vec<RouteConfig>> {
     let mut out: Vec<RouteConfig> = Vec::with_capacity(raw.len());
     for (i, r) in raw.into_iter().enumerate() {
         let r = r.into_inner();
@@ -293,36 +248,22 @@ fn routes(
             return Err(src.error(
                 r.prefix.span(),
                 &pkey,
-                format!(
-                    "{prefix} has host bits set; did you mean {}/{}?",
-                    prefix.network(),
-                    prefix.prefix_len
-                ),
+                format!("{prefix} has host bits set; did you mean {}/{}?", prefix.network(), prefix.prefix_len),
             ));
         }
         if let Some(j) = out.iter().position(|o| o.prefix == prefix) {
-            return Err(src.error(
-                r.prefix.span(),
-                &pkey,
-                format!("duplicate route {prefix} (also route[{j}])"),
-            ));
+            return Err(src.error(r.prefix.span(), &pkey, format!("duplicate route {prefix} (also route[{j}])")));
         }
         let gkey = format!("route[{i}].gateway");
         let gateway = parse_ip(src, &r.gateway, &gkey)?;
         let at = |m: String| src.error(r.gateway.span(), &gkey, m);
         if let Some(k) = own_address(ports, gateway) {
-            return Err(at(format!(
-                "gateway {gateway} is this director's own address ({k})"
-            )));
+            return Err(at(format!("gateway {gateway} is this director's own address ({k})")));
         }
         let Some((port, _)) = port_on_subnet(ports, gateway) else {
             return Err(at(format!("gateway {gateway} is not on any port's subnet")));
         };
-        out.push(RouteConfig {
-            prefix,
-            gateway,
-            port,
-        });
+        out.push(RouteConfig { prefix, gateway, port });
     }
     Ok(out)
 }
@@ -332,11 +273,7 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo) -> Result<Worke
     let d = WorkersConfig::default();
     let key = |f: &str| format!("workers.{f}");
     if w.lcores.get_ref().is_empty() {
-        return Err(src.error(
-            w.lcores.span(),
-            key("lcores"),
-            "no worker lcores; list at least one",
-        ));
+        return Err(src.error(w.lcores.span(), key("lcores"), "no worker lcores; list at least one"));
     }
     let main = info.main_lcore();
     let mut lcores: Vec<u32> = Vec::new();
@@ -353,9 +290,7 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo) -> Result<Worke
         }
         if let Some(list) = &info.lcores {
             if !list.contains(&lc) {
-                return Err(at(format!(
-                    "lcore {lc} is not in the EAL lcore list (-l/--lcores/-c in eal.args)"
-                )));
+                return Err(at(format!("lcore {lc} is not in the EAL lcore list (-l/--lcores/-c in eal.args)")));
             }
         }
         lcores.push(lc);
@@ -373,37 +308,15 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo) -> Result<Worke
         match v {
             None => Ok(default),
             Some(s) if *s.get_ref() >= min && *s.get_ref() <= max => Ok(*s.get_ref()),
-            Some(s) => Err(src.error(
-                s.span(),
-                key,
-                format!("{} is out of range {min}..={max}", s.get_ref()),
-            )),
+            Some(s) => Err(src.error(s.span(), key, format!("{} is out of range {min}..={max}", s.get_ref()))),
         }
     }
-    let burst = ranged(
-        src,
-        &w.burst,
-        key("burst"),
-        d.burst as u64,
-        1,
-        super::MAX_BURST as u64,
-    )?;
-    let mbuf_cache = ranged(
-        src,
-        &w.mbuf_cache,
-        key("mbuf_cache"),
-        d.mbuf_cache,
-        0,
-        MEMPOOL_CACHE_MAX,
-    )?;
+    let burst = ranged(src, &w.burst, key("burst"), d.burst as u64, 1, super::MAX_BURST as u64)?;
+    let mbuf_cache = ranged(src, &w.mbuf_cache, key("mbuf_cache"), d.mbuf_cache, 0, MEMPOOL_CACHE_MAX)?;
     let mbufs = ranged(src, &w.mbufs, key("mbufs"), d.mbufs, 1, u32::MAX)?;
     // rte_mempool_create refuses a cache larger than n / 1.5.
     if u64::from(mbuf_cache) * 3 > u64::from(mbufs) * 2 {
-        let span = w
-            .mbuf_cache
-            .as_ref()
-            .or(w.mbufs.as_ref())
-            .map_or(0..0, |s| s.span());
+        let span = w.mbuf_cache.as_ref().or(w.mbufs.as_ref()).map_or(0..0, |s| s.span());
         return Err(src.error(
             span,
             key("mbuf_cache"),
@@ -416,30 +329,9 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo) -> Result<Worke
         drain_us: ranged(src, &w.drain_us, key("drain_us"), d.drain_us, 0, 1_000_000)?,
         mbufs,
         mbuf_cache,
-        conn_capacity: ranged(
-            src,
-            &w.conn_capacity,
-            key("conn_capacity"),
-            d.conn_capacity,
-            1,
-            u32::MAX,
-        )?,
-        neigh_capacity: ranged(
-            src,
-            &w.neigh_capacity,
-            key("neigh_capacity"),
-            d.neigh_capacity,
-            1,
-            u32::MAX,
-        )?,
-        neigh_queue: ranged(
-            src,
-            &w.neigh_queue,
-            key("neigh_queue"),
-            d.neigh_queue,
-            0,
-            1024,
-        )?,
+        conn_capacity: ranged(src, &w.conn_capacity, key("conn_capacity"), d.conn_capacity, 1, u32::MAX)?,
+        neigh_capacity: ranged(src, &w.neigh_capacity, key("neigh_capacity"), d.neigh_capacity, 1, u32::MAX)?,
+        neigh_queue: ranged(src, &w.neigh_queue, key("neigh_queue"), d.neigh_queue, 0, 1024)?,
         neigh_reachable_secs: ranged(
             src,
             &w.neigh_reachable_secs,
@@ -496,21 +388,14 @@ fn control(
             src.error(
                 m.span(),
                 "control.metrics",
-                format!(
-                    "'{}' is not ADDRESS:PORT (e.g. 127.0.0.1:9469)",
-                    m.get_ref()
-                ),
+                format!("'{}' is not ADDRESS:PORT (e.g. 127.0.0.1:9469)", m.get_ref()),
             )
         })?;
     }
     if let Some(s) = &c.socket {
         let p = PathBuf::from(s.get_ref());
         if !p.is_absolute() {
-            return Err(src.error(
-                s.span(),
-                "control.socket",
-                format!("'{}' must be an absolute path", s.get_ref()),
-            ));
+            return Err(src.error(s.span(), "control.socket", format!("'{}' must be an absolute path", s.get_ref())));
         }
         out.socket = p;
     }

@@ -32,13 +32,7 @@ fn strtol_full(s: &str) -> Option<i64> {
     let mut overflow = false;
     while i < b.len() && b[i].is_ascii_digit() {
         let d = i64::from(b[i] - b'0');
-        match v.checked_mul(10).and_then(|x| {
-            if neg {
-                x.checked_sub(d)
-            } else {
-                x.checked_add(d)
-            }
-        }) {
+        match v.checked_mul(10).and_then(|x| if neg { x.checked_sub(d) } else { x.checked_add(d) }) {
             Some(x) => v = x,
             None => overflow = true,
         }

@@ -19,10 +19,7 @@ pub(crate) fn has(options: u64, optc: usize) -> bool {
 /// `set_option()`.
 pub(crate) fn set_option(options: &mut u64, optc: usize) -> Result<(), UsageError> {
     if has(*options, optc) {
-        return Err(UsageError::fail(format!(
-            "multiple '{}' options specified",
-            OPT_NAMES[optc]
-        )));
+        return Err(UsageError::fail(format!("multiple '{}' options specified", OPT_NAMES[optc])));
     }
     *options |= 1u64 << optc;
     Ok(())
@@ -76,9 +73,7 @@ pub(crate) fn parse_sched_flags(sched: &str, arg: &str) -> Result<SchedFlags, Us
             _ => return Err(UsageError::fail(format!("invalid scheduler flag `{flag}'"))),
         };
         if need.is_some_and(|s| s != sched) {
-            return Err(UsageError::fail(format!(
-                "incompatible scheduler flag `{flag}'"
-            )));
+            return Err(UsageError::fail(format!("incompatible scheduler flag `{flag}'")));
         }
     }
     if !any {
@@ -101,16 +96,12 @@ pub(crate) fn parse_mcast_group(arg: &str) -> Result<IpAddr, UsageError> {
     if arg.contains(':') {
         match pton6(arg) {
             Some(a) if a.is_multicast() => Ok(IpAddr::V6(a)),
-            _ => Err(UsageError::fail(format!(
-                "invalid IPv6 mcast-group `{arg}'"
-            ))),
+            _ => Err(UsageError::fail(format!("invalid IPv6 mcast-group `{arg}'"))),
         }
     } else {
         match arg.parse::<Ipv4Addr>() {
             Ok(a) if a.is_multicast() => Ok(IpAddr::V4(a)),
-            _ => Err(UsageError::fail(format!(
-                "invalid IPv4 mcast-group `{arg}'"
-            ))),
+            _ => Err(UsageError::fail(format!("invalid IPv4 mcast-group `{arg}'"))),
         }
     }
 }
@@ -136,10 +127,7 @@ pub(crate) fn generic_opt_check(cmd: Cmd, options: u64) -> Result<(), UsageError
             }
         } else {
             if *cell == b'x' {
-                return Err(UsageError::fail(format!(
-                    "Illegal '{}' option with the '{cmd}' command",
-                    OPT_NAMES[j]
-                )));
+                return Err(UsageError::fail(format!("Illegal '{}' option with the '{cmd}' command", OPT_NAMES[j])));
             }
             if *cell == b'1' {
                 if let Some(l) = last {

@@ -153,12 +153,7 @@ fn dest_rule(out: &mut String, svc: &str, dname: &str, d: &DestSpec) {
             writeln!(out, "{head} --tun-type gre {}", d.tun_csum.option())
         }
         (ForwardMethod::Tunnel, TunnelType::Gue) => {
-            writeln!(
-                out,
-                "{head} --tun-type gue --tun-port {} {}",
-                d.tun_port,
-                d.tun_csum.option()
-            )
+            writeln!(out, "{head} --tun-type gue --tun-port {} {}", d.tun_port, d.tun_csum.option())
         }
         (ForwardMethod::Tunnel, TunnelType::Ipip) => writeln!(out, "{head} --tun-type ipip"),
         _ => writeln!(out, "{head}"),
@@ -193,18 +188,10 @@ fn service_entry(out: &mut String, se: &ServiceEntry, f: &ListFormat, rule: bool
         out.push_str(&ext_suffix(s, true));
     } else if f.stats {
         let _ = write!(out, "{name:<33}");
-        largenums(
-            out,
-            &[st.conns, st.inpkts, st.outpkts, st.inbytes, st.outbytes],
-            f.exact,
-        );
+        largenums(out, &[st.conns, st.inpkts, st.outpkts, st.inbytes, st.outbytes], f.exact);
     } else if f.rate {
         let _ = write!(out, "{name:<33}");
-        largenums(
-            out,
-            &[st.cps, st.inpps, st.outpps, st.inbps, st.outbps],
-            f.exact,
-        );
+        largenums(out, &[st.cps, st.inpps, st.outpps, st.inbps, st.outbps], f.exact);
     } else {
         let _ = write!(out, "{name} {}", s.scheduler);
         if !s.flags.is_empty() {
@@ -223,11 +210,7 @@ fn service_entry(out: &mut String, se: &ServiceEntry, f: &ListFormat, rule: bool
     }
     out.push('\n');
 
-    let dests = if f.nosort {
-        se.dests.clone()
-    } else {
-        qsort(&se.dests, &cmp_dests)
-    };
+    let dests = if f.nosort { se.dests.clone() } else { qsort(&se.dests, &cmp_dests) };
     for e in &dests {
         let d = &e.spec;
         let mut dname = addrport(&d.addr, d.port);
@@ -240,24 +223,10 @@ fn service_entry(out: &mut String, se: &ServiceEntry, f: &ListFormat, rule: bool
             Ok(())
         } else if f.stats {
             let _ = write!(out, "  -> {dname:<28}");
-            largenums(
-                out,
-                &[
-                    est.conns,
-                    est.inpkts,
-                    est.outpkts,
-                    est.inbytes,
-                    est.outbytes,
-                ],
-                f.exact,
-            );
+            largenums(out, &[est.conns, est.inpkts, est.outpkts, est.inbytes, est.outbytes], f.exact);
             writeln!(out)
         } else if f.rate {
-            let _ = write!(
-                out,
-                "  -> {dname:<28} {:>8} {:>8} {:>8}",
-                est.cps, est.inpps, est.outpps
-            );
+            let _ = write!(out, "  -> {dname:<28} {:>8} {:>8} {:>8}", est.cps, est.inpps, est.outpps);
             largenums(out, &[est.inbps, est.outbps], f.exact);
             writeln!(out)
         } else if f.thresholds {
@@ -267,11 +236,7 @@ fn service_entry(out: &mut String, se: &ServiceEntry, f: &ListFormat, rule: bool
                 d.u_threshold, d.l_threshold, e.active, e.inactive
             )
         } else if f.persistent_conn {
-            writeln!(
-                out,
-                "  -> {dname:<28} {:<9} {:<11} {:<10} {:<10}",
-                d.weight, e.persist, e.active, e.inactive
-            )
+            writeln!(out, "  -> {dname:<28} {:<9} {:<11} {:<10} {:<10}", d.weight, e.persist, e.active, e.inactive)
         } else if f.tun_info {
             let ti = tun_info(d).unwrap_or_else(|| "n/a".to_string());
             writeln!(
@@ -283,14 +248,7 @@ fn service_entry(out: &mut String, se: &ServiceEntry, f: &ListFormat, rule: bool
                 e.inactive
             )
         } else {
-            writeln!(
-                out,
-                "  -> {dname:<28} {:<7} {:<6} {:<10} {:<10}",
-                d.method.name(),
-                d.weight,
-                e.active,
-                e.inactive
-            )
+            writeln!(out, "  -> {dname:<28} {:<7} {:<6} {:<10} {:<10}", d.method.name(), d.weight, e.active, e.inactive)
         };
     }
     if rule {
@@ -311,10 +269,7 @@ fn sorted_services(listing: &Listing, nosort: bool) -> Vec<ServiceEntry> {
 
 /// `list_all(format)`: `-L` (and no arguments at all).
 pub fn list_all(listing: &Listing, f: &ListFormat) -> String {
-    let mut out = format!(
-        "IP Virtual Server version {} (size={})\n",
-        listing.version, listing.table_size
-    );
+    let mut out = format!("IP Virtual Server version {} (size={})\n", listing.version, listing.table_size);
     out.push_str(&title(f, false));
     for se in sorted_services(listing, f.nosort) {
         service_entry(&mut out, &se, f, false);
@@ -332,26 +287,16 @@ pub fn save(listing: &Listing) -> String {
 }
 
 /// The entry for `key`, or ipvsadm's `No such service` (exit status 1).
-pub fn find_service<'a>(
-    listing: &'a Listing,
-    key: &ServiceKey,
-) -> Result<&'a ServiceEntry, UsageError> {
+pub fn find_service<'a>(listing: &'a Listing, key: &ServiceKey) -> Result<&'a ServiceEntry, UsageError> {
     listing
         .services
         .iter()
         .find(|s| s.spec.key == *key)
-        .ok_or_else(|| UsageError {
-            message: "No such service\n".to_string(),
-            exit_code: 1,
-        })
+        .ok_or_else(|| UsageError { message: "No such service\n".to_string(), exit_code: 1 })
 }
 
 /// `list_service()`: `-L -t addr:port`, no version header.
-pub fn list_service(
-    listing: &Listing,
-    key: &ServiceKey,
-    f: &ListFormat,
-) -> Result<String, UsageError> {
+pub fn list_service(listing: &Listing, key: &ServiceKey, f: &ListFormat) -> Result<String, UsageError> {
     let se = find_service(listing, key)?;
     let mut out = title(f, false);
     service_entry(&mut out, se, f, false);
@@ -364,10 +309,7 @@ pub fn list_conn(conns: &[ConnEntry], persistent_conn: bool) -> String {
     let (st, src, vs, dst) = ("state", "source", "virtual", "destination");
     let _ = if persistent_conn {
         let (pn, pd) = ("pe name", "pe_data");
-        writeln!(
-            out,
-            "pro expire {st:<11} {src:<18} {vs:<18} {dst:<18} {pn:<16} {pd}"
-        )
+        writeln!(out, "pro expire {st:<11} {src:<18} {vs:<18} {dst:<18} {pn:<16} {pd}")
     } else {
         writeln!(out, "pro expire {st:<11} {src:<18} {vs:<18} {dst}")
     };
@@ -383,11 +325,7 @@ pub fn list_conn(conns: &[ConnEntry], persistent_conn: bool) -> String {
                 "{p:<3} {expire:<6} {:<11} {cn:<18} {vn:<18} {dn:<16} {:<18} {}",
                 c.state, pe.name, pe.data
             ),
-            _ => writeln!(
-                out,
-                "{p:<3} {expire:<6} {:<11} {cn:<18} {vn:<18} {dn}",
-                c.state
-            ),
+            _ => writeln!(out, "{p:<3} {expire:<6} {:<11} {cn:<18} {vn:<18} {dn}", c.state),
         };
     }
     out
@@ -395,23 +333,14 @@ pub fn list_conn(conns: &[ConnEntry], persistent_conn: bool) -> String {
 
 /// `list_timeout()`: `-L --timeout`.
 pub fn list_timeout(t: &Timeouts) -> String {
-    format!(
-        "Timeout (tcp tcpfin udp): {} {} {}\n",
-        t.tcp, t.tcpfin, t.udp
-    )
+    format!("Timeout (tcp tcpfin udp): {} {} {}\n", t.tcp, t.tcpfin, t.udp)
 }
 
 /// `list_daemon()`: `-L --daemon`.
 pub fn list_daemon(daemons: &[DaemonSpec]) -> String {
     let mut out = String::new();
     for d in daemons {
-        let _ = write!(
-            out,
-            "{} sync daemon (mcast={}, syncid={}",
-            d.state.name(),
-            d.mcast_ifn,
-            d.syncid
-        );
+        let _ = write!(out, "{} sync daemon (mcast={}, syncid={}", d.state.name(), d.mcast_ifn, d.syncid);
         if d.sync_maxlen != 0 {
             let _ = write!(out, ", maxlen={}", d.sync_maxlen);
         }

@@ -54,36 +54,24 @@ impl UsageError {
     pub(crate) fn fail(msg: impl Into<String>) -> Self {
         let mut message = msg.into();
         message.push('\n');
-        UsageError {
-            message,
-            exit_code: 2,
-        }
+        UsageError { message, exit_code: 2 }
     }
 
     /// `tryhelp_exit(argv[0], -1)`: exit status 255.
     pub(crate) fn try_help() -> Self {
-        UsageError {
-            message: try_help_text(),
-            exit_code: 255,
-        }
+        UsageError { message: try_help_text(), exit_code: 255 }
     }
 
     /// A popt error inside the option loop: `"%s: %s\n"`, then
     /// `process_options()` returns -1 (exit status 255).
     pub(crate) fn popt(bad: &str, err: popt::PoptError) -> Self {
-        UsageError {
-            message: format!("{bad}: {}\n", err.message()),
-            exit_code: 255,
-        }
+        UsageError { message: format!("{bad}: {}\n", err.message()), exit_code: 255 }
     }
 
     /// An error libipvs reports for a refused request (`ipvs_strerror()`),
     /// exit status 255.
     pub(crate) fn kernel(msg: &str) -> Self {
-        UsageError {
-            message: format!("{msg}\n"),
-            exit_code: 255,
-        }
+        UsageError { message: format!("{msg}\n"), exit_code: 255 }
     }
 }
 
@@ -157,17 +145,15 @@ impl Command {
                     v.push(Feature::Toa);
                 }
             }
-            Command::AddServer { dest, .. } | Command::EditServer { dest, .. } => {
-                match dest.method {
-                    ForwardMethod::FullNat => v.push(Feature::FullNat),
-                    ForwardMethod::Tunnel => match dest.tun_type {
-                        TunnelType::Gue => v.push(Feature::TunnelGue),
-                        TunnelType::Gre => v.push(Feature::TunnelGre),
-                        TunnelType::Ipip => {}
-                    },
-                    _ => {}
-                }
-            }
+            Command::AddServer { dest, .. } | Command::EditServer { dest, .. } => match dest.method {
+                ForwardMethod::FullNat => v.push(Feature::FullNat),
+                ForwardMethod::Tunnel => match dest.tun_type {
+                    TunnelType::Gue => v.push(Feature::TunnelGue),
+                    TunnelType::Gre => v.push(Feature::TunnelGre),
+                    TunnelType::Ipip => {}
+                },
+                _ => {}
+            },
             Command::AddLaddr { .. } | Command::DelLaddr { .. } | Command::GetLaddr { .. } => {
                 v.push(Feature::LocalAddress)
             }

@@ -69,11 +69,7 @@ impl AddressFamily {
 #[serde(rename_all = "lowercase")]
 pub enum ServiceKey {
     /// `-t|-u|--sctp-service host[:port]`.
-    Addr {
-        proto: Protocol,
-        addr: IpAddr,
-        port: u16,
-    },
+    Addr { proto: Protocol, addr: IpAddr, port: u16 },
     /// `-f mark [-6]`.
     Fwmark { mark: u32, af: AddressFamily },
 }
@@ -115,11 +111,7 @@ impl SchedFlags {
         let mut v: Vec<&str> = Vec::new();
         match sched {
             "sh" | "mh" => {
-                let (a, b) = if sched == "sh" {
-                    ("sh-fallback", "sh-port")
-                } else {
-                    ("mh-fallback", "mh-port")
-                };
+                let (a, b) = if sched == "sh" { ("sh-fallback", "sh-port") } else { ("mh-fallback", "mh-port") };
                 if self.flag1 {
                     v.push(a);
                 }
@@ -435,11 +427,7 @@ pub struct Listing {
 
 impl Default for Listing {
     fn default() -> Self {
-        Listing {
-            version: IPVS_VERSION.to_string(),
-            table_size: 4096,
-            services: Vec::new(),
-        }
+        Listing { version: IPVS_VERSION.to_string(), table_size: 4096, services: Vec::new() }
     }
 }
 
@@ -501,11 +489,7 @@ pub enum Command {
     /// `-e` (unspecified fields take ipvsadm's defaults, e.g. weight 1).
     EditServer { service: ServiceKey, dest: DestSpec },
     /// `-d`.
-    DeleteServer {
-        service: ServiceKey,
-        addr: IpAddr,
-        port: u16,
-    },
+    DeleteServer { service: ServiceKey, addr: IpAddr, port: u16 },
     /// `-L|-l` (also no arguments at all).
     List(ListSpec),
     /// `-Z [service]`.

@@ -158,12 +158,7 @@ pub(crate) const COMMANDS_V_OPTIONS: [&[u8; NUMBER_OF_OPT]; 17] = [
 ];
 
 /// `tunopts[]`: the option columns `tunnel_types_v_options` covers.
-pub(crate) const TUN_OPTS: [usize; 4] = [
-    OPTC_TUN_PORT,
-    OPTC_TUN_NOCSUM,
-    OPTC_TUN_CSUM,
-    OPTC_TUN_REMCSUM,
-];
+pub(crate) const TUN_OPTS: [usize; 4] = [OPTC_TUN_PORT, OPTC_TUN_NOCSUM, OPTC_TUN_CSUM, OPTC_TUN_REMCSUM];
 
 /// `tunnel_types_v_options[][]` (rows ipip, gue, gre; columns `TUN_OPTS`).
 pub(crate) const TUNNEL_TYPES_V_OPTIONS: [&[u8; 4]; 3] = [b"xxxx", b"+111", b"x111"];
@@ -224,12 +219,7 @@ pub(crate) enum Tag {
 }
 
 const fn o(long: &'static str, short: Option<char>, arg: ArgKind, tag: Tag) -> OptDef<Tag> {
-    OptDef {
-        long,
-        short,
-        arg,
-        tag,
-    }
+    OptDef { long, short, arg, tag }
 }
 
 use ArgKind::{None as N, Optional as O, Required as R};
@@ -313,36 +303,15 @@ mod tests {
     #[test]
     fn tables_have_the_right_shape() {
         // Fixed-size arrays guarantee lengths; spot-check ipvsadm cells.
-        assert_eq!(
-            COMMANDS_V_OPTIONS[Cmd::List as usize][OPTC_CONNECTION],
-            b'1'
-        );
+        assert_eq!(COMMANDS_V_OPTIONS[Cmd::List as usize][OPTC_CONNECTION], b'1');
         assert_eq!(COMMANDS_V_OPTIONS[Cmd::List as usize][OPTC_TUN_INFO], b' ');
         assert_eq!(COMMANDS_V_OPTIONS[Cmd::List as usize][OPTC_ONEPACKET], b'x');
-        assert_eq!(
-            COMMANDS_V_OPTIONS[Cmd::AddDest as usize][OPTC_TUN_REMCSUM],
-            b' '
-        );
-        assert_eq!(
-            COMMANDS_V_OPTIONS[Cmd::AddDest as usize][OPTC_SYNPROXY],
-            b'x'
-        );
-        assert_eq!(
-            COMMANDS_V_OPTIONS[Cmd::StartDaemon as usize][OPTC_SYNC_MAXLEN],
-            b' '
-        );
-        assert_eq!(
-            COMMANDS_V_OPTIONS[Cmd::StartDaemon as usize][OPTC_TUN_INFO],
-            b'x'
-        );
-        assert_eq!(
-            COMMANDS_V_OPTIONS[Cmd::Add as usize][OPTC_SCHED_FLAGS],
-            b' '
-        );
-        assert_eq!(
-            COMMANDS_V_OPTIONS[Cmd::Add as usize][OPTC_MCAST_GROUP],
-            b'x'
-        );
+        assert_eq!(COMMANDS_V_OPTIONS[Cmd::AddDest as usize][OPTC_TUN_REMCSUM], b' ');
+        assert_eq!(COMMANDS_V_OPTIONS[Cmd::AddDest as usize][OPTC_SYNPROXY], b'x');
+        assert_eq!(COMMANDS_V_OPTIONS[Cmd::StartDaemon as usize][OPTC_SYNC_MAXLEN], b' ');
+        assert_eq!(COMMANDS_V_OPTIONS[Cmd::StartDaemon as usize][OPTC_TUN_INFO], b'x');
+        assert_eq!(COMMANDS_V_OPTIONS[Cmd::Add as usize][OPTC_SCHED_FLAGS], b' ');
+        assert_eq!(COMMANDS_V_OPTIONS[Cmd::Add as usize][OPTC_MCAST_GROUP], b'x');
         assert_eq!(COMMANDS_V_OPTIONS[Cmd::Save as usize][OPTC_NUMERIC], b' ');
         for row in COMMANDS_V_OPTIONS {
             assert!(row.iter().all(|c| matches!(c, b'x' | b'+' | b'1' | b' ')));

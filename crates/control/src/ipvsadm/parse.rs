@@ -12,9 +12,8 @@ use super::UsageError;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Schedulers rvs knows (the kernel's list; ipvsadm leaves the check to it).
-pub const SCHEDULERS: &[&str] = &[
-    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos",
-];
+pub const SCHEDULERS: &[&str] =
+    &["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"];
 
 /// Persistence engines rvs knows.
 const PERSISTENCE_ENGINES: &[&str] = &["sip"];
@@ -59,11 +58,7 @@ impl Ce {
             options: 0,
             svc_af: None,
             proto: None,
-            svc: SvcAddr {
-                addr: None,
-                port: 0,
-                netmask: 0xffff_ffff,
-            },
+            svc: SvcAddr { addr: None, port: 0, netmask: 0xffff_ffff },
             fwmark: 0,
             sched: String::new(),
             persistent: None,
@@ -118,9 +113,7 @@ impl Ce {
                     self.svc_af = Some(AddressFamily::of(&addr));
                 }
                 if parsed & SERVICE_ADDR == 0 {
-                    return Err(UsageError::fail(
-                        "illegal virtual server address[:port] specified",
-                    ));
+                    return Err(UsageError::fail("illegal virtual server address[:port] specified"));
                 }
             }
             Tag::Fwmark => {
@@ -142,11 +135,7 @@ impl Ce {
                 if self.svc_af != Some(AddressFamily::Inet6) {
                     match inet_aton(a) {
                         Some(m) => self.svc.netmask = u32::from(m),
-                        None => {
-                            return Err(UsageError::fail(
-                                "illegal virtual server persistent mask specified",
-                            ))
-                        }
+                        None => return Err(UsageError::fail("illegal virtual server persistent mask specified")),
                     }
                 } else {
                     let m = atoi(a);
@@ -164,9 +153,7 @@ impl Ce {
                 self.dest_addr = t.addr;
                 self.dest_port = t.port;
                 if parsed & SERVICE_ADDR == 0 {
-                    return Err(UsageError::fail(
-                        "illegal real server address[:port] specified",
-                    ));
+                    return Err(UsageError::fail("illegal real server address[:port] specified"));
                 }
                 if parsed == SERVICE_ADDR {
                     self.dest_port = self.svc.port;
@@ -310,11 +297,8 @@ impl Ce {
             }
             Tag::Laddr => {
                 self.set(OPTC_LADDR)?;
-                let addr = pton6(a)
-                    .map(IpAddr::V6)
-                    .or_else(|| inet_aton(a).map(IpAddr::V4));
-                self.laddr =
-                    Some(addr.ok_or_else(|| UsageError::fail("illegal local address specified"))?);
+                let addr = pton6(a).map(IpAddr::V6).or_else(|| inet_aton(a).map(IpAddr::V4));
+                self.laddr = Some(addr.ok_or_else(|| UsageError::fail("illegal local address specified"))?);
             }
             Tag::Cmd(_) | Tag::Help | Tag::Version => {
                 return Err(UsageError::fail(format!("invalid option `{bad}'")));
@@ -326,17 +310,10 @@ impl Ce {
     /// `generic_opt_check()`.
     fn key(&self) -> Result<ServiceKey, UsageError> {
         if self.fwmark != 0 {
-            return Ok(ServiceKey::Fwmark {
-                mark: self.fwmark,
-                af: self.svc_af.unwrap_or_default(),
-            });
+            return Ok(ServiceKey::Fwmark { mark: self.fwmark, af: self.svc_af.unwrap_or_default() });
         }
         match (self.proto, self.svc.addr) {
-            (Some(proto), Some(addr)) => Ok(ServiceKey::Addr {
-                proto,
-                addr,
-                port: self.svc.port,
-            }),
+            (Some(proto), Some(addr)) => Ok(ServiceKey::Addr { proto, addr, port: self.svc.port }),
             _ => Err(UsageError::try_help()),
         }
     }
@@ -366,11 +343,7 @@ impl Ce {
 
     fn dest_spec(&self) -> Result<DestSpec, UsageError> {
         let addr = self.dest_addr.ok_or_else(UsageError::try_help)?;
-        Ok(DestSpec {
-            addr,
-            port: self.dest_port,
-            ..self.dest
-        })
+        Ok(DestSpec { addr, port: self.dest_port, ..self.dest })
     }
 
     fn laddr(&self) -> Result<IpAddr, UsageError> {
@@ -445,14 +418,10 @@ fn finish(mut ce: Ce, timeouts: Timeouts) -> Result<Command, UsageError> {
     let opts = ce.options;
     if matches!(ce.cmd, Cmd::Add | Cmd::Edit) {
         if ce.fwmark == 0 && ce.svc.port == 0 && ce.persistent.is_none() {
-            return Err(UsageError::fail(
-                "Zero port specified for non-persistent service",
-            ));
+            return Err(UsageError::fail("Zero port specified for non-persistent service"));
         }
         if ce.ops && ce.fwmark == 0 && ce.proto != Some(Protocol::Udp) {
-            return Err(UsageError::fail(
-                "One-Packet Scheduling is only for UDP virtual services",
-            ));
+            return Err(UsageError::fail("One-Packet Scheduling is only for UDP virtual services"));
         }
         if ce.sched.is_empty() {
             ce.sched = DEF_SCHED.to_string();
@@ -468,28 +437,17 @@ fn finish(mut ce: Ce, timeouts: Timeouts) -> Result<Command, UsageError> {
         }
         let dest_af = ce.dest_addr.as_ref().map(AddressFamily::of);
         if dest_af != ce.svc_af && m != ForwardMethod::Tunnel {
-            return Err(UsageError::fail(
-                "Different address family is allowed only for tunneling servers",
-            ));
+            return Err(UsageError::fail("Different address family is allowed only for tunneling servers"));
         }
-        let tun_opts = [
-            OPTC_TUN_TYPE,
-            OPTC_TUN_PORT,
-            OPTC_TUN_NOCSUM,
-            OPTC_TUN_CSUM,
-            OPTC_TUN_REMCSUM,
-        ];
+        let tun_opts = [OPTC_TUN_TYPE, OPTC_TUN_PORT, OPTC_TUN_NOCSUM, OPTC_TUN_CSUM, OPTC_TUN_REMCSUM];
         if tun_opts.iter().any(|o| has(opts, *o)) && m != ForwardMethod::Tunnel {
-            return Err(UsageError::fail(
-                "Tunnel options conflict with forward method",
-            ));
+            return Err(UsageError::fail("Tunnel options conflict with forward method"));
         }
         tunnel_opt_check(ce.dest.tun_type, opts)?;
     }
     if ce.cmd == Cmd::List {
         let any = |list: &[usize]| list.iter().any(|o| has(opts, *o));
-        if (any(&[OPTC_CONNECTION, OPTC_TIMEOUT, OPTC_DAEMON])
-            && any(&[OPTC_STATS, OPTC_RATE, OPTC_THRESHOLDS]))
+        if (any(&[OPTC_CONNECTION, OPTC_TIMEOUT, OPTC_DAEMON]) && any(&[OPTC_STATS, OPTC_RATE, OPTC_THRESHOLDS]))
             || (any(&[OPTC_TIMEOUT, OPTC_DAEMON]) && has(opts, OPTC_PERSISTENTCONN))
         {
             return Err(UsageError::fail("options conflicts in the list command"));
@@ -519,43 +477,22 @@ fn finish(mut ce: Ce, timeouts: Timeouts) -> Result<Command, UsageError> {
             } else {
                 ListTarget::All
             };
-            Command::List(ListSpec {
-                target,
-                format: ce.format,
-            })
+            Command::List(ListSpec { target, format: ce.format })
         }
-        Cmd::AddDest => Command::AddServer {
-            service: ce.key()?,
-            dest: ce.dest_spec()?,
-        },
-        Cmd::EditDest => Command::EditServer {
-            service: ce.key()?,
-            dest: ce.dest_spec()?,
-        },
+        Cmd::AddDest => Command::AddServer { service: ce.key()?, dest: ce.dest_spec()? },
+        Cmd::EditDest => Command::EditServer { service: ce.key()?, dest: ce.dest_spec()? },
         Cmd::DelDest => {
             let d = ce.dest_spec()?;
-            Command::DeleteServer {
-                service: ce.key()?,
-                addr: d.addr,
-                port: d.port,
-            }
+            Command::DeleteServer { service: ce.key()?, addr: d.addr, port: d.port }
         }
         Cmd::Timeout => Command::SetTimeouts(timeouts),
         Cmd::StartDaemon => Command::StartDaemon(ce.daemon.clone()),
         Cmd::StopDaemon => Command::StopDaemon(ce.daemon.clone()),
         Cmd::Restore => Command::Restore,
-        Cmd::Save => Command::Save {
-            numeric: ce.format.numeric,
-        },
+        Cmd::Save => Command::Save { numeric: ce.format.numeric },
         Cmd::Zero => Command::Zero(ce.opt_key()?),
-        Cmd::AddLaddr => Command::AddLaddr {
-            service: ce.key()?,
-            laddr: ce.laddr()?,
-        },
-        Cmd::DelLaddr => Command::DelLaddr {
-            service: ce.key()?,
-            laddr: ce.laddr()?,
-        },
+        Cmd::AddLaddr => Command::AddLaddr { service: ce.key()?, laddr: ce.laddr()? },
+        Cmd::DelLaddr => Command::DelLaddr { service: ce.key()?, laddr: ce.laddr()? },
         Cmd::GetLaddr => Command::GetLaddr { service: ce.key()? },
     })
 }

@@ -57,15 +57,7 @@ pub(crate) struct Popt<'a, T: Copy + 'static> {
 
 impl<'a, T: Copy + 'static> Popt<'a, T> {
     pub fn new(table: &'static [OptDef<T>], args: &'a [String]) -> Self {
-        Popt {
-            table,
-            args,
-            next: 0,
-            next_char: None,
-            rest_leftover: false,
-            leftovers: Vec::new(),
-            leftover_pos: 0,
-        }
+        Popt { table, args, next: 0, next_char: None, rest_leftover: false, leftovers: Vec::new(), leftover_pos: 0 }
     }
 
     /// `poptBadOption(con, POPT_BADOPTION_NOALIAS)`: the last word consumed.
@@ -150,9 +142,7 @@ impl<'a, T: Copy + 'static> Popt<'a, T> {
                 match args.get(self.next) {
                     None if opt.arg == ArgKind::Optional => Ok(Some((opt.tag, None))),
                     None => Err(PoptError::NoArg),
-                    Some(w) if opt.arg == ArgKind::Optional && w.starts_with('-') => {
-                        Ok(Some((opt.tag, None)))
-                    }
+                    Some(w) if opt.arg == ArgKind::Optional && w.starts_with('-') => Ok(Some((opt.tag, None))),
                     Some(w) => {
                         self.next += 1;
                         Ok(Some((opt.tag, Some(w.as_str()))))

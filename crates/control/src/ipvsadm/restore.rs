@@ -45,11 +45,7 @@ fn words(line: &str) -> Vec<String> {
 }
 
 fn reject(line: usize, e: UsageError) -> RestoreError {
-    RestoreError {
-        line,
-        message: e.to_string(),
-        exit_code: e.exit_code,
-    }
+    RestoreError { line, message: e.to_string(), exit_code: e.exit_code }
 }
 
 /// Parse a whole `-R` input into commands, or reject it naming the first bad
@@ -72,11 +68,7 @@ pub fn parse_restore_lines(text: &str) -> Result<Vec<(usize, Command)>, RestoreE
         match cmd {
             // ipvsadm: "avoid infinite loop" -> tryhelp_exit().
             Command::Restore => return Err(reject(n, UsageError::try_help())),
-            Command::Help
-            | Command::Version
-            | Command::List(_)
-            | Command::Save { .. }
-            | Command::GetLaddr { .. } => {
+            Command::Help | Command::Version | Command::List(_) | Command::Save { .. } | Command::GetLaddr { .. } => {
                 return Err(RestoreError {
                     line: n,
                     message: format!("`{}' is not a configuration command", w.join(" ")),

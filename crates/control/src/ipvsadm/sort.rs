@@ -53,9 +53,7 @@ fn addr_cmp(af1: i32, w1: &[u32; 4], w2: &[u32; 4]) -> i32 {
 /// (fwmark, af, protocol, address words, port) of a service entry.
 fn svc_fields(k: &ServiceKey) -> (u32, i32, i32, [u32; 4], u16) {
     match k {
-        ServiceKey::Addr { proto, addr, port } => {
-            (0, af(addr), i32::from(proto.number()), words(addr), *port)
-        }
+        ServiceKey::Addr { proto, addr, port } => (0, af(addr), i32::from(proto.number()), words(addr), *port),
         // ipvsadm gives fwmark services protocol TCP and a zero address.
         ServiceKey::Fwmark { mark, af: fam } => {
             let a = match fam {
@@ -90,11 +88,7 @@ pub fn cmp_services(s1: &ServiceEntry, s2: &ServiceEntry) -> i32 {
 
 /// `ipvs_cmp_dests()` (the family of the first argument decides).
 pub fn cmp_dests(d1: &DestEntry, d2: &DestEntry) -> i32 {
-    let r = addr_cmp(
-        af(&d1.spec.addr),
-        &words(&d1.spec.addr),
-        &words(&d2.spec.addr),
-    );
+    let r = addr_cmp(af(&d1.spec.addr), &words(&d1.spec.addr), &words(&d2.spec.addr));
     if r != 0 {
         return r;
     }

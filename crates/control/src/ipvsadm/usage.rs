@@ -32,9 +32,7 @@ pub fn usage_text() -> String {
     let mut s = version_line();
     s.push_str(USAGE_BODY);
     s.push_str(EXTENSIONS);
-    s.replace("%PROG%", PROGRAM)
-        .replace("%SCHEDULERS%", SCHEDULERS_HELP)
-        .replace("%PE_LIST%", PE_LIST)
+    s.replace("%PROG%", PROGRAM).replace("%SCHEDULERS%", SCHEDULERS_HELP).replace("%PE_LIST%", PE_LIST)
 }
 
 /// The four `fprintf()`s of `usage_exit()` after `version()`.

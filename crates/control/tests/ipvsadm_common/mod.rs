@@ -15,48 +15,22 @@ pub fn ip(s: &str) -> IpAddr {
 }
 
 pub fn tcp(addr: &str, port: u16) -> ServiceKey {
-    ServiceKey::Addr {
-        proto: Protocol::Tcp,
-        addr: ip(addr),
-        port,
-    }
+    ServiceKey::Addr { proto: Protocol::Tcp, addr: ip(addr), port }
 }
 
 pub fn udp(addr: &str, port: u16) -> ServiceKey {
-    ServiceKey::Addr {
-        proto: Protocol::Udp,
-        addr: ip(addr),
-        port,
-    }
+    ServiceKey::Addr { proto: Protocol::Udp, addr: ip(addr), port }
 }
 
-pub fn dest(
-    addr: &str,
-    port: u16,
-    method: ForwardMethod,
-    weight: u32,
-    active: u32,
-    inactive: u32,
-) -> DestEntry {
+pub fn dest(addr: &str, port: u16, method: ForwardMethod, weight: u32, active: u32, inactive: u32) -> DestEntry {
     let mut spec = DestSpec::new(ip(addr), port);
     spec.method = method;
     spec.weight = weight;
-    DestEntry {
-        spec,
-        active,
-        inactive,
-        persist: 0,
-        stats: Stats::default(),
-    }
+    DestEntry { spec, active, inactive, persist: 0, stats: Stats::default() }
 }
 
 pub fn service(spec: ServiceSpec, dests: Vec<DestEntry>) -> ServiceEntry {
-    ServiceEntry {
-        spec,
-        dests,
-        stats: Stats::default(),
-        laddrs: Vec::new(),
-    }
+    ServiceEntry { spec, dests, stats: Stats::default(), laddrs: Vec::new() }
 }
 
 /// The table of the reference's `-L -n` and `-S -n` examples.
@@ -77,10 +51,7 @@ pub fn example_listing() -> Listing {
                     dest("192.168.1.11", 80, ForwardMethod::Route, 0, 3, 17),
                 ],
             ),
-            service(
-                dns,
-                vec![dest("192.168.1.20", 53, ForwardMethod::Masq, 1, 0, 5)],
-            ),
+            service(dns, vec![dest("192.168.1.20", 53, ForwardMethod::Masq, 1, 0, 5)]),
         ],
     }
 }
@@ -113,18 +84,9 @@ pub fn example_conns() -> Vec<ConnEntry> {
 }
 
 /// What rvsadm prints for a listing command line against this data.
-pub fn run(
-    cmdline: &str,
-    listing: &Listing,
-    conns: &[ConnEntry],
-    timeouts: &Timeouts,
-) -> Result<String, UsageError> {
+pub fn run(cmdline: &str, listing: &Listing, conns: &[ConnEntry], timeouts: &Timeouts) -> Result<String, UsageError> {
     let a = args(cmdline);
-    let a = if a.first().map(String::as_str) == Some("ipvsadm") {
-        &a[1..]
-    } else {
-        &a[..]
-    };
+    let a = if a.first().map(String::as_str) == Some("ipvsadm") { &a[1..] } else { &a[..] };
     match parse(a)? {
         Command::List(l) => match l.target {
             ListTarget::All => Ok(format::list_all(listing, &l.format)),

@@ -60,8 +60,7 @@ impl ConnTable {
             Some(Protocol::Udp) => "UDP",
             _ => "NONE",
         };
-        let expires_ms =
-            self.wheel.deadline_ms(&self.slab, idx).map_or(0, |d| d.saturating_sub(now_ms));
+        let expires_ms = self.wheel.deadline_ms(&self.slab, idx).map_or(0, |d| d.saturating_sub(now_ms));
         ConnInfo {
             id: ConnId(idx),
             proto: e.proto,
@@ -85,12 +84,7 @@ impl ConnTable {
 
     /// Every connection and template (control plane; walks the whole slab).
     pub fn iter(&self, now_ms: u64) -> impl Iterator<Item = ConnInfo> + '_ {
-        self.slab
-            .0
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.is(F_USED))
-            .map(move |(i, e)| self.info(i as u32, e, now_ms))
+        self.slab.0.iter().enumerate().filter(|(_, e)| e.is(F_USED)).map(move |(i, e)| self.info(i as u32, e, now_ms))
     }
 
     /// One connection's listing data.

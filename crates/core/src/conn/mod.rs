@@ -212,10 +212,7 @@ impl ConnTable {
     }
     /// Bytes allocated by the table (slab + index + wheel + dest counters).
     pub fn heap_bytes(&self) -> usize {
-        self.slab.0.len() * ENTRY_BYTES
-            + self.index.heap_bytes()
-            + self.wheel.heap_bytes()
-            + self.load.len() * 24
+        self.slab.0.len() * ENTRY_BYTES + self.index.heap_bytes() + self.wheel.heap_bytes() + self.load.len() * 24
     }
 
     /// This core's counters for a dest (sum over cores for listings).
@@ -319,9 +316,7 @@ impl ConnTable {
     pub fn lookup_out(&self, t: &Tuple) -> Option<ConnId> {
         let h = self.hasher.hash(t);
         let slab = &self.slab.0;
-        self.index
-            .find(h, KeyDir::Out, |i| slab.get(i as usize).is_some_and(|e| e.out_tuple() == *t))
-            .map(ConnId)
+        self.index.find(h, KeyDir::Out, |i| slab.get(i as usize).is_some_and(|e| e.out_tuple() == *t)).map(ConnId)
     }
 
     fn alloc(&mut self) -> Option<u32> {

@@ -1,9 +1,7 @@
 //! Scheduling a first packet into the table: ip_vs_schedule and, for persistent services,
 //! ip_vs_sched_persist with its connection templates.
 
-use super::{
-    ConnId, ConnTable, Entry, InsertError, NewConn, F_INDEXED, F_TEMPLATE, F_USED, NIL,
-};
+use super::{ConnId, ConnTable, Entry, InsertError, NewConn, F_INDEXED, F_TEMPLATE, F_USED, NIL};
 use crate::addr::{Addr, Protocol, Tuple};
 use crate::sched::{DestView, Scheduler};
 use crate::service::{Dest, DestId, Service, ServiceKey};
@@ -173,7 +171,13 @@ impl ConnTable {
         Ok(Scheduled::Conn(id))
     }
 
-    fn pick(&mut self, svc: &Service, sched: &mut dyn Scheduler, t: &Tuple, now_ms: u64) -> Result<usize, ScheduleError> {
+    fn pick(
+        &mut self,
+        svc: &Service,
+        sched: &mut dyn Scheduler,
+        t: &Tuple,
+        now_ms: u64,
+    ) -> Result<usize, ScheduleError> {
         let v = DestView::new(&svc.dests, &self.load);
         match sched.pick(&v, t, now_ms) {
             Some(i) => Ok(i),

@@ -111,14 +111,15 @@ impl TcpFlags {
 }
 
 use TcpState::{
-    Close as CL, CloseWait as CW, Established as ES, FinWait as FW, LastAck as LA, Listen as LI,
-    SynRecv as SR, SynSent as SS, TimeWait as TW,
+    Close as CL, CloseWait as CW, Established as ES, FinWait as FW, LastAck as LA, Listen as LI, SynRecv as SR,
+    SynSent as SS, TimeWait as TW,
 };
 
 /// tcp_states[]: INPUT, OUTPUT, INPUT-ONLY blocks of syn/fin/ack/rst rows.
 const TABLE: [[TcpState; TCP_STATES]; 12] = [
     // INPUT     sNO sES sSS sSR sFW sTW sCL sCW sLA sLI sSA
-    /*syn*/ [SR, ES, ES, SR, SR, SR, SR, SR, SR, SR, SR],
+    /*syn*/
+    [SR, ES, ES, SR, SR, SR, SR, SR, SR, SR, SR],
     /*fin*/ [CL, CW, SS, TW, TW, TW, CL, CW, LA, LI, TW],
     /*ack*/ [ES, ES, SS, ES, FW, TW, CL, CW, CL, LI, ES],
     /*rst*/ [CL, CL, CL, SR, CL, CL, CL, CL, LA, LI, SR],

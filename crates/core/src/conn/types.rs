@@ -130,4 +130,3 @@ impl ConnRef<'_> {
         self.0.is(F_TEMPLATE)
     }
 }
-

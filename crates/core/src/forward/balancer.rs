@@ -29,7 +29,12 @@ pub enum Action {
     /// Another core owns the connection.
     Redirect(u8),
     /// Answer the sender with this ICMP error, then drop the packet counting `reason`.
-    IcmpError { ty: u8, code: u8, rest: u32, reason: DropReason },
+    IcmpError {
+        ty: u8,
+        code: u8,
+        rest: u32,
+        reason: DropReason,
+    },
 }
 
 /// Outer TTL of IPIP packets (Linux ip_tunnel default: inherit is off, 64).
@@ -56,7 +61,14 @@ fn ipv4(a: crate::addr::Addr) -> Ipv4Addr {
 
 impl Balancer {
     /// `core` is this worker's index among the workers (the owner-map value).
-    pub fn new(core: u8, conn: ConnConfig, snap: Arc<Snapshot>, owners: Arc<OwnerMap>, stats: Arc<CoreStats>, now: u64) -> Self {
+    pub fn new(
+        core: u8,
+        conn: ConnConfig,
+        snap: Arc<Snapshot>,
+        owners: Arc<OwnerMap>,
+        stats: Arc<CoreStats>,
+        now: u64,
+    ) -> Self {
         stats.conn_capacity.set(u64::from(conn.capacity));
         let mut b = Balancer {
             core,
@@ -149,7 +161,9 @@ impl Balancer {
     /// A new flow for service `svc` (ip_vs_schedule). Only a SYN starts a TCP connection
     /// (IPVS with sloppy_tcp off).
     fn schedule<P: PacketBuf>(&mut self, svc: usize, pkt: &mut P, f: &Flow, l3: &L3Config, now: u64) -> Action {
-        if f.proto == ip_proto::TCP && f.tcp_flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) != tcp_flags::SYN {
+        if f.proto == ip_proto::TCP
+            && f.tcp_flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) != tcp_flags::SYN
+        {
             return Action::Drop(DropReason::NoConn);
         }
         let (Some(service), Some(sched)) = (self.snap.service(svc), self.scheds.get_mut(svc)) else {
@@ -164,7 +178,13 @@ impl Balancer {
                     // Both directions find their way here from any worker.
                     self.owners.claim(&f.tuple(), self.core);
                     if c.fwd() == FwdMethod::Masq {
-                        let reply = crate::addr::Tuple { proto: f.proto, src: c.daddr(), sport: c.dport(), dst: c.caddr(), dport: c.cport() };
+                        let reply = crate::addr::Tuple {
+                            proto: f.proto,
+                            src: c.daddr(),
+                            sport: c.dport(),
+                            dst: c.caddr(),
+                            dport: c.cport(),
+                        };
                         self.owners.claim(&reply, self.core);
                     }
                 }
@@ -226,7 +246,15 @@ impl Balancer {
     }
 
     /// ip_vs_xmit.c: the forwarding method's transmitter.
-    fn transmit<P: PacketBuf>(&mut self, pkt: &mut P, f: &Flow, fwd: FwdMethod, addr: Ipv4Addr, port: u16, l3: &L3Config) -> Action {
+    fn transmit<P: PacketBuf>(
+        &mut self,
+        pkt: &mut P,
+        f: &Flow,
+        fwd: FwdMethod,
+        addr: Ipv4Addr,
+        port: u16,
+        l3: &L3Config,
+    ) -> Action {
         match fwd {
             FwdMethod::Masq => {
                 xmit::nat(pkt.data_mut(), f, End::Dst, addr, port);

@@ -59,6 +59,12 @@ impl Flow {
     }
 
     pub fn tuple(&self) -> Tuple {
-        Tuple { proto: self.proto, src: Addr::from(self.src), sport: self.sport, dst: Addr::from(self.dst), dport: self.dport }
+        Tuple {
+            proto: self.proto,
+            src: Addr::from(self.src),
+            sport: self.sport,
+            dst: Addr::from(self.dst),
+            dport: self.dport,
+        }
     }
 }

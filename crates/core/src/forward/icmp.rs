@@ -26,7 +26,13 @@ impl Quote {
     /// The quoted packet's flow seen from the other side: for a quote of VIP→client that
     /// is the client→VIP key; for a quote of client→RS, the RS→client reply key.
     pub fn reversed(&self) -> Tuple {
-        Tuple { proto: self.proto, src: Addr::from(self.dst), sport: self.dport, dst: Addr::from(self.src), dport: self.sport }
+        Tuple {
+            proto: self.proto,
+            src: Addr::from(self.dst),
+            sport: self.dport,
+            dst: Addr::from(self.src),
+            dport: self.sport,
+        }
     }
 }
 

@@ -54,7 +54,13 @@ mod tests {
     #[test]
     fn claims_are_seen_by_readers() {
         let m = OwnerMap::new(16);
-        let t = Tuple::new(Protocol::Tcp, Addr::from(std::net::Ipv4Addr::new(10, 0, 3, 11)), 80, Addr::from(std::net::Ipv4Addr::new(10, 0, 1, 2)), 40000);
+        let t = Tuple::new(
+            Protocol::Tcp,
+            Addr::from(std::net::Ipv4Addr::new(10, 0, 3, 11)),
+            80,
+            Addr::from(std::net::Ipv4Addr::new(10, 0, 1, 2)),
+            40000,
+        );
         assert_eq!(m.owner(&t), None);
         m.claim(&t, 1);
         assert_eq!(m.owner(&t), Some(1));

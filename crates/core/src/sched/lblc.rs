@@ -77,9 +77,7 @@ impl<V: Copy> Cache<V> {
 
 /// Maps old dest indices to new ones after a config change (by DestId); NONE if gone.
 fn remap(old: &[DestId], new: &[Dest]) -> Vec<u16> {
-    old.iter()
-        .map(|id| new.iter().position(|d| d.id == *id).map_or(NONE, |p| p as u16))
-        .collect()
+    old.iter().map(|id| new.iter().position(|d| d.id == *id).map_or(NONE, |p| p as u16)).collect()
 }
 
 /// lblc/lblcr is_overloaded: active > weight while some dest has active*2 < weight.

@@ -16,7 +16,12 @@ const HASH2: [u64; 2] = [2_654_435_801, 2_654_435_801];
 
 /// hsiphash of one u32 on 64-bit kernels: SipHash-1-3, truncated to 32 bits.
 fn hsiphash_u32(v: u32, k: &[u64; 2]) -> u32 {
-    let mut s = [k[0] ^ 0x736f_6d65_7073_6575, k[1] ^ 0x646f_7261_6e64_6f6d, k[0] ^ 0x6c79_6765_6e65_7261, k[1] ^ 0x7465_6462_7974_6573];
+    let mut s = [
+        k[0] ^ 0x736f_6d65_7073_6575,
+        k[1] ^ 0x646f_7261_6e64_6f6d,
+        k[0] ^ 0x6c79_6765_6e65_7261,
+        k[1] ^ 0x7465_6462_7974_6573,
+    ];
     let round = |s: &mut [u64; 4]| {
         s[0] = s[0].wrapping_add(s[1]);
         s[1] = s[1].rotate_left(13) ^ s[0];

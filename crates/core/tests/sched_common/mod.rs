@@ -3,7 +3,7 @@
 
 use rvs_core::addr::{Addr, Protocol, Tuple};
 use rvs_core::sched::{self, DestView, Scheduler};
-use rvs_core::service::{Config, Dest, DestLoad, DestSpec, Persistence, ServiceKey, ServiceSpec, SchedFlags};
+use rvs_core::service::{Config, Dest, DestLoad, DestSpec, Persistence, SchedFlags, ServiceKey, ServiceSpec};
 
 pub const VIP: Addr = Addr::v4([10, 0, 0, 1]);
 

@@ -100,10 +100,9 @@ impl<'a> TcpOption<'a> {
                 }
                 TcpOption::SackRange(blocks)
             }
-            (kind::TIMESTAMPS, 10) => TcpOption::Timestamps {
-                tsval: be32(data),
-                tsecr: be32(data.get(4..).unwrap_or(&[])),
-            },
+            (kind::TIMESTAMPS, 10) => {
+                TcpOption::Timestamps { tsval: be32(data), tsecr: be32(data.get(4..).unwrap_or(&[])) }
+            }
             (kind::MSS | kind::WINDOW_SCALE | kind::SACK_PERMITTED | kind::SACK | kind::TIMESTAMPS, _) => {
                 return Err(Error::Malformed)
             }

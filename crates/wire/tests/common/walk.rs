@@ -182,7 +182,13 @@ pub fn walk_ipv6(acc: &mut u64, b: &[u8], depth: u32) {
                 }
                 if let Ok(fh) = Ipv6FragmentHeader::new_checked(hb) {
                     let i = fh.info();
-                    mix(acc, u64::from(fh.next_header()) ^ u64::from(i.offset) ^ u64::from(i.ident) ^ u64::from(i.more_frags));
+                    mix(
+                        acc,
+                        u64::from(fh.next_header())
+                            ^ u64::from(i.offset)
+                            ^ u64::from(i.ident)
+                            ^ u64::from(i.more_frags),
+                    );
                     mix(acc, u64::from(i.is_first()));
                 }
             }
@@ -225,7 +231,8 @@ fn ipip_round_trip(acc: &mut u64, frame: &[u8], off: usize) {
         return;
     }
     mix(acc, buf.len() as u64);
-    let outer = Ipv4Packet::new_checked(buf.data().get(off..).unwrap_or(&[])).expect("encapsulate wrote a valid header");
+    let outer =
+        Ipv4Packet::new_checked(buf.data().get(off..).unwrap_or(&[])).expect("encapsulate wrote a valid header");
     assert!(outer.verify_checksum() && outer.protocol() == ip_proto::IPIP);
     decapsulate(&mut buf, off).expect("decapsulate undoes encapsulate");
     let inner_end = buf.len();
