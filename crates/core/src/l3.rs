@@ -89,9 +89,44 @@ pub trait Io<P> {
     fn count_drop(&mut self, port: u16, reason: DropReason);
     /// A neighbour binding was learned here; other workers should know it too.
     fn neigh_learned(&mut self, _port: u16, _ip: Ipv4Addr, _mac: EthernetAddress) {}
+    /// An ICMP error was sent (`true`), or held back by the rate limit or because its
+    /// addressee must not get one (`false`).
+    fn icmp_error_counted(&mut self, _sent: bool) {}
     /// Hand a packet to worker `core`, which owns its connection.
     fn redirect(&mut self, _core: u8, port: u16, pkt: P) {
         self.drop(port, pkt, DropReason::RedirectFull);
+    }
+}
+
+/// ICMP errors a worker may send per second, and in one burst: Linux's
+/// net.ipv4.icmp_msgs_per_sec and icmp_msgs_burst (icmp_global_allow).
+pub const ICMP_ERRORS_PER_SEC: u64 = 1000;
+pub const ICMP_ERRORS_BURST: u64 = 50;
+
+/// A token bucket refilled with the clock the worker passes in (ms).
+#[derive(Debug)]
+struct TokenBucket {
+    tokens: u64,
+    /// Time of the last refill, and the remainder (in token-milliseconds) it left.
+    at: u64,
+    carry: u64,
+}
+
+impl TokenBucket {
+    fn new(now: u64) -> Self {
+        TokenBucket { tokens: ICMP_ERRORS_BURST, at: now, carry: 0 }
+    }
+
+    fn take(&mut self, now: u64) -> bool {
+        let credit = now.saturating_sub(self.at) * ICMP_ERRORS_PER_SEC + self.carry;
+        self.at = now.max(self.at);
+        self.tokens = (self.tokens + credit / 1000).min(ICMP_ERRORS_BURST);
+        self.carry = if self.tokens == ICMP_ERRORS_BURST { 0 } else { credit % 1000 };
+        if self.tokens == 0 {
+            return false;
+        }
+        self.tokens -= 1;
+        true
     }
 }
 
@@ -99,11 +134,12 @@ pub trait Io<P> {
 pub struct Node<P> {
     cfg: Arc<L3Config>,
     neigh: NeighTable<P>,
+    icmp_budget: TokenBucket,
 }
 
 impl<P: PacketBuf> Node<P> {
     pub fn new(cfg: Arc<L3Config>, neigh: NeighConfig) -> Self {
-        Node { cfg, neigh: NeighTable::new(neigh) }
+        Node { cfg, neigh: NeighTable::new(neigh), icmp_budget: TokenBucket::new(0) }
     }
 
     pub fn config(&self) -> &L3Config {
@@ -273,12 +309,54 @@ impl<P: PacketBuf> Node<P> {
         }
     }
 
-    /// Send an ICMP error about the IPv4 packet in `frame` back to its sender (RFC 792),
-    /// from the address it was sent to (the VIP), as IPVS's icmp_send does. The quote is
-    /// as much of the packet as fits in 576 bytes (RFC 1812 4.3.2.3).
-    pub fn icmp_error(&mut self, frame: &[u8], ty: u8, code: u8, rest: u32, now: u64, io: &mut impl Io<P>) {
+    /// Whether an ICMP error about this packet may be sent at all (RFC 1122 3.2.2,
+    /// RFC 1812 4.3.2.7): not about a link-layer or IP broadcast or multicast, not to a
+    /// source that is not one unicast host, not about a later fragment or an ICMP error.
+    fn may_answer(&self, frame: &[u8], orig: &Ipv4Packet<&[u8]>) -> bool {
+        let l2_unicast = EthernetFrame::new_checked(frame).is_ok_and(|e| e.dst_addr().is_unicast());
+        let (src, dst) = (orig.src_addr(), orig.dst_addr());
+        let not_a_host = |ip: Ipv4Addr| {
+            ip.is_unspecified()
+                || ip.octets()[0] == 0
+                || ip.is_loopback()
+                || ip.is_multicast()
+                || ip.octets()[0] >= 240
+                || self.cfg.ports.iter().flat_map(|p| &p.addrs).any(|a| a.prefix_len < 31 && a.broadcast() == ip)
+        };
+        let icmp_error = orig.protocol() == ip_proto::ICMP
+            && orig
+                .payload()
+                .first()
+                .is_some_and(|&t| !matches!(t, icmpv4_type::ECHO_REQUEST | icmpv4_type::ECHO_REPLY));
+        l2_unicast
+            && !not_a_host(src)
+            && !dst.is_multicast()
+            && !dst.is_broadcast()
+            && orig.frag_offset() == 0
+            && !icmp_error
+    }
+
+    /// Send an ICMP error about the IPv4 packet in `frame` (received on `port`) back to
+    /// its sender (RFC 792). The source is the address it was sent to when that is ours
+    /// (the VIP, as IPVS's icmp_send from LOCAL_IN), else our address on `port`. The quote
+    /// is as much of the packet as fits in 576 bytes (RFC 1812 4.3.2.3). At most
+    /// [`ICMP_ERRORS_PER_SEC`] a second per worker (bursts of [`ICMP_ERRORS_BURST`]), as
+    /// Linux's icmp_global_allow, so a flood of spoofed packets is not amplified.
+    #[allow(clippy::too_many_arguments)]
+    pub fn icmp_error(&mut self, port: u16, frame: &[u8], ty: u8, code: u8, rest: u32, now: u64, io: &mut impl Io<P>) {
         let Ok(orig) = Ipv4Packet::new_checked(frame.get(ETH_LEN..).unwrap_or(&[])) else { return };
-        let (to, from) = (orig.src_addr(), orig.dst_addr());
+        if !self.may_answer(frame, &orig) || !self.icmp_budget.take(now) {
+            return io.icmp_error_counted(false);
+        }
+        let to = orig.src_addr();
+        let from = if self.cfg.is_local(orig.dst_addr()) {
+            orig.dst_addr()
+        } else {
+            match self.cfg.source_addr(port, to) {
+                Some(a) => a,
+                None => return io.icmp_error_counted(false),
+            }
+        };
         let quote = frame.get(ETH_LEN..ETH_LEN + usize::from(orig.total_len()).min(ICMP_QUOTE_MAX)).unwrap_or(&[]);
         let Some(mut pkt) = io.alloc() else { return io.count_drop(0, DropReason::NoMbuf) };
         let len = ETH_LEN + 20 + 8 + quote.len();
@@ -300,6 +378,7 @@ impl<P: PacketBuf> Node<P> {
         icmp.set_rest_of_header(rest);
         icmp.data_mut().copy_from_slice(quote);
         icmp.fill_checksum();
+        io.icmp_error_counted(true);
         self.output(pkt, to, now, io);
     }
 

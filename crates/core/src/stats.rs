@@ -26,7 +26,9 @@ pub enum DropReason {
     IcmpIgnored,
     /// TCP or UDP to one of our addresses with no virtual service.
     NoService,
-    /// An IPv4 fragment addressed to us: the director does not reassemble.
+    /// A fragment that cannot be placed: addressed to the director itself (it does not
+    /// reassemble), or a later fragment of a virtual-service datagram whose first
+    /// fragment was not seen (out of order, or forgotten: `forward::frag`).
     Fragment,
     /// IPv4 for an address that is not ours: the director is not a router.
     NotLocal,
@@ -57,10 +59,12 @@ pub enum DropReason {
     RedirectFull,
     /// A reply redirected to the core the owner map named, which had no such connection.
     RedirectMiss,
+    /// TTL 1 or less on a packet to forward (ICMP time exceeded is sent, RFC 1812 5.3.1).
+    TtlExceeded,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 24;
+    pub const COUNT: usize = 25;
     pub const ALL: [DropReason; Self::COUNT] = [
         Self::Malformed,
         Self::BadChecksum,
@@ -86,6 +90,7 @@ impl DropReason {
         Self::TooBig,
         Self::RedirectFull,
         Self::RedirectMiss,
+        Self::TtlExceeded,
     ];
 
     /// The metric label value.
@@ -115,6 +120,7 @@ impl DropReason {
             Self::TooBig => "too_big",
             Self::RedirectFull => "redirect_full",
             Self::RedirectMiss => "redirect_miss",
+            Self::TtlExceeded => "ttl_exceeded",
         }
     }
 }
@@ -178,6 +184,10 @@ pub struct CoreStats {
     pub redirects_out: Counter,
     /// Packets received from other cores for connections this core owns.
     pub redirects_in: Counter,
+    /// ICMP errors this core sent, and those it held back (rate limit, or a sender that
+    /// must not get one: RFC 1122 3.2.2).
+    pub icmp_errors_sent: Counter,
+    pub icmp_errors_suppressed: Counter,
     /// Connections (and persistence templates) in this core's table; and its capacity.
     pub conns: Counter,
     pub conn_capacity: Counter,
@@ -214,6 +224,8 @@ impl CoreStats {
             neighbours: Counter::default(),
             redirects_out: Counter::default(),
             redirects_in: Counter::default(),
+            icmp_errors_sent: Counter::default(),
+            icmp_errors_suppressed: Counter::default(),
             conns: Counter::default(),
             conn_capacity: Counter::default(),
             dests: (0..max_dests).map(|_| DestCounters::default()).collect(),

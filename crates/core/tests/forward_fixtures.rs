@@ -3,120 +3,16 @@
 //! scapy (fixtures/gen_forward.py), so checksums are checked against an independent
 //! implementation, byte for byte.
 
-#[path = "fixtures/forward_golden.rs"]
-mod golden;
+mod forward_common;
 
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 
-use golden::*;
+use forward_common::golden::*;
+use forward_common::*;
 use rvs_core::addr::{Addr, Protocol, Tuple};
-use rvs_core::conn::ConnConfig;
-use rvs_core::forward::{Balancer, Director, OwnerMap};
-use rvs_core::l3::{Io, L3Config, Node, PortL3};
-use rvs_core::neigh::NeighConfig;
-use rvs_core::route::RouteTable;
-use rvs_core::service::{Config, DestSpec, FwdMethod, ServiceKey, ServiceSpec};
-use rvs_core::stats::{CoreStats, DropReason};
-use wire::{EthernetAddress, VecBuf};
-
-fn mac(last2: [u8; 2]) -> EthernetAddress {
-    EthernetAddress([2, 0, 0, 0, last2[0], last2[1]])
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
-
-#[derive(Default)]
-struct Recorder {
-    tx: Vec<(u16, Vec<u8>)>,
-    drops: Vec<(u16, DropReason)>,
-    redirects: Vec<(u8, u16)>,
-}
-
-impl Io<VecBuf> for Recorder {
-    fn tx(&mut self, port: u16, pkt: VecBuf) {
-        self.tx.push((port, pkt.to_vec()));
-    }
-    fn drop(&mut self, port: u16, _: VecBuf, reason: DropReason) {
-        self.drops.push((port, reason));
-    }
-    fn alloc(&mut self) -> Option<VecBuf> {
-        Some(VecBuf::from_slice(&[]))
-    }
-    fn count_drop(&mut self, port: u16, reason: DropReason) {
-        self.drops.push((port, reason));
-    }
-    fn redirect(&mut self, core: u8, port: u16, _: VecBuf) {
-        self.redirects.push((core, port));
-    }
-}
-
-const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 100);
-
-fn key(proto: Protocol, port: u16) -> ServiceKey {
-    ServiceKey::Proto { proto, addr: Addr::from(VIP), port }
-}
-
-fn dest(ip: [u8; 4], port: u16, fwd: FwdMethod) -> DestSpec {
-    DestSpec { fwd, ..DestSpec::new(Addr::from(Ipv4Addr::from(ip)), port) }
-}
-
-struct Lab {
-    cfg: Config,
-    dir: Director<VecBuf>,
-    stats: Arc<CoreStats>,
-    owners: Arc<OwnerMap>,
-}
-
-fn lab() -> Lab {
-    let mut cfg = Config::new(64);
-    let mut svc = |proto, port, dests: &[DestSpec]| {
-        let mut s = ServiceSpec::new(key(proto, port));
-        s.scheduler = "rr".into();
-        cfg.add_service(&s).unwrap();
-        for d in dests {
-            cfg.add_dest(&key(proto, port), d).unwrap();
-        }
-    };
-    svc(Protocol::Tcp, 80, &[dest([10, 0, 3, 11], 8080, FwdMethod::Masq), dest([10, 0, 3, 12], 80, FwdMethod::Masq)]);
-    svc(Protocol::Tcp, 81, &[dest([10, 0, 3, 11], 81, FwdMethod::Route)]);
-    svc(Protocol::Tcp, 82, &[dest([10, 0, 4, 11], 82, FwdMethod::Tunnel)]);
-    svc(Protocol::Udp, 82, &[dest([10, 0, 4, 11], 82, FwdMethod::Tunnel)]);
-    svc(Protocol::Udp, 83, &[]);
-    svc(Protocol::Udp, 53, &[dest([10, 0, 3, 12], 5353, FwdMethod::Masq)]);
-
-    let mut routes = RouteTable::default();
-    routes.add_gateway("0.0.0.0/0".parse().unwrap(), Ipv4Addr::new(10, 0, 2, 1), 0);
-    routes.add_gateway("10.0.4.0/24".parse().unwrap(), Ipv4Addr::new(10, 0, 3, 254), 1);
-    let ports = vec![
-        PortL3 { mac: mac([0, 1]), addrs: vec!["10.0.2.2/24".parse().unwrap()], vips: vec![VIP], mtu: 1500 },
-        PortL3 { mac: mac([1, 1]), addrs: vec!["10.0.3.1/24".parse().unwrap()], vips: vec![], mtu: 1500 },
-    ];
-    let l3 = Arc::new(L3Config::new(ports, routes));
-    let mut node = Node::new(l3, NeighConfig::default());
-    let mut io = Recorder::default();
-    for (port, ip, m) in [
-        (0, [10, 0, 2, 1], [0, 0xfe]),
-        (1, [10, 0, 3, 11], [3, 11]),
-        (1, [10, 0, 3, 12], [3, 12]),
-        (1, [10, 0, 3, 254], [2, 0xfe]),
-    ] {
-        node.learn(port, Ipv4Addr::from(ip), mac(m), true, 0, &mut io);
-    }
-    let stats = Arc::new(CoreStats::with_dests(1, 2, 64));
-    let owners = Arc::new(OwnerMap::new(16));
-    let conn = ConnConfig { capacity: 1024, max_dests: 64, ..ConnConfig::default() };
-    let lb = Balancer::new(0, conn, cfg.snapshot(), owners.clone(), stats.clone(), 0);
-    Lab { cfg, dir: Director::new(node, lb), stats, owners }
-}
-
-fn run(l: &mut Lab, port: u16, frame: &str) -> Recorder {
-    let mut io = Recorder::default();
-    l.dir.input(port, VecBuf::from_slice(&hex(frame)), 1_000, false, &mut io);
-    io
-}
+use rvs_core::service::{DestSpec, FwdMethod};
+use rvs_core::stats::DropReason;
+use wire::VecBuf;
 
 #[test]
 fn nat_rewrites_to_the_real_server_and_back_to_the_vip() {

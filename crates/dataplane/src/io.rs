@@ -116,6 +116,14 @@ impl Io<Mbuf> for WorkerIo<'_> {
         self.stats.port(port).drop(reason);
     }
 
+    fn icmp_error_counted(&mut self, sent: bool) {
+        if sent {
+            self.stats.icmp_errors_sent.inc();
+        } else {
+            self.stats.icmp_errors_suppressed.inc();
+        }
+    }
+
     fn neigh_learned(&mut self, port: u16, ip: Ipv4Addr, mac: EthernetAddress) {
         // ARP replies land on whichever queue the NIC hashes them to: tell every other
         // worker, through lock-free bounded queues. A full queue loses only a hint; that

@@ -190,8 +190,8 @@ impl Port {
     pub fn driver_name(&self) -> String {
         let Ok(_g) = locked("rte_eth_dev_info_get", self.id) else { return String::new() };
         match self.info("rte_eth_dev_info_get") {
-            // SAFETY: driver_name is a static NUL-terminated string owned by the driver.
             Ok(i) if !i.driver_name.is_null() => {
+                // SAFETY: driver_name is a static NUL-terminated string owned by the driver.
                 unsafe { CStr::from_ptr(i.driver_name) }.to_string_lossy().into_owned()
             }
             _ => String::new(),

@@ -473,6 +473,27 @@ impl ConnTable {
         Verdict::Forward
     }
 
+    /// A packet about the connection that is not one of its own (an ICMP error quoting
+    /// it): ip_vs_in_icmp never changes the state, but ip_vs_conn_put re-arms the timer
+    /// with the current state's timeout. A removed real server's connection is left for
+    /// its own packets to expire.
+    pub fn touch(&mut self, id: ConnId, now_ms: u64) -> Verdict {
+        let Some(e) = self.slab.0.get(id.0 as usize).filter(|e| e.is(F_USED) && !e.is(F_TEMPLATE)) else {
+            return Verdict::Expired;
+        };
+        if !self.load.get(DestId(e.dest)).available {
+            return Verdict::DropNoDest;
+        }
+        let ticks = match Protocol::from_number(e.proto) {
+            Some(Protocol::Tcp) => self.ticks.get(usize::from(e.state)).copied().unwrap_or(0),
+            Some(Protocol::Udp) => self.ticks[tcp::TCP_STATES],
+            _ => self.ticks[tcp::TCP_STATES + 1],
+        };
+        let d = self.deadline(now_ms, ticks);
+        self.wheel.arm(&mut self.slab, id.0, d);
+        Verdict::Forward
+    }
+
     /// is_new_conn_expected: TIME_WAIT, or (mode bit 2) FIN_WAIT without replies; never
     /// for a conn controlled by a persistence template.
     #[inline]

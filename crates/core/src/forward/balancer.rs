@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use wire::{ip_proto, tcp_flags, IpipEncap, PacketBuf};
 
-use super::flow::{Flow, ETH_LEN};
+use super::flow::{Flow, Frag, ETH_LEN};
+use super::frag::{self, FragTable};
 use super::icmp;
 use super::owner::OwnerMap;
 use super::xmit::{self, End};
@@ -50,6 +51,7 @@ pub struct Balancer {
     owners: Arc<OwnerMap>,
     stats: Arc<CoreStats>,
     tun_ident: u16,
+    frags: FragTable,
 }
 
 fn ipv4(a: crate::addr::Addr) -> Ipv4Addr {
@@ -78,6 +80,7 @@ impl Balancer {
             owners,
             stats,
             tun_ident: u16::from(core) << 12,
+            frags: FragTable::new(),
         };
         b.set_snapshot(snap);
         b
@@ -110,7 +113,10 @@ impl Balancer {
     pub fn process<P: PacketBuf>(&mut self, pkt: &mut P, l3: &L3Config, now: u64, redirected: bool) -> Action {
         let Some(f) = Flow::parse(pkt.data()) else { return Action::Pass };
         if f.proto == ip_proto::ICMP {
-            return self.icmp(pkt, &f, l3, now);
+            return self.icmp(pkt, &f, l3, now, redirected);
+        }
+        if f.frag == Frag::Later {
+            return self.later_fragment(pkt, &f, l3, now, redirected);
         }
         let t = f.tuple();
         if let Some(id) = self.conns.lookup_in(&t) {
@@ -137,6 +143,32 @@ impl Balancer {
             return Action::Drop(DropReason::RedirectMiss);
         }
         Action::Pass
+    }
+
+    /// The worker that holds the connection of `t` (a client → VIP or real server →
+    /// client key) when it is not this one: the owner map, else, for a client → VIP key,
+    /// the client's home worker.
+    fn elsewhere(&self, t: &crate::addr::Tuple) -> Option<u8> {
+        if let Some(owner) = self.owners.owner(t).filter(|&o| o != self.core) {
+            return Some(owner);
+        }
+        let svc = self.snap.find(t.proto, t.dst, t.dport, 0)?;
+        Some(self.home(svc, t)).filter(|&h| h != self.core)
+    }
+
+    /// RFC 1812 5.3.1 before forwarding: a packet with TTL 1 or less goes no further and
+    /// its sender hears ICMP time exceeded (IPVS's decrement_ttl); otherwise the TTL
+    /// goes down by one. Never an error about an ICMP error (RFC 1122 3.2.2).
+    fn hop<P: PacketBuf>(pkt: &mut P, f: &Flow) -> Result<(), Action> {
+        if f.ttl <= 1 {
+            return Err(if f.proto == ip_proto::ICMP {
+                Action::Drop(DropReason::TtlExceeded)
+            } else {
+                Action::IcmpError { ty: 11, code: 0, rest: 0, reason: DropReason::TtlExceeded }
+            });
+        }
+        xmit::decrement_ttl(pkt.data_mut());
+        Ok(())
     }
 
     /// The worker that schedules new connections of this client for service `svc`.
@@ -198,6 +230,9 @@ impl Balancer {
                         c.inbytes.add(f.total_len as u64);
                     }
                     let (fwd, addr, port) = (d.fwd, ipv4(d.addr), if d.port == 0 { f.dport } else { d.port });
+                    if let Err(a) = Self::hop(pkt, f) {
+                        return a;
+                    }
                     self.transmit(pkt, f, fwd, addr, port, l3)
                 }
                 None => Action::Drop(DropReason::NoDest),
@@ -227,7 +262,68 @@ impl Balancer {
             d.inpkts.inc();
             d.inbytes.add(f.total_len as u64);
         }
-        self.transmit(pkt, f, fwd, addr, port, l3)
+        if let Err(a) = Self::hop(pkt, f) {
+            return a;
+        }
+        let out = self.transmit(pkt, f, fwd, addr, port, l3);
+        if f.frag == Frag::First && matches!(out, Action::Output(_)) {
+            self.remember_fragment(f, id, Dir::In, now);
+        }
+        out
+    }
+
+    /// The first fragment of a datagram went out on `id`: its later fragments follow,
+    /// whichever worker receives them.
+    fn remember_fragment(&mut self, f: &Flow, id: ConnId, dir: Dir, now: u64) {
+        self.frags.remember(f, id, dir, now);
+        self.owners.claim(&frag::owner_key(f), self.core);
+    }
+
+    /// A fragment without transport header: sent the way its first fragment went, the
+    /// forwarding method's address rewrite only.
+    fn later_fragment<P: PacketBuf>(
+        &mut self,
+        pkt: &mut P,
+        f: &Flow,
+        l3: &L3Config,
+        now: u64,
+        redirected: bool,
+    ) -> Action {
+        let Some((id, dir)) = self.frags.find(f, now) else {
+            if !redirected {
+                if let Some(owner) = self.owners.owner(&frag::owner_key(f)).filter(|&o| o != self.core) {
+                    return Action::Redirect(owner);
+                }
+            }
+            return Action::Drop(DropReason::Fragment);
+        };
+        let Some(c) = self.conns.get(id) else { return Action::Drop(DropReason::Fragment) };
+        // The slot's connection may have been replaced since: check it is this flow's.
+        let (src, dst) = (crate::addr::Addr::from(f.src), crate::addr::Addr::from(f.dst));
+        let ours = match dir {
+            Dir::In => c.caddr() == src && c.vaddr() == dst,
+            Dir::Out => c.daddr() == src && c.caddr() == dst,
+        };
+        if !ours || c.is_template() {
+            return Action::Drop(DropReason::Fragment);
+        }
+        let (fwd, daddr, dport, vaddr, vport, caddr) =
+            (c.fwd(), ipv4(c.daddr()), c.dport(), ipv4(c.vaddr()), c.vport(), ipv4(c.caddr()));
+        if let Some(d) = self.stats.dest(c.dest().0) {
+            let (pkts, bytes) = if dir == Dir::In { (&d.inpkts, &d.inbytes) } else { (&d.outpkts, &d.outbytes) };
+            pkts.inc();
+            bytes.add(f.total_len as u64);
+        }
+        if let Err(a) = Self::hop(pkt, f) {
+            return a;
+        }
+        match dir {
+            Dir::In => self.transmit(pkt, f, fwd, daddr, dport, l3),
+            Dir::Out => {
+                xmit::nat(pkt.data_mut(), f, End::Src, vaddr, vport);
+                Action::Output(caddr)
+            }
+        }
     }
 
     /// Real server → client on a NAT connection: the source becomes the VIP again.
@@ -241,7 +337,13 @@ impl Balancer {
             d.outpkts.inc();
             d.outbytes.add(f.total_len as u64);
         }
+        if let Err(a) = Self::hop(pkt, f) {
+            return a;
+        }
         xmit::nat(pkt.data_mut(), f, End::Src, vaddr, vport);
+        if f.frag == Frag::First {
+            self.remember_fragment(f, id, Dir::Out, now);
+        }
         Action::Output(caddr)
     }
 
@@ -295,16 +397,26 @@ impl Balancer {
         }
     }
 
-    /// ICMP errors about a connection's packets (ip_vs_in_icmp / ip_vs_out_icmp).
-    fn icmp<P: PacketBuf>(&mut self, pkt: &mut P, f: &Flow, l3: &L3Config, now: u64) -> Action {
+    /// ICMP errors about a connection's packets (ip_vs_in_icmp / ip_vs_out_icmp): found by
+    /// the packet they quote, on whichever worker holds its connection, checksum verified
+    /// first, and never a change of the connection's state (only its timer is re-armed).
+    fn icmp<P: PacketBuf>(&mut self, pkt: &mut P, f: &Flow, l3: &L3Config, now: u64, redirected: bool) -> Action {
         let Some(q) = icmp::parse(pkt.data(), f) else { return Action::Pass };
+        if !icmp::checksum_ok(pkt.data(), f) {
+            return Action::Drop(DropReason::BadChecksum);
+        }
         let key = q.reversed();
         // A router on the client's side quotes a packet sent from the VIP: our NAT reply,
         // or a DR/TUN real server's direct reply. It belongs to that real server.
         if let Some(id) = self.conns.lookup_in(&key) {
-            let _ = self.conns.on_packet(id, Dir::In, TcpFlags(0), now);
+            if self.conns.touch(id, now) != Verdict::Forward {
+                return Action::Drop(DropReason::DestRemoved);
+            }
             let Some(c) = self.conns.get(id) else { return Action::Pass };
             let (fwd, addr, port) = (c.fwd(), ipv4(c.daddr()), c.dport());
+            if let Err(a) = Self::hop(pkt, f) {
+                return a;
+            }
             return match fwd {
                 FwdMethod::Masq => {
                     icmp::translate(pkt.data_mut(), f, &q, End::Src, addr, port, addr);
@@ -318,10 +430,22 @@ impl Balancer {
         // The real server (or a router before it) quotes our NAT'ed packet: the client
         // must see it about the VIP, from the VIP.
         if let Some(id) = self.conns.lookup_out(&key) {
+            if self.conns.touch(id, now) != Verdict::Forward {
+                return Action::Drop(DropReason::DestRemoved);
+            }
             let Some(c) = self.conns.get(id) else { return Action::Pass };
             let (vaddr, vport, caddr) = (ipv4(c.vaddr()), c.vport(), ipv4(c.caddr()));
+            if let Err(a) = Self::hop(pkt, f) {
+                return a;
+            }
             icmp::translate(pkt.data_mut(), f, &q, End::Dst, vaddr, vport, vaddr);
             return Action::Output(caddr);
+        }
+        // Another worker's connection: steered by the tuple it quotes, as its packets are.
+        if !redirected {
+            if let Some(owner) = self.elsewhere(&key) {
+                return Action::Redirect(owner);
+            }
         }
         Action::Pass
     }

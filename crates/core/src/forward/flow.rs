@@ -8,12 +8,25 @@ use crate::addr::{Addr, Tuple};
 
 pub(crate) const ETH_LEN: usize = 14;
 
+/// Where a packet sits in its datagram (RFC 791 fragmentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Frag {
+    /// A whole datagram.
+    Whole,
+    /// Offset 0 with more to come: carries the transport header, so it is classified
+    /// like a whole datagram.
+    First,
+    /// Offset > 0: no transport header; follows its first fragment by IP id.
+    Later,
+}
+
 /// A parsed IPv4 packet of a transport flow (or an ICMP message).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Flow {
     pub proto: u8,
     pub src: Ipv4Addr,
     pub dst: Ipv4Addr,
+    /// 0 for a later fragment (no transport header).
     pub sport: u16,
     pub dport: u16,
     pub tcp_flags: u8,
@@ -22,11 +35,14 @@ pub(crate) struct Flow {
     /// IPv4 total length.
     pub total_len: usize,
     pub dont_frag: bool,
+    pub ttl: u8,
+    pub ident: u16,
+    pub frag: Frag,
 }
 
 impl Flow {
     /// `None` for anything the L3 node should see instead: not IPv4, a bad header
-    /// checksum, a fragment, a truncated transport header, another protocol.
+    /// checksum, a truncated transport header, another protocol.
     #[inline]
     pub fn parse(frame: &[u8]) -> Option<Flow> {
         let eth = EthernetFrame::new_checked(frame).ok()?;
@@ -34,15 +50,23 @@ impl Flow {
             return None;
         }
         let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
-        if ip.is_fragment() || !ip.verify_checksum() {
+        if !ip.verify_checksum() {
             return None;
         }
+        let frag = match (ip.frag_offset(), ip.more_frags()) {
+            (0, false) => Frag::Whole,
+            (0, true) => Frag::First,
+            _ => Frag::Later,
+        };
         let l4 = ip.payload();
         let port = |at: usize| l4.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
         let (sport, dport, tcp_flags) = match ip.protocol() {
+            ip_proto::TCP | ip_proto::UDP if frag == Frag::Later => (0, 0, 0),
             ip_proto::TCP if l4.len() >= 20 => (port(0)?, port(2)?, *l4.get(13)?),
             ip_proto::UDP if l4.len() >= 8 => (port(0)?, port(2)?, 0),
-            ip_proto::ICMP if l4.len() >= 8 => (0, 0, 0),
+            // ICMP errors are never fragmented in practice; a fragment of one is the L3
+            // node's to drop.
+            ip_proto::ICMP if l4.len() >= 8 && frag == Frag::Whole => (0, 0, 0),
             _ => return None,
         };
         Some(Flow {
@@ -55,6 +79,9 @@ impl Flow {
             ihl: ip.header_len(),
             total_len: usize::from(ip.total_len()),
             dont_frag: ip.dont_frag(),
+            ttl: ip.ttl(),
+            ident: ip.ident(),
+            frag,
         })
     }
 

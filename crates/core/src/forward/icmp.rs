@@ -36,6 +36,16 @@ impl Quote {
     }
 }
 
+/// Whether the ICMP message's checksum is right (RFC 792). IPVS drops a bad one before
+/// looking at the quote (ip_vs_in_icmp: ip_vs_checksum_complete), so a corrupted error
+/// is never translated and given a fresh, valid checksum.
+pub(crate) fn checksum_ok(frame: &[u8], f: &Flow) -> bool {
+    frame
+        .get(ETH_LEN + f.ihl..ETH_LEN + f.total_len)
+        .and_then(|m| Icmpv4Packet::new_checked(m).ok())
+        .is_some_and(|icmp| icmp.verify_checksum())
+}
+
 /// The quote of an ICMP destination-unreachable, time-exceeded or parameter-problem
 /// message about TCP or UDP.
 pub(crate) fn parse(frame: &[u8], f: &Flow) -> Option<Quote> {
@@ -66,9 +76,11 @@ pub(crate) fn parse(frame: &[u8], f: &Flow) -> Option<Quote> {
 }
 
 /// Translate an ICMP error for NAT: the quoted packet's `end` becomes `addr:port`, and the
-/// outer source or destination becomes `outer`. Checksums: the quoted IP header and the
-/// quoted transport checksum (if quoted) incrementally, the ICMP message in full, the
-/// outer header incrementally.
+/// outer source or destination becomes `outer`. Every checksum is patched (RFC 1624), not
+/// recomputed, so a message that arrived intact leaves intact: the quoted IP header's and
+/// transport checksum (when quoted) for the quote's change, the ICMP checksum for every
+/// 16-bit word changed inside it (all at even offsets from the ICMP header), the outer
+/// header for its address.
 pub(crate) fn translate(frame: &mut [u8], f: &Flow, q: &Quote, end: End, addr: Ipv4Addr, port: u16, outer: Ipv4Addr) {
     let (at, ihl) = (q.at, q.ihl);
     let end_of_ip = (ETH_LEN + f.total_len).min(frame.len());
@@ -80,18 +92,21 @@ pub(crate) fn translate(frame: &mut [u8], f: &Flow, q: &Quote, end: End, addr: I
     if quote.len() < ihl + 4 {
         return;
     }
+    let word = |b: &[u8], at: usize| u16::from_be_bytes([b[at], b[at + 1]]);
+    let (old_a, new_a) = (u32::from(old_addr), u32::from(addr));
+    let old_ip_csum = word(quote, 10);
     quote[addr_at..addr_at + 4].copy_from_slice(&addr.octets());
     quote[port_at..port_at + 2].copy_from_slice(&port.to_be_bytes());
-    let ip_csum = u16::from_be_bytes([quote[10], quote[11]]);
-    let ip_csum = checksum::update_ipv4_addr(ip_csum, &old_addr, &addr);
+    let ip_csum = checksum::update32(old_ip_csum, old_a, new_a);
     quote[10..12].copy_from_slice(&ip_csum.to_be_bytes());
-    // The quoted transport checksum, when the quote reaches it.
+    // The quoted transport checksum, when the quote reaches it (UDP's 0 means none).
     let csum_at = ihl + if q.proto == ip_proto::TCP { 16 } else { 6 };
+    let mut l4_change = None;
     if let Some(c) = quote.get(csum_at..csum_at + 2).map(|b| u16::from_be_bytes([b[0], b[1]])) {
         if !(q.proto == ip_proto::UDP && c == 0) {
-            let c = checksum::update32(c, u32::from(old_addr), u32::from(addr));
-            let c = checksum::update16(c, old_port, port);
-            quote[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
+            let n = checksum::update16(checksum::update32(c, old_a, new_a), old_port, port);
+            quote[csum_at..csum_at + 2].copy_from_slice(&n.to_be_bytes());
+            l4_change = Some((c, n));
         }
     }
     let Some(l3) = frame.get_mut(ETH_LEN..end_of_ip) else { return };
@@ -105,5 +120,11 @@ pub(crate) fn translate(frame: &mut [u8], f: &Flow, q: &Quote, end: End, addr: I
         End::Dst => ip.rewrite_src_addr(outer),
     };
     let mut icmp = Icmpv4Packet::new_unchecked(ip.payload_mut());
-    icmp.fill_checksum();
+    let mut icmp_csum = checksum::update32(icmp.checksum(), old_a, new_a);
+    icmp_csum = checksum::update16(icmp_csum, old_port, port);
+    icmp_csum = checksum::update16(icmp_csum, old_ip_csum, ip_csum);
+    if let Some((o, n)) = l4_change {
+        icmp_csum = checksum::update16(icmp_csum, o, n);
+    }
+    icmp.set_checksum(icmp_csum);
 }

@@ -3,6 +3,7 @@
 
 mod balancer;
 mod flow;
+mod frag;
 mod icmp;
 mod owner;
 mod xmit;
@@ -39,7 +40,7 @@ impl<P: PacketBuf> Director<P> {
             Action::Drop(reason) => io.drop(port, pkt, reason),
             Action::Redirect(core) => io.redirect(core, port, pkt),
             Action::IcmpError { ty, code, rest, reason } => {
-                self.node.icmp_error(pkt.data(), ty, code, rest, now, io);
+                self.node.icmp_error(port, pkt.data(), ty, code, rest, now, io);
                 io.drop(port, pkt, reason);
             }
         }
