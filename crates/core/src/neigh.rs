@@ -4,6 +4,12 @@
 //!
 //! Capacity, per-neighbour queues and the index are allocated up front; nothing on the
 //! packet path allocates.
+//!
+//! A full table makes room as Linux's neighbour GC does (neigh_forced_gc): an entry that
+//! nothing has used is evicted, found by a clock hand with a second chance for entries
+//! used since its last pass. An entry made only because someone ARPed us may evict only
+//! another such entry, so a flood of spoofed requests can never push out the neighbours
+//! traffic is sent to.
 
 use hashbrown::HashMap;
 use std::net::Ipv4Addr;
@@ -51,6 +57,10 @@ struct Entry<P> {
     next_probe: u64,
     probes: u32,
     queue: Vec<P>,
+    /// Used for output since the clock hand last passed (second chance).
+    used: bool,
+    /// Made by an ARP request to us and never used for output: the first to go.
+    passive: bool,
 }
 
 /// What [`NeighTable::enqueue`] did with a packet.
@@ -76,6 +86,7 @@ pub struct NeighTable<P> {
     index: HashMap<Ipv4Addr, u32>,
     entries: Vec<Entry<P>>,
     free: Vec<u32>,
+    hand: usize,
 }
 
 impl<P> NeighTable<P> {
@@ -91,9 +102,42 @@ impl<P> NeighTable<P> {
                 next_probe: 0,
                 probes: 0,
                 queue: Vec::with_capacity(cfg.queue_len),
+                used: false,
+                passive: false,
             })
             .collect();
-        NeighTable { cfg, index: HashMap::with_capacity(capacity), entries, free: (0..capacity as u32).rev().collect() }
+        NeighTable {
+            cfg,
+            index: HashMap::with_capacity(capacity),
+            entries,
+            free: (0..capacity as u32).rev().collect(),
+            hand: 0,
+        }
+    }
+
+    /// A free slot, evicting an unused entry when the table is full (`passive_only`:
+    /// only an entry that was itself made passively). Bounded: two turns of the hand.
+    fn take_slot(&mut self, passive_only: bool) -> Option<u32> {
+        if let Some(slot) = self.free.pop() {
+            return Some(slot);
+        }
+        let n = self.entries.len();
+        for _ in 0..2 * n {
+            self.hand = (self.hand + 1) % n;
+            let slot = self.hand as u32;
+            let Some(e) = self.entries.get_mut(self.hand) else { continue };
+            if self.index.get(&e.ip) != Some(&slot) || (passive_only && !e.passive) || !e.queue.is_empty() {
+                continue;
+            }
+            if e.used {
+                e.used = false;
+                continue;
+            }
+            let ip = e.ip;
+            self.index.remove(&ip);
+            return Some(slot);
+        }
+        None
     }
 
     /// Entries in use.
@@ -107,9 +151,16 @@ impl<P> NeighTable<P> {
 
     /// The MAC to use for `ip`, if known (reachable or being revalidated).
     #[inline]
-    pub fn lookup(&self, ip: Ipv4Addr) -> Option<EthernetAddress> {
-        let e = self.entries.get(*self.index.get(&ip)? as usize)?;
-        (e.state != State::Incomplete).then_some(e.mac)
+    pub fn lookup(&mut self, ip: Ipv4Addr) -> Option<EthernetAddress> {
+        let e = self.entries.get_mut(*self.index.get(&ip)? as usize)?;
+        if e.state == State::Incomplete {
+            return None;
+        }
+        if !e.used {
+            e.used = true;
+            e.passive = false;
+        }
+        Some(e.mac)
     }
 
     /// Queue `pkt` until `ip` resolves, creating an incomplete entry if there is none.
@@ -117,7 +168,7 @@ impl<P> NeighTable<P> {
         let (slot, probe) = match self.index.get(&ip) {
             Some(&slot) => (slot, false),
             None => {
-                let Some(slot) = self.free.pop() else {
+                let Some(slot) = self.take_slot(false) else {
                     return Enqueued::Refused(pkt, DropReason::NeighTableFull);
                 };
                 self.index.insert(ip, slot);
@@ -127,6 +178,8 @@ impl<P> NeighTable<P> {
                     e.state = State::Incomplete;
                     e.probes = 1;
                     e.next_probe = now + self.cfg.retrans_ms;
+                    e.used = true;
+                    e.passive = false;
                 }
                 (slot, true)
             }
@@ -154,11 +207,13 @@ impl<P> NeighTable<P> {
         let slot = match self.index.get(&ip) {
             Some(&slot) => slot,
             None if create => {
-                let slot = self.free.pop()?;
+                let slot = self.take_slot(true)?;
                 self.index.insert(ip, slot);
                 if let Some(e) = self.entries.get_mut(slot as usize) {
                     e.ip = ip;
                     e.state = State::Incomplete;
+                    e.used = false;
+                    e.passive = true;
                 }
                 slot
             }
@@ -258,12 +313,30 @@ mod tests {
     }
 
     #[test]
-    fn table_full_is_refused_not_evicted() {
+    fn a_full_table_of_neighbours_in_use_refuses_a_new_one() {
+        let mut t: NeighTable<u32> = NeighTable::new(cfg());
+        t.enqueue(0, ip(1), 1, 0);
+        t.enqueue(0, ip(2), 2, 0);
+        assert!(matches!(t.enqueue(0, ip(3), 7, 0), Enqueued::Refused(7, DropReason::NeighTableFull)));
+        t.learn(0, ip(1), MAC, false, 0);
+        assert_eq!(t.lookup(ip(1)), Some(MAC));
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn unused_entries_make_room_second_chance_for_used_ones() {
         let mut t: NeighTable<u32> = NeighTable::new(cfg());
         t.learn(0, ip(1), MAC, true, 0);
         t.learn(0, ip(2), MAC, true, 0);
-        assert!(matches!(t.enqueue(0, ip(3), 7, 0), Enqueued::Refused(7, DropReason::NeighTableFull)));
-        assert_eq!(t.lookup(ip(1)), Some(MAC));
+        assert_eq!(t.lookup(ip(2)), Some(MAC), "ip 2 is used");
+        // Passive learning may only displace a passive entry.
+        assert!(t.learn(0, ip(3), MAC, true, 0).is_some());
+        assert_eq!(t.lookup(ip(1)), None, "the unused, passively made entry went");
+        assert_eq!(t.lookup(ip(2)), Some(MAC));
+        assert_eq!(t.lookup(ip(3)), Some(MAC));
+        // Both in use now: a passive one cannot get in, resolution makes room by clock.
+        assert!(t.learn(0, ip(4), MAC, true, 0).is_none());
+        assert!(matches!(t.enqueue(0, ip(5), 9, 0), Enqueued::Queued { probe: true }));
         assert_eq!(t.len(), 2);
     }
 

@@ -212,3 +212,54 @@ fn arbitrary_bytes_never_panic() {
     }
     let _ = VecBuf::from_slice(&[]).len();
 }
+
+/// An ARP request for `tpa` from `spa` with a MAC of its own (as a spoofer would send).
+fn arp_request(spa: Ipv4Addr, tpa: Ipv4Addr, n: u32) -> VecBuf {
+    let sha = EthernetAddress([2, 0x5f, (n >> 16) as u8, (n >> 8) as u8, n as u8, 1]);
+    let mut f = vec![0u8; 42];
+    let mut eth = wire::EthernetFrame::new_unchecked(&mut f[..]);
+    eth.set_dst_addr(EthernetAddress::BROADCAST);
+    eth.set_src_addr(sha);
+    eth.set_ethertype(wire::ethertype::ARP);
+    let mut arp = wire::ArpPacket::new_unchecked(eth.payload_mut());
+    arp.fill_ipv4_over_ethernet(wire::arp_op::REQUEST, sha, spa, EthernetAddress::default(), tpa);
+    VecBuf::from_slice(&f)
+}
+
+#[test]
+fn defect_09_spoofed_arp_requests_cannot_fill_the_neighbour_table() {
+    // A /16 port and the default 1,024 neighbours: 1,100 spoofed requests for our address.
+    let ports = vec![PortL3 { mac: D, addrs: vec!["10.1.0.1/16".parse().unwrap()], vips: vec![], mtu: 1500 }];
+    let mut n: Node<VecBuf> = Node::new(Arc::new(L3Config::new(ports, RouteTable::default())), NeighConfig::default());
+    let us = Ipv4Addr::new(10, 1, 0, 1);
+    let rs = Ipv4Addr::new(10, 1, 200, 11);
+    let mut io = Recorder::default();
+    // A real server we already send to, resolved and in use.
+    n.learn(0, Ipv4Addr::new(10, 1, 200, 12), R, true, 0, &mut io);
+    n.output(udp_to(Ipv4Addr::new(10, 1, 200, 12)), Ipv4Addr::new(10, 1, 200, 12), 0, &mut io);
+    for i in 0..1_100u32 {
+        let spa = Ipv4Addr::new(10, 1, 1 + (i / 250) as u8, 1 + (i % 250) as u8);
+        n.input(0, arp_request(spa, us, i), 0, &mut io);
+    }
+    assert!(n.neighbours().len() <= 1_024);
+    // Traffic to a real server not yet resolved: an ARP probe goes out, nothing dropped.
+    let mut io = Recorder::default();
+    n.output(udp_to(rs), rs, 0, &mut io);
+    assert_eq!(io.drops, vec![], "not neigh_table_full");
+    assert_eq!(io.tx.len(), 1, "an ARP request for the real server");
+    assert_eq!(&io.tx[0].1[38..42], &rs.octets(), "asking for {rs}");
+    // The neighbour in use survived the flood.
+    let mut io = Recorder::default();
+    n.output(udp_to(Ipv4Addr::new(10, 1, 200, 12)), Ipv4Addr::new(10, 1, 200, 12), 0, &mut io);
+    assert_eq!(io.tx.len(), 1);
+    assert_eq!(&io.tx[0].1[..6], &R.0, "sent straight to its MAC");
+}
+
+/// An IPv4/UDP frame to `dst` (addresses filled in by the node's output).
+fn udp_to(dst: Ipv4Addr) -> VecBuf {
+    let mut f = hex(UDP_OUT_IN);
+    let mut ip = wire::Ipv4Packet::new_unchecked(&mut f[14..]);
+    ip.set_dst_addr(dst);
+    ip.fill_checksum();
+    VecBuf::from_slice(&f)
+}
