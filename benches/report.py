@@ -22,6 +22,7 @@ dp = load("dataplane.json", {"baseline_mpps": None, "new_connections_per_second_
 ct = load("conn_table.json", {})
 sched = load("sched.json", [])
 lab = load("lab.json", [])
+icmp = load("icmp_flood.json", {})
 
 cases = list(dp["cases"])
 # Connection table and schedulers as rows too (mpps null; ns_per_packet = ns per operation).
@@ -51,6 +52,7 @@ out = {
     "bytes_per_connection": ct.get("bytes_per_connection_1m_rss"),
     "new_connections_per_second_per_core": dp["new_connections_per_second_per_core"],
     "cases": cases,
+    "icmp_flood": icmp,
 }
 
 
@@ -95,6 +97,12 @@ if sched:
            "| scheduler | n=10 | × rr | n=1000 | × rr |", "|---|---:|---:|---:|---:|"]
     for s in sched:
         md.append(f"| {s['scheduler']} | {s['ns_per_pick_10']:.1f} | {s['ratio_to_rr_10']:.2f} | {s['ns_per_pick_1000']:.1f} | {s['ratio_to_rr_1000']:.2f} |")
+if icmp:
+    md += ["", "## ICMP errors under a spoofed flood (one worker, 1 Mpps for 1 s, simulated clock)", "",
+           "| | ICMP errors sent | ns/packet |", "|---|---:|---:|",
+           f"| rate limit off (the old behaviour) | {icmp['errors_sent_unlimited']:,.0f} | {f(icmp['ns_per_packet_unlimited'], '{:.1f}')} |",
+           f"| rate limit on (1000/s, burst 50) | {icmp['errors_sent_limited']:,.0f} | {f(icmp['ns_per_packet_limited'], '{:.1f}')} |",
+           "", f"Errors sent, after / before: {f(icmp['ratio_after_to_before'], '{:.5f}')}."]
 if lab:
     md += ["", "## The lab: real TCP through af_packet (wrk, 2 threads, 50 connections)", "",
            "Connections/s: `/` with `Connection: close` (one TCP connection per request). Throughput: `/big.bin` (20 MiB) over keep-alive.", "",

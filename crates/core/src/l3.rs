@@ -106,6 +106,8 @@ pub const ICMP_ERRORS_BURST: u64 = 50;
 /// A token bucket refilled with the clock the worker passes in (ms).
 #[derive(Debug)]
 struct TokenBucket {
+    per_sec: u64,
+    burst: u64,
     tokens: u64,
     /// Time of the last refill, and the remainder (in token-milliseconds) it left.
     at: u64,
@@ -113,15 +115,15 @@ struct TokenBucket {
 }
 
 impl TokenBucket {
-    fn new(now: u64) -> Self {
-        TokenBucket { tokens: ICMP_ERRORS_BURST, at: now, carry: 0 }
+    fn new(per_sec: u64, burst: u64, now: u64) -> Self {
+        TokenBucket { per_sec, burst, tokens: burst, at: now, carry: 0 }
     }
 
     fn take(&mut self, now: u64) -> bool {
-        let credit = now.saturating_sub(self.at) * ICMP_ERRORS_PER_SEC + self.carry;
+        let credit = now.saturating_sub(self.at).saturating_mul(self.per_sec).saturating_add(self.carry);
         self.at = now.max(self.at);
-        self.tokens = (self.tokens + credit / 1000).min(ICMP_ERRORS_BURST);
-        self.carry = if self.tokens == ICMP_ERRORS_BURST { 0 } else { credit % 1000 };
+        self.tokens = self.tokens.saturating_add(credit / 1000).min(self.burst);
+        self.carry = if self.tokens == self.burst { 0 } else { credit % 1000 };
         if self.tokens == 0 {
             return false;
         }
@@ -139,7 +141,18 @@ pub struct Node<P> {
 
 impl<P: PacketBuf> Node<P> {
     pub fn new(cfg: Arc<L3Config>, neigh: NeighConfig) -> Self {
-        Node { cfg, neigh: NeighTable::new(neigh), icmp_budget: TokenBucket::new(0) }
+        Node {
+            cfg,
+            neigh: NeighTable::new(neigh),
+            icmp_budget: TokenBucket::new(ICMP_ERRORS_PER_SEC, ICMP_ERRORS_BURST, 0),
+        }
+    }
+
+    /// Change the ICMP error rate limit (errors per second, burst), as Linux's
+    /// icmp_msgs_per_sec and icmp_msgs_burst sysctls. `u64::MAX` for both: unlimited
+    /// (what the benchmark compares against).
+    pub fn set_icmp_error_limit(&mut self, per_sec: u64, burst: u64) {
+        self.icmp_budget = TokenBucket::new(per_sec, burst, self.icmp_budget.at);
     }
 
     pub fn config(&self) -> &L3Config {
