@@ -21,6 +21,7 @@ machine = load("machine.txt", "unknown machine")
 dp = load("dataplane.json", {"baseline_mpps": None, "new_connections_per_second_per_core": None, "cases": []})
 ct = load("conn_table.json", {})
 sched = load("sched.json", [])
+mh = load("metrics_http.json", {})
 lab = load("lab.json", [])
 
 cases = list(dp["cases"])
@@ -38,6 +39,11 @@ for s in sched:
         cases.append({"case": f"sched {s['scheduler']} n={n}", "mode": "sched", "flows": n, "mpps": None,
                       "ns_per_packet": s[f"ns_per_pick_{n}"], "ratio_to_baseline": s[f"ratio_to_rr_{n}"],
                       "baseline": "rr, same run"})
+if mh:
+    cases.append({"case": "metrics scrape, slow + oversized clients connected", "mode": "metrics_http",
+                  "flows": int(mh["silent_clients"] + mh["trickling_clients"] + 1), "mpps": None,
+                  "ns_per_packet": mh["loaded_p50_ms"] * 1e6, "ratio_to_baseline": mh["ratio_p50"],
+                  "baseline": "scrape with no other clients, same run"})
 kernel = next((r for r in lab if r["mode"] == "kernel-nat"), None)
 for r in lab:
     base = kernel["connections_per_second"] if kernel else None
@@ -95,6 +101,15 @@ if sched:
            "| scheduler | n=10 | × rr | n=1000 | × rr |", "|---|---:|---:|---:|---:|"]
     for s in sched:
         md.append(f"| {s['scheduler']} | {s['ns_per_pick_10']:.1f} | {s['ratio_to_rr_10']:.2f} | {s['ns_per_pick_1000']:.1f} | {s['ratio_to_rr_1000']:.2f} |")
+if mh:
+    md += ["", "## /metrics under slow and oversized clients (scrape latency, ms)", "",
+           "| scrape | p50 | p99 |", "|---|---:|---:|",
+           f"| no other clients | {mh['baseline_p50_ms']:.3f} | {mh['baseline_p99_ms']:.3f} |",
+           f"| {mh['silent_clients']:.0f} silent + {mh['trickling_clients']:.0f} trickling + 1 oversized | "
+           f"{mh['loaded_p50_ms']:.3f} | {mh['loaded_p99_ms']:.3f} |",
+           f"| × baseline | {mh['ratio_p50']:.2f} | {mh['ratio_p99']:.2f} |", "",
+           f"Oversized requests pushed: {mh['oversized_bytes_pushed'] / 1048576:.0f} MiB; "
+           f"process RSS grew {mh['rss_growth_bytes'] / 1048576:.1f} MiB."]
 if lab:
     md += ["", "## The lab: real TCP through af_packet (wrk, 2 threads, 50 connections)", "",
            "Connections/s: `/` with `Connection: close` (one TCP connection per request). Throughput: `/big.bin` (20 MiB) over keep-alive.", "",
