@@ -21,6 +21,7 @@ machine = load("machine.txt", "unknown machine")
 dp = load("dataplane.json", {"baseline_mpps": None, "new_connections_per_second_per_core": None, "cases": []})
 ct = load("conn_table.json", {})
 sched = load("sched.json", [])
+mh = load("metrics_http.json", {})
 lab = load("lab.json", [])
 icmp = load("icmp_flood.json", {})
 
@@ -39,6 +40,11 @@ for s in sched:
         cases.append({"case": f"sched {s['scheduler']} n={n}", "mode": "sched", "flows": n, "mpps": None,
                       "ns_per_packet": s[f"ns_per_pick_{n}"], "ratio_to_baseline": s[f"ratio_to_rr_{n}"],
                       "baseline": "rr, same run"})
+if mh:
+    cases.append({"case": "metrics scrape, slow + oversized clients connected", "mode": "metrics_http",
+                  "flows": int(mh["silent_clients"] + mh["trickling_clients"] + 1), "mpps": None,
+                  "ns_per_packet": mh["loaded_p50_ms"] * 1e6, "ratio_to_baseline": mh["ratio_p50"],
+                  "baseline": "scrape with no other clients, same run"})
 kernel = next((r for r in lab if r["mode"] == "kernel-nat"), None)
 for r in lab:
     base = kernel["connections_per_second"] if kernel else None
@@ -103,6 +109,15 @@ if icmp:
            f"| rate limit off (the old behaviour) | {icmp['errors_sent_unlimited']:,.0f} | {f(icmp['ns_per_packet_unlimited'], '{:.1f}')} |",
            f"| rate limit on (1000/s, burst 50) | {icmp['errors_sent_limited']:,.0f} | {f(icmp['ns_per_packet_limited'], '{:.1f}')} |",
            "", f"Errors sent, after / before: {f(icmp['ratio_after_to_before'], '{:.5f}')}."]
+if mh:
+    md += ["", "## /metrics under slow and oversized clients (scrape latency, ms)", "",
+           "| scrape | p50 | p99 |", "|---|---:|---:|",
+           f"| no other clients | {mh['baseline_p50_ms']:.3f} | {mh['baseline_p99_ms']:.3f} |",
+           f"| {mh['silent_clients']:.0f} silent + {mh['trickling_clients']:.0f} trickling + 1 oversized | "
+           f"{mh['loaded_p50_ms']:.3f} | {mh['loaded_p99_ms']:.3f} |",
+           f"| × baseline | {mh['ratio_p50']:.2f} | {mh['ratio_p99']:.2f} |", "",
+           f"Oversized requests pushed: {mh['oversized_bytes_pushed'] / 1048576:.0f} MiB; "
+           f"process RSS grew {mh['rss_growth_bytes'] / 1048576:.1f} MiB."]
 if lab:
     md += ["", "## The lab: real TCP through af_packet (wrk, 2 threads, 50 connections)", "",
            "Connections/s: `/` with `Connection: close` (one TCP connection per request). Throughput: `/big.bin` (20 MiB) over keep-alive.", "",

@@ -60,7 +60,7 @@ fn pci_example_toml_parses() {
     assert_eq!(c.routes[0].port, 0);
     assert_eq!((c.routes[1].prefix, c.routes[1].port), (cidr("192.0.2.0/24"), 1));
     assert_eq!(c.workers.lcores, vec![1, 2, 3, 4]);
-    assert_eq!(c.workers.mbufs, 32767);
+    assert_eq!((c.workers.mbufs, c.workers.mbufs_auto), (65535, true), "sized to its rings, as its comment says");
     assert_eq!(c.control.cpu, Some(0));
     assert!(!c.eal.args.iter().any(|a| a.contains("no-huge")));
 }

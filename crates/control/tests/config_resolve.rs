@@ -156,9 +156,10 @@ fn defaults_applied() {
     let c = ok(BASE);
     let w = &c.workers;
     assert_eq!(w.lcores, vec![1]);
-    assert_eq!((w.burst, w.drain_us, w.mbufs, w.mbuf_cache), (32, 100, 8191, 256));
+    // mbufs left out: sized to 1 worker x 2 ports' rings, caches and neighbour queues.
+    assert_eq!((w.burst, w.drain_us, w.mbufs, w.mbufs_auto, w.mbuf_cache), (32, 100, 16383, true, 256));
     assert_eq!((w.conn_capacity, w.neigh_capacity, w.neigh_queue, w.neigh_reachable_secs), (1 << 20, 1024, 4, 300));
-    assert_eq!(*w, WorkersConfig { lcores: vec![1], ..WorkersConfig::default() });
+    assert_eq!(*w, WorkersConfig { lcores: vec![1], mbufs: 16383, mbufs_auto: true, ..WorkersConfig::default() });
     assert_eq!(c.control, ControlConfig::default());
     assert_eq!(c.control.metrics, "127.0.0.1:9469".parse().unwrap());
     assert_eq!(c.control.socket, PathBuf::from("/run/rvs/rvsd.sock"));

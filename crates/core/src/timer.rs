@@ -6,6 +6,12 @@
 //! is moved when its slot comes round. A re-arm to an earlier deadline (e.g. ESTABLISHED
 //! 900 s -> CLOSE 10 s) relinks at once so expiry is never late. Deadlines further than
 //! the wheel's span are revisited once per revolution. Expiry work is bounded per call.
+//!
+//! A node stores its deadline as an unsigned offset from its slot visit, so no deadline
+//! is read back through a signed 32-bit difference (which wrapped past 2^31 ticks, 397
+//! days of 16 ms ticks). Deadlines beyond [`TimerWheel::max_ahead`] (2^32 - 1 ticks, 795
+//! days at 16 ms) are held at that horizon, as Linux's timer wheel caps far timers at
+//! WHEEL_TIMEOUT_MAX; rvs's longest timeout, ipvsadm's 31 days, is far inside it.
 
 /// End of a list.
 pub const NIL: u32 = u32::MAX;
@@ -19,13 +25,13 @@ pub struct TimerNode {
     prev: u32,
     /// Tick (mod 2^32) at which the node's slot is processed.
     fire: u32,
-    /// Tick (mod 2^32) at which the node expires.
-    deadline: u32,
+    /// Ticks from `fire` to the deadline (0: due at the visit).
+    rest: u32,
 }
 
 impl TimerNode {
     pub const fn new() -> TimerNode {
-        TimerNode { next: UNLINKED, prev: NIL, fire: 0, deadline: 0 }
+        TimerNode { next: UNLINKED, prev: NIL, fire: 0, rest: 0 }
     }
     pub fn is_linked(&self) -> bool {
         self.next != UNLINKED
@@ -118,28 +124,43 @@ impl TimerWheel {
         self.heads.len() * 4
     }
 
-    /// A stored 32-bit tick as a full tick near the cursor.
+    /// The furthest a deadline may lie ahead of the clock, in ticks; later ones are held
+    /// at this horizon.
+    pub fn max_ahead(&self) -> u64 {
+        u64::from(u32::MAX)
+    }
+
+    /// A stored fire tick (always within a revolution of the cursor) as a full tick.
     #[inline]
     fn expand(&self, x: u32) -> u64 {
         let d = i64::from(x.wrapping_sub(self.cursor as u32) as i32);
         (self.cursor as i64).wrapping_add(d) as u64
     }
 
+    /// The full deadline tick of a linked node.
+    #[inline]
+    fn deadline_of(&self, n: &TimerNode) -> u64 {
+        self.expand(n.fire).saturating_add(u64::from(n.rest))
+    }
+
     /// The absolute deadline (ms, rounded to ticks) of an armed node.
     pub fn deadline_ms<N: Nodes + ?Sized>(&self, nodes: &N, id: u32) -> Option<u64> {
         let n = nodes.node(id)?;
-        n.is_linked().then(|| self.expand(n.deadline) << self.tick_shift)
+        n.is_linked().then(|| self.deadline_of(n).saturating_mul(1 << self.tick_shift))
     }
 
-    /// Arms or re-arms `id` to expire at tick `deadline`.
+    /// Arms or re-arms `id` to expire at tick `deadline` (at most [`Self::max_ahead`]
+    /// ticks from now).
     #[inline]
     pub fn arm<N: Nodes + ?Sized>(&mut self, nodes: &mut N, id: u32, deadline: u64) {
+        let deadline = deadline.min(self.cursor.saturating_add(self.max_ahead()));
         let Some(n) = nodes.node(id) else { return };
         if n.is_linked() {
-            if deadline >= self.expand(n.fire) {
+            let fire = self.expand(n.fire);
+            if let Some(rest) = deadline.checked_sub(fire).and_then(|r| u32::try_from(r).ok()) {
                 // Lazy: later deadline, the slot visit will move it.
                 if let Some(n) = nodes.node_mut(id) {
-                    n.deadline = deadline as u32;
+                    n.rest = rest;
                 }
                 return;
             }
@@ -158,12 +179,14 @@ impl TimerWheel {
     fn link<N: Nodes + ?Sized>(&mut self, nodes: &mut N, id: u32, deadline: u64) {
         let t = deadline.max(self.cursor);
         let fire = self.cursor + ((t - self.cursor) & self.mask);
+        // fire >= cursor and deadline <= cursor + max_ahead, so the offset fits.
+        let rest = u32::try_from(deadline.saturating_sub(fire)).unwrap_or(u32::MAX);
         let slot = (fire & self.mask) as usize;
         let Some(head) = self.heads.get_mut(slot) else { return };
         let old = *head;
         *head = id;
         if let Some(n) = nodes.node_mut(id) {
-            *n = TimerNode { next: old, prev: NIL, fire: fire as u32, deadline: deadline as u32 };
+            *n = TimerNode { next: old, prev: NIL, fire: fire as u32, rest };
         }
         if let Some(o) = nodes.node_mut(old) {
             o.prev = id;
@@ -216,7 +239,7 @@ impl TimerWheel {
                     m.prev = NIL;
                 }
                 self.armed = self.armed.saturating_sub(1);
-                let deadline = self.expand(n.deadline);
+                let deadline = self.deadline_of(&n);
                 if deadline <= now {
                     return Some(id);
                 }

@@ -131,3 +131,66 @@ fn random_operations_match_a_model() {
         }
     }
 }
+
+/// 400 days of uptime, in ms: the clock rvsd reads is time since boot.
+const UPTIME_400_DAYS: u64 = 400 * 86_400_000;
+
+#[test]
+fn defect_12_far_deadline_at_400_days_uptime_is_not_early() {
+    // The connection table's wheel: 2^16 slots of 16 ms. A deadline 40,000,000 s ahead
+    // (past an i32 of 16 ms ticks) used to wrap into the past and expire at the slot's
+    // next visit, within one 17.5-minute revolution.
+    let start = UPTIME_400_DAYS;
+    let mut w = TimerWheel::new(16, 4, start);
+    let mut nodes = vec![TimerNode::new(); 2];
+    let far = w.tick(start) + w.ticks_ceil(40_000_000_000);
+    w.arm(&mut nodes[..], 0, far);
+    // 31 days (ipvsadm's cap, rvs's longest timeout) expires exactly, however long the
+    // box has been up.
+    let month = w.tick(start) + w.ticks_ceil(31 * 86_400_000);
+    w.arm(&mut nodes[..], 1, month);
+    for mins in [1u64, 20, 60, 24 * 60, 30 * 24 * 60] {
+        let now = start + mins * 60_000;
+        assert_eq!(drain(&mut w, &mut nodes, now, usize::MAX), Vec::<u32>::new(), "expired after {mins} min");
+    }
+    let month_ms = month << 4;
+    assert_eq!(drain(&mut w, &mut nodes, month_ms - 16, usize::MAX), Vec::<u32>::new());
+    assert_eq!(drain(&mut w, &mut nodes, month_ms, usize::MAX), vec![1], "31 days expire on time");
+    let d = w.deadline_ms(&nodes[..], 0).expect("the far node is still armed");
+    assert_eq!(d, start + 40_000_000_000, "the far deadline is kept exactly");
+    assert_eq!(drain(&mut w, &mut nodes, start + 365 * 86_400_000, usize::MAX), Vec::<u32>::new());
+    assert_eq!(w.len(), 1);
+}
+#[test]
+fn defect_12_any_deadline_is_safe_at_any_uptime() {
+    // Deadlines up to u64::MAX ticks, from clocks either side of the 32-bit tick wraps:
+    // nothing expires before its deadline (or before the wheel's horizon, for deadlines
+    // beyond it), and every node expires once the clock passes.
+    for start in [0, (1u64 << 31) * 16 - 5000, UPTIME_400_DAYS, (1u64 << 32) * 16 + 7, 1 << 50] {
+        let mut w = TimerWheel::new(8, 4, start);
+        let t0 = w.tick(start);
+        let ahead = [0u64, 1, 255, 256, 1 << 20, (1 << 31) - 1, 1 << 31, (1 << 32) + 3, 1 << 40, u64::MAX - t0];
+        let mut nodes = vec![TimerNode::new(); ahead.len()];
+        for (i, a) in ahead.iter().enumerate() {
+            w.arm(&mut nodes[..], i as u32, t0 + a);
+        }
+        let horizon = t0 + w.max_ahead();
+        let mut left: Vec<u32> = (0..ahead.len() as u32).collect();
+        // Jump through the interesting instants, then far past everything.
+        let mut checks: Vec<u64> =
+            ahead.iter().flat_map(|a| [t0 + a.min(&w.max_ahead()), t0 + a.min(&w.max_ahead()) + 1]).collect();
+        checks.sort();
+        for now_t in checks {
+            for id in drain(&mut w, &mut nodes, now_t << 4, usize::MAX) {
+                let due = (t0 + ahead[id as usize]).min(horizon);
+                assert!(due <= now_t, "start {start}: node {id} due at tick {due} expired at {now_t}");
+                left.retain(|&x| x != id);
+            }
+            for &id in &left {
+                let due = (t0 + ahead[id as usize]).min(horizon);
+                assert!(due > now_t, "start {start}: node {id} due at tick {due} still armed at {now_t}");
+            }
+        }
+        assert!(left.is_empty(), "start {start}: {left:?} never expired");
+    }
+}

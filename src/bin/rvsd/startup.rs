@@ -4,7 +4,8 @@ use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use control::config::Config;
+// Redirect rings hold REDIRECT_RING mbufs each; the pool is sized with it.
+use control::config::{Config, MbufNeed, REDIRECT_RING};
 use control::live::Live;
 use control::metrics::{self, service_label, BuildInfo, Metrics};
 use dataplane::{NeighInbox, WorkerConfig};
@@ -25,8 +26,6 @@ use crate::signals::Signals;
 pub const MAX_DESTS: u32 = 4096;
 /// Neighbour-update hints a worker can have pending from the others.
 const NEIGH_INBOX: usize = 256;
-/// Slots per worker-to-worker redirect ring.
-const REDIRECT_RING: u32 = 1024;
 /// 2^20 one-byte owner slots for NAT replies.
 const OWNER_BITS: u32 = 20;
 
@@ -63,6 +62,12 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
     }
 
     let nb_workers = cfg.workers.lcores.len();
+    let need = MbufNeed::new(&cfg.ports, &cfg.workers);
+    println!(
+        "mempool: {} mbufs ({}), need {need}",
+        cfg.workers.mbufs,
+        if cfg.workers.mbufs_auto { "sized automatically; set workers.mbufs to choose" } else { "workers.mbufs" }
+    );
     let pool = Mempool::create("rvs_pkt", cfg.workers.mbufs, cfg.workers.mbuf_cache, dpdk::MBUF_DEFAULT_DATA_ROOM, -1)
         .map_err(|e| format!("mempool: {e}"))?;
     let (ports, l3) = start_ports(&cfg, &pool, nb_workers as u16)?;
@@ -91,7 +96,7 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
         Ok((addr, _)) => println!("metrics: http://{addr}/metrics"),
         Err(e) => eprintln!("rvsd: metrics on {}: {e} (continuing without)", cfg.control.metrics),
     }
-    let table_size = cfg.workers.conn_capacity.saturating_mul(nb_workers as u32);
+    let table_size = conn_config(&cfg).effective_capacity().saturating_mul(nb_workers as u32);
     let admin = Arc::new(control::admin::Admin::new(live.clone(), stats.clone(), table_size));
     match control::admin::socket::serve(&cfg.control.socket, admin.clone()) {
         Ok(_) => println!("admin: {} (rvsadm)", cfg.control.socket.display()),
@@ -202,12 +207,7 @@ fn launch_workers(
         reachable_ms: cfg.workers.neigh_reachable_secs * 1000,
         ..NeighConfig::default()
     };
-    let conn = ConnConfig {
-        capacity: cfg.workers.conn_capacity,
-        max_dests: MAX_DESTS,
-        workers: n as u32,
-        ..ConnConfig::default()
-    };
+    let conn = conn_config(cfg);
     for (q, (&lcore_id, ctl)) in cfg.workers.lcores.iter().zip(receivers).enumerate() {
         let mut queues = Vec::with_capacity(ports.len());
         for p in ports {
@@ -242,10 +242,20 @@ fn launch_workers(
         println!(
             "worker lcore {lcore_id}: queue {q} on {}, {} connections",
             names.join(", "),
-            cfg.workers.conn_capacity
+            conn.effective_capacity()
         );
     }
     Ok(())
+}
+
+/// Each worker's connection table.
+fn conn_config(cfg: &Config) -> ConnConfig {
+    ConnConfig {
+        capacity: cfg.workers.conn_capacity,
+        max_dests: MAX_DESTS,
+        workers: cfg.workers.lcores.len() as u32,
+        ..ConnConfig::default()
+    }
 }
 
 /// One line per service and real server, in ipvsadm's words.

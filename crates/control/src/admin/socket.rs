@@ -1,8 +1,9 @@
 //! The admin socket: one JSON [`Request`] per line in, one JSON [`Response`] per line
-//! out, on a Unix socket only root can open (mode 0600 in a 0700 directory).
+//! out, on a Unix socket only root can open (mode 0600; a directory rvsd creates for it
+//! is 0700).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,19 +18,7 @@ const MAX_REQUEST: u64 = 16 << 20;
 /// Bind `path` and serve `admin` from a background thread. A stale socket file left by a
 /// dead rvsd is replaced; a live one is an error (two daemons must not share it).
 pub fn serve(path: &Path, admin: Arc<Admin>) -> std::io::Result<JoinHandle<()>> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    if path.exists() {
-        if UnixStream::connect(path).is_ok() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::AddrInUse,
-                format!("{} is served by another rvsd", path.display()),
-            ));
-        }
-        std::fs::remove_file(path)?;
-    }
+    prepare(path)?;
     let listener = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     std::thread::Builder::new().name("rvs-admin".into()).spawn(move || {
@@ -37,6 +26,29 @@ pub fn serve(path: &Path, admin: Arc<Admin>) -> std::io::Result<JoinHandle<()>> 
             let _ = handle(stream, &admin);
         }
     })
+}
+
+/// Make room for the socket touching nothing that is not rvsd's: a missing directory is
+/// created 0700 (an existing one, /tmp or /run, keeps its mode), and only a socket
+/// nobody answers on is unlinked; any other file at the path is an error.
+fn prepare(path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    }
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return Ok(()) };
+    if !meta.file_type().is_socket() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{} exists and is not a socket; not removing it", path.display()),
+        ));
+    }
+    if UnixStream::connect(path).is_ok() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            format!("{} is served by another rvsd", path.display()),
+        ));
+    }
+    std::fs::remove_file(path)
 }
 
 fn handle(stream: UnixStream, admin: &Admin) -> std::io::Result<()> {

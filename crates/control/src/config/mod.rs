@@ -9,6 +9,7 @@ mod cidr;
 mod eal;
 mod raw;
 mod service;
+mod sizing;
 mod validate;
 
 use std::fmt;
@@ -22,6 +23,7 @@ use toml::Spanned;
 
 pub use cidr::{Ipv4Cidr, ParseCidrError};
 pub use service::ServiceDecl;
+pub use sizing::{MbufNeed, MAX_MBUFS, REDIRECT_RING};
 
 /// Default RX/TX ring sizes per queue.
 pub const DEFAULT_DESC: u16 = 1024;
@@ -29,7 +31,8 @@ pub const DEFAULT_MTU: u16 = 1500;
 /// Largest (and default) rx/tx burst.
 pub const MAX_BURST: usize = 32;
 pub const DEFAULT_DRAIN_US: u64 = 100;
-/// 2^13 - 1: mempools are most memory-efficient at 2^n - 1 elements.
+/// 2^13 - 1: mempools are most memory-efficient at 2^n - 1 elements. The smallest pool
+/// rvsd sizes by itself ([`MbufNeed::auto_size`]).
 pub const DEFAULT_MBUFS: u32 = 8191;
 pub const DEFAULT_MBUF_CACHE: u32 = 256;
 pub const DEFAULT_CONN_CAPACITY: u32 = 1 << 20;
@@ -101,8 +104,10 @@ pub struct WorkersConfig {
     pub burst: usize,
     /// Flush partially filled tx buffers after this many microseconds.
     pub drain_us: u64,
-    /// mbufs per packet mempool.
+    /// mbufs per packet mempool: as set, or sized to [`MbufNeed`] when not.
     pub mbufs: u32,
+    /// `mbufs` was not set and was sized by rvsd.
+    pub mbufs_auto: bool,
     /// Per-lcore mempool cache.
     pub mbuf_cache: u32,
     /// Connection-table capacity.
@@ -125,6 +130,7 @@ impl Default for WorkersConfig {
             burst: MAX_BURST,
             drain_us: DEFAULT_DRAIN_US,
             mbufs: DEFAULT_MBUFS,
+            mbufs_auto: false,
             mbuf_cache: DEFAULT_MBUF_CACHE,
             conn_capacity: DEFAULT_CONN_CAPACITY,
             neigh_capacity: DEFAULT_NEIGH_CAPACITY,

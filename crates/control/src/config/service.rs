@@ -280,6 +280,16 @@ fn service(src: &Source<'_>, i: usize, s: S<RawService>) -> Result<(ServiceDecl,
     spec.one_packet = s.ops.as_ref().is_some_and(|o| *o.get_ref());
     if let Some(p) = &s.persistent {
         if let RawPersistent::Secs(t) = *p.get_ref() {
+            // ipvsadm -p takes 1..=2678400 (parse_timeout), as rvsadm does; 0 is refused
+            // below, as IPVS refuses it.
+            let max = crate::ipvsadm::MAX_TIMEOUT;
+            if i64::from(t) > max {
+                return Err(src.error(
+                    p.span(),
+                    key("persistent"),
+                    format!("{t} is out of range 1..={max} seconds (31 days, as ipvsadm -p)"),
+                ));
+            }
             spec.persistence = Some(Persistence { timeout_s: t, ..Persistence::default_for(v6) });
         }
     }

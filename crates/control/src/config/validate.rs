@@ -5,9 +5,12 @@ use std::path::PathBuf;
 
 use super::eal::{self, EalInfo};
 use super::raw::{RawConfig, RawControl, RawPort, RawRoute, RawVip, RawWorkers, S};
+use super::sizing::{MbufNeed, MAX_MBUFS};
 use super::{
     Config, ConfigError, ControlConfig, EalConfig, Ipv4Cidr, PortConfig, RouteConfig, Source, VipConfig, WorkersConfig,
 };
+
+use rvs_core::conn::MAX_ENTRIES;
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
@@ -15,6 +18,8 @@ type Result<T> = std::result::Result<T, ConfigError>;
 const MEMPOOL_CACHE_MAX: u32 = 512;
 /// Smallest IPv4 MTU (RFC 791).
 const MIN_MTU: u16 = 68;
+/// Most neighbour entries per worker.
+const MAX_NEIGH: u32 = 65536;
 
 pub(super) fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config> {
     let args_s = raw.eal.into_inner().args;
@@ -27,7 +32,7 @@ pub(super) fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config> {
     let ports = ports(src, raw.port, &info)?;
     let vips = vips(src, raw.vip, &ports)?;
     let routes = routes(src, raw.route, &ports)?;
-    let workers = workers(src, raw.workers, &info)?;
+    let workers = workers(src, raw.workers, &info, &ports)?;
     check_queues(src, &port_spans, &ports, &workers, &info)?;
     let control = control(src, raw.control, &workers, &info)?;
     let services = super::service::build(src, raw.service)?;
@@ -268,7 +273,8 @@ fn routes(src: &Source<'_>, raw: Vec<S<RawRoute>>, ports: &[PortConfig]) -> Resu
     Ok(out)
 }
 
-fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo) -> Result<WorkersConfig> {
+fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo, ports: &[PortConfig]) -> Result<WorkersConfig> {
+    let table = raw.span();
     let w = raw.into_inner();
     let d = WorkersConfig::default();
     let key = |f: &str| format!("workers.{f}");
@@ -313,9 +319,9 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo) -> Result<Worke
     }
     let burst = ranged(src, &w.burst, key("burst"), d.burst as u64, 1, super::MAX_BURST as u64)?;
     let mbuf_cache = ranged(src, &w.mbuf_cache, key("mbuf_cache"), d.mbuf_cache, 0, MEMPOOL_CACHE_MAX)?;
-    let mbufs = ranged(src, &w.mbufs, key("mbufs"), d.mbufs, 1, u32::MAX)?;
+    let mbufs = ranged(src, &w.mbufs, key("mbufs"), d.mbufs, 1, MAX_MBUFS)?;
     // rte_mempool_create refuses a cache larger than n / 1.5.
-    if u64::from(mbuf_cache) * 3 > u64::from(mbufs) * 2 {
+    if w.mbufs.is_some() && u64::from(mbuf_cache) * 3 > u64::from(mbufs) * 2 {
         let span = w.mbuf_cache.as_ref().or(w.mbufs.as_ref()).map_or(0..0, |s| s.span());
         return Err(src.error(
             span,
@@ -323,14 +329,17 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo) -> Result<Worke
             format!("mbuf_cache {mbuf_cache} must not exceed mbufs / 1.5 ({mbufs} mbufs)"),
         ));
     }
-    Ok(WorkersConfig {
+    let mut out = WorkersConfig {
         lcores,
         burst: burst as usize,
         drain_us: ranged(src, &w.drain_us, key("drain_us"), d.drain_us, 0, 1_000_000)?,
         mbufs,
+        mbufs_auto: w.mbufs.is_none(),
         mbuf_cache,
-        conn_capacity: ranged(src, &w.conn_capacity, key("conn_capacity"), d.conn_capacity, 1, u32::MAX)?,
-        neigh_capacity: ranged(src, &w.neigh_capacity, key("neigh_capacity"), d.neigh_capacity, 1, u32::MAX)?,
+        // The table's index names at most MAX_ENTRIES entries (rvs_core::conn).
+        conn_capacity: ranged(src, &w.conn_capacity, key("conn_capacity"), d.conn_capacity, 1, MAX_ENTRIES)?,
+        // Next hops, not clients: on-link real servers (at most 4096) and gateways.
+        neigh_capacity: ranged(src, &w.neigh_capacity, key("neigh_capacity"), d.neigh_capacity, 1, MAX_NEIGH)?,
         neigh_queue: ranged(src, &w.neigh_queue, key("neigh_queue"), d.neigh_queue, 0, 1024)?,
         neigh_reachable_secs: ranged(
             src,
@@ -341,7 +350,35 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo) -> Result<Worke
             86_400,
         )?,
         idle_sleep_us: ranged(src, &w.idle_sleep_us, key("idle_sleep_us"), d.idle_sleep_us, 0, 100_000)?,
-    })
+    };
+    let need = MbufNeed::new(ports, &out);
+    match &w.mbufs {
+        Some(m) if u64::from(mbufs) < need.total() => {
+            let n = out.lcores.len();
+            let hint = need.auto_size().map(|a| format!("set mbufs = {a} or more, or ")).unwrap_or_default();
+            return Err(src.error(
+                m.span(),
+                key("mbufs"),
+                format!(
+                    "{mbufs} mbufs are too few: {n} worker(s) on {} port(s) need {need}; {hint}leave mbufs out to size the pool automatically",
+                    ports.len()
+                ),
+            ));
+        }
+        Some(_) => {}
+        None => {
+            out.mbufs = need.auto_size().ok_or_else(|| {
+                src.error(
+                    table,
+                    key("mbufs"),
+                    format!(
+                        "the pool would need {need} mbufs, more than {MAX_MBUFS}; lower neigh_capacity x neigh_queue, the ports' rx_desc/tx_desc or the workers"
+                    ),
+                )
+            })?;
+        }
+    }
+    Ok(out)
 }
 
 /// Each worker needs its own rx/tx queue on every port. af_packet ports

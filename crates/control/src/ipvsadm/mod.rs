@@ -26,6 +26,7 @@ pub mod format;
 pub mod model;
 mod options;
 mod parse;
+pub(crate) use parse::MAX_TIMEOUT;
 mod popt;
 mod restore;
 mod sort;

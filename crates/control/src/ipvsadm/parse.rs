@@ -18,7 +18,8 @@ pub const SCHEDULERS: &[&str] =
 /// Persistence engines rvs knows.
 const PERSISTENCE_ENGINES: &[&str] = &["sip"];
 
-const MAX_TIMEOUT: i64 = 86400 * 31;
+/// ipvsadm's limit on -p and --set timeouts: 31 days.
+pub(crate) const MAX_TIMEOUT: i64 = 86400 * 31;
 const DEF_MCAST_IFN: &str = "eth0";
 /// libipvs's message for ENOENT from add/update service.
 const SCHED_NOT_FOUND: &str = "Scheduler or persistence engine not found";

@@ -152,7 +152,7 @@ pub struct ConnTable {
 impl ConnTable {
     /// Allocates everything up front.
     pub fn new(cfg: ConnConfig, now_ms: u64) -> ConnTable {
-        let cap = cfg.capacity.clamp(1, MAX_ENTRIES);
+        let cap = cfg.effective_capacity();
         let mut entries = vec![Entry::EMPTY; cap as usize];
         for (i, e) in entries.iter_mut().enumerate() {
             e.timer.set_free_next(if i + 1 < cap as usize { i as u32 + 1 } else { NIL });

@@ -26,6 +26,14 @@ pub struct ConnConfig {
     pub conn_reuse_mode: u8,
 }
 
+impl ConnConfig {
+    /// The capacity the table is built with: `capacity` within 1..=[`super::MAX_ENTRIES`]
+    /// (the most its index can name). This, not `capacity`, is what gets reported.
+    pub fn effective_capacity(&self) -> u32 {
+        self.capacity.clamp(1, super::MAX_ENTRIES)
+    }
+}
+
 impl Default for ConnConfig {
     fn default() -> Self {
         ConnConfig {

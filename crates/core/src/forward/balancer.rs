@@ -71,7 +71,7 @@ impl Balancer {
         stats: Arc<CoreStats>,
         now: u64,
     ) -> Self {
-        stats.conn_capacity.set(u64::from(conn.capacity));
+        stats.conn_capacity.set(u64::from(conn.effective_capacity()));
         let mut b = Balancer {
             core,
             snap: Arc::new(Snapshot::new(Vec::new(), conn.max_dests)),

@@ -2,11 +2,9 @@
 //! thread. Workers never wait for a scrape: values are read from their per-core atomics
 //! when the scrape happens.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Duration;
+mod http;
+
+use std::sync::{Arc, Mutex};
 
 use prometheus::{Encoder, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 use rvs_core::addr::fmt_addr_port;
@@ -14,6 +12,8 @@ use rvs_core::service::{ServiceKey, Snapshot};
 use rvs_core::stats::{CoreStats, DropReason};
 
 use crate::live::Live;
+
+pub use http::{serve, serve_with, Limits};
 
 /// NIC-level counters of one port, as the driver reports them (rte_eth_stats).
 #[derive(Clone, Copy, Debug, Default)]
@@ -60,6 +60,8 @@ pub struct Metrics {
     rs_active: IntGaugeVec,
     rs_inactive: IntGaugeVec,
     rs_weight: IntGaugeVec,
+    /// Rendering resets and refills shared families: one scrape at a time.
+    render_lock: Mutex<()>,
 }
 
 /// IPVS's per-service and per-real-server stats (ip_vs_stats), as counters.
@@ -185,6 +187,7 @@ impl Metrics {
             ),
             link_up: gauge(&r, "rvs_port_link_up", "1 when the port's link is up.", &["port"]),
             registry: r,
+            render_lock: Mutex::new(()),
             cores,
             ports,
             nic,
@@ -201,6 +204,7 @@ impl Metrics {
 
     /// Refresh every value from the workers and render the text exposition format.
     pub fn render(&self) -> String {
+        let _one = self.render_lock.lock().unwrap_or_else(|e| e.into_inner());
         for core in &self.cores {
             let lcore = core.lcore.to_string();
             for (port, name) in self.ports.iter().enumerate() {
@@ -296,45 +300,11 @@ fn set(c: &IntCounterVec, labels: &[&str], v: u64) {
     c.inc_by(v);
 }
 
-/// Serve `GET /metrics` on `addr` from a background thread.
-pub fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
-    let listener = TcpListener::bind(addr)?;
-    let local = listener.local_addr()?;
-    let handle = std::thread::Builder::new().name("rvs-metrics".into()).spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let _ = handle(stream, &metrics);
-        }
-    })?;
-    Ok((local, handle))
-}
-
-fn handle(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request = String::new();
-    reader.read_line(&mut request)?;
-    // Drain the headers; the request line is all we route on.
-    let mut line = String::new();
-    while reader.read_line(&mut line)? > 2 {
-        line.clear();
-    }
-    let path = request.split_whitespace().nth(1).unwrap_or("");
-    let (status, ctype, body) = match (request.split_whitespace().next(), path) {
-        (Some("GET"), "/metrics") => ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics.render()),
-        (Some("GET"), _) => ("404 Not Found", "text/plain", "try /metrics\n".to_string()),
-        _ => ("405 Method Not Allowed", "text/plain", "GET only\n".to_string()),
-    };
-    write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
 
     fn metrics() -> (Arc<CoreStats>, Metrics) {
         let core = Arc::new(CoreStats::new(1, 2));
