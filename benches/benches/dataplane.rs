@@ -48,6 +48,7 @@ use rvs_core::forward::OwnerMap;
 use rvs_core::l3::{L3Config, PortL3};
 use rvs_core::neigh::NeighConfig;
 use rvs_core::route::{Ipv4Cidr, RouteTable};
+use rvs_core::rss::{self, Rss};
 use rvs_core::service::{Config, DestSpec, FwdMethod, ServiceKey, ServiceSpec, Snapshot};
 use rvs_core::stats::CoreStats;
 use wire::{EthernetAddress, PacketBuf};
@@ -511,7 +512,15 @@ fn setup() -> Setup {
     let mut macs = [EthernetAddress::default(); 2];
     for (i, name) in ["net_ring0", "net_ring1"].iter().enumerate() {
         let p = Port::by_name(name).expect("net_ring port");
-        let conf = PortConf { rx_queues: 2, tx_queues: 2, rx_desc: 1024, tx_desc: 1024, rss: false, mtu: None };
+        let conf = PortConf {
+            rx_queues: 2,
+            tx_queues: 2,
+            rx_desc: 1024,
+            tx_desc: 1024,
+            rss: false,
+            mtu: None,
+            ..PortConf::default()
+        };
         p.configure(&conf, &pool).expect("configure");
         p.start().expect("start");
         macs[i] = p.mac_addr().expect("mac");
@@ -569,6 +578,7 @@ fn start_worker(s: &Setup, capacity: u32, bypass: bool) -> Running {
         snapshot: s.snapshot.clone(),
         ctl: rx,
         owners: Arc::new(OwnerMap::new(20)),
+        rss: Arc::new(Rss::new(rss::DEFAULT_KEY, 1, 128)),
         rings_out: vec![None],
         rings_in: vec![],
         burst: dpdk::BURST,

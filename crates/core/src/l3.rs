@@ -64,6 +64,14 @@ impl L3Config {
         (0..self.ports.len() as u16).any(|p| self.owns_on_port(p, ip))
     }
 
+    /// [`L3Config::is_local`] for an address of either family (IPv6 is never local yet).
+    pub fn is_local_addr(&self, a: crate::addr::Addr) -> bool {
+        match a.to_ip() {
+            std::net::IpAddr::V4(v4) => self.is_local(v4),
+            std::net::IpAddr::V6(_) => false,
+        }
+    }
+
     /// Whether `ip` is on a subnet connected to `port`.
     fn on_link(&self, port: u16, ip: Ipv4Addr) -> bool {
         self.ports.get(usize::from(port)).is_some_and(|p| p.addrs.iter().any(|a| a.contains(ip)))

@@ -13,4 +13,5 @@ pub mod forward;
 pub mod l3;
 pub mod neigh;
 pub mod route;
+pub mod rss;
 pub mod stats;

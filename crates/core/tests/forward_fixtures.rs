@@ -91,9 +91,10 @@ fn replies_owned_by_another_core_are_redirected() {
     let mut io = Recorder::default();
     l.dir.input(1, VecBuf::from_slice(&hex(NAT_SYNACK_IN)), 1_000, true, &mut io);
     assert_eq!(io.drops, vec![(1, DropReason::RedirectMiss)]);
-    // This core's own NAT connections claim their replies.
+    // A connection on its client's own worker claims nothing (its replies reach that
+    // worker by the client's address); only connections living elsewhere are named.
     run(&mut l, 0, NAT_SYN_IN);
-    assert_eq!(l.owners.owner(&reply), Some(0));
+    assert_eq!(l.owners.owner(&reply), Some(1), "the earlier claim is not overwritten");
 }
 
 #[test]

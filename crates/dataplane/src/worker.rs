@@ -13,6 +13,7 @@ use rvs_core::ctl::WorkerCtl;
 use rvs_core::forward::{Balancer, Director, OwnerMap};
 use rvs_core::l3::{Io, L3Config, Node};
 use rvs_core::neigh::NeighConfig;
+use rvs_core::rss::Rss;
 use rvs_core::service::Snapshot;
 use rvs_core::stats::CoreStats;
 use wire::EthernetAddress;
@@ -45,6 +46,8 @@ pub struct WorkerConfig {
     /// Requests from the control thread, served at timer ticks.
     pub ctl: Receiver<WorkerCtl>,
     pub owners: Arc<OwnerMap>,
+    /// The ports' RSS configuration (clients' home workers are their RSS queues).
+    pub rss: Arc<Rss>,
     /// `rings_out[j]`: single-producer ring to worker j (`None` for itself).
     pub rings_out: Vec<Option<Ring<Mbuf>>>,
     /// Single-consumer rings from the other workers.
@@ -86,6 +89,7 @@ pub fn run(cfg: WorkerConfig) -> i32 {
         snapshot,
         ctl,
         owners,
+        rss,
         rings_out,
         rings_in,
         burst: max_burst,
@@ -108,8 +112,10 @@ pub fn run(cfg: WorkerConfig) -> i32 {
     let mut redirect: Vec<Option<RedirectBuffer>> =
         rings_out.into_iter().map(|r| r.map(|ring| RedirectBuffer { ring, pending: Burst::new() })).collect();
     let start = lcore::tsc() / tsc_per_ms;
-    let mut dir =
-        Director::new(Node::new(l3, neigh), Balancer::new(core, conn, snapshot, owners, stats.clone(), start));
+    let mut dir = Director::new(
+        Node::new(l3, neigh),
+        Balancer::new(core, conn, snapshot, owners, stats.clone(), start).with_rss(rss),
+    );
     let mut io = WorkerIo {
         tx: &mut tx,
         redirect: &mut redirect,

@@ -1,5 +1,14 @@
 /* See shim.h. Each function is a plain non-inline wrapper; no logic of its own. */
 #include "shim.h"
+#include <rte_thash.h>
+
+/* Bits 62 and 63 do not survive bindgen as constants; lib.rs spells them out and
+ * these keep the two in step. */
+_Static_assert(RTE_ETH_RSS_L3_SRC_ONLY == (1ULL << 63), "RVS_ETH_RSS_L3_SRC_ONLY in lib.rs");
+_Static_assert(RTE_ETH_RSS_L3_DST_ONLY == (1ULL << 62), "RVS_ETH_RSS_L3_DST_ONLY in lib.rs");
+
+uint32_t rvs_softrss(const uint32_t *tuple, uint32_t words, const uint8_t *key)
+{ return rte_softrss((uint32_t *)tuple, words, key); }
 
 uint16_t rvs_eth_rx_burst(uint16_t port_id, uint16_t queue_id,
                           struct rte_mbuf **rx_pkts, uint16_t nb_pkts)

@@ -32,6 +32,10 @@ static const uint32_t RVS_MEMPOOL_NAMESIZE = RTE_MEMPOOL_NAMESIZE;
 static const uint32_t RVS_RING_NAMESIZE = RTE_RING_NAMESIZE;
 static const uint32_t RVS_PKTMBUF_HEADROOM = RTE_PKTMBUF_HEADROOM;
 
+/* --- RSS: DPDK's software Toeplitz (rte_thash.h), the reference rvs's own hash is
+ * checked against. `tuple` holds `words` host-order 32-bit words. --- */
+uint32_t rvs_softrss(const uint32_t *tuple, uint32_t words, const uint8_t *key);
+
 /* --- ethdev fast path --- */
 uint16_t rvs_eth_rx_burst(uint16_t port_id, uint16_t queue_id,
                           struct rte_mbuf **rx_pkts, uint16_t nb_pkts);

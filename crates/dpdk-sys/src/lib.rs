@@ -8,6 +8,11 @@
 
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 
+/// RTE_ETH_RSS_L3_SRC_ONLY / L3_DST_ONLY (rte_ethdev.h): bindgen does not keep bits 62
+/// and 63 as constants; shim.c's static assertions hold these to the headers.
+pub const RVS_ETH_RSS_L3_SRC_ONLY: u64 = 1 << 63;
+pub const RVS_ETH_RSS_L3_DST_ONLY: u64 = 1 << 62;
+
 /// The libdpdk version these bindings were generated from (pkg-config --modversion).
 pub const DPDK_VERSION: &str = env!("RVS_DPDK_VERSION");
 

@@ -10,7 +10,15 @@ fn main() {
     let eal = Eal::init(&args).expect("EAL");
     let port = Port::by_name("net_ring0").unwrap();
     let pool = Mempool::create("loop", 4095, 256, dpdk::MBUF_DEFAULT_DATA_ROOM, -1).unwrap();
-    let conf = PortConf { rx_queues: 1, tx_queues: 1, rx_desc: 1024, tx_desc: 1024, rss: false, mtu: None };
+    let conf = PortConf {
+        rx_queues: 1,
+        tx_queues: 1,
+        rx_desc: 1024,
+        tx_desc: 1024,
+        rss: false,
+        mtu: None,
+        ..PortConf::default()
+    };
     port.configure(&conf, &pool).unwrap();
     port.start().unwrap();
     let (mut rx, mut tx) = (port.rx_queue(0).unwrap(), port.tx_queue(0).unwrap());

@@ -36,7 +36,17 @@ pub use error::{strerror, Error, Result};
 pub use lcore::{launch, lcore_id, main_lcore, pause, socket_id, tsc, tsc_hz, wait, wait_all, worker_lcores};
 pub use mbuf::{free_burst, Burst, Mbuf, BURST};
 pub use mempool::Mempool;
-pub use port::{Link, Port, PortConf, PortStats, RxQueue, TxQueue};
+pub use port::{Link, Port, PortConf, PortStats, RssFields, RxQueue, TxQueue};
+
+/// DPDK's software Toeplitz hash (`rte_softrss`) of `tuple` (host-order 32-bit words)
+/// under a 40-byte `key`: the reference the NIC's hash is specified by.
+pub fn softrss(tuple: &[u32], key: &[u8; 40]) -> u32 {
+    // The hash reads words j and j + 1 of the key for input word j: bound the input.
+    let words = tuple.len().min(9) as u32;
+    // SAFETY: rte_softrss reads `words` words of `tuple` and at most words + 1 of the
+    // 10-word key; both slices are that long.
+    unsafe { dpdk_sys::rvs_softrss(tuple.as_ptr(), words, key.as_ptr()) }
+}
 pub use ring::{Ring, RingItem};
 
 /// The raw bindings, for what this crate does not wrap yet.

@@ -24,7 +24,8 @@ struct Slot {
     rx_taken: Vec<bool>,
     tx_taken: Vec<bool>,
     pool: Option<Mempool>,
-    rss: bool,
+    rss: Option<RssFields>,
+    reta_size: u16,
     started: bool,
 }
 
@@ -85,16 +86,56 @@ pub struct PortConf {
     pub tx_queues: u16,
     pub rx_desc: u16,
     pub tx_desc: u16,
-    /// Spread flows over rx queues with RSS (IP/TCP/UDP hash), if there is more than
-    /// one rx queue and the device supports it.
+    /// Spread flows over rx queues with RSS, if there is more than one rx queue and the
+    /// device supports it.
     pub rss: bool,
+    /// What RSS hashes (when on).
+    pub rss_fields: RssFields,
+    /// The RSS key (40 bytes, Toeplitz); `None`: the driver's default.
+    pub rss_key: Option<[u8; 40]>,
     pub mtu: Option<u16>,
+}
+
+/// The packet fields RSS hashes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RssFields {
+    /// IP addresses and TCP/UDP ports (the drivers' usual 4-tuple).
+    #[default]
+    Tuple,
+    /// The IPv4/IPv6 source address only (RTE_ETH_RSS_L3_SRC_ONLY): all of a client's
+    /// packets on the port clients send to land on one queue.
+    SrcAddr,
+    /// The destination address only (RTE_ETH_RSS_L3_DST_ONLY): a NAT reply lands on the
+    /// queue its request did, where the other port hashes the source.
+    DstAddr,
 }
 
 impl Default for PortConf {
     fn default() -> Self {
-        PortConf { rx_queues: 1, tx_queues: 1, rx_desc: 1024, tx_desc: 1024, rss: true, mtu: None }
+        PortConf {
+            rx_queues: 1,
+            tx_queues: 1,
+            rx_desc: 1024,
+            tx_desc: 1024,
+            rss: true,
+            rss_fields: RssFields::Tuple,
+            rss_key: None,
+            mtu: None,
+        }
     }
+}
+
+/// The rss_hf for `fields` on a device offering `offered`, or `None` if it cannot.
+fn rss_hf(fields: RssFields, offered: u64) -> Option<u64> {
+    let (want, only) = match fields {
+        RssFields::Tuple => (dpdk_sys::RVS_ETH_RSS_IP | dpdk_sys::RVS_ETH_RSS_TCP | dpdk_sys::RVS_ETH_RSS_UDP, 0),
+        // IP types only: with no TCP/UDP type enabled, drivers hash TCP and UDP packets
+        // by their IP fields too, so no port enters the hash.
+        RssFields::SrcAddr => (dpdk_sys::RVS_ETH_RSS_IP, dpdk_sys::RVS_ETH_RSS_L3_SRC_ONLY),
+        RssFields::DstAddr => (dpdk_sys::RVS_ETH_RSS_IP, dpdk_sys::RVS_ETH_RSS_L3_DST_ONLY),
+    };
+    let hf = want & offered;
+    (hf != 0 && offered & only == only).then_some(hf | only)
 }
 
 /// Link state.
@@ -226,15 +267,19 @@ impl Port {
             ));
         }
         let mut ec = dpdk_sys::rte_eth_conf::default();
-        let mut rss = false;
+        let mut rss = None;
+        let mut key = conf.rss_key;
         if conf.rss && conf.rx_queues > 1 {
-            let hf = (dpdk_sys::RVS_ETH_RSS_IP | dpdk_sys::RVS_ETH_RSS_TCP | dpdk_sys::RVS_ETH_RSS_UDP)
-                & info.flow_type_rss_offloads;
-            if hf != 0 {
+            if let Some(hf) = rss_hf(conf.rss_fields, info.flow_type_rss_offloads) {
                 ec.rxmode.mq_mode = dpdk_sys::RTE_ETH_MQ_RX_RSS;
                 ec.rx_adv_conf.rss_conf.rss_hf = hf;
+                if let Some(k) = key.as_mut().filter(|_| usize::from(info.hash_key_size) == 40) {
+                    // DPDK copies the key during configure.
+                    ec.rx_adv_conf.rss_conf.rss_key = k.as_mut_ptr();
+                    ec.rx_adv_conf.rss_conf.rss_key_len = 40;
+                }
                 ec.rxmode.offloads |= info.rx_offload_capa & dpdk_sys::RVS_ETH_RX_OFFLOAD_RSS_HASH;
-                rss = true;
+                rss = Some(conf.rss_fields);
             }
         }
         if let Some(mtu) = conf.mtu {
@@ -249,6 +294,7 @@ impl Port {
         slot.rx_taken.clear();
         slot.tx_taken.clear();
         slot.rss = rss;
+        slot.reta_size = if rss.is_some() { info.reta_size } else { 0 };
         // Keep the pool before any rx queue can hold mbufs from it.
         slot.pool = Some(pool.clone());
         let (mut rxd, mut txd) = (conf.rx_desc, conf.tx_desc);
@@ -277,7 +323,41 @@ impl Port {
 
     /// Whether the last [`Port::configure`] turned RSS on.
     pub fn rss_enabled(&self) -> bool {
+        ports()[self.id as usize].rss.is_some()
+    }
+
+    /// The fields RSS hashes since the last [`Port::configure`], if it is on.
+    pub fn rss_fields(&self) -> Option<RssFields> {
         ports()[self.id as usize].rss
+    }
+
+    /// Entries of the device's RSS redirection table (0 without RSS).
+    pub fn reta_size(&self) -> u16 {
+        ports()[self.id as usize].reta_size
+    }
+
+    /// Program the RSS redirection table: entry i sends to queue `reta[i]`
+    /// (`reta.len()` must be [`Port::reta_size`]).
+    pub fn set_reta(&self, reta: &[u16]) -> Result<()> {
+        const OP: &str = "rte_eth_dev_rss_reta_update";
+        let size = self.reta_size();
+        if size == 0 || reta.len() != usize::from(size) {
+            return Err(Error::msg_errno(OP, 22, format!("{} entries for a table of {size}", reta.len())));
+        }
+        let mut conf: Vec<dpdk_sys::rte_eth_rss_reta_entry64> = reta
+            .chunks(dpdk_sys::RTE_ETH_RETA_GROUP_SIZE as usize)
+            .map(|c| {
+                let mut e = dpdk_sys::rte_eth_rss_reta_entry64 { mask: 0, reta: [0; 64] };
+                for (i, q) in c.iter().enumerate() {
+                    e.mask |= 1 << i;
+                    e.reta[i] = *q;
+                }
+                e
+            })
+            .collect();
+        // SAFETY: valid port; `conf` holds size/64 initialised groups, as DPDK reads.
+        Error::check(OP, unsafe { dpdk_sys::rte_eth_dev_rss_reta_update(self.id, conf.as_mut_ptr(), size) })?;
+        Ok(())
     }
 
     /// Configured (rx, tx) queue counts; (0, 0) before configure.

@@ -15,7 +15,15 @@ fn af_packet_on_loopback() {
     let port = Port::by_name("net_af_packet0").expect("af_packet PMD plugin loaded");
     assert_eq!(port.driver_name(), "net_af_packet");
     let pool = common::pool("afp", 4095);
-    let conf = PortConf { rx_queues: 2, tx_queues: 2, rx_desc: 512, tx_desc: 512, rss: true, mtu: None };
+    let conf = PortConf {
+        rx_queues: 2,
+        tx_queues: 2,
+        rx_desc: 512,
+        tx_desc: 512,
+        rss: true,
+        mtu: None,
+        ..PortConf::default()
+    };
     port.configure(&conf, &pool).expect("configure 2 queue pairs");
     assert!(!port.rss_enabled(), "af_packet offers no RSS; the kernel's fanout hash spreads flows");
     let too_many = PortConf { rx_queues: 3, tx_queues: 3, ..conf.clone() };

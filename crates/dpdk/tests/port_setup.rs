@@ -16,7 +16,15 @@ fn port_setup_net_ring() {
 
     let pool = common::pool("port_setup", 1023);
     // Two queues with RSS requested: net_ring has no RSS, so it must stay off.
-    let conf = PortConf { rx_queues: 2, tx_queues: 2, rx_desc: 256, tx_desc: 256, rss: true, mtu: None };
+    let conf = PortConf {
+        rx_queues: 2,
+        tx_queues: 2,
+        rx_desc: 256,
+        tx_desc: 256,
+        rss: true,
+        mtu: None,
+        ..PortConf::default()
+    };
     port.configure(&conf, &pool).expect("configure");
     assert!(!port.rss_enabled(), "net_ring reports no RSS hash functions");
     assert_eq!(port.queue_counts(), (2, 2));

@@ -10,7 +10,15 @@ fn mbuf_round_trip_through_ring_port() {
     let _eal = common::eal();
     let port = Port::by_name("net_ring0").unwrap();
     let pool = common::pool("roundtrip", 511);
-    let conf = PortConf { rx_queues: 1, tx_queues: 1, rx_desc: 128, tx_desc: 128, rss: false, mtu: None };
+    let conf = PortConf {
+        rx_queues: 1,
+        tx_queues: 1,
+        rx_desc: 128,
+        tx_desc: 128,
+        rss: false,
+        mtu: None,
+        ..PortConf::default()
+    };
     port.configure(&conf, &pool).unwrap();
     port.start().unwrap();
     let mut rx = port.rx_queue(0).unwrap();

@@ -31,7 +31,15 @@ fn rss_is_enabled_when_the_device_supports_it() {
         return;
     };
     let pool = common::pool("tap", 2047);
-    let conf = PortConf { rx_queues: 2, tx_queues: 2, rx_desc: 256, tx_desc: 256, rss: true, mtu: None };
+    let conf = PortConf {
+        rx_queues: 2,
+        tx_queues: 2,
+        rx_desc: 256,
+        tx_desc: 256,
+        rss: true,
+        mtu: None,
+        ..PortConf::default()
+    };
     port.configure(&conf, &pool).expect("configure with RSS");
     assert!(port.rss_enabled(), "net_tap advertises IP/TCP/UDP hashing");
     // One rx queue: RSS is pointless and stays off; likewise when not asked for.

@@ -9,7 +9,7 @@ use control::config::{Config, MbufNeed, REDIRECT_RING};
 use control::live::Live;
 use control::metrics::{self, service_label, BuildInfo, Metrics};
 use dataplane::{NeighInbox, WorkerConfig};
-use dpdk::{lcore, Eal, Mbuf, Mempool, Port, PortConf, Ring};
+use dpdk::{lcore, Eal, Mbuf, Mempool, Port, PortConf, Ring, RssFields};
 use rvs_core::addr::fmt_addr_port;
 use rvs_core::conn::ConnConfig;
 use rvs_core::ctl::WorkerCtl;
@@ -17,6 +17,7 @@ use rvs_core::forward::OwnerMap;
 use rvs_core::l3::{L3Config, PortL3};
 use rvs_core::neigh::NeighConfig;
 use rvs_core::route::RouteTable;
+use rvs_core::rss::{self, Rss};
 use rvs_core::service::Snapshot;
 use rvs_core::stats::CoreStats;
 
@@ -70,7 +71,7 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
     );
     let pool = Mempool::create("rvs_pkt", cfg.workers.mbufs, cfg.workers.mbuf_cache, dpdk::MBUF_DEFAULT_DATA_ROOM, -1)
         .map_err(|e| format!("mempool: {e}"))?;
-    let (ports, l3) = start_ports(&cfg, &pool, nb_workers as u16)?;
+    let (ports, l3, rss) = start_ports(&cfg, &pool, nb_workers as u16)?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let stats: Vec<Arc<CoreStats>> = cfg
@@ -83,7 +84,7 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
         (0..nb_workers).map(|_| crossbeam::channel::unbounded::<WorkerCtl>()).unzip();
     let live = Arc::new(Live::new(services, senders));
     print_services(&live.snapshot());
-    launch_workers(&cfg, &ports, &pool, &l3, &stats, &live, receivers, &stop)?;
+    launch_workers(&cfg, &ports, &pool, &l3, &rss, &stats, &live, receivers, &stop)?;
 
     if let Some(cpu) = cfg.control.cpu {
         core_affinity::set_for_current(core_affinity::CoreId { id: cpu });
@@ -126,22 +127,41 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
 }
 
 /// Configure and start every port with one rx and one tx queue per worker; returns the
-/// ports and the L3 view of them the workers share.
-fn start_ports(cfg: &Config, pool: &Mempool, queues: u16) -> Result<(Vec<Port>, Arc<L3Config>)> {
+/// ports, the L3 view of them the workers share, and the RSS configuration.
+///
+/// RSS hashes the client's address alone, with one key and one redirection table on
+/// every port: its source on a port that holds VIPs (clients send there), its
+/// destination on the others (NAT replies to clients arrive there). A request and its
+/// reply then reach the same worker, which owns the connection: no packet crosses
+/// between workers. A device that cannot hash an address alone spreads by its own
+/// fields, and the owner map and rings carry what lands elsewhere.
+fn start_ports(cfg: &Config, pool: &Mempool, queues: u16) -> Result<(Vec<Port>, Arc<L3Config>, Arc<Rss>)> {
     let mut ports = Vec::new();
     let mut l3_ports = Vec::new();
+    let mut reta_size = 0;
     for (i, p) in cfg.ports.iter().enumerate() {
         let port = Port::by_name(&p.device).map_err(|e| format!("port {}: device {}: {e}", p.name, p.device))?;
+        let client_side = cfg.vips.iter().any(|v| v.port == i);
         let conf = PortConf {
             rx_queues: queues,
             tx_queues: queues,
             rx_desc: p.rx_desc,
             tx_desc: p.tx_desc,
             rss: queues > 1,
+            rss_fields: if client_side { RssFields::SrcAddr } else { RssFields::DstAddr },
+            rss_key: Some(rss::DEFAULT_KEY),
             mtu: Some(p.mtu),
         };
         port.configure(&conf, pool).map_err(|e| format!("port {}: configure: {e}", p.name))?;
         port.start().map_err(|e| format!("port {}: start: {e}", p.name))?;
+        if port.rss_enabled() {
+            let table = Rss::new(rss::DEFAULT_KEY, queues, usize::from(port.reta_size()));
+            let size = table.reta().len().min(usize::from(port.reta_size()));
+            if let Err(e) = port.set_reta(&table.reta()[..size]) {
+                eprintln!("rvsd: port {}: RSS redirection table: {e} (the driver's stays)", p.name);
+            }
+            reta_size = reta_size.max(usize::from(port.reta_size()));
+        }
         let mac = port.mac_addr().map_err(|e| format!("port {}: MAC address: {e}", p.name))?;
         let link = port.link();
         let addrs: Vec<String> = p.addresses.iter().map(ToString::to_string).collect();
@@ -153,7 +173,13 @@ fn start_ports(cfg: &Config, pool: &Mempool, queues: u16) -> Result<(Vec<Port>, 
             addrs.join(" "),
             p.rx_desc,
             p.tx_desc,
-            if port.rss_enabled() { "on" } else { "off (flows spread by the driver)" },
+            match port.rss_fields() {
+                Some(RssFields::SrcAddr) => "on (client source address)",
+                Some(RssFields::DstAddr) => "on (client destination address)",
+                Some(RssFields::Tuple) => "on (tuple)",
+                None if queues > 1 => "off (the device cannot hash an address alone; flows spread by the driver)",
+                None => "off (one queue)",
+            },
             if link.up { format!("up {} Mbps", link.speed_mbps) } else { "down".into() }
         );
         let vips: Vec<Ipv4Addr> = cfg.vips.iter().filter(|v| v.port == i).map(|v| v.addr).collect();
@@ -168,7 +194,8 @@ fn start_ports(cfg: &Config, pool: &Mempool, queues: u16) -> Result<(Vec<Port>, 
     for v in &cfg.vips {
         println!("vip {} on {}", v.addr, cfg.ports[v.port].name);
     }
-    Ok((ports, Arc::new(L3Config::new(l3_ports, routes))))
+    let rss = Arc::new(Rss::new(rss::DEFAULT_KEY, queues, if reta_size > 0 { reta_size } else { 128 }));
+    Ok((ports, Arc::new(L3Config::new(l3_ports, routes)), rss))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -177,6 +204,7 @@ fn launch_workers(
     ports: &[Port],
     pool: &Mempool,
     l3: &Arc<L3Config>,
+    rss: &Arc<Rss>,
     stats: &[Arc<CoreStats>],
     live: &Live,
     receivers: Vec<crossbeam::channel::Receiver<WorkerCtl>>,
@@ -226,6 +254,7 @@ fn launch_workers(
             snapshot: live.snapshot(),
             ctl,
             owners: owners.clone(),
+            rss: rss.clone(),
             rings_out: rings[q].clone(),
             rings_in: (0..n).filter(|&i| i != q).filter_map(|i| rings[i][q].clone()).collect(),
             burst: cfg.workers.burst,

@@ -15,6 +15,7 @@ use super::owner::OwnerMap;
 use super::xmit::{self, End};
 use crate::conn::{ConnConfig, ConnId, ConnTable, Dir, ScheduleError, Scheduled, TcpFlags, Verdict};
 use crate::l3::L3Config;
+use crate::rss::{self, Rss};
 use crate::sched::SchedSet;
 use crate::service::{FwdMethod, Snapshot};
 use crate::stats::{CoreStats, DropReason};
@@ -52,6 +53,9 @@ pub struct Balancer {
     stats: Arc<CoreStats>,
     tun_ident: u16,
     frags: FragTable,
+    /// How the NIC spreads clients over the workers' queues: a client's home worker is
+    /// the queue RSS delivers its packets to.
+    rss: Arc<Rss>,
 }
 
 fn ipv4(a: crate::addr::Addr) -> Ipv4Addr {
@@ -81,9 +85,17 @@ impl Balancer {
             stats,
             tun_ident: u16::from(core) << 12,
             frags: FragTable::new(),
+            rss: Arc::new(Rss::new(rss::DEFAULT_KEY, conn.workers.max(1) as u16, 128)),
         };
         b.set_snapshot(snap);
         b
+    }
+
+    /// The RSS configuration the ports run (the default key and a 128-entry table
+    /// otherwise): workers then compute each client's queue exactly as the NIC does.
+    pub fn with_rss(mut self, rss: Arc<Rss>) -> Self {
+        self.rss = rss;
+        self
     }
 
     pub fn conns(&self) -> &ConnTable {
@@ -125,13 +137,8 @@ impl Balancer {
         if let Some(id) = self.conns.lookup_out(&t) {
             return self.reply(id, pkt, &f, now);
         }
-        // Not here: another worker may own it (a reply, or a client packet that the NIC
-        // placed on this queue while its connection was scheduled on its home worker).
-        if !redirected {
-            if let Some(owner) = self.owners.owner(&t).filter(|&o| o != self.core) {
-                return Action::Redirect(owner);
-            }
-        }
+        // Not here. A packet to a virtual service belongs to its client's home worker:
+        // computed, exact, no table.
         if let Some(svc) = self.snap.find(f.proto, t.dst, f.dport, 0) {
             let home = self.home(svc, &t);
             if home != self.core && !redirected {
@@ -139,21 +146,35 @@ impl Balancer {
             }
             return self.schedule(svc, pkt, &f, l3, now);
         }
+        // Else perhaps a NAT reply to a client whose connection another worker holds.
+        if !redirected && !l3.is_local_addr(t.dst) {
+            if let Some(owner) = self.reply_owner(&t) {
+                return Action::Redirect(owner);
+            }
+        }
         if redirected {
             return Action::Drop(DropReason::RedirectMiss);
         }
         Action::Pass
     }
 
-    /// The worker that holds the connection of `t` (a client → VIP or real server →
-    /// client key) when it is not this one: the owner map, else, for a client → VIP key,
-    /// the client's home worker.
-    fn elsewhere(&self, t: &crate::addr::Tuple) -> Option<u8> {
+    /// The worker holding the connection a real server → client packet `t` replies on,
+    /// when it is not this one: the owner map for the few connections that live away
+    /// from their client's queue (persistence with a netmask), else the client's queue.
+    fn reply_owner(&self, t: &crate::addr::Tuple) -> Option<u8> {
         if let Some(owner) = self.owners.owner(t).filter(|&o| o != self.core) {
             return Some(owner);
         }
-        let svc = self.snap.find(t.proto, t.dst, t.dport, 0)?;
-        Some(self.home(svc, t)).filter(|&h| h != self.core)
+        Some(self.client_home(t.dst)).filter(|&h| h != self.core)
+    }
+
+    /// The worker that holds the connection of `t` (a client → VIP or real server →
+    /// client key) when it is not this one.
+    fn elsewhere(&self, t: &crate::addr::Tuple) -> Option<u8> {
+        match self.snap.find(t.proto, t.dst, t.dport, 0) {
+            Some(svc) => Some(self.home(svc, t)).filter(|&h| h != self.core),
+            None => self.reply_owner(t),
+        }
     }
 
     /// RFC 1812 5.3.1 before forwarding: a packet with TTL 1 or less goes no further and
@@ -171,23 +192,30 @@ impl Balancer {
         Ok(())
     }
 
-    /// The worker that schedules new connections of this client for service `svc`.
-    ///
-    /// Scheduling state is per worker, so all connections of one client (of one
-    /// persistence netmask's worth of clients, for a persistent service) are scheduled by
-    /// one worker: its persistence template and its rr/wrr sequence are then exactly
-    /// IPVS's. The NIC (or af_packet's fanout) spreads by the whole 5-tuple, so a first
-    /// packet that lands elsewhere is passed over once; later packets of the connection
-    /// follow through the owner map.
+    /// The worker that schedules new connections of this client for service `svc`: the
+    /// queue RSS delivers the client's packets to. The ports hash the client's address
+    /// alone (its source on the client side, its destination on the server side), so
+    /// with RSS that is the worker that receives the connection's packets in both
+    /// directions, and all of one client's connections share a worker: its persistence
+    /// templates and its rr/wrr sequence are exactly IPVS's. For a persistent service
+    /// with a netmask (`-M`), the masked address's queue schedules all of the subnet's
+    /// clients (persistence stays exact); those connections' packets cross over to it.
+    /// Without RSS (af_packet's fanout) the same function is simply a stable hash.
     #[inline]
     fn home(&self, svc: usize, t: &crate::addr::Tuple) -> u8 {
+        let full = if t.src.is_v4() { 32 } else { 128 };
+        let prefix = self.snap.service(svc).and_then(|s| s.persistence).map_or(full, |p| p.prefix);
+        self.client_home(t.src.masked(prefix))
+    }
+
+    /// The worker whose queue RSS delivers packets hashed on `client` to.
+    #[inline]
+    fn client_home(&self, client: crate::addr::Addr) -> u8 {
         let workers = self.conns.config().workers.max(1);
         if workers == 1 {
             return self.core;
         }
-        let prefix = self.snap.service(svc).and_then(|s| s.persistence).map_or(128, |p| p.prefix);
-        let h = u64::from(t.src.masked(prefix).fold32()).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        ((h >> 32) % u64::from(workers)) as u8
+        (u32::from(self.rss.queue_of(client)) % workers) as u8
     }
 
     /// A new flow for service `svc` (ip_vs_schedule). Only a SYN starts a TCP connection
@@ -207,9 +235,9 @@ impl Balancer {
                     if let Some(d) = self.stats.dest(c.dest().0) {
                         d.conns.inc();
                     }
-                    // Both directions find their way here from any worker.
-                    self.owners.claim(&f.tuple(), self.core);
-                    if c.fwd() == FwdMethod::Masq {
+                    // A connection away from its client's queue (persistence with a
+                    // netmask) tells the other workers where its replies go.
+                    if c.fwd() == FwdMethod::Masq && self.client_home(c.caddr()) != self.core {
                         let reply = crate::addr::Tuple {
                             proto: f.proto,
                             src: c.daddr(),
@@ -276,7 +304,10 @@ impl Balancer {
     /// whichever worker receives them.
     fn remember_fragment(&mut self, f: &Flow, id: ConnId, dir: Dir, now: u64) {
         self.frags.remember(f, id, dir, now);
-        self.owners.claim(&frag::owner_key(f), self.core);
+        let client = if dir == Dir::In { f.src } else { f.dst };
+        if self.client_home(crate::addr::Addr::from(client)) != self.core {
+            self.owners.claim(&frag::owner_key(f), self.core);
+        }
     }
 
     /// A fragment without transport header: sent the way its first fragment went, the
@@ -291,7 +322,12 @@ impl Balancer {
     ) -> Action {
         let Some((id, dir)) = self.frags.find(f, now) else {
             if !redirected {
-                if let Some(owner) = self.owners.owner(&frag::owner_key(f)).filter(|&o| o != self.core) {
+                // Its datagram's worker: named in the owner map when that is not the
+                // client's queue; else the client's (the source towards a VIP).
+                let claimed = self.owners.owner(&frag::owner_key(f)).filter(|&o| o != self.core);
+                let client = if l3.is_local_addr(crate::addr::Addr::from(f.dst)) { f.src } else { f.dst };
+                let home = Some(self.client_home(crate::addr::Addr::from(client))).filter(|&h| h != self.core);
+                if let Some(owner) = claimed.or(home) {
                     return Action::Redirect(owner);
                 }
             }
