@@ -13,7 +13,7 @@
 //! (`-x/-y`) are compared with the per-core counts after dividing them by the number of
 //! workers (rounded up), so the whole director honours roughly the configured limit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -294,10 +294,22 @@ fn validate_dest(svc: &ServiceKey, d: &DestSpec) -> Result<DestSpec, ConfigError
     Ok(out)
 }
 
+/// Where a service came from: a reload reconciles only what the configuration file owns
+/// (services from rvsadm or `rvsd --restore` survive it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A `[[service]]` table of rvsd's configuration file.
+    File,
+    /// rvsadm (`-A`, `-R`) or `rvsd --restore`.
+    Admin,
+}
+
 /// The control plane's configuration model. Not used on the fast path.
 #[derive(Clone, Debug)]
 pub struct Config {
     services: Vec<Service>,
+    /// Services the configuration file owns ([`Origin::File`]); the others are Admin's.
+    file_owned: HashSet<ServiceKey>,
     ids: HashMap<(ServiceKey, Addr, u16), DestId>,
     free_ids: Vec<DestId>,
     next_id: u32,
@@ -307,7 +319,14 @@ pub struct Config {
 impl Config {
     /// `max_dests` bounds [`DestId`]s (and the size of every core's [`DestLoad`]).
     pub fn new(max_dests: u32) -> Config {
-        Config { services: Vec::new(), ids: HashMap::new(), free_ids: Vec::new(), next_id: 0, max_dests }
+        Config {
+            services: Vec::new(),
+            file_owned: HashSet::new(),
+            ids: HashMap::new(),
+            free_ids: Vec::new(),
+            next_id: 0,
+            max_dests,
+        }
     }
 
     pub fn max_dests(&self) -> u32 {
@@ -320,6 +339,25 @@ impl Config {
 
     fn find(&self, key: &ServiceKey) -> Option<usize> {
         self.services.iter().position(|s| s.key == *key)
+    }
+
+    /// Where the service `key` came from (a new service is [`Origin::Admin`]'s).
+    pub fn origin(&self, key: &ServiceKey) -> Origin {
+        if self.file_owned.contains(key) {
+            Origin::File
+        } else {
+            Origin::Admin
+        }
+    }
+
+    /// Hands an existing service to the configuration file or back to the admin.
+    pub fn set_origin(&mut self, key: &ServiceKey, origin: Origin) -> Result<(), ConfigError> {
+        self.find(key).ok_or(ConfigError::NoSuchService)?;
+        match origin {
+            Origin::File => self.file_owned.insert(*key),
+            Origin::Admin => self.file_owned.remove(key),
+        };
+        Ok(())
     }
 
     /// `-A`.
@@ -355,12 +393,14 @@ impl Config {
     pub fn del_service(&mut self, key: &ServiceKey) -> Result<(), ConfigError> {
         let i = self.find(key).ok_or(ConfigError::NoSuchService)?;
         self.services.remove(i);
+        self.file_owned.remove(key);
         Ok(())
     }
 
     /// `-C`.
     pub fn clear(&mut self) {
         self.services.clear();
+        self.file_owned.clear();
     }
 
     fn alloc_id(&mut self, k: (ServiceKey, Addr, u16)) -> Result<DestId, ConfigError> {
