@@ -482,7 +482,14 @@ impl Config {
 
     /// Publishes the current configuration.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        Arc::new(Snapshot::new(self.services.clone(), self.max_dests))
+        self.snapshot_gen(0)
+    }
+
+    /// Publishes the current configuration as the control plane's `generation`th.
+    pub fn snapshot_gen(&self, generation: u64) -> Arc<Snapshot> {
+        let mut s = Snapshot::new(self.services.clone(), self.max_dests);
+        s.generation = generation;
+        Arc::new(s)
     }
 }
 
@@ -493,6 +500,7 @@ pub struct Snapshot {
     by_key: HashMap<(u8, Addr, u16), usize>,
     by_mark: HashMap<(u32, bool), usize>,
     max_dests: u32,
+    generation: u64,
 }
 
 impl Snapshot {
@@ -505,7 +513,12 @@ impl Snapshot {
                 ServiceKey::Fwmark { mark, v6 } => by_mark.insert((mark, v6), i),
             };
         }
-        Snapshot { services, by_key, by_mark, max_dests }
+        Snapshot { services, by_key, by_mark, max_dests, generation: 0 }
+    }
+
+    /// Which publication this is (see [`Config::snapshot_gen`]; 0 when unnumbered).
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     pub fn services(&self) -> &[Service] {

@@ -14,7 +14,7 @@ use super::owner::OwnerMap;
 use super::xmit::{self, End};
 use crate::conn::{ConnConfig, ConnId, ConnTable, Dir, ScheduleError, Scheduled, TcpFlags, Verdict};
 use crate::l3::L3Config;
-use crate::sched::SchedSet;
+use crate::sched::{Prebuilt, SchedSet};
 use crate::service::{FwdMethod, Snapshot};
 use crate::stats::{CoreStats, DropReason};
 
@@ -79,7 +79,9 @@ impl Balancer {
             stats,
             tun_ident: u16::from(core) << 12,
         };
-        b.set_snapshot(snap);
+        b.scheds = SchedSet::new(&snap);
+        b.conns.sync_snapshot(&snap);
+        b.snap = snap;
         b
     }
 
@@ -99,9 +101,18 @@ impl Balancer {
     /// state carries over for services that keep their scheduler; connections keep
     /// their real server (ip_vs_edit_service semantics). Allocates; never per packet.
     pub fn set_snapshot(&mut self, snap: Arc<Snapshot>) {
-        self.scheds.apply(&snap);
+        self.adopt(snap, Vec::new());
+    }
+
+    /// [`Balancer::set_snapshot`] with the schedulers the control thread built for it.
+    pub fn adopt(&mut self, snap: Arc<Snapshot>, prebuilt: Vec<Prebuilt>) {
+        self.scheds.adopt(&snap, prebuilt);
         self.conns.sync_snapshot(&snap);
         self.snap = snap;
+    }
+
+    pub fn scheds(&self) -> &SchedSet {
+        &self.scheds
     }
 
     /// Classify one frame and apply the forwarding method's rewrite in place.
