@@ -9,7 +9,8 @@ use crossbeam::channel::Sender;
 use rvs_core::conn::ConnInfo;
 use rvs_core::ctl::{ConnChunk, Publication, WorkerCtl};
 use rvs_core::sched::{self, Prebuilt};
-use rvs_core::service::{Config, Snapshot};
+use rvs_core::service::{Config, DestId, Snapshot};
+use rvs_core::stats::CoreStats;
 
 /// How long a listing waits for a worker's next chunk (one per 10 ms tick).
 const LIST_WAIT: Duration = Duration::from_secs(2);
@@ -113,6 +114,27 @@ impl Live {
         *cfg = next;
         *current = snap;
         Ok(r)
+    }
+
+    /// Frees the ids of deleted real servers that nothing refers to any more (IPVS
+    /// empties ip_vs_dest_trash the same way), zeroing their per-core statistics so the
+    /// next real server to get one starts from zero; returns them. Only when every
+    /// worker in `cores` has published its counts under the newest snapshot: before
+    /// that a worker may still schedule onto a server just deleted.
+    pub fn release_ids(&self, cores: &[Arc<CoreStats>]) -> Vec<DestId> {
+        let mut cfg = lock(&self.config);
+        let generation = lock(&self.current).generation();
+        if cores.iter().any(|c| c.adopted.get() < generation) {
+            return Vec::new();
+        }
+        let held = |id: DestId| cores.iter().any(|c| c.dest(id.0).is_some_and(|d| d.held() > 0));
+        let freed = cfg.release_ids(|id| !held(id));
+        for id in &freed {
+            for d in cores.iter().filter_map(|c| c.dest(id.0)) {
+                d.reset();
+            }
+        }
+        freed
     }
 }
 

@@ -22,8 +22,10 @@ use crate::sched;
 pub use crate::sched::{DestCounters, DestLoad, DestLoadReader};
 
 /// Stable identifier of a destination: the index of its per-core counters. The same
-/// (service, address, port) keeps its id across snapshots and delete/re-add (IPVS keeps
-/// deleted dests in `dest_trash`), so connections of a returning server resume.
+/// (service, address, port) keeps its id across snapshots and delete/re-add while
+/// connections or templates still refer to it (IPVS keeps deleted dests in
+/// `dest_trash`), so connections of a returning server resume; once they are gone the
+/// id is released ([`Config::release_ids`]) and may go to another server.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub struct DestId(pub u32);
 
@@ -458,7 +460,8 @@ impl Config {
         Ok(())
     }
 
-    /// `-d`. The id stays reserved for this (service, addr, port), as IPVS's dest_trash.
+    /// `-d`. The id stays reserved for this (service, addr, port) until released, as
+    /// IPVS's dest_trash.
     pub fn del_dest(&mut self, key: &ServiceKey, addr: Addr, port: u16) -> Result<(), ConfigError> {
         let i = self.find(key).ok_or(ConfigError::NoSuchService)?;
         let dests = &mut self.services[i].dests;
@@ -467,17 +470,21 @@ impl Config {
         Ok(())
     }
 
-    /// Frees reserved ids of deleted dests for which `unused(id)` (summed counts are 0).
-    pub fn release_ids(&mut self, mut unused: impl FnMut(DestId) -> bool) {
-        let live: Vec<DestId> = self.services.iter().flat_map(|s| s.dests.iter().map(|d| d.id)).collect();
-        let free = &mut self.free_ids;
+    /// Frees reserved ids of deleted dests for which `unused(id)` (summed counts are 0)
+    /// and returns them.
+    pub fn release_ids(&mut self, mut unused: impl FnMut(DestId) -> bool) -> Vec<DestId> {
+        let live: std::collections::HashSet<DestId> =
+            self.services.iter().flat_map(|s| s.dests.iter().map(|d| d.id)).collect();
+        let mut freed = Vec::new();
         self.ids.retain(|_, id| {
             let keep = live.contains(id) || !unused(*id);
             if !keep {
-                free.push(*id);
+                freed.push(*id);
             }
             keep
         });
+        self.free_ids.extend(&freed);
+        freed
     }
 
     /// Publishes the current configuration.

@@ -11,6 +11,7 @@ use wire::{ip_proto, tcp_flags, IpipEncap, PacketBuf};
 use super::flow::{Flow, ETH_LEN};
 use super::icmp;
 use super::owner::OwnerMap;
+use super::trash::Trash;
 use super::xmit::{self, End};
 use crate::conn::{ConnConfig, ConnId, ConnTable, Dir, ScheduleError, Scheduled, TcpFlags, Verdict};
 use crate::l3::L3Config;
@@ -50,6 +51,7 @@ pub struct Balancer {
     owners: Arc<OwnerMap>,
     stats: Arc<CoreStats>,
     tun_ident: u16,
+    trash: Trash,
 }
 
 fn ipv4(a: crate::addr::Addr) -> Ipv4Addr {
@@ -78,6 +80,7 @@ impl Balancer {
             owners,
             stats,
             tun_ident: u16::from(core) << 12,
+            trash: Trash::default(),
         };
         b.scheds = SchedSet::new(&snap);
         b.conns.sync_snapshot(&snap);
@@ -108,6 +111,7 @@ impl Balancer {
     pub fn adopt(&mut self, snap: Arc<Snapshot>, prebuilt: Vec<Prebuilt>) {
         self.scheds.adopt(&snap, prebuilt);
         self.conns.sync_snapshot(&snap);
+        self.trash.follow(&self.snap, &snap);
         self.snap = snap;
     }
 
@@ -351,5 +355,7 @@ impl Balancer {
                 }
             }
         }
+        self.trash.publish(&self.conns, &self.stats);
+        self.stats.adopted.publish(self.snap.generation());
     }
 }

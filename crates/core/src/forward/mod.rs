@@ -5,6 +5,7 @@ mod balancer;
 mod flow;
 mod icmp;
 mod owner;
+mod trash;
 mod xmit;
 
 pub use balancer::{Action, Balancer};
