@@ -22,6 +22,7 @@ dp = load("dataplane.json", {"baseline_mpps": None, "new_connections_per_second_
 ct = load("conn_table.json", {})
 sched = load("sched.json", [])
 lab = load("lab.json", [])
+ctl = load("ctl_pause.json", {})
 
 cases = list(dp["cases"])
 # Connection table and schedulers as rows too (mpps null; ns_per_packet = ns per operation).
@@ -38,6 +39,13 @@ for s in sched:
         cases.append({"case": f"sched {s['scheduler']} n={n}", "mode": "sched", "flows": n, "mpps": None,
                       "ns_per_packet": s[f"ns_per_pick_{n}"], "ratio_to_baseline": s[f"ratio_to_rr_{n}"],
                       "baseline": "rr, same run"})
+if ctl:
+    for what, new, old, flows in [
+            (f"worker pause: adopt a change, {ctl['mh_services']:.0f} mh services", "adopt_after_ms", "adopt_before_ms", ctl["mh_services"]),
+            ("worker pause: rvsadm -L -c of a full 1M table (largest chunk)", "list_chunk_after_ms", "list_before_ms", ctl["list_entries"])]:
+        cases.append({"case": what, "mode": "control", "flows": int(flows), "mpps": None,
+                      "ns_per_packet": ctl[new] * 1e6, "ratio_to_baseline": ctl[new] / ctl[old],
+                      "baseline": "the old worker-side way (update() of every scheduler; one-go collect), same run"})
 kernel = next((r for r in lab if r["mode"] == "kernel-nat"), None)
 for r in lab:
     base = kernel["connections_per_second"] if kernel else None
@@ -95,6 +103,12 @@ if sched:
            "| scheduler | n=10 | × rr | n=1000 | × rr |", "|---|---:|---:|---:|---:|"]
     for s in sched:
         md.append(f"| {s['scheduler']} | {s['ns_per_pick_10']:.1f} | {s['ratio_to_rr_10']:.2f} | {s['ns_per_pick_1000']:.1f} | {s['ratio_to_rr_1000']:.2f} |")
+if ctl:
+    md += ["", "## The worker's pauses for the control plane (ms; old way measured in the same run)", "",
+           "| figure | before | after | × |", "|---|---:|---:|---:|",
+           f"| adopt a change, {ctl['mh_services']:.0f} mh services all changed | {ctl['adopt_before_ms']:.3f} | {ctl['adopt_after_ms']:.4f} | {ctl['adopt_before_ms'] / ctl['adopt_after_ms']:.0f} |",
+           f"| rvsadm -L -c, full 1M table (after: largest of {ctl['list_chunks']:.0f} per-tick chunks) | {ctl['list_before_ms']:.1f} | {ctl['list_chunk_after_ms']:.3f} | {ctl['list_before_ms'] / ctl['list_chunk_after_ms']:.0f} |",
+           f"| longest pause | {ctl['pause_before_ms']:.1f} | {ctl['pause_after_ms']:.3f} | {ctl['pause_before_ms'] / ctl['pause_after_ms']:.0f} |"]
 if lab:
     md += ["", "## The lab: real TCP through af_packet (wrk, 2 threads, 50 connections)", "",
            "Connections/s: `/` with `Connection: close` (one TCP connection per request). Throughput: `/big.bin` (20 MiB) over keep-alive.", "",

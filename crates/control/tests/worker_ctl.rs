@@ -53,6 +53,7 @@ fn defect_03_queued_changes_do_not_stall_the_worker() {
     let pause = w.tick(10);
     assert!(Arc::ptr_eq(w.dir.lb.snapshot(), &live.snapshot()), "the newest snapshot is adopted");
     assert!(pause < PAUSE_BOUND, "worker paused {pause:?} to adopt 20 queued changes of 50 mh services");
+    assert_eq!(w.dir.lb.scheds().local_builds(), 0, "every changed scheduler came prebuilt");
 }
 
 /// A worker ticking in its own thread; returns its longest pause when `stop` is set.
