@@ -81,20 +81,10 @@ fn adoption() -> (f64, f64, f64) {
 /// A full table of `n` connections.
 fn full_table(n: u32) -> ConnTable {
     let mut t = ConnTable::new(ConnConfig { capacity: n, ..ConnConfig::default() }, 0);
+    let dest = config(1).snapshot().services()[0].dests[0];
     for i in 0..n {
-        let c = NewConn {
-            proto: Protocol::Tcp,
-            caddr: Addr::from(Ipv4Addr::from(0x0b00_0000 + i)),
-            cport: 40000,
-            vaddr: Addr::from(Ipv4Addr::new(10, 0, 2, 100)),
-            vport: 80,
-            daddr: Addr::from(Ipv4Addr::new(10, 0, 3, 11)),
-            dport: 80,
-            laddr: Addr::UNSPECIFIED,
-            lport: 0,
-            dest: rvs_core::service::DestId(0),
-            fwd: FwdMethod::Masq,
-        };
+        let client = (Addr::from(Ipv4Addr::from(0x0b00_0000 + i)), 40000);
+        let c = NewConn::to_dest(Protocol::Tcp, client, (Addr::from(Ipv4Addr::new(10, 0, 2, 100)), 80), &dest);
         t.insert(&c, 0).unwrap();
     }
     t

@@ -10,7 +10,7 @@ use control::admin::{Admin, Request};
 use control::live::Live;
 use rvs_core::addr::{Addr, Protocol};
 use rvs_core::conn::NewConn;
-use rvs_core::service::{Config, FwdMethod};
+use rvs_core::service::Config;
 use worker_common::Worker;
 
 const MAX_DESTS: u32 = 64;
@@ -79,19 +79,8 @@ fn defect_08_an_id_comes_back_only_when_its_connections_are_gone_and_starts_at_z
     r.ok("-a -t 10.0.2.100:80 -r 10.0.3.11:80 -m");
     r.settle();
     let d = r.live.snapshot().services()[0].dests[0];
-    let c = NewConn {
-        proto: Protocol::Tcp,
-        caddr: Addr::from(Ipv4Addr::new(10, 0, 1, 2)),
-        cport: 40000,
-        vaddr: Addr::from(Ipv4Addr::new(10, 0, 2, 100)),
-        vport: 80,
-        daddr: d.addr,
-        dport: 80,
-        laddr: Addr::UNSPECIFIED,
-        lport: 0,
-        dest: d.id,
-        fwd: FwdMethod::Masq,
-    };
+    let client = (Addr::from(Ipv4Addr::new(10, 0, 1, 2)), 40000);
+    let c = NewConn::to_dest(Protocol::Tcp, client, (Addr::from(Ipv4Addr::new(10, 0, 2, 100)), 80), &d);
     let conn = r.w.dir.lb.conns_mut().insert(&c, r.now).unwrap();
     r.w.stats.dest(d.id.0).unwrap().inpkts.add(5);
     r.w.stats.dest(d.id.0).unwrap().conns.add(1);

@@ -78,19 +78,8 @@ fn defect_04_listing_a_full_table_is_served_in_bounded_chunks() {
     let mut w = Worker::new(live.snapshot(), rx, N, 4096);
     let dest = live.snapshot().services()[0].dests[0];
     for i in 0..N {
-        let c = NewConn {
-            proto: Protocol::Tcp,
-            caddr: Addr::from(Ipv4Addr::from(0x0b00_0000 + i)),
-            cport: 40000,
-            vaddr: Addr::from(Ipv4Addr::new(10, 0, 2, 100)),
-            vport: 1000,
-            daddr: dest.addr,
-            dport: 80,
-            laddr: Addr::UNSPECIFIED,
-            lport: 0,
-            dest: dest.id,
-            fwd: FwdMethod::Masq,
-        };
+        let client = (Addr::from(Ipv4Addr::from(0x0b00_0000 + i)), 40000);
+        let c = NewConn::to_dest(Protocol::Tcp, client, (Addr::from(Ipv4Addr::new(10, 0, 2, 100)), 1000), &dest);
         w.dir.lb.conns_mut().insert(&c, 0).unwrap();
     }
     assert_eq!(w.dir.lb.conns().len(), N as usize, "the table is full");

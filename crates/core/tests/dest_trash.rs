@@ -26,19 +26,9 @@ fn defect_08_worker_keeps_publishing_counts_of_deleted_servers() {
     let stats = Arc::new(CoreStats::with_dests(1, 1, 16));
     let conn = ConnConfig { capacity: 64, max_dests: 16, ..ConnConfig::default() };
     let mut lb = Balancer::new(0, conn, cfg.snapshot(), Arc::new(OwnerMap::new(8)), stats.clone(), 0);
-    let c = NewConn {
-        proto: Protocol::Tcp,
-        caddr: Addr::from(Ipv4Addr::new(10, 0, 1, 2)),
-        cport: 40000,
-        vaddr: Addr::from(Ipv4Addr::new(10, 0, 2, 100)),
-        vport: 80,
-        daddr: rs,
-        dport: 80,
-        laddr: Addr::UNSPECIFIED,
-        lport: 0,
-        dest: id,
-        fwd: FwdMethod::Masq,
-    };
+    let d = cfg.snapshot().services()[0].dests[0];
+    let client = (Addr::from(Ipv4Addr::new(10, 0, 1, 2)), 40000);
+    let c = NewConn::to_dest(Protocol::Tcp, client, (Addr::from(Ipv4Addr::new(10, 0, 2, 100)), 80), &d);
     let conn_id = lb.conns_mut().insert(&c, 0).unwrap();
     lb.tick(10);
     assert_eq!(held(&stats, id.0), 1);
