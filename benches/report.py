@@ -24,6 +24,7 @@ sched = load("sched.json", [])
 mh = load("metrics_http.json", {})
 lab = load("lab.json", [])
 icmp = load("icmp_flood.json", {})
+ctl = load("ctl_pause.json", {})
 
 cases = list(dp["cases"])
 # Connection table and schedulers as rows too (mpps null; ns_per_packet = ns per operation).
@@ -45,6 +46,13 @@ if mh:
                   "flows": int(mh["silent_clients"] + mh["trickling_clients"] + 1), "mpps": None,
                   "ns_per_packet": mh["loaded_p50_ms"] * 1e6, "ratio_to_baseline": mh["ratio_p50"],
                   "baseline": "scrape with no other clients, same run"})
+if ctl:
+    for what, new, old, flows in [
+            (f"worker pause: adopt a change, {ctl['mh_services']:.0f} mh services", "adopt_after_ms", "adopt_before_ms", ctl["mh_services"]),
+            ("worker pause: rvsadm -L -c of a full 1M table (largest chunk)", "list_chunk_after_ms", "list_before_ms", ctl["list_entries"])]:
+        cases.append({"case": what, "mode": "control", "flows": int(flows), "mpps": None,
+                      "ns_per_packet": ctl[new] * 1e6, "ratio_to_baseline": ctl[new] / ctl[old],
+                      "baseline": "the old worker-side way (update() of every scheduler; one-go collect), same run"})
 kernel = next((r for r in lab if r["mode"] == "kernel-nat"), None)
 for r in lab:
     base = kernel["connections_per_second"] if kernel else None
@@ -118,6 +126,12 @@ if mh:
            f"| × baseline | {mh['ratio_p50']:.2f} | {mh['ratio_p99']:.2f} |", "",
            f"Oversized requests pushed: {mh['oversized_bytes_pushed'] / 1048576:.0f} MiB; "
            f"process RSS grew {mh['rss_growth_bytes'] / 1048576:.1f} MiB."]
+if ctl:
+    md += ["", "## The worker's pauses for the control plane (ms; old way measured in the same run)", "",
+           "| figure | before | after | × |", "|---|---:|---:|---:|",
+           f"| adopt a change, {ctl['mh_services']:.0f} mh services all changed | {ctl['adopt_before_ms']:.3f} | {ctl['adopt_after_ms']:.4f} | {ctl['adopt_before_ms'] / ctl['adopt_after_ms']:.0f} |",
+           f"| rvsadm -L -c, full 1M table (after: largest of {ctl['list_chunks']:.0f} per-tick chunks) | {ctl['list_before_ms']:.1f} | {ctl['list_chunk_after_ms']:.3f} | {ctl['list_before_ms'] / ctl['list_chunk_after_ms']:.0f} |",
+           f"| longest pause | {ctl['pause_before_ms']:.1f} | {ctl['pause_after_ms']:.3f} | {ctl['pause_before_ms'] / ctl['pause_after_ms']:.0f} |"]
 if lab:
     md += ["", "## The lab: real TCP through af_packet (wrk, 2 threads, 50 connections)", "",
            "Connections/s: `/` with `Connection: close` (one TCP connection per request). Throughput: `/big.bin` (20 MiB) over keep-alive.", "",

@@ -3,14 +3,19 @@
 //! their next timer tick, without pausing; connections keep their real servers).
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use crossbeam::channel::Sender;
 use rvs_core::conn::ConnInfo;
-use rvs_core::ctl::WorkerCtl;
-use rvs_core::service::{Config, Snapshot};
+use rvs_core::ctl::{ConnChunk, Publication, WorkerCtl};
+use rvs_core::sched::{self, Prebuilt};
+use rvs_core::service::{Config, DestId, Snapshot};
+use rvs_core::stats::CoreStats;
 
-/// How long a listing waits for a worker's copy of its connections.
-const LIST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long a listing waits for a worker's next chunk (one per 10 ms tick).
+const LIST_WAIT: Duration = Duration::from_secs(2);
+/// How long a listing may take in all (a full 1M table: 256 ticks, about 3 s).
+const LIST_TOTAL: Duration = Duration::from_secs(60);
 
 pub struct Live {
     config: Mutex<Config>,
@@ -26,7 +31,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Live {
     pub fn new(config: Config, workers: Vec<Sender<WorkerCtl>>) -> Self {
-        let snap = config.snapshot();
+        // Generation 1: a worker's stats read 0 until its first tick publishes.
+        let snap = config.snapshot_gen(1);
         let t = rvs_core::conn::Timeouts::default().get();
         Live { config: Mutex::new(config), current: Mutex::new(snap), workers, timeouts: Mutex::new(t) }
     }
@@ -46,14 +52,31 @@ impl Live {
         *lock(&self.timeouts)
     }
 
-    /// Every worker's connections and templates (each worker answers at its next tick).
+    /// Every worker's connections and templates. Each worker sends a bounded chunk per
+    /// timer tick, all workers at once; a worker silent for [`LIST_WAIT`] (stopped) or
+    /// a listing past [`LIST_TOTAL`] ends with what arrived.
     pub fn connections(&self) -> Vec<ConnInfo> {
+        let rxs: Vec<_> = self
+            .workers
+            .iter()
+            .filter_map(|w| {
+                let (tx, rx) = std::sync::mpsc::channel::<ConnChunk>();
+                w.send(WorkerCtl::ListConns(tx)).is_ok().then_some(rx)
+            })
+            .collect();
+        let deadline = Instant::now() + LIST_TOTAL;
         let mut all = Vec::new();
-        for w in &self.workers {
-            let (tx, rx) = std::sync::mpsc::channel();
-            if w.send(WorkerCtl::ListConns(tx)).is_ok() {
-                if let Ok(v) = rx.recv_timeout(LIST_WAIT) {
-                    all.extend(v);
+        for rx in rxs {
+            loop {
+                let wait = LIST_WAIT.min(deadline.saturating_duration_since(Instant::now()));
+                match rx.recv_timeout(wait) {
+                    Ok(c) => {
+                        all.extend(c.conns);
+                        if c.done {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
                 }
             }
         }
@@ -72,18 +95,46 @@ impl Live {
 
     /// Apply `change` to a copy; if it succeeds, the copy becomes the configuration and
     /// its snapshot is published. On error nothing changes.
+    ///
+    /// The schedulers of the services whose (key, scheduler, flags, dests) changed are
+    /// built here, one instance per worker, and sent with the snapshot: a worker then
+    /// never rebuilds a table (`mh`: 65,537 slots) in its loop.
     pub fn update<R, E>(&self, change: impl FnOnce(&mut Config) -> Result<R, E>) -> Result<R, E> {
         let mut cfg = lock(&self.config);
         let mut next = cfg.clone();
         let r = change(&mut next)?;
-        let snap = next.snapshot();
-        *cfg = next;
-        *lock(&self.current) = snap.clone();
+        let mut current = lock(&self.current);
+        let snap = next.snapshot_gen(current.generation() + 1);
+        let changed: Vec<_> = sched::changed(&current, &snap).collect();
         for w in &self.workers {
+            let scheds: Vec<Prebuilt> = changed.iter().map(|s| Prebuilt::build(s)).collect();
             // A worker that has stopped has dropped its receiver; nothing to tell it.
-            let _ = w.send(WorkerCtl::Snapshot(snap.clone()));
+            let _ = w.send(WorkerCtl::Snapshot(Publication { snap: snap.clone(), scheds }));
         }
+        *cfg = next;
+        *current = snap;
         Ok(r)
+    }
+
+    /// Frees the ids of deleted real servers that nothing refers to any more (IPVS
+    /// empties ip_vs_dest_trash the same way), zeroing their per-core statistics so the
+    /// next real server to get one starts from zero; returns them. Only when every
+    /// worker in `cores` has published its counts under the newest snapshot: before
+    /// that a worker may still schedule onto a server just deleted.
+    pub fn release_ids(&self, cores: &[Arc<CoreStats>]) -> Vec<DestId> {
+        let mut cfg = lock(&self.config);
+        let generation = lock(&self.current).generation();
+        if cores.iter().any(|c| c.adopted.get() < generation) {
+            return Vec::new();
+        }
+        let held = |id: DestId| cores.iter().any(|c| c.dest(id.0).is_some_and(|d| d.held() > 0));
+        let freed = cfg.release_ids(|id| !held(id));
+        for id in &freed {
+            for d in cores.iter().filter_map(|c| c.dest(id.0)) {
+                d.reset();
+            }
+        }
+        freed
     }
 }
 
@@ -103,7 +154,7 @@ mod tests {
             port: 80,
         };
         live.update(|c| c.add_service(&ServiceSpec::new(key))).unwrap();
-        assert!(matches!(rx.try_recv().unwrap(), WorkerCtl::Snapshot(s) if s.services().len() == 1));
+        assert!(matches!(rx.try_recv().unwrap(), WorkerCtl::Snapshot(p) if p.snap.services().len() == 1));
         assert!(live.update(|c| c.add_service(&ServiceSpec::new(key))).is_err(), "duplicate service");
         assert!(rx.try_recv().is_err(), "nothing published");
         assert_eq!(live.snapshot().services().len(), 1);

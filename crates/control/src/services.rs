@@ -2,7 +2,9 @@
 //! `[[service]]` tables (start-up and reload).
 //!
 //! [`apply`] turns the live [`Config`] into the desired one with the fewest
-//! ipvsadm-style edits (`-A/-E/-D`, `-a/-e/-d`). A real server that stays
+//! ipvsadm-style edits (`-A/-E/-D`, `-a/-e/-d`), on the services the file owns
+//! ([`Origin::File`]): services added by rvsadm or `rvsd --restore` are left alone
+//! unless the file declares their key, which hands them to the file. A real server that stays
 //! keeps its [`DestId`](rvs_core::service::DestId): connections refer to
 //! their real server by id, and a new id would orphan them as if the server
 //! had been deleted.
@@ -10,7 +12,7 @@
 use std::fmt;
 
 use rvs_core::sched;
-use rvs_core::service::{Config, ConfigError, Dest, DestSpec, FwdMethod, Service, ServiceKey, ServiceSpec};
+use rvs_core::service::{Config, ConfigError, Dest, DestSpec, FwdMethod, Origin, Service, ServiceKey, ServiceSpec};
 
 pub use crate::config::ServiceDecl;
 
@@ -76,9 +78,10 @@ pub fn build(decls: &[ServiceDecl], max_dests: u32) -> Result<Config, BuildError
     Ok(c)
 }
 
-/// Make `live` hold exactly the `desired` services and real servers. All or
-/// nothing: on error `live` is untouched. Services and real servers that
-/// stay keep their place in the listing; new ones are appended.
+/// Make the file-owned services of `live` exactly the `desired` services and
+/// real servers; services of other origins stay unless `desired` declares
+/// them. All or nothing: on error `live` is untouched. Services and real
+/// servers that stay keep their place in the listing; new ones are appended.
 pub fn apply(live: &mut Config, desired: &[ServiceDecl]) -> Result<Changes, ConfigError> {
     apply_located(live, desired).map_err(|e| e.error)
 }
@@ -121,7 +124,7 @@ fn reconcile(c: &mut Config, desired: &[ServiceDecl]) -> Result<Changes, BuildEr
     let gone: Vec<(ServiceKey, usize)> = c
         .services()
         .iter()
-        .filter(|s| !desired.iter().any(|d| d.spec.key == s.key))
+        .filter(|s| c.origin(&s.key) == Origin::File && !desired.iter().any(|d| d.spec.key == s.key))
         .map(|s| (s.key, s.dests.len()))
         .collect();
     for (key, n) in gone {
@@ -147,6 +150,7 @@ fn reconcile(c: &mut Config, desired: &[ServiceDecl]) -> Result<Changes, BuildEr
             }
             Some(_) => {}
         }
+        c.set_origin(&key, Origin::File).map_err(at(None))?;
         let want: Vec<(u16, &DestSpec)> = d.dests.iter().map(|x| (dest_port(&key, x), x)).collect();
         let stale: Vec<_> = find(c, &key)
             .map(|s| {

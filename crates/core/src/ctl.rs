@@ -5,13 +5,41 @@ use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
 use crate::conn::ConnInfo;
+use crate::sched::Prebuilt;
 use crate::service::Snapshot;
 
+/// A configuration snapshot and, built by the control thread for this worker, the
+/// schedulers of the services that changed since the previous publication.
+pub struct Publication {
+    pub snap: Arc<Snapshot>,
+    pub scheds: Vec<Prebuilt>,
+}
+
+impl Publication {
+    /// Folds a newer publication into this one (queued changes): its snapshot wins, and
+    /// so does its instance for a service both built one for.
+    pub fn merge(&mut self, newer: Publication) {
+        self.snap = newer.snap;
+        for p in newer.scheds {
+            self.scheds.retain(|o| o.key() != p.key());
+            self.scheds.push(p);
+        }
+    }
+}
+
+/// One piece of a worker's connection listing; `done` on the last.
+pub struct ConnChunk {
+    pub conns: Vec<ConnInfo>,
+    pub done: bool,
+}
+
 pub enum WorkerCtl {
-    /// Adopt this configuration (RCU style: the control thread built it).
-    Snapshot(Arc<Snapshot>),
+    /// Adopt this configuration (RCU style: the control thread built it). A worker
+    /// adopts only the newest of those queued.
+    Snapshot(Publication),
     /// `ipvsadm --set tcp tcpfin udp` (seconds; 0 keeps a value).
     Timeouts { tcp: u32, tcpfin: u32, udp: u32 },
-    /// Send a copy of every connection and template (`ipvsadm -L -c`).
-    ListConns(Sender<Vec<ConnInfo>>),
+    /// Send a copy of every connection and template (`ipvsadm -L -c`), in chunks of a
+    /// bounded part of the table per tick, as /proc/net/ip_vs_conn reads them.
+    ListConns(Sender<ConnChunk>),
 }

@@ -13,7 +13,7 @@
 //! (`-x/-y`) are compared with the per-core counts after dividing them by the number of
 //! workers (rounded up), so the whole director honours roughly the configured limit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -22,8 +22,10 @@ use crate::sched;
 pub use crate::sched::{DestCounters, DestLoad, DestLoadReader};
 
 /// Stable identifier of a destination: the index of its per-core counters. The same
-/// (service, address, port) keeps its id across snapshots and delete/re-add (IPVS keeps
-/// deleted dests in `dest_trash`), so connections of a returning server resume.
+/// (service, address, port) keeps its id across snapshots and delete/re-add while
+/// connections or templates still refer to it (IPVS keeps deleted dests in
+/// `dest_trash`), so connections of a returning server resume; once they are gone the
+/// id is released ([`Config::release_ids`]) and may go to another server.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub struct DestId(pub u32);
 
@@ -294,10 +296,22 @@ fn validate_dest(svc: &ServiceKey, d: &DestSpec) -> Result<DestSpec, ConfigError
     Ok(out)
 }
 
+/// Where a service came from: a reload reconciles only what the configuration file owns
+/// (services from rvsadm or `rvsd --restore` survive it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A `[[service]]` table of rvsd's configuration file.
+    File,
+    /// rvsadm (`-A`, `-R`) or `rvsd --restore`.
+    Admin,
+}
+
 /// The control plane's configuration model. Not used on the fast path.
 #[derive(Clone, Debug)]
 pub struct Config {
     services: Vec<Service>,
+    /// Services the configuration file owns ([`Origin::File`]); the others are Admin's.
+    file_owned: HashSet<ServiceKey>,
     ids: HashMap<(ServiceKey, Addr, u16), DestId>,
     free_ids: Vec<DestId>,
     next_id: u32,
@@ -307,7 +321,14 @@ pub struct Config {
 impl Config {
     /// `max_dests` bounds [`DestId`]s (and the size of every core's [`DestLoad`]).
     pub fn new(max_dests: u32) -> Config {
-        Config { services: Vec::new(), ids: HashMap::new(), free_ids: Vec::new(), next_id: 0, max_dests }
+        Config {
+            services: Vec::new(),
+            file_owned: HashSet::new(),
+            ids: HashMap::new(),
+            free_ids: Vec::new(),
+            next_id: 0,
+            max_dests,
+        }
     }
 
     pub fn max_dests(&self) -> u32 {
@@ -320,6 +341,25 @@ impl Config {
 
     fn find(&self, key: &ServiceKey) -> Option<usize> {
         self.services.iter().position(|s| s.key == *key)
+    }
+
+    /// Where the service `key` came from (a new service is [`Origin::Admin`]'s).
+    pub fn origin(&self, key: &ServiceKey) -> Origin {
+        if self.file_owned.contains(key) {
+            Origin::File
+        } else {
+            Origin::Admin
+        }
+    }
+
+    /// Hands an existing service to the configuration file or back to the admin.
+    pub fn set_origin(&mut self, key: &ServiceKey, origin: Origin) -> Result<(), ConfigError> {
+        self.find(key).ok_or(ConfigError::NoSuchService)?;
+        match origin {
+            Origin::File => self.file_owned.insert(*key),
+            Origin::Admin => self.file_owned.remove(key),
+        };
+        Ok(())
     }
 
     /// `-A`.
@@ -355,12 +395,14 @@ impl Config {
     pub fn del_service(&mut self, key: &ServiceKey) -> Result<(), ConfigError> {
         let i = self.find(key).ok_or(ConfigError::NoSuchService)?;
         self.services.remove(i);
+        self.file_owned.remove(key);
         Ok(())
     }
 
     /// `-C`.
     pub fn clear(&mut self) {
         self.services.clear();
+        self.file_owned.clear();
     }
 
     fn alloc_id(&mut self, k: (ServiceKey, Addr, u16)) -> Result<DestId, ConfigError> {
@@ -418,7 +460,8 @@ impl Config {
         Ok(())
     }
 
-    /// `-d`. The id stays reserved for this (service, addr, port), as IPVS's dest_trash.
+    /// `-d`. The id stays reserved for this (service, addr, port) until released, as
+    /// IPVS's dest_trash.
     pub fn del_dest(&mut self, key: &ServiceKey, addr: Addr, port: u16) -> Result<(), ConfigError> {
         let i = self.find(key).ok_or(ConfigError::NoSuchService)?;
         let dests = &mut self.services[i].dests;
@@ -427,22 +470,33 @@ impl Config {
         Ok(())
     }
 
-    /// Frees reserved ids of deleted dests for which `unused(id)` (summed counts are 0).
-    pub fn release_ids(&mut self, mut unused: impl FnMut(DestId) -> bool) {
-        let live: Vec<DestId> = self.services.iter().flat_map(|s| s.dests.iter().map(|d| d.id)).collect();
-        let free = &mut self.free_ids;
+    /// Frees reserved ids of deleted dests for which `unused(id)` (summed counts are 0)
+    /// and returns them.
+    pub fn release_ids(&mut self, mut unused: impl FnMut(DestId) -> bool) -> Vec<DestId> {
+        let live: std::collections::HashSet<DestId> =
+            self.services.iter().flat_map(|s| s.dests.iter().map(|d| d.id)).collect();
+        let mut freed = Vec::new();
         self.ids.retain(|_, id| {
             let keep = live.contains(id) || !unused(*id);
             if !keep {
-                free.push(*id);
+                freed.push(*id);
             }
             keep
         });
+        self.free_ids.extend(&freed);
+        freed
     }
 
     /// Publishes the current configuration.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        Arc::new(Snapshot::new(self.services.clone(), self.max_dests))
+        self.snapshot_gen(0)
+    }
+
+    /// Publishes the current configuration as the control plane's `generation`th.
+    pub fn snapshot_gen(&self, generation: u64) -> Arc<Snapshot> {
+        let mut s = Snapshot::new(self.services.clone(), self.max_dests);
+        s.generation = generation;
+        Arc::new(s)
     }
 }
 
@@ -453,6 +507,7 @@ pub struct Snapshot {
     by_key: HashMap<(u8, Addr, u16), usize>,
     by_mark: HashMap<(u32, bool), usize>,
     max_dests: u32,
+    generation: u64,
 }
 
 impl Snapshot {
@@ -465,7 +520,12 @@ impl Snapshot {
                 ServiceKey::Fwmark { mark, v6 } => by_mark.insert((mark, v6), i),
             };
         }
-        Snapshot { services, by_key, by_mark, max_dests }
+        Snapshot { services, by_key, by_mark, max_dests, generation: 0 }
+    }
+
+    /// Which publication this is (see [`Config::snapshot_gen`]; 0 when unnumbered).
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     pub fn services(&self) -> &[Service] {

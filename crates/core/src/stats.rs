@@ -2,7 +2,10 @@
 //! the control thread reads them at any time without stopping the worker. Owner-only
 //! writes let an increment be a relaxed load and store (no locked instruction).
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicU64,
+    Ordering::{Acquire, Relaxed, Release},
+};
 
 /// Why a packet was dropped. The names are the `reason` label in metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -149,6 +152,21 @@ impl Counter {
     }
 }
 
+/// The generation of the snapshot a worker runs, published after the per-dest gauges of
+/// the same tick (Release): a reader that sees it (Acquire) sees those gauges too.
+#[derive(Debug, Default)]
+pub struct Generation(AtomicU64);
+
+impl Generation {
+    /// Owner only.
+    pub fn publish(&self, generation: u64) {
+        self.0.store(generation, Release);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Acquire)
+    }
+}
+
 /// One worker's counters for one port, on its own cache lines.
 #[derive(Debug, Default)]
 #[repr(align(64))]
@@ -191,6 +209,8 @@ pub struct CoreStats {
     /// Connections (and persistence templates) in this core's table; and its capacity.
     pub conns: Counter,
     pub conn_capacity: Counter,
+    /// The snapshot generation whose per-dest gauges are published.
+    pub adopted: Generation,
     /// Per real server (indexed by `DestId`), as IPVS's per-dest stats.
     pub dests: Vec<DestCounters>,
 }
@@ -211,6 +231,31 @@ pub struct DestCounters {
     pub persist: Counter,
 }
 
+impl DestCounters {
+    /// Zeroes every counter when the control thread hands a released id to a new real
+    /// server. Breaks the one-writer rule only where no worker writes: the id is in no
+    /// worker's snapshot and no connection or template of any worker refers to it.
+    pub fn reset(&self) {
+        for c in [
+            &self.conns,
+            &self.inpkts,
+            &self.outpkts,
+            &self.inbytes,
+            &self.outbytes,
+            &self.active,
+            &self.inactive,
+            &self.persist,
+        ] {
+            c.set(0);
+        }
+    }
+
+    /// Connections and templates bound to the dest on this core, as last published.
+    pub fn held(&self) -> u64 {
+        self.active.get() + self.inactive.get() + self.persist.get()
+    }
+}
+
 impl CoreStats {
     pub fn new(lcore: u32, ports: usize) -> Self {
         Self::with_dests(lcore, ports, 0)
@@ -228,6 +273,7 @@ impl CoreStats {
             icmp_errors_suppressed: Counter::default(),
             conns: Counter::default(),
             conn_capacity: Counter::default(),
+            adopted: Generation::default(),
             dests: (0..max_dests).map(|_| DestCounters::default()).collect(),
         }
     }

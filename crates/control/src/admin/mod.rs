@@ -144,8 +144,14 @@ impl Admin {
         s
     }
 
-    /// The rate estimator's sample; call every [`crate::rate::PERIOD_SECS`] seconds.
+    /// The rate estimator's sample, and ids of deleted real servers whose connections
+    /// are gone made available again; call every [`crate::rate::PERIOD_SECS`] seconds.
     pub fn tick(&self) {
+        let freed = self.live.release_ids(&self.cores);
+        if !freed.is_empty() {
+            // Their -Z baselines belonged to the servers that left.
+            self.state().zero.retain(|id, _| !freed.contains(id));
+        }
         let snap = self.live.snapshot();
         let mut samples = Vec::new();
         for svc in snap.services() {

@@ -87,6 +87,20 @@ impl ConnTable {
         self.slab.0.iter().enumerate().filter(|(_, e)| e.is(F_USED)).map(move |(i, e)| self.info(i as u32, e, now_ms))
     }
 
+    /// The used entries among `max_slots` slab slots from `start` (a listing cursor that
+    /// bounds each call's work), appended to `out`. Returns where the next call starts,
+    /// or `None` when the slab is done. Entries moving meanwhile may be listed twice or
+    /// missed, as when /proc/net/ip_vs_conn is read in pieces.
+    pub fn list_chunk(&self, start: u32, max_slots: u32, now_ms: u64, out: &mut Vec<ConnInfo>) -> Option<u32> {
+        let from = (start as usize).min(self.slab.0.len());
+        let to = from.saturating_add(max_slots.max(1) as usize).min(self.slab.0.len());
+        let slots = self.slab.0.get(from..to).unwrap_or_default();
+        for (i, e) in slots.iter().enumerate().filter(|(_, e)| e.is(F_USED)) {
+            out.push(self.info((from + i) as u32, e, now_ms));
+        }
+        (to < self.slab.0.len()).then_some(to as u32)
+    }
+
     /// One connection's listing data.
     pub fn info_of(&self, id: ConnId, now_ms: u64) -> Option<ConnInfo> {
         self.entry(id.0).map(|e| self.info(id.0, e, now_ms))

@@ -2,7 +2,7 @@
 
 use super::{ConnId, Entry, TcpState, FWD_CODES, F_TEMPLATE};
 use crate::addr::{Addr, Protocol};
-use crate::service::{DestId, FwdMethod};
+use crate::service::{Dest, DestId, FwdMethod};
 
 /// Table sizing and IPVS sysctls.
 #[derive(Clone, Copy, Debug)]
@@ -64,6 +64,26 @@ pub struct NewConn {
     pub lport: u16,
     pub dest: DestId,
     pub fwd: FwdMethod,
+}
+
+impl NewConn {
+    /// A connection from `client` to the virtual service `vip` on real server `dest`
+    /// (tests, benches and tools; the balancer builds its own from a packet).
+    pub fn to_dest(proto: Protocol, client: (Addr, u16), vip: (Addr, u16), dest: &Dest) -> NewConn {
+        NewConn {
+            proto,
+            caddr: client.0,
+            cport: client.1,
+            vaddr: vip.0,
+            vport: vip.1,
+            daddr: dest.addr,
+            dport: dest.port,
+            laddr: Addr::UNSPECIFIED,
+            lport: 0,
+            dest: dest.id,
+            fwd: dest.fwd,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

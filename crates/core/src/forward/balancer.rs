@@ -12,11 +12,12 @@ use super::flow::{Flow, Frag, ETH_LEN};
 use super::frag::{self, FragTable};
 use super::icmp;
 use super::owner::OwnerMap;
+use super::trash::Trash;
 use super::xmit::{self, End};
 use crate::conn::{ConnConfig, ConnId, ConnTable, Dir, ScheduleError, Scheduled, TcpFlags, Verdict};
 use crate::l3::L3Config;
 use crate::rss::{self, Rss};
-use crate::sched::SchedSet;
+use crate::sched::{Prebuilt, SchedSet};
 use crate::service::{FwdMethod, Snapshot};
 use crate::stats::{CoreStats, DropReason};
 
@@ -56,6 +57,7 @@ pub struct Balancer {
     /// How the NIC spreads clients over the workers' queues: a client's home worker is
     /// the queue RSS delivers its packets to.
     rss: Arc<Rss>,
+    trash: Trash,
 }
 
 fn ipv4(a: crate::addr::Addr) -> Ipv4Addr {
@@ -86,8 +88,11 @@ impl Balancer {
             tun_ident: u16::from(core) << 12,
             frags: FragTable::new(),
             rss: Arc::new(Rss::new(rss::DEFAULT_KEY, conn.workers.max(1) as u16, 128)),
+            trash: Trash::default(),
         };
-        b.set_snapshot(snap);
+        b.scheds = SchedSet::new(&snap);
+        b.conns.sync_snapshot(&snap);
+        b.snap = snap;
         b
     }
 
@@ -114,9 +119,19 @@ impl Balancer {
     /// state carries over for services that keep their scheduler; connections keep
     /// their real server (ip_vs_edit_service semantics). Allocates; never per packet.
     pub fn set_snapshot(&mut self, snap: Arc<Snapshot>) {
-        self.scheds.apply(&snap);
+        self.adopt(snap, Vec::new());
+    }
+
+    /// [`Balancer::set_snapshot`] with the schedulers the control thread built for it.
+    pub fn adopt(&mut self, snap: Arc<Snapshot>, prebuilt: Vec<Prebuilt>) {
+        self.scheds.adopt(&snap, prebuilt);
         self.conns.sync_snapshot(&snap);
+        self.trash.follow(&self.snap, &snap);
         self.snap = snap;
+    }
+
+    pub fn scheds(&self) -> &SchedSet {
+        &self.scheds
     }
 
     /// Classify one frame and apply the forwarding method's rewrite in place.
@@ -500,5 +515,7 @@ impl Balancer {
                 }
             }
         }
+        self.trash.publish(&self.conns, &self.stats);
+        self.stats.adopted.publish(self.snap.generation());
     }
 }

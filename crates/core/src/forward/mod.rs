@@ -6,28 +6,45 @@ mod flow;
 mod frag;
 mod icmp;
 mod owner;
+mod trash;
 mod xmit;
 
 pub use balancer::{Action, Balancer};
 pub use owner::OwnerMap;
 
+use std::collections::VecDeque;
+use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
 use wire::PacketBuf;
 
-use crate::ctl::WorkerCtl;
+use crate::ctl::{ConnChunk, Publication, WorkerCtl};
 use crate::l3::{Io, Node};
 use crate::service::Snapshot;
+
+/// Connection-table slots a listing visits per timer tick: a full 1M table is listed
+/// in 256 ticks, each a fraction of a millisecond of not polling.
+pub const LIST_SLOTS_PER_TICK: u32 = 4096;
+
+/// A connection listing in progress: where it is in the slab, and who waits for it.
+struct Listing {
+    reply: Sender<ConnChunk>,
+    next: u32,
+}
 
 /// One worker's packet logic: the balancer first, the L3 node for everything else.
 pub struct Director<P> {
     pub node: Node<P>,
     pub lb: Balancer,
+    /// The newest snapshot received since the last tick, adopted at the tick.
+    pending: Option<Publication>,
+    /// Listings being served, one chunk of the first per tick.
+    listings: VecDeque<Listing>,
 }
 
 impl<P: PacketBuf> Director<P> {
     pub fn new(node: Node<P>, lb: Balancer) -> Self {
-        Director { node, lb }
+        Director { node, lb, pending: None, listings: VecDeque::new() }
     }
 
     /// Handle one frame received on `port`; `redirected` when another core passed it
@@ -46,10 +63,29 @@ impl<P: PacketBuf> Director<P> {
         }
     }
 
-    /// Timers of both halves.
+    /// Timers of both halves, after adopting the newest snapshot received and serving
+    /// one bounded chunk of a connection listing.
     pub fn tick(&mut self, now: u64, io: &mut impl Io<P>) {
+        if let Some(p) = self.pending.take() {
+            self.lb.adopt(p.snap, p.scheds);
+        }
+        self.serve_listing(now);
         self.node.tick(now, io);
         self.lb.tick(now);
+    }
+
+    fn serve_listing(&mut self, now: u64) {
+        let Some(l) = self.listings.front_mut() else { return };
+        let mut conns = Vec::new();
+        let next = self.lb.conns().list_chunk(l.next, LIST_SLOTS_PER_TICK, now, &mut conns);
+        // A requester that gave up has dropped its receiver: stop listing for it.
+        let sent = l.reply.send(ConnChunk { conns, done: next.is_none() }).is_ok();
+        match next {
+            Some(n) if sent => l.next = n,
+            _ => {
+                self.listings.pop_front();
+            }
+        }
     }
 
     pub fn set_snapshot(&mut self, snap: Arc<Snapshot>) {
@@ -57,14 +93,15 @@ impl<P: PacketBuf> Director<P> {
     }
 
     /// Carry out a control-thread request (at a timer tick, never per packet).
-    pub fn control(&mut self, msg: WorkerCtl, now: u64) {
+    pub fn control(&mut self, msg: WorkerCtl, _now: u64) {
         match msg {
-            WorkerCtl::Snapshot(snap) => self.set_snapshot(snap),
+            // Only the newest queued snapshot is adopted, at the tick.
+            WorkerCtl::Snapshot(p) => match &mut self.pending {
+                Some(q) => q.merge(p),
+                None => self.pending = Some(p),
+            },
             WorkerCtl::Timeouts { tcp, tcpfin, udp } => self.lb.conns_mut().set_timeouts(tcp, tcpfin, udp),
-            WorkerCtl::ListConns(reply) => {
-                // The requester may have given up waiting; nothing to do then.
-                let _ = reply.send(self.lb.conns().iter(now).collect());
-            }
+            WorkerCtl::ListConns(reply) => self.listings.push_back(Listing { reply, next: 0 }),
         }
     }
 }

@@ -38,6 +38,9 @@ macro_rules! stateless {
             fn name(&self) -> &'static str {
                 $name
             }
+            fn cheap_update(&self) -> bool {
+                true
+            }
             fn update(&mut self, _dests: &[Dest]) {}
             fn pick(&mut self, v: &DestView<'_>, _t: &Tuple, _now: u64) -> Option<usize> {
                 self.choose(v)
@@ -164,6 +167,9 @@ impl Twos {
 impl Scheduler for Twos {
     fn name(&self) -> &'static str {
         "twos"
+    }
+    fn cheap_update(&self) -> bool {
+        true
     }
     fn update(&mut self, _dests: &[Dest]) {}
     fn pick(&mut self, v: &DestView<'_>, _t: &Tuple, _now: u64) -> Option<usize> {

@@ -23,7 +23,7 @@ pub use lc::{Fo, Lc, Nq, Ovf, Sed, Twos, Wlc};
 pub use load::{DestCounters, DestLoad, DestLoadReader};
 pub use mh::{Mh, MH_PRIMES, MH_TAB_SIZE};
 pub use rr::{Rr, Wrr};
-pub use set::SchedSet;
+pub use set::{changed, Prebuilt, SchedSet};
 
 /// Every scheduler name, as ipvsadm's `-s` accepts them.
 pub const NAMES: &[&str] =
@@ -86,6 +86,12 @@ pub trait Scheduler: Send {
     fn name(&self) -> &'static str;
     /// Rebuilds tables after the service's dests changed (may allocate).
     fn update(&mut self, dests: &[Dest]);
+    /// `update` is O(dests) with no table to rebuild, so a worker may run it when it
+    /// adopts a snapshot and keep the instance's state (rr/wrr position, as IPVS keeps
+    /// sched_data across a dest edit). Table schedulers come prebuilt instead.
+    fn cheap_update(&self) -> bool {
+        false
+    }
     /// Chooses a dest for a new connection `t` (client -> VIP); no allocation.
     fn pick(&mut self, v: &DestView<'_>, t: &Tuple, now_ms: u64) -> Option<usize>;
 }

@@ -21,6 +21,9 @@ impl Scheduler for Rr {
     fn name(&self) -> &'static str {
         "rr"
     }
+    fn cheap_update(&self) -> bool {
+        true
+    }
     fn update(&mut self, dests: &[Dest]) {
         if self.last.is_some_and(|l| l >= dests.len()) {
             self.last = None;
@@ -62,6 +65,9 @@ impl Scheduler for Wrr {
         "wrr"
     }
     /// ip_vs_wrr_dest_changed: restart from the head; keep cw when still in range.
+    fn cheap_update(&self) -> bool {
+        true
+    }
     fn update(&mut self, dests: &[Dest]) {
         let g = dests.iter().filter(|d| d.weight > 0).fold(0, |g, d| gcd(g, d.weight));
         self.di = i64::from(if g == 0 { 1 } else { g });
