@@ -2,6 +2,10 @@
 //! buffer, built with `new_checked` (which verifies every length the accessors rely on),
 //! after which accessors cannot panic. One file per protocol.
 //!
+//! Building: each header rvs constructs has a `Repr` (smoltcp's build side): the fields
+//! as plain values, `parse(&view)` to read them (validating what the repr implies) and
+//! `emit(&mut view)` to write them, never panicking on a short buffer.
+//!
 //! Conventions shared by every view:
 //! - `new_unchecked(buf)` wraps without looking; accessors may then panic on a short
 //!   buffer. Use it only on bytes you have just validated or are about to fill.
@@ -22,7 +26,7 @@
 //! | [`ipv6`] | IPv6 header and the extension-header walk to the upper layer |
 //! | [`tcp`] | TCP header, options parser/writer, MSS clamp, port/seq rewrites |
 //! | [`udp`] | UDP |
-//! | [`icmpv4`], [`icmpv6`] | ICMP, quoted packets of errors, next-hop / PTB MTU |
+//! | [`icmpv4`], [`icmpv6`] | ICMP, quoted packets of errors, next-hop / PTB MTU, NDP |
 //! | [`ipip`] | IPv4-in-IPv4 encapsulation and decapsulation over a [`PacketBuf`] |
 //! | [`checksum`] | RFC 1071 sums, pseudo headers, RFC 1624 updates |
 #![forbid(unsafe_code)]
@@ -45,12 +49,12 @@ pub mod udp;
 pub use buf::{PacketBuf, VecBuf};
 pub use error::{Error, Result};
 
-pub use arp::{arp_op, ArpPacket};
-pub use ethernet::{ethertype, EthernetAddress, EthernetFrame, VlanTag};
-pub use icmpv4::{icmpv4_code, icmpv4_type, Icmpv4Packet};
-pub use icmpv6::{icmpv6_code, icmpv6_type, Icmpv6Packet};
+pub use arp::{arp_op, ArpPacket, ArpRepr};
+pub use ethernet::{ethertype, EthernetAddress, EthernetFrame, EthernetRepr, VlanTag};
+pub use icmpv4::{icmpv4_code, icmpv4_type, Icmpv4Packet, Icmpv4Repr};
+pub use icmpv6::{icmpv6_code, icmpv6_type, Icmpv6Packet, Icmpv6Repr};
 pub use ipip::IpipEncap;
-pub use ipv4::{ip_proto, Ipv4Packet};
-pub use ipv6::{Ipv6ExtHeader, Ipv6ExtHeaders, Ipv6FragInfo, Ipv6FragmentHeader, Ipv6Packet, Ipv6UpperLayer};
+pub use ipv4::{ip_proto, Ipv4Packet, Ipv4Repr};
+pub use ipv6::{Ipv6ExtHeader, Ipv6ExtHeaders, Ipv6FragInfo, Ipv6FragmentHeader, Ipv6Packet, Ipv6Repr, Ipv6UpperLayer};
 pub use tcp::{tcp_flags, tcp_option_kind, SynOptions, TcpOption, TcpOptions, TcpPacket};
 pub use udp::UdpPacket;
