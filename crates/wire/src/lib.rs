@@ -28,6 +28,7 @@
 //! | [`udp`] | UDP |
 //! | [`icmpv4`], [`icmpv6`] | ICMP, quoted packets of errors, next-hop / PTB MTU, NDP |
 //! | [`ipip`] | IPv4-in-IPv4 encapsulation and decapsulation over a [`PacketBuf`] |
+//! | [`ip6tnl`] | IPv6-in-IPv6 (RFC 2473) encapsulation and decapsulation |
 //! | [`checksum`] | RFC 1071 sums, pseudo headers, RFC 1624 updates |
 #![forbid(unsafe_code)]
 
@@ -40,6 +41,7 @@ pub mod arp;
 pub mod ethernet;
 pub mod icmpv4;
 pub mod icmpv6;
+pub mod ip6tnl;
 pub mod ipip;
 pub mod ipv4;
 pub mod ipv6;
@@ -53,6 +55,7 @@ pub use arp::{arp_op, ArpPacket, ArpRepr};
 pub use ethernet::{ethertype, EthernetAddress, EthernetFrame, EthernetRepr, VlanTag};
 pub use icmpv4::{icmpv4_code, icmpv4_type, Icmpv4Packet, Icmpv4Repr};
 pub use icmpv6::{icmpv6_code, icmpv6_type, Icmpv6Packet, Icmpv6Repr};
+pub use ip6tnl::Ipv6TunnelEncap;
 pub use ipip::IpipEncap;
 pub use ipv4::{ip_proto, Ipv4Packet, Ipv4Repr};
 pub use ipv6::{Ipv6ExtHeader, Ipv6ExtHeaders, Ipv6FragInfo, Ipv6FragmentHeader, Ipv6Packet, Ipv6Repr, Ipv6UpperLayer};
