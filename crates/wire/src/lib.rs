@@ -4,7 +4,8 @@
 //!
 //! Building: each header rvs constructs has a `Repr` (smoltcp's build side): the fields
 //! as plain values, `parse(&view)` to read them (validating what the repr implies) and
-//! `emit(&mut view)` to write them, never panicking on a short buffer.
+//! `emit(&mut view)` to write them, never panicking on a short buffer. [`frame`] puts
+//! whole ARP, ICMPv4 and ICMPv6 (NDP included) frames together from them.
 //!
 //! Conventions shared by every view:
 //! - `new_unchecked(buf)` wraps without looking; accessors may then panic on a short
@@ -29,6 +30,7 @@
 //! | [`icmpv4`], [`icmpv6`] | ICMP, quoted packets of errors, next-hop / PTB MTU, NDP |
 //! | [`ipip`] | IPv4-in-IPv4 encapsulation and decapsulation over a [`PacketBuf`] |
 //! | [`ip6tnl`] | IPv6-in-IPv6 (RFC 2473) encapsulation and decapsulation |
+//! | [`frame`] | whole ARP / ICMPv4 / ICMPv6 frames from `Repr`s |
 //! | [`checksum`] | RFC 1071 sums, pseudo headers, RFC 1624 updates |
 #![forbid(unsafe_code)]
 
@@ -39,6 +41,7 @@ mod field;
 
 pub mod arp;
 pub mod ethernet;
+pub mod frame;
 pub mod icmpv4;
 pub mod icmpv6;
 pub mod ip6tnl;
