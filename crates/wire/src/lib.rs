@@ -1,6 +1,7 @@
 //! Packet views in the smoltcp `wire` style: each protocol is a typed view over a byte
 //! buffer, built with `new_checked` (which verifies every length the accessors rely on),
-//! after which accessors cannot panic. One file per protocol.
+//! after which accessors cannot panic. One module per protocol (its `Repr` in `repr.rs`
+//! where the module is a directory).
 //!
 //! Building: each header rvs constructs has a `Repr` (smoltcp's build side): the fields
 //! as plain values, `parse(&view)` to read them (validating what the repr implies) and
