@@ -168,6 +168,61 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
     }
 }
 
+/// The fields of an IPv4-over-Ethernet ARP packet (RFC 826), for building and reading
+/// requests and replies without touching offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ArpRepr {
+    /// ar$op (see [`arp_op`]).
+    pub operation: u16,
+    /// ar$sha.
+    pub source_hardware_addr: EthernetAddress,
+    /// ar$spa.
+    pub source_protocol_addr: Ipv4Addr,
+    /// ar$tha (zero in a request, RFC 826; RFC 5227 §2.1.1).
+    pub target_hardware_addr: EthernetAddress,
+    /// ar$tpa.
+    pub target_protocol_addr: Ipv4Addr,
+}
+
+impl ArpRepr {
+    /// Read an ARP packet, with the checks of [`ArpPacket::new_checked`].
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &ArpPacket<&T>) -> Result<Self> {
+        let p = ArpPacket::new_checked(packet.buffer.as_ref())?;
+        Ok(ArpRepr {
+            operation: p.operation(),
+            source_hardware_addr: p.source_hardware_addr(),
+            source_protocol_addr: p.source_protocol_addr(),
+            target_hardware_addr: p.target_hardware_addr(),
+            target_protocol_addr: p.target_protocol_addr(),
+        })
+    }
+
+    /// Bytes [`emit`](Self::emit) writes: 28.
+    pub const fn header_len(&self) -> usize {
+        ArpPacket::<&[u8]>::LEN
+    }
+
+    /// Same as [`header_len`](Self::header_len): ARP has no payload.
+    pub const fn buffer_len(&self) -> usize {
+        self.header_len()
+    }
+
+    /// Write all 28 bytes; `Err(Truncated)` if the buffer is shorter.
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut ArpPacket<T>) -> Result<()> {
+        if packet.buffer.as_ref().len() < ArpPacket::<&[u8]>::LEN {
+            return Err(Error::Truncated);
+        }
+        packet.fill_ipv4_over_ethernet(
+            self.operation,
+            self.source_hardware_addr,
+            self.source_protocol_addr,
+            self.target_hardware_addr,
+            self.target_protocol_addr,
+        );
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

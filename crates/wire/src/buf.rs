@@ -1,6 +1,9 @@
 //! A mutable packet buffer with headroom, implemented by DPDK's `Mbuf` in the data path
 //! and by [`VecBuf`] in tests, so forwarding logic runs unchanged over both.
 
+use crate::ethernet::EthernetFrame;
+use crate::{Error, Result};
+
 /// A contiguous packet with room to grow at the front (encapsulation) and back.
 ///
 /// Mirrors the rte_pktmbuf_{prepend,adj,append,trim} family: every operation either
@@ -99,6 +102,60 @@ impl PacketBuf for VecBuf {
     }
     fn headroom(&self) -> usize {
         self.start
+    }
+}
+
+/// Open room for an `n`-byte outer header in front of the `inner_len`-byte packet at
+/// `l3_offset` (RFC 2003 §3, RFC 2473 §3): trims what follows the inner packet (Ethernet
+/// padding), grows the front by `n`, moves the L2 header to the new front and sets its
+/// EtherType (the two bytes before L3, when `l3_offset` is at least an Ethernet header)
+/// to `ethertype`. Returns the bytes from `l3_offset`: the room, then the inner packet.
+/// On error the buffer is unchanged.
+pub(crate) fn push_outer_header<B: PacketBuf + ?Sized>(
+    buf: &mut B,
+    l3_offset: usize,
+    inner_len: usize,
+    n: usize,
+    ethertype: u16,
+) -> Result<&mut [u8]> {
+    let pad = buf.len().checked_sub(l3_offset + inner_len).ok_or(Error::Truncated)?;
+    if buf.headroom() < n || !buf.trim(pad) {
+        return Err(Error::Truncated);
+    }
+    let data = buf.prepend(n).ok_or(Error::Truncated)?;
+    data.copy_within(n..n + l3_offset, 0);
+    set_l2_ethertype(data, l3_offset, ethertype);
+    Ok(&mut data[l3_offset..])
+}
+
+/// Undo [`push_outer_header`]: drop the `n`-byte outer header at `l3_offset` of a
+/// `total`-byte outer packet (`n` ≤ `total`), trimming what follows it, and set the L2
+/// EtherType to `ethertype`. On error the buffer is unchanged.
+pub(crate) fn pop_outer_header<B: PacketBuf + ?Sized>(
+    buf: &mut B,
+    l3_offset: usize,
+    n: usize,
+    total: usize,
+    ethertype: u16,
+) -> Result<()> {
+    let pad = buf.len().checked_sub(l3_offset + total).ok_or(Error::Truncated)?;
+    if n > total || !buf.trim(pad) {
+        return Err(Error::Truncated);
+    }
+    let data = buf.data_mut();
+    set_l2_ethertype(data, l3_offset, ethertype);
+    data.copy_within(0..l3_offset, n);
+    if !buf.adj(n) {
+        return Err(Error::Truncated);
+    }
+    Ok(())
+}
+
+fn set_l2_ethertype(data: &mut [u8], l3_offset: usize, ethertype: u16) {
+    if l3_offset >= EthernetFrame::<&[u8]>::HEADER_LEN {
+        if let Some(t) = data.get_mut(l3_offset - 2..l3_offset) {
+            t.copy_from_slice(&ethertype.to_be_bytes());
+        }
     }
 }
 

@@ -270,6 +270,45 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> VlanTag<T> {
     }
 }
 
+/// The fields of an untagged Ethernet II header, for building frames (smoltcp's
+/// `EthernetRepr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EthernetRepr {
+    /// Source MAC address.
+    pub src_addr: EthernetAddress,
+    /// Destination MAC address.
+    pub dst_addr: EthernetAddress,
+    /// EtherType of the payload (see [`ethertype`]).
+    pub ethertype: u16,
+}
+
+impl EthernetRepr {
+    /// Read the header of `frame`; `Err(Truncated)` under 14 bytes.
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(frame: &EthernetFrame<&T>) -> Result<Self> {
+        frame.check_len()?;
+        Ok(EthernetRepr { src_addr: frame.src_addr(), dst_addr: frame.dst_addr(), ethertype: frame.ethertype() })
+    }
+
+    /// Bytes [`emit`](Self::emit) writes: 14.
+    pub const fn header_len(&self) -> usize {
+        EthernetFrame::<&[u8]>::HEADER_LEN
+    }
+
+    /// Same as [`header_len`](Self::header_len): the payload is the caller's.
+    pub const fn buffer_len(&self) -> usize {
+        self.header_len()
+    }
+
+    /// Write the 14-byte header; `Err(Truncated)` if the buffer is shorter.
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, frame: &mut EthernetFrame<T>) -> Result<()> {
+        frame.check_len()?;
+        frame.set_dst_addr(self.dst_addr);
+        frame.set_src_addr(self.src_addr);
+        frame.set_ethertype(self.ethertype);
+        Ok(())
+    }
+}
+
 /// Where the network layer starts in an Ethernet frame, skipping up to two VLAN tags
 /// (802.1Q, 802.1ad QinQ): `(ethertype, offset, vlan_id)` with the innermost VID.
 pub fn l3_offset(frame: &[u8]) -> Result<(u16, usize, Option<u16>)> {

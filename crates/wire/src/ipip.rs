@@ -3,9 +3,9 @@
 
 use std::net::Ipv4Addr;
 
-use crate::buf::PacketBuf;
-use crate::ip_proto;
-use crate::ipv4::Ipv4Packet;
+use crate::buf::{pop_outer_header, push_outer_header, PacketBuf};
+use crate::ipv4::{Ipv4Packet, Ipv4Repr};
+use crate::{ethertype, ip_proto};
 use crate::{Error, Result};
 
 /// Outer header parameters.
@@ -29,50 +29,40 @@ pub const OUTER_HEADER_LEN: usize = 20;
 /// Copies the inner DSCP/ECN (RFC 2003 §3.1 TOS copy; RFC 6040 §4.1 normal mode copies
 /// ECN) and DF (RFC 2003 §3.1), sets protocol 4 and the header checksum.
 pub fn write_outer_header(outer: &mut [u8], inner: &[u8], p: &IpipEncap) -> Result<()> {
-    let inner = Ipv4Packet::new_checked(inner)?;
-    let total = usize::from(inner.total_len()) + OUTER_HEADER_LEN;
-    let total = u16::try_from(total).map_err(|_| Error::Malformed)?;
-    let outer = outer.get_mut(..OUTER_HEADER_LEN).ok_or(Error::Truncated)?;
-    let mut o = Ipv4Packet::new_unchecked(outer);
-    o.set_version_and_header_len(4, OUTER_HEADER_LEN);
-    o.set_dscp_ecn(inner.dscp_ecn());
-    o.set_total_len(total);
-    o.set_ident(p.ident);
-    o.set_flags_and_frag_offset(inner.dont_frag(), false, 0);
-    o.set_ttl(p.ttl);
-    o.set_protocol(ip_proto::IPIP);
-    o.set_src_addr(p.src);
-    o.set_dst_addr(p.dst);
-    o.fill_checksum();
-    Ok(())
+    outer_repr(&Ipv4Packet::new_checked(inner)?, p)?.emit(&mut Ipv4Packet::new_unchecked(outer))
+}
+
+fn outer_repr(inner: &Ipv4Packet<&[u8]>, p: &IpipEncap) -> Result<Ipv4Repr> {
+    let repr = Ipv4Repr {
+        src_addr: p.src,
+        dst_addr: p.dst,
+        protocol: ip_proto::IPIP,
+        payload_len: inner.total_len(),
+        ttl: p.ttl,
+        ident: p.ident,
+        dont_frag: inner.dont_frag(),
+        dscp_ecn: inner.dscp_ecn(),
+    };
+    if repr.buffer_len() > usize::from(u16::MAX) {
+        return Err(Error::Malformed);
+    }
+    Ok(repr)
 }
 
 /// Encapsulate the IPv4 packet that starts `l3_offset` bytes into `buf` (0 for a bare
 /// IP packet, 14 or 18 for an Ethernet frame): grows the buffer at the front by 20
 /// bytes, moves the first `l3_offset` bytes (the L2 header, left for the caller to
-/// rewrite) to the new front and writes the outer header after them. Bytes after the
-/// inner total length (Ethernet padding) are trimmed first. On error the buffer is
-/// unchanged.
+/// rewrite but for its EtherType, set to IPv4) to the new front and writes the outer
+/// header after them. Bytes after the inner total length (Ethernet padding) are
+/// trimmed first. On error the buffer is unchanged.
 pub fn encapsulate<B: PacketBuf + ?Sized>(buf: &mut B, l3_offset: usize, p: &IpipEncap) -> Result<()> {
-    let inner_len = {
+    let repr = {
         let inner = buf.data().get(l3_offset..).ok_or(Error::Truncated)?;
-        let ip = Ipv4Packet::new_checked(inner)?;
-        if usize::from(ip.total_len()) + OUTER_HEADER_LEN > usize::from(u16::MAX) {
-            return Err(Error::Malformed);
-        }
-        usize::from(ip.total_len())
+        outer_repr(&Ipv4Packet::new_checked(inner)?, p)?
     };
-    let pad = buf.len() - l3_offset - inner_len;
-    if buf.headroom() < OUTER_HEADER_LEN {
-        return Err(Error::Truncated);
-    }
-    if !buf.trim(pad) {
-        return Err(Error::Truncated);
-    }
-    let data = buf.prepend(OUTER_HEADER_LEN).ok_or(Error::Truncated)?;
-    data.copy_within(OUTER_HEADER_LEN..OUTER_HEADER_LEN + l3_offset, 0);
-    let (outer, inner) = data[l3_offset..].split_at_mut(OUTER_HEADER_LEN);
-    write_outer_header(outer, inner, p)
+    let len = usize::from(repr.payload_len);
+    let data = push_outer_header(buf, l3_offset, len, OUTER_HEADER_LEN, ethertype::IPV4)?;
+    repr.emit(&mut Ipv4Packet::new_unchecked(data))
 }
 
 /// Remove an IPIP outer header at `l3_offset`: checks it is a valid, unfragmented IPv4
@@ -89,15 +79,7 @@ pub fn decapsulate<B: PacketBuf + ?Sized>(buf: &mut B, l3_offset: usize) -> Resu
         Ipv4Packet::new_checked(outer.payload())?;
         (outer.header_len(), usize::from(outer.total_len()))
     };
-    let pad = buf.len() - l3_offset - total;
-    if !buf.trim(pad) {
-        return Err(Error::Truncated);
-    }
-    buf.data_mut().copy_within(0..l3_offset, hl);
-    if !buf.adj(hl) {
-        return Err(Error::Truncated);
-    }
-    Ok(())
+    pop_outer_header(buf, l3_offset, hl, total, ethertype::IPV4)
 }
 
 #[cfg(test)]

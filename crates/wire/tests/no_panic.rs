@@ -1,14 +1,20 @@
 //! Robustness: every `new_checked`, every accessor and setter reached through it, the
-//! option iterators and the extension-header walk must never panic, on random bytes and
+//! option iterators, the extension-header walk and every Repr parse (re-emitted and
+//! parsed again to the same value) must never panic, on random bytes and
 //! on random mutations of the golden frames. ~10k cases in all; the cargo-fuzz target
 //! in `fuzz/` runs the same walk for as long as one likes.
 
 mod common;
 
+use std::net::Ipv6Addr;
+
 use common::walk::{walk_frame, walk_frame_mut, walk_ipv4, walk_ipv6};
 use proptest::prelude::*;
 use wire::ipv6::{upper_layer, Ipv6ExtHeaders};
-use wire::{ethertype, ArpPacket, Icmpv4Packet, Icmpv6Packet, TcpOption, TcpOptions, UdpPacket};
+use wire::{
+    ethertype, ArpPacket, ArpRepr, EthernetFrame, EthernetRepr, Icmpv4Packet, Icmpv4Repr, Icmpv6Packet, Icmpv6Repr,
+    Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, TcpOption, TcpOptions, UdpPacket,
+};
 
 #[derive(Debug, Clone)]
 enum Mutation {
@@ -45,6 +51,7 @@ fn every_view(b: &[u8]) {
     let mut acc = 0;
     walk_ipv4(&mut acc, b, 0);
     walk_ipv6(&mut acc, b, 0);
+    reprs(b);
     if let Ok(a) = ArpPacket::new_checked(b) {
         let _ = (a.operation(), a.source_hardware_addr(), a.target_protocol_addr());
     }
@@ -70,6 +77,25 @@ fn every_view(b: &[u8]) {
         }
     }
     let _ = wire::ethernet::l3_offset(b);
+}
+
+/// Every Repr parse straight on `b`, even where the view was never checked.
+fn reprs(b: &[u8]) {
+    let (s, d) = (Ipv6Addr::LOCALHOST, Ipv6Addr::new(0xff02, 0, 0, 0, 0, 1, 0xff00, 1));
+    let _ = EthernetRepr::parse(&EthernetFrame::new_unchecked(b));
+    let _ = ArpRepr::parse(&ArpPacket::new_unchecked(b));
+    let _ = Ipv4Repr::parse(&Ipv4Packet::new_unchecked(b));
+    let _ = Ipv6Repr::parse(&Ipv6Packet::new_unchecked(b));
+    let _ = Icmpv4Repr::parse(&Icmpv4Packet::new_unchecked(b));
+    let _ = Icmpv6Repr::parse(&s, &d, &Icmpv6Packet::new_unchecked(b));
+    let _ = Icmpv6Repr::parse(&Ipv6Addr::UNSPECIFIED, &d, &Icmpv6Packet::new_unchecked(b));
+}
+
+/// The scapy goldens of both directions: what we parse and what we emit.
+fn every_golden() -> Vec<(&'static str, Vec<u8>)> {
+    let mut v = common::all_frames();
+    v.extend(common::emit_frames());
+    v
 }
 
 proptest! {
@@ -113,7 +139,7 @@ proptest! {
 
     #[test]
     fn mutated_golden_frames_never_panic(which in any::<usize>(), muts in proptest::collection::vec(mutation(), 1..6)) {
-        let frames = common::all_frames();
+        let frames = every_golden();
         let mut f = frames[which % frames.len()].1.clone();
         for m in &muts {
             apply(&mut f, m);
@@ -130,7 +156,7 @@ proptest! {
 /// Every golden frame, and every prefix of it, walks without panicking.
 #[test]
 fn golden_frames_and_all_prefixes() {
-    for (_, f) in common::all_frames() {
+    for (_, f) in every_golden() {
         assert_ne!(walk_frame(&f), 0);
         walk_frame_mut(&mut f.clone());
         for n in 0..f.len() {

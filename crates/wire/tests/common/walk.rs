@@ -7,7 +7,10 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use wire::ethernet::{ethertype, l3_offset, EthernetFrame, VlanTag};
 use wire::ipv6::{upper_layer, Ipv6ExtHeader, Ipv6FragmentHeader};
-use wire::{ip_proto, ArpPacket, Icmpv4Packet, Icmpv6Packet, Ipv4Packet, Ipv6Packet, SynOptions, TcpPacket, UdpPacket};
+use wire::{
+    ip_proto, ArpPacket, ArpRepr, EthernetRepr, Icmpv4Packet, Icmpv4Repr, Icmpv6Packet, Icmpv6Repr, Ipv4Packet,
+    Ipv4Repr, Ipv6Packet, Ipv6Repr, PacketBuf, SynOptions, TcpPacket, UdpPacket,
+};
 
 /// Mix a value into the accumulator so no read is optimised away.
 fn mix(acc: &mut u64, v: impl Into<u64>) {
@@ -35,6 +38,11 @@ pub fn walk_frame(frame: &[u8]) -> u64 {
     mix(&mut acc, eth.ethertype());
     mix_bytes(&mut acc, eth.payload());
     let _ = eth.dst_addr().to_string().parse::<wire::EthernetAddress>();
+    if let Ok(r) = EthernetRepr::parse(&eth) {
+        let mut out = [0u8; 14];
+        r.emit(&mut EthernetFrame::new_unchecked(&mut out[..])).expect("14 bytes suffice");
+        assert_eq!(out[..], frame[..14], "Ethernet repr changed the header");
+    }
     if let Ok(tag) = VlanTag::new_checked(eth.payload()) {
         mix(&mut acc, tag.tci() ^ tag.vid() ^ u16::from(tag.pcp()) ^ u16::from(tag.dei()) ^ tag.ethertype());
         mix_bytes(&mut acc, tag.payload());
@@ -59,6 +67,11 @@ fn walk_arp(acc: &mut u64, b: &[u8]) {
     mix(acc, arp.target_hardware_addr().0[5]);
     mix4(acc, arp.source_protocol_addr());
     mix4(acc, arp.target_protocol_addr());
+    if let Ok(r) = ArpRepr::parse(&arp) {
+        let mut out = [0u8; 28];
+        r.emit(&mut ArpPacket::new_unchecked(&mut out[..])).expect("28 bytes suffice");
+        assert_eq!(out[..], b[..28], "ARP repr changed the packet");
+    }
 }
 
 /// Read every field of an IPv4 packet and its payload. `depth` bounds IPIP / ICMP-quote
@@ -87,6 +100,13 @@ pub fn walk_ipv4(acc: &mut u64, b: &[u8], depth: u32) {
     }
     mix(acc, u64::from(ip.verify_checksum()));
     let (src, dst) = (ip.src_addr(), ip.dst_addr());
+    if let Ok(r) = Ipv4Repr::parse(&ip) {
+        let mut out = [0u8; 20];
+        r.emit(&mut Ipv4Packet::new_unchecked(&mut out[..])).expect("20 bytes suffice");
+        let mut whole = out.to_vec();
+        whole.extend_from_slice(ip.payload());
+        assert_eq!(Ipv4Repr::parse(&Ipv4Packet::new_unchecked(&whole[..])), Ok(r));
+    }
     let payload = ip.payload();
     mix_bytes(acc, payload);
     match ip.protocol() {
@@ -99,6 +119,11 @@ pub fn walk_ipv4(acc: &mut u64, b: &[u8], depth: u32) {
             mix(acc, icmp.rest_of_header());
             mix(acc, u64::from(icmp.verify_checksum()) | u64::from(icmp.is_error()) << 1);
             mix_bytes(acc, icmp.data());
+            if let Ok(r) = Icmpv4Repr::parse(&icmp) {
+                let mut out = vec![0u8; r.buffer_len()];
+                r.emit(&mut Icmpv4Packet::new_unchecked(&mut out[..])).expect("buffer_len suffices");
+                assert_eq!(Icmpv4Repr::parse(&Icmpv4Packet::new_unchecked(&out[..])), Ok(r));
+            }
             if let (Ok(q), true) = (icmp.quoted_ipv4(), depth < 4) {
                 walk_ipv4(acc, q.into_inner(), depth + 1);
             }
@@ -168,6 +193,11 @@ pub fn walk_ipv6(acc: &mut u64, b: &[u8], depth: u32) {
     mix(acc, ip.flow_label() ^ u32::from(ip.payload_len()));
     mix6(acc, ip.src_addr());
     mix6(acc, ip.dst_addr());
+    if let Ok(r) = Ipv6Repr::parse(&ip) {
+        let mut out = [0u8; 40];
+        r.emit(&mut Ipv6Packet::new_unchecked(&mut out[..])).expect("40 bytes and a 20-bit flow label");
+        assert_eq!(out[..], b[..40], "IPv6 repr changed the header");
+    }
     let payload = ip.payload();
     mix_bytes(acc, payload);
     for h in ip.ext_headers() {
@@ -213,6 +243,11 @@ pub fn walk_ipv6(acc: &mut u64, b: &[u8], depth: u32) {
             mix(acc, u64::from(icmp.verify_checksum(&src, &dst)) | u64::from(icmp.is_error()) << 1);
             mix6(acc, icmp.ndp_target_addr().unwrap_or(Ipv6Addr::UNSPECIFIED));
             mix_bytes(acc, icmp.data());
+            if let Ok(r) = Icmpv6Repr::parse(&src, &dst, &icmp) {
+                let mut out = vec![0u8; r.buffer_len()];
+                r.emit(&src, &dst, &mut Icmpv6Packet::new_unchecked(&mut out[..])).expect("emit takes what parse gave");
+                assert_eq!(Icmpv6Repr::parse(&src, &dst, &Icmpv6Packet::new_unchecked(&out[..])), Ok(r));
+            }
             if let (Ok(q), true) = (icmp.quoted_ipv6(), depth < 4) {
                 walk_ipv6(acc, q.into_inner(), depth + 1);
             }
@@ -221,25 +256,46 @@ pub fn walk_ipv6(acc: &mut u64, b: &[u8], depth: u32) {
     }
 }
 
-/// TUN mode: encapsulating then decapsulating gives back the frame less its padding.
-fn ipip_round_trip(acc: &mut u64, frame: &[u8], off: usize) {
-    use wire::ipip::{decapsulate, encapsulate, IpipEncap};
-    use wire::PacketBuf;
-    let p = IpipEncap { src: Ipv4Addr::new(10, 0, 0, 1), dst: Ipv4Addr::new(10, 0, 1, 10), ttl: 64, ident: 0 };
+/// TUN mode: encapsulating then decapsulating gives back the frame less its padding
+/// (the EtherType is rewritten to what it already was).
+fn tunnel_round_trip(
+    acc: &mut u64,
+    frame: &[u8],
+    off: usize,
+    encap: impl Fn(&mut wire::VecBuf) -> wire::Result<()>,
+    decap: impl Fn(&mut wire::VecBuf) -> wire::Result<()>,
+    outer_ok: impl Fn(&[u8]) -> bool,
+) {
     let mut buf = wire::VecBuf::from_slice(frame);
-    if encapsulate(&mut buf, off, &p).is_err() {
+    if encap(&mut buf).is_err() {
         return;
     }
     mix(acc, buf.len() as u64);
-    let outer =
-        Ipv4Packet::new_checked(buf.data().get(off..).unwrap_or(&[])).expect("encapsulate wrote a valid header");
-    assert!(outer.verify_checksum() && outer.protocol() == ip_proto::IPIP);
-    decapsulate(&mut buf, off).expect("decapsulate undoes encapsulate");
+    assert!(outer_ok(buf.data().get(off..).unwrap_or(&[])), "encapsulate wrote a valid header");
+    decap(&mut buf).expect("decapsulate undoes encapsulate");
     let inner_end = buf.len();
-    assert_eq!(buf.data(), &frame[..inner_end], "IPIP round trip changed the frame");
+    assert_eq!(buf.data(), &frame[..inner_end], "tunnel round trip changed the frame");
 }
 
-/// Walk a copy of the frame through the setters: the NAT rewrites with incremental
+fn ipip_round_trip(acc: &mut u64, frame: &[u8], off: usize) {
+    use wire::ipip::{decapsulate, encapsulate, IpipEncap};
+    let p = IpipEncap { src: Ipv4Addr::new(10, 0, 0, 1), dst: Ipv4Addr::new(10, 0, 1, 10), ttl: 64, ident: 0 };
+    let outer_ok = |b: &[u8]| {
+        Ipv4Packet::new_checked(b).is_ok_and(|o| o.verify_checksum() && o.protocol() == ip_proto::IPIP)
+            && Ipv4Repr::parse(&Ipv4Packet::new_unchecked(b)).is_ok()
+    };
+    tunnel_round_trip(acc, frame, off, |b| encapsulate(b, off, &p), |b| decapsulate(b, off), outer_ok);
+}
+
+fn ip6tnl_round_trip(acc: &mut u64, frame: &[u8], off: usize) {
+    use wire::ip6tnl::{decapsulate, encapsulate, Ipv6TunnelEncap};
+    let a = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
+    let p = Ipv6TunnelEncap { src: a, dst: a, hop_limit: 64, flow_label: 0x12345 };
+    let outer_ok =
+        |b: &[u8]| Ipv6Repr::parse(&Ipv6Packet::new_unchecked(b)).is_ok_and(|o| o.next_header == ip_proto::IPV6);
+    tunnel_round_trip(acc, frame, off, |b| encapsulate(b, off, &p), |b| decapsulate(b, off), outer_ok);
+}
+
 /// checksums, TTL decrement, MSS clamp, full checksum fills. Must not panic either.
 pub fn walk_frame_mut(frame: &mut [u8]) -> u64 {
     let mut acc = 0u64;
@@ -303,6 +359,8 @@ pub fn walk_frame_mut(frame: &mut [u8]) -> u64 {
             ip.fill_checksum();
         }
         ethertype::IPV6 => {
+            ip6tnl_round_trip(&mut acc, frame, off);
+            let Some(l3) = frame.get_mut(off..) else { return acc };
             let Ok(mut ip) = Ipv6Packet::new_checked(l3) else { return acc };
             let Ok(u) = ip.upper_layer() else { return acc };
             ip.set_hop_limit(ip.hop_limit().saturating_sub(1));

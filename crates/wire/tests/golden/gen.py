@@ -2,13 +2,19 @@
 """Golden packets for crates/wire/tests/common/vectors.rs, built with scapy (an implementation
 independent of ours) with the field values real stacks send (Linux 6.x ping, SYN, DNS
 query; a Linux router's ICMP errors; LVS TUN; MLDv2). Re-run to print the hex and write
-the fuzz seed corpus: python3 gen.py [../../../../fuzz/corpus/parse_packet]"""
+the fuzz seed corpus: python3 gen.py [../../../../fuzz/corpus/parse_packet]
+
+`python3 gen.py emit > ../common/emit_vectors.rs` (then cargo fmt) writes the frames the
+Repr/emit side must produce byte for byte (tests/golden_emit.rs): every Repr variant and
+both tunnels. They stay out of the fuzz corpus, which mirrors ALL only."""
 import sys, os
 from scapy.all import (Ether, Dot1Q, ARP, IP, ICMP, TCP, UDP, DNS, DNSQR, IPv6,
                        IPv6ExtHdrHopByHop, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
                        IPv6ExtHdrRouting, RouterAlert, PadN, ICMPv6EchoRequest,
                        ICMPv6PacketTooBig, ICMPv6MLReport2, ICMPv6MLDMultAddrRec, raw,
                        IPOption_Router_Alert)
+from scapy.all import (ICMPv6EchoReply, ICMPv6DestUnreach, ICMPv6TimeExceeded, ICMPv6ParamProblem,
+                       ICMPv6ND_NS, ICMPv6ND_NA, ICMPv6NDOptSrcLLAddr, ICMPv6NDOptDstLLAddr)
 from scapy.contrib.igmp import IGMP
 
 C = "52:54:00:12:34:56"   # client / host NIC
@@ -50,6 +56,70 @@ pkts = {
     # The second fragment of a 1600-byte UDP datagram: offset 1480, MF clear.
     "ipv4_frag_second": Ether(dst=D, src=R) / IP(id=0x1234, flags=0, frag=185, ttl=63, proto=17, src="198.51.100.7", dst="203.0.113.10") / (b"z" * 128),
 }
+
+
+# ---- frames the director builds (emit goldens) ----
+RS = "52:54:00:aa:bb:cc"  # real server
+# The director's answer to icmp_echo, and what it quotes in errors: Linux's rules.
+udp_probe = raw(IP(id=0x6d2b, ttl=1, src="192.168.1.100", dst="10.0.2.100") / UDP(sport=51234, dport=33434) / b"@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_")
+big_tcp = raw(IP(id=0xa3f2, flags="DF", ttl=62, src="203.0.113.10", dst="198.51.100.7") / TCP(sport=80, dport=54321, seq=1, ack=2, flags="A", window=502) / (b"x" * 1460))
+bad_opt = raw(IP(id=0x0101, ttl=64, src="192.168.1.100", dst="10.0.2.100", options=[IPOption_Router_Alert()]) / UDP(sport=1, dport=2))
+v6_udp = raw(IPv6(src="2001:db8::100", dst="2001:db8:1::7", hlim=1) / UDP(sport=40001, dport=33434) / b"rvs-wire")
+v6_big = raw(IPv6(src="2001:db8::10", dst="2001:db8:1::7", hlim=63) / TCP(sport=443, dport=50000, seq=10, ack=20, flags="A", window=500) / (b"y" * 1400))
+DL = "fe80::ff:fe00:1"        # the director's link-local address
+emit_pkts = {
+    "arp_probe": Ether(dst="ff:ff:ff:ff:ff:ff", src=D) / ARP(op=1, hwsrc=D, psrc="10.0.2.2", hwdst="00:00:00:00:00:00", pdst="10.0.2.1"),
+    "arp_answer": Ether(dst=R, src=D) / ARP(op=2, hwsrc=D, psrc="10.0.2.100", hwdst=R, pdst="10.0.2.1"),
+    "icmp_echo_request_emit": Ether(dst=R, src=D) / IP(id=0x0001, flags="DF", ttl=64, src="10.0.2.2", dst="10.0.2.1") / ICMP(type=8, id=0x0b0b, seq=7) / ping_data,
+    "icmp_echo_reply_emit": Ether(dst=R, src=D) / IP(id=0x3c5e, ttl=64, src="8.8.8.8", dst="192.168.1.100") / ICMP(type=0, id=0x1c46, seq=1) / ping_data,
+    "icmp_port_unreach_emit": Ether(dst=R, src=D) / IP(id=0, ttl=64, tos=0xc0, src="10.0.2.100", dst="192.168.1.100") / ICMP(type=3, code=3) / udp_probe,
+    "icmp_frag_needed_emit": Ether(dst=R, src=D) / IP(id=0, ttl=64, src="10.0.2.2", dst="203.0.113.10") / ICMP(type=3, code=4, nexthopmtu=1480) / big_tcp[:548],
+    "icmp_time_exceeded_emit": Ether(dst=R, src=D) / IP(id=0, ttl=64, tos=0xc0, src="10.0.2.2", dst="192.168.1.100") / ICMP(type=11, code=0) / udp_probe,
+    "icmp_param_problem_emit": Ether(dst=R, src=D) / IP(id=0, ttl=64, src="10.0.2.2", dst="192.168.1.100") / ICMP(type=12, code=0, ptr=20) / bad_opt,
+    "icmpv6_echo_request_emit": Ether(dst=R, src=D) / IPv6(src="2001:db8::10", dst="2001:db8::1", hlim=64, tc=0, fl=0x12345) / ICMPv6EchoRequest(id=0x2a, seq=3, data=b"rvs!"),
+    "icmpv6_echo_reply_emit": Ether(dst=R, src=D) / IPv6(src="2001:db8:1::1", dst="2001:db8::100", hlim=64, tc=0xb8) / ICMPv6EchoReply(id=0x2a, seq=3, data=b"rvs!"),
+    "icmpv6_port_unreach_emit": Ether(dst=R, src=D) / IPv6(src="2001:db8:1::7", dst="2001:db8::100", hlim=64) / ICMPv6DestUnreach(code=4) / v6_udp,
+    "icmpv6_ptb_emit": Ether(dst=R, src=D) / IPv6(src="2001:db8::1", dst="2001:db8::10", hlim=64) / ICMPv6PacketTooBig(mtu=1280) / v6_big[:1232],
+    "icmpv6_time_exceeded_emit": Ether(dst=R, src=D) / IPv6(src="2001:db8::1", dst="2001:db8::100", hlim=64) / ICMPv6TimeExceeded(code=0) / v6_udp,
+    "icmpv6_param_problem_emit": Ether(dst=R, src=D) / IPv6(src="2001:db8::1", dst="2001:db8::100", hlim=64) / ICMPv6ParamProblem(code=1, ptr=6) / v6_udp,
+    "ndp_ns": Ether(dst="33:33:ff:00:00:01", src=D) / IPv6(src=DL, dst="ff02::1:ff00:1", hlim=255) / ICMPv6ND_NS(tgt="2001:db8::1") / ICMPv6NDOptSrcLLAddr(lladdr=D),
+    "ndp_ns_dad": Ether(dst="33:33:ff:00:00:10", src=D) / IPv6(src="::", dst="ff02::1:ff00:10", hlim=255) / ICMPv6ND_NS(tgt="2001:db8::10"),
+    "ndp_na": Ether(dst=R, src=D) / IPv6(src="2001:db8::10", dst="fe80::21a:2bff:fe3c:4d5e", hlim=255) / ICMPv6ND_NA(R=0, S=1, O=1, tgt="2001:db8::10") / ICMPv6NDOptDstLLAddr(lladdr=D),
+    "ndp_na_unsolicited": Ether(dst="33:33:00:00:00:01", src=D) / IPv6(src=DL, dst="ff02::1", hlim=255) / ICMPv6ND_NA(R=1, S=0, O=1, tgt="2001:db8::10"),
+    # TUN to an IPv6 real server: the client's SYN (traffic class 0x28, copied out) in
+    # an outer header from the director (RFC 2473, next header 41).
+    "ip6tnl_syn": Ether(dst=RS, src=D) / IPv6(src="2001:db8::2", dst="2001:db8:3::11", hlim=64, fl=0xbeef, tc=0x28) /
+        IPv6(src="2001:db8:1::7", dst="2001:db8::10", hlim=62, tc=0x28) / TCP(sport=50000, dport=443, seq=0x01020304, flags="S", window=64800, options=syn_opts),
+}
+
+def check_with_scapy():
+    """scapy's own dissector reads back what the goldens say (the NA with its option)."""
+    na = Ether(raw(emit_pkts["ndp_na"]))
+    assert na.haslayer(ICMPv6ND_NA) and na[ICMPv6ND_NA].S == 1 and na[ICMPv6ND_NA].R == 0 and na[ICMPv6ND_NA].O == 1
+    assert na.haslayer(ICMPv6NDOptDstLLAddr) and na[ICMPv6NDOptDstLLAddr].lladdr == D and na[ICMPv6NDOptDstLLAddr].len == 1
+    ns = Ether(raw(emit_pkts["ndp_ns"]))
+    assert ns.haslayer(ICMPv6NDOptSrcLLAddr) and ns[ICMPv6NDOptSrcLLAddr].lladdr == D
+    assert not Ether(raw(emit_pkts["ndp_ns_dad"])).haslayer(ICMPv6NDOptSrcLLAddr)
+    assert len(raw(emit_pkts["icmpv6_ptb_emit"])) == 14 + 1280
+    assert len(raw(emit_pkts["icmp_frag_needed_emit"])) == 14 + 576
+    t = Ether(raw(emit_pkts["ip6tnl_syn"]))
+    assert t[IPv6].nh == 41 and t[IPv6].payload[IPv6].haslayer(TCP)
+
+if len(sys.argv) > 1 and sys.argv[1] == "emit":
+    check_with_scapy()
+    print("//! Frames the build side must emit byte for byte, generated by `tests/golden/gen.py emit`")
+    print("//! (scapy, whose own dissector reads the NDP ones back with their options).")
+    print()
+    for name, p in emit_pkts.items():
+        print(f"// {name}: {p.summary()}")
+        print(f'pub const {name.upper()}: &str = "{raw(p).hex()}";')
+    print()
+    print("/// Every emit golden, by name.")
+    print("pub const ALL: &[(&str, &str)] = &[")
+    for name in emit_pkts:
+        print(f'    ("{name}", {name.upper()}),')
+    print("];")
+    sys.exit(0)
 
 corpus = sys.argv[1] if len(sys.argv) > 1 else None
 for name, p in pkts.items():

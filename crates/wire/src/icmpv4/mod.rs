@@ -6,6 +6,9 @@ use crate::field::{get_u16, set_u16};
 use crate::ipv4::Ipv4Packet;
 use crate::{Error, Result};
 
+mod repr;
+pub use repr::{error_quote, Icmpv4Repr, ERROR_QUOTE_MAX};
+
 /// ICMPv4 message types (RFC 792).
 pub mod icmpv4_type {
     /// Echo Reply.

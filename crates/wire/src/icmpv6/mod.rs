@@ -9,6 +9,9 @@ use crate::ip_proto;
 use crate::ipv6::Ipv6Packet;
 use crate::{Error, Result};
 
+mod repr;
+pub use repr::{error_quote, ndp_option, Icmpv6Repr, ERROR_QUOTE_MAX};
+
 /// ICMPv6 message types (RFC 4443 §2.1, RFC 4861 §4).
 pub mod icmpv6_type {
     /// Destination Unreachable.

@@ -7,6 +7,9 @@ use crate::checksum;
 use crate::field::{get_ipv4, get_u16, set_ipv4, set_u16};
 use crate::{Error, Result};
 
+mod repr;
+pub use repr::Ipv4Repr;
+
 /// IP protocol numbers (IANA "Assigned Internet Protocol Numbers").
 pub mod ip_proto {
     /// IPv6 Hop-by-Hop Options (RFC 8200 §4.3).

@@ -7,6 +7,9 @@ use crate::field::{get_ipv6, get_u16, get_u32, set_ipv6, set_u16, set_u32};
 use crate::ip_proto;
 use crate::{Error, Result};
 
+mod repr;
+pub use repr::Ipv6Repr;
+
 mod f {
     pub const VER_TC_FLOW: usize = 0;
     pub const LENGTH: usize = 4;
