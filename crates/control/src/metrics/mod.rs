@@ -52,6 +52,7 @@ pub struct Metrics {
     nic_counters: IntCounterVec,
     link_up: IntGaugeVec,
     redirects: IntCounterVec,
+    icmp_errors: IntCounterVec,
     conn_entries: IntGaugeVec,
     conn_capacity: IntGaugeVec,
     live: Option<Arc<Live>>,
@@ -134,6 +135,12 @@ impl Metrics {
                 "rvs_worker_redirects_total",
                 "Packets passed between workers to the core owning their connection.",
                 &["lcore", "direction"],
+            ),
+            icmp_errors: counter(
+                &r,
+                "rvs_icmp_errors_total",
+                "ICMP errors a worker generated (result=sent), or held back by the rate limit or because their addressee must not get one (result=suppressed).",
+                &["lcore", "result"],
             ),
             conn_entries: gauge(
                 &r,
@@ -221,6 +228,8 @@ impl Metrics {
             self.neighbours.with_label_values(&[&lcore]).set(core.neighbours.get() as i64);
             set(&self.redirects, &[&lcore, "out"], core.redirects_out.get());
             set(&self.redirects, &[&lcore, "in"], core.redirects_in.get());
+            set(&self.icmp_errors, &[&lcore, "sent"], core.icmp_errors_sent.get());
+            set(&self.icmp_errors, &[&lcore, "suppressed"], core.icmp_errors_suppressed.get());
             self.conn_entries.with_label_values(&[&lcore]).set(core.conns.get() as i64);
             self.conn_capacity.with_label_values(&[&lcore]).set(core.conn_capacity.get() as i64);
         }
@@ -319,7 +328,11 @@ mod tests {
         let (core, m) = metrics();
         core.port(0).rx_packets.add(3);
         core.port(1).drop(DropReason::UnknownProtocol);
+        core.icmp_errors_sent.add(50);
+        core.icmp_errors_suppressed.add(950);
         let text = m.render();
+        assert!(text.contains("rvs_icmp_errors_total{lcore=\"1\",result=\"sent\"} 50\n"), "{text}");
+        assert!(text.contains("rvs_icmp_errors_total{lcore=\"1\",result=\"suppressed\"} 950\n"));
         assert!(text.contains("rvs_port_rx_packets_total{lcore=\"1\",port=\"wan\"} 3\n"), "{text}");
         assert!(text.contains("rvs_port_drops_total{lcore=\"1\",port=\"lan\",reason=\"unknown_protocol\"} 1\n"));
         assert!(text.contains("rvs_build_info{commit=\"abc\",dpdk=\"22.11\",version=\"0.1.0\"} 1\n"));
