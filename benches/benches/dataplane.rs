@@ -528,8 +528,8 @@ fn setup() -> Setup {
     }
     let vips = vec![Mode::Nat.vip(), Mode::Dr.vip(), Mode::Tun.vip()];
     let l3_ports = vec![
-        PortL3 { mac: macs[0], addrs: vec![cidr("10.0.2.2/24")], vips, mtu: 1500 },
-        PortL3 { mac: macs[1], addrs: vec![cidr("10.0.3.1/24")], vips: vec![], mtu: 1500 },
+        PortL3 { mac: macs[0], addrs: vec![cidr("10.0.2.2/24")], vips, mtu: 1500, ..Default::default() },
+        PortL3 { mac: macs[1], addrs: vec![cidr("10.0.3.1/24")], vips: vec![], mtu: 1500, ..Default::default() },
     ];
     let mut routes = RouteTable::default();
     routes.add_gateway(cidr("0.0.0.0/0"), ROUTER, WAN);
@@ -562,9 +562,9 @@ fn start_worker(s: &Setup, capacity: u32, bypass: bool) -> Running {
     let (tx, rx) = crossbeam::channel::unbounded();
     let inbox = Arc::new(NeighInbox::new(16));
     // Next hops resolved up front, as Node::learn does for an ARP reply.
-    let _ = inbox.push(NeighUpdate { port: WAN, ip: ROUTER, mac: PEER_MAC[0] });
+    let _ = inbox.push(NeighUpdate { port: WAN, ip: ROUTER.into(), mac: PEER_MAC[0] });
     for (k, rs) in RS.iter().enumerate() {
-        let _ = inbox.push(NeighUpdate { port: LAN, ip: *rs, mac: PEER_MAC[1 + k] });
+        let _ = inbox.push(NeighUpdate { port: LAN, ip: (*rs).into(), mac: PEER_MAC[1 + k] });
     }
     let ports = s.ports.iter().map(|p| (p.rx_queue(0).expect("rx 0"), p.tx_queue(1).expect("tx 1"))).collect();
     let w = WorkerConfig {

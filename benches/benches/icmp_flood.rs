@@ -58,7 +58,13 @@ fn director() -> Director<VecBuf> {
     let mut routes = RouteTable::default();
     routes.add_gateway("0.0.0.0/0".parse().expect("prefix"), Ipv4Addr::new(10, 0, 2, 1), 0);
     let mac = EthernetAddress([2, 0, 0, 0, 0, 1]);
-    let ports = vec![PortL3 { mac, addrs: vec!["10.0.2.2/24".parse().expect("cidr")], vips: vec![vip], mtu: 1500 }];
+    let ports = vec![PortL3 {
+        mac,
+        addrs: vec!["10.0.2.2/24".parse().expect("cidr")],
+        vips: vec![vip],
+        mtu: 1500,
+        ..Default::default()
+    }];
     let mut node = Node::new(Arc::new(L3Config::new(ports, routes)), NeighConfig::default());
     node.learn(0, Ipv4Addr::new(10, 0, 2, 1), EthernetAddress([2, 0, 0, 0, 0, 0xfe]), true, 0, &mut Count::default());
     let stats = Arc::new(CoreStats::with_dests(1, 1, 16));

@@ -9,6 +9,10 @@ fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dpdk-config").join(name)
 }
 
+fn net(s: &str) -> control::config::IpCidr {
+    control::config::IpCidr::V4(cidr(s))
+}
+
 fn cidr(s: &str) -> Ipv4Cidr {
     s.parse().expect("test CIDR")
 }
@@ -33,10 +37,10 @@ fn demo_toml_parses() {
     assert_eq!(c.vips[0].port, 0);
 
     assert_eq!(c.routes.len(), 2);
-    assert_eq!(c.routes[0].prefix, cidr("0.0.0.0/0"));
+    assert_eq!(c.routes[0].prefix, net("0.0.0.0/0"));
     assert_eq!(c.routes[0].gateway, Ipv4Addr::new(10, 0, 2, 1));
     assert_eq!(c.routes[0].port, 0);
-    assert_eq!(c.routes[1].prefix, cidr("10.0.4.0/24"));
+    assert_eq!(c.routes[1].prefix, net("10.0.4.0/24"));
     assert_eq!(c.routes[1].gateway, Ipv4Addr::new(10, 0, 3, 254));
     assert_eq!(c.routes[1].port, 1);
 
@@ -55,10 +59,10 @@ fn pci_example_toml_parses() {
     assert_eq!(c.ports[0].addresses, vec![cidr("203.0.113.2/24")]);
     assert_eq!(c.ports[1].addresses, vec![cidr("198.51.100.1/24")]);
     assert_eq!((c.ports[0].rx_desc, c.ports[0].mtu), (2048, 1500));
-    let vips: Vec<(Ipv4Addr, usize)> = c.vips.iter().map(|v| (v.addr, v.port)).collect();
-    assert_eq!(vips, [(Ipv4Addr::new(203, 0, 113, 10), 0), (Ipv4Addr::new(203, 0, 113, 11), 0)]);
+    let vips: Vec<(std::net::IpAddr, usize)> = c.vips.iter().map(|v| (v.addr, v.port)).collect();
+    assert_eq!(vips, [(Ipv4Addr::new(203, 0, 113, 10).into(), 0), (Ipv4Addr::new(203, 0, 113, 11).into(), 0)]);
     assert_eq!(c.routes[0].port, 0);
-    assert_eq!((c.routes[1].prefix, c.routes[1].port), (cidr("192.0.2.0/24"), 1));
+    assert_eq!((c.routes[1].prefix, c.routes[1].port), (net("192.0.2.0/24"), 1));
     assert_eq!(c.workers.lcores, vec![1, 2, 3, 4]);
     assert_eq!((c.workers.mbufs, c.workers.mbufs_auto), (65535, true), "sized to its rings, as its comment says");
     assert_eq!(c.control.cpu, Some(0));

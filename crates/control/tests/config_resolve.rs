@@ -23,7 +23,7 @@ fn vip_resolves_to_port_by_subnet_or_name() {
     assert_eq!(c.vips[0].port, 1);
     // An explicit port may hold a VIP routed to the director from elsewhere.
     let c = ok(&edit(BASE, "address = \"10.0.2.100\"", "address = \"192.0.2.10\"\nport = \"lan\""));
-    assert_eq!((c.vips[0].addr, c.vips[0].port), (Ipv4Addr::new(192, 0, 2, 10), 1));
+    assert_eq!((c.vips[0].addr, c.vips[0].port), (Ipv4Addr::new(192, 0, 2, 10).into(), 1));
 }
 
 #[test]

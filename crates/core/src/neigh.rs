@@ -1,4 +1,4 @@
-//! The neighbour (ARP) table of one worker: IPv4 next hop → MAC, with a bounded queue of
+//! The neighbour table of one worker (ARP for IPv4, NDP for IPv6): next hop → MAC, with a bounded queue of
 //! packets waiting while a neighbour resolves, probes with retransmission, and expiry
 //! with refresh (RFC 1122 2.3.2.1: keep using a cached entry while revalidating it).
 //!
@@ -12,7 +12,7 @@
 //! traffic is sent to.
 
 use hashbrown::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use wire::EthernetAddress;
 
 use crate::stats::DropReason;
@@ -49,7 +49,7 @@ enum State {
 }
 
 struct Entry<P> {
-    ip: Ipv4Addr,
+    ip: IpAddr,
     port: u16,
     mac: EthernetAddress,
     state: State,
@@ -72,18 +72,18 @@ pub enum Enqueued<P> {
     Refused(P, DropReason),
 }
 
-/// An ARP request the table wants sent.
+/// An ARP request (or NDP solicitation) the table wants sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Probe {
     pub port: u16,
-    pub ip: Ipv4Addr,
+    pub ip: IpAddr,
     /// Unicast to the cached MAC when revalidating, broadcast when `None`.
     pub mac: Option<EthernetAddress>,
 }
 
 pub struct NeighTable<P> {
     cfg: NeighConfig,
-    index: HashMap<Ipv4Addr, u32>,
+    index: HashMap<IpAddr, u32>,
     entries: Vec<Entry<P>>,
     free: Vec<u32>,
     hand: usize,
@@ -94,7 +94,7 @@ impl<P> NeighTable<P> {
         let capacity = cfg.capacity.max(1);
         let entries = (0..capacity)
             .map(|_| Entry {
-                ip: Ipv4Addr::UNSPECIFIED,
+                ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                 port: 0,
                 mac: EthernetAddress::default(),
                 state: State::Incomplete,
@@ -151,7 +151,7 @@ impl<P> NeighTable<P> {
 
     /// The MAC to use for `ip`, if known (reachable or being revalidated).
     #[inline]
-    pub fn lookup(&mut self, ip: Ipv4Addr) -> Option<EthernetAddress> {
+    pub fn lookup(&mut self, ip: IpAddr) -> Option<EthernetAddress> {
         let e = self.entries.get_mut(*self.index.get(&ip)? as usize)?;
         if e.state == State::Incomplete {
             return None;
@@ -164,7 +164,7 @@ impl<P> NeighTable<P> {
     }
 
     /// Queue `pkt` until `ip` resolves, creating an incomplete entry if there is none.
-    pub fn enqueue(&mut self, port: u16, ip: Ipv4Addr, pkt: P, now: u64) -> Enqueued<P> {
+    pub fn enqueue(&mut self, port: u16, ip: IpAddr, pkt: P, now: u64) -> Enqueued<P> {
         let (slot, probe) = match self.index.get(&ip) {
             Some(&slot) => (slot, false),
             None => {
@@ -199,7 +199,7 @@ impl<P> NeighTable<P> {
     pub fn learn(
         &mut self,
         port: u16,
-        ip: Ipv4Addr,
+        ip: IpAddr,
         mac: EthernetAddress,
         create: bool,
         now: u64,
@@ -268,7 +268,7 @@ impl<P> NeighTable<P> {
     }
 
     /// Every resolved neighbour, for listings.
-    pub fn entries(&self) -> impl Iterator<Item = (u16, Ipv4Addr, EthernetAddress)> + '_ {
+    pub fn entries(&self) -> impl Iterator<Item = (u16, IpAddr, EthernetAddress)> + '_ {
         self.index.values().filter_map(|&s| {
             let e = self.entries.get(s as usize)?;
             (e.state != State::Incomplete).then_some((e.port, e.ip, e.mac))
@@ -281,8 +281,8 @@ mod tests {
     use super::*;
 
     const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 9]);
-    fn ip(last: u8) -> Ipv4Addr {
-        Ipv4Addr::new(10, 0, 3, last)
+    fn ip(last: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(10, 0, 3, last))
     }
     fn cfg() -> NeighConfig {
         NeighConfig { capacity: 2, queue_len: 2, reachable_ms: 10_000, retrans_ms: 1_000, max_probes: 3 }

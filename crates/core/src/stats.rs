@@ -19,8 +19,9 @@ pub enum DropReason {
     OtherHost,
     /// Neither IPv4 nor ARP.
     UnknownEthertype,
-    /// IPv6 is parsed by `wire` but not served yet.
-    Ipv6,
+    /// Neighbor Discovery addressed to us that needs no answer (an advertisement,
+    /// once learned from) or is not for one of our addresses.
+    NdpIgnored,
     /// ARP that is neither for one of our addresses nor from a known neighbour.
     ArpIgnored,
     /// IPv4 to us with a protocol we do not serve (not ICMP, TCP, UDP).
@@ -73,7 +74,7 @@ impl DropReason {
         Self::BadChecksum,
         Self::OtherHost,
         Self::UnknownEthertype,
-        Self::Ipv6,
+        Self::NdpIgnored,
         Self::ArpIgnored,
         Self::UnknownProtocol,
         Self::IcmpIgnored,
@@ -103,7 +104,7 @@ impl DropReason {
             Self::BadChecksum => "bad_checksum",
             Self::OtherHost => "other_host",
             Self::UnknownEthertype => "unknown_ethertype",
-            Self::Ipv6 => "ipv6",
+            Self::NdpIgnored => "ndp_ignored",
             Self::ArpIgnored => "arp_ignored",
             Self::UnknownProtocol => "unknown_protocol",
             Self::IcmpIgnored => "icmp_ignored",

@@ -33,7 +33,7 @@ fn hex(s: &str) -> Vec<u8> {
 struct Recorder {
     tx: Vec<(u16, Vec<u8>)>,
     drops: Vec<(u16, DropReason)>,
-    learned: Vec<(u16, Ipv4Addr, EthernetAddress)>,
+    learned: Vec<(u16, std::net::IpAddr, EthernetAddress)>,
     no_mbufs: bool,
 }
 
@@ -50,7 +50,7 @@ impl Io<VecBuf> for Recorder {
     fn count_drop(&mut self, port: u16, reason: DropReason) {
         self.drops.push((port, reason));
     }
-    fn neigh_learned(&mut self, port: u16, ip: Ipv4Addr, mac: EthernetAddress) {
+    fn neigh_learned(&mut self, port: u16, ip: std::net::IpAddr, mac: EthernetAddress) {
         self.learned.push((port, ip, mac));
     }
 }
@@ -64,12 +64,14 @@ fn node() -> Node<VecBuf> {
             addrs: vec!["10.0.2.2/24".parse().unwrap()],
             vips: vec![Ipv4Addr::new(10, 0, 2, 100)],
             mtu: 1500,
+            ..Default::default()
         },
         PortL3 {
             mac: EthernetAddress([2, 0, 0, 0, 1, 1]),
             addrs: vec!["10.0.3.1/24".parse().unwrap()],
             vips: vec![],
             mtu: 1500,
+            ..Default::default()
         },
     ];
     Node::new(Arc::new(L3Config::new(ports, routes)), NeighConfig::default())
@@ -88,7 +90,7 @@ fn arp_request_for_vip_gets_reply_with_our_mac() {
     assert_eq!(io.tx, vec![(0, hex(ARP_REP_VIP))]);
     assert!(io.drops.is_empty());
     // The requester is on-link and asked for us: learned (RFC 826 merge).
-    assert_eq!(io.learned, vec![(0, Ipv4Addr::new(10, 0, 2, 1), R)]);
+    assert_eq!(io.learned, vec![(0, Ipv4Addr::new(10, 0, 2, 1).into(), R)]);
 }
 
 #[test]
@@ -172,7 +174,7 @@ fn output_resolves_the_gateway_then_sends_the_queued_packet() {
     let mut io = Recorder::default();
     n.input(0, VecBuf::from_slice(&hex(ARP_REP_GW)), 10, &mut io);
     assert_eq!(io.tx, vec![(0, hex(UDP_OUT_EXP))], "the reply releases the held packet");
-    assert_eq!(io.learned, vec![(0, Ipv4Addr::new(10, 0, 2, 1), R)]);
+    assert_eq!(io.learned, vec![(0, Ipv4Addr::new(10, 0, 2, 1).into(), R)]);
     let mut io = Recorder::default();
     n.output(VecBuf::from_slice(&hex(UDP_OUT_IN)), Ipv4Addr::new(10, 0, 1, 2), 20, &mut io);
     assert_eq!(io.tx, vec![(0, hex(UDP_OUT_EXP))], "resolved: sent at once");
@@ -229,7 +231,13 @@ fn arp_request(spa: Ipv4Addr, tpa: Ipv4Addr, n: u32) -> VecBuf {
 #[test]
 fn defect_09_spoofed_arp_requests_cannot_fill_the_neighbour_table() {
     // A /16 port and the default 1,024 neighbours: 1,100 spoofed requests for our address.
-    let ports = vec![PortL3 { mac: D, addrs: vec!["10.1.0.1/16".parse().unwrap()], vips: vec![], mtu: 1500 }];
+    let ports = vec![PortL3 {
+        mac: D,
+        addrs: vec!["10.1.0.1/16".parse().unwrap()],
+        vips: vec![],
+        mtu: 1500,
+        ..Default::default()
+    }];
     let mut n: Node<VecBuf> = Node::new(Arc::new(L3Config::new(ports, RouteTable::default())), NeighConfig::default());
     let us = Ipv4Addr::new(10, 1, 0, 1);
     let rs = Ipv4Addr::new(10, 1, 200, 11);

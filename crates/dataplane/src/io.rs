@@ -1,7 +1,7 @@
 //! The worker's side of `rvs_core::l3::Io`: tx and redirect buffering, counting,
 //! allocation.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use dpdk::{Burst, Mbuf, Mempool, Ring, TxQueue};
@@ -124,7 +124,7 @@ impl Io<Mbuf> for WorkerIo<'_> {
         }
     }
 
-    fn neigh_learned(&mut self, port: u16, ip: Ipv4Addr, mac: EthernetAddress) {
+    fn neigh_learned(&mut self, port: u16, ip: IpAddr, mac: EthernetAddress) {
         // ARP replies land on whichever queue the NIC hashes them to: tell every other
         // worker, through lock-free bounded queues. A full queue loses only a hint; that
         // worker resolves the neighbour itself.

@@ -1,6 +1,6 @@
 //! The worker loop.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +24,7 @@ use crate::io::{RedirectBuffer, TxBuffer, WorkerIo};
 #[derive(Clone, Copy, Debug)]
 pub struct NeighUpdate {
     pub port: u16,
-    pub ip: Ipv4Addr,
+    pub ip: IpAddr,
     pub mac: EthernetAddress,
 }
 

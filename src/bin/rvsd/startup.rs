@@ -1,6 +1,6 @@
 //! Bring-up and tear-down: EAL, mempool, ports, workers, control thread, signals.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use rvs_core::ctl::WorkerCtl;
 use rvs_core::forward::OwnerMap;
 use rvs_core::l3::{L3Config, PortL3};
 use rvs_core::neigh::NeighConfig;
-use rvs_core::route::RouteTable;
+use rvs_core::route::{IpCidr, Route6Table, RouteTable};
 use rvs_core::rss::{self, Rss};
 use rvs_core::service::Snapshot;
 use rvs_core::stats::CoreStats;
@@ -164,7 +164,7 @@ fn start_ports(cfg: &Config, pool: &Mempool, queues: u16) -> Result<(Vec<Port>, 
         }
         let mac = port.mac_addr().map_err(|e| format!("port {}: MAC address: {e}", p.name))?;
         let link = port.link();
-        let addrs: Vec<String> = p.addresses.iter().map(ToString::to_string).collect();
+        let addrs: Vec<String> = p.cidrs().map(|c| c.to_string()).collect();
         println!(
             "port {}: {} (port {}), mac {mac}, {}, {queues} rx + {queues} tx queues, {}/{} descriptors, rss {}, link {}",
             p.name,
@@ -182,20 +182,28 @@ fn start_ports(cfg: &Config, pool: &Mempool, queues: u16) -> Result<(Vec<Port>, 
             },
             if link.up { format!("up {} Mbps", link.speed_mbps) } else { "down".into() }
         );
-        let vips: Vec<Ipv4Addr> = cfg.vips.iter().filter(|v| v.port == i).map(|v| v.addr).collect();
-        l3_ports.push(PortL3 { mac, addrs: p.addresses.clone(), vips, mtu: p.mtu });
+        let on_port = cfg.vips.iter().filter(|v| v.port == i).map(|v| v.addr);
+        let vips = on_port.clone().filter_map(|a| if let IpAddr::V4(a) = a { Some(a) } else { None }).collect();
+        let vips6 = on_port.filter_map(|a| if let IpAddr::V6(a) = a { Some(a) } else { None }).collect();
+        let (addrs, addrs6) = (p.addresses.clone(), p.addresses6.clone());
+        l3_ports.push(PortL3 { mac, addrs, vips, addrs6, vips6, mtu: p.mtu });
         ports.push(port);
     }
-    let mut routes = RouteTable::default();
+    let (mut routes, mut routes6) = (RouteTable::default(), Route6Table::default());
     for r in &cfg.routes {
-        routes.add_gateway(r.prefix, r.gateway, r.port as u16);
+        match (r.prefix, r.gateway) {
+            (IpCidr::V4(p), IpAddr::V4(g)) => routes.add_gateway(p, g, r.port as u16),
+            (IpCidr::V6(p), IpAddr::V6(g)) => routes6.add_gateway(p, g, r.port as u16),
+            // Validation keeps a route's prefix and gateway in one family.
+            _ => continue,
+        }
         println!("route {} via {} ({})", r.prefix, r.gateway, cfg.ports[r.port].name);
     }
     for v in &cfg.vips {
         println!("vip {} on {}", v.addr, cfg.ports[v.port].name);
     }
     let rss = Arc::new(Rss::new(rss::DEFAULT_KEY, queues, if reta_size > 0 { reta_size } else { 128 }));
-    Ok((ports, Arc::new(L3Config::new(l3_ports, routes)), rss))
+    Ok((ports, Arc::new(L3Config::with_routes(l3_ports, routes, routes6)), rss))
 }
 
 #[allow(clippy::too_many_arguments)]

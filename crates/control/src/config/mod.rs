@@ -13,7 +13,7 @@ mod sizing;
 mod validate;
 
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -21,7 +21,7 @@ use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-pub use cidr::{Ipv4Cidr, ParseCidrError};
+pub use cidr::{IpCidr, Ipv4Cidr, Ipv6Cidr, ParseCidrError};
 pub use service::ServiceDecl;
 pub use sizing::{MbufNeed, MAX_MBUFS, REDIRECT_RING};
 
@@ -70,17 +70,19 @@ pub struct PortConfig {
     /// DPDK device name: a `--vdev` name or a PCI address, the latter
     /// normalised to DPDK's `dddd:bb:dd.f` form.
     pub device: String,
-    /// Interface addresses; the first is primary.
+    /// IPv4 interface addresses; the first is primary.
     pub addresses: Vec<Ipv4Cidr>,
+    /// IPv6 interface addresses (global; the link-local one comes from the MAC).
+    pub addresses6: Vec<Ipv6Cidr>,
     pub rx_desc: u16,
     pub tx_desc: u16,
     pub mtu: u16,
 }
 
-/// `[[vip]]`: an address the director answers ARP for and load-balances.
+/// `[[vip]]`: an address the director answers ARP (or NDP) for and load-balances.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VipConfig {
-    pub addr: Ipv4Addr,
+    pub addr: IpAddr,
     /// Index into [`Config::ports`].
     pub port: usize,
 }
@@ -88,9 +90,9 @@ pub struct VipConfig {
 /// `[[route]]`: a static route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteConfig {
-    /// Network prefix (host bits are zero).
-    pub prefix: Ipv4Cidr,
-    pub gateway: Ipv4Addr,
+    /// Network prefix (host bits are zero), of either family.
+    pub prefix: IpCidr,
+    pub gateway: IpAddr,
     /// Index into [`Config::ports`]: the port whose subnet holds the gateway.
     pub port: usize,
 }
@@ -163,6 +165,13 @@ impl EalConfig {
     /// lowest lcore of `-l`/`--lcores`/`-c`, else 0.
     pub fn main_lcore(&self) -> u32 {
         eal::analyze(&self.args).map_or(0, |i| i.main_lcore())
+    }
+}
+
+impl PortConfig {
+    /// Every interface address, IPv4 first, in the order the file gave each family.
+    pub fn cidrs(&self) -> impl Iterator<Item = IpCidr> + '_ {
+        self.addresses.iter().map(|c| IpCidr::V4(*c)).chain(self.addresses6.iter().map(|c| IpCidr::V6(*c)))
     }
 }
 

@@ -1,13 +1,14 @@
 //! Semantic checks that turn a [`RawConfig`] into a [`Config`].
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 use super::eal::{self, EalInfo};
 use super::raw::{RawConfig, RawControl, RawPort, RawRoute, RawVip, RawWorkers, S};
 use super::sizing::{MbufNeed, MAX_MBUFS};
 use super::{
-    Config, ConfigError, ControlConfig, EalConfig, Ipv4Cidr, PortConfig, RouteConfig, Source, VipConfig, WorkersConfig,
+    Config, ConfigError, ControlConfig, EalConfig, IpCidr, Ipv4Cidr, PortConfig, RouteConfig, Source, VipConfig,
+    WorkersConfig,
 };
 
 use rvs_core::conn::MAX_ENTRIES;
@@ -63,15 +64,38 @@ fn unusable(ip: Ipv4Addr) -> Option<&'static str> {
     }
 }
 
-fn parse_ip(src: &Source<'_>, s: &S<String>, key: &str) -> Result<Ipv4Addr> {
+fn parse_ip(src: &Source<'_>, s: &S<String>, key: &str) -> Result<IpAddr> {
+    let family = if s.get_ref().contains(':') { "IPv6" } else { "IPv4" };
     s.get_ref()
         .trim()
         .parse()
-        .map_err(|_| src.error(s.span(), key, format!("'{}' is not an IPv4 address", s.get_ref())))
+        .map_err(|_| src.error(s.span(), key, format!("'{}' is not an {family} address", s.get_ref())))
 }
 
-fn parse_cidr(src: &Source<'_>, s: &S<String>, key: &str) -> Result<Ipv4Cidr> {
+fn parse_cidr(src: &Source<'_>, s: &S<String>, key: &str) -> Result<IpCidr> {
     s.get_ref().trim().parse().map_err(|e| src.error(s.span(), key, format!("{e}")))
+}
+
+/// IPv6 addresses a host may not own here (the link-local one comes from the MAC).
+fn unusable6(ip: Ipv6Addr) -> Option<&'static str> {
+    if ip.is_unspecified() {
+        Some("the unspecified address")
+    } else if ip.is_loopback() {
+        Some("a loopback address")
+    } else if ip.is_multicast() {
+        Some("a multicast address")
+    } else if ip.segments()[0] & 0xffc0 == 0xfe80 {
+        Some("a link-local address (each port's comes from its MAC)")
+    } else {
+        None
+    }
+}
+
+fn unusable_ip(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(a) => unusable(a),
+        IpAddr::V6(a) => unusable6(a),
+    }
 }
 
 fn ports(src: &Source<'_>, raw: Vec<S<RawPort>>, info: &EalInfo) -> Result<Vec<PortConfig>> {
@@ -80,7 +104,7 @@ fn ports(src: &Source<'_>, raw: Vec<S<RawPort>>, info: &EalInfo) -> Result<Vec<P
     }
     let mut out: Vec<PortConfig> = Vec::with_capacity(raw.len());
     // Every address seen so far: (port index, key, cidr).
-    let mut seen: Vec<(usize, String, Ipv4Cidr)> = Vec::new();
+    let mut seen: Vec<(usize, String, IpCidr)> = Vec::new();
     for (i, p) in raw.into_iter().enumerate() {
         let p = p.into_inner();
         let key = |field: &str| format!("port[{i}].{field}");
@@ -106,14 +130,18 @@ fn ports(src: &Source<'_>, raw: Vec<S<RawPort>>, info: &EalInfo) -> Result<Vec<P
         if p.addresses.get_ref().is_empty() {
             return Err(src.error(p.addresses.span(), key("addresses"), "a port needs at least one address"));
         }
-        let mut addresses = Vec::new();
+        let (mut addresses, mut addresses6) = (Vec::new(), Vec::new());
         for (j, a) in p.addresses.get_ref().iter().enumerate() {
             let akey = format!("port[{i}].addresses[{j}]");
             let cidr = parse_cidr(src, a, &akey)?;
-            check_host_address(&cidr).map_err(|m| src.error(a.span(), &akey, m))?;
+            match cidr {
+                IpCidr::V4(c) => check_host_address(&c),
+                IpCidr::V6(c) => unusable6(c.addr).map_or(Ok(()), |what| Err(format!("{} is {what}", c.addr))),
+            }
+            .map_err(|m| src.error(a.span(), &akey, m))?;
             for (pi, okey, other) in &seen {
-                let msg = if other.addr == cidr.addr {
-                    format!("address {} is already assigned at {okey}", cidr.addr)
+                let msg = if other.addr() == cidr.addr() {
+                    format!("address {} is already assigned at {okey}", cidr.addr())
                 } else if *pi != i && other.overlaps(&cidr) {
                     format!("subnet {cidr} overlaps {other} at {okey} on another port")
                 } else {
@@ -122,7 +150,10 @@ fn ports(src: &Source<'_>, raw: Vec<S<RawPort>>, info: &EalInfo) -> Result<Vec<P
                 return Err(src.error(a.span(), &akey, msg));
             }
             seen.push((i, akey, cidr));
-            addresses.push(cidr);
+            match cidr {
+                IpCidr::V4(c) => addresses.push(c),
+                IpCidr::V6(c) => addresses6.push(c),
+            }
         }
 
         let nonzero = |v: &Option<S<u16>>, field: &str, min: u16, default: u16| -> Result<u16> {
@@ -136,6 +167,7 @@ fn ports(src: &Source<'_>, raw: Vec<S<RawPort>>, info: &EalInfo) -> Result<Vec<P
             name: name.to_string(),
             device,
             addresses,
+            addresses6,
             rx_desc: nonzero(&p.rx_desc, "rx_desc", 1, super::DEFAULT_DESC)?,
             tx_desc: nonzero(&p.tx_desc, "tx_desc", 1, super::DEFAULT_DESC)?,
             mtu: nonzero(&p.mtu, "mtu", MIN_MTU, super::DEFAULT_MTU)?,
@@ -181,16 +213,16 @@ fn known_device(info: &EalInfo, dev: &str) -> std::result::Result<String, String
 }
 
 /// Index of the port with an address whose subnet contains `ip`.
-fn port_on_subnet(ports: &[PortConfig], ip: Ipv4Addr) -> Option<(usize, Ipv4Cidr)> {
-    ports.iter().enumerate().find_map(|(i, p)| p.addresses.iter().find(|a| a.contains(ip)).map(|a| (i, *a)))
+fn port_on_subnet(ports: &[PortConfig], ip: IpAddr) -> Option<(usize, IpCidr)> {
+    ports.iter().enumerate().find_map(|(i, p)| p.cidrs().find(|a| a.contains(ip)).map(|a| (i, a)))
 }
 
 /// The port key (`port[i].addresses[j]`) owning `ip` as an interface address.
-fn own_address(ports: &[PortConfig], ip: Ipv4Addr) -> Option<String> {
+fn own_address(ports: &[PortConfig], ip: IpAddr) -> Option<String> {
     ports
         .iter()
         .enumerate()
-        .find_map(|(i, p)| p.addresses.iter().position(|a| a.addr == ip).map(|j| format!("port[{i}].addresses[{j}]")))
+        .find_map(|(i, p)| p.cidrs().position(|a| a.addr() == ip).map(|j| format!("port[{i}].addresses[{j}]")))
 }
 
 fn port_names(ports: &[PortConfig]) -> String {
@@ -205,7 +237,7 @@ fn vips(src: &Source<'_>, raw: Vec<S<RawVip>>, ports: &[PortConfig]) -> Result<V
         let akey = format!("vip[{i}].address");
         let addr = parse_ip(src, &v.address, &akey)?;
         let at = |m: String| src.error(v.address.span(), &akey, m);
-        if let Some(what) = unusable(addr) {
+        if let Some(what) = unusable_ip(addr) {
             return Err(at(format!("{addr} is {what}")));
         }
         if let Some(k) = own_address(ports, addr) {
@@ -223,7 +255,9 @@ fn vips(src: &Source<'_>, raw: Vec<S<RawVip>>, ports: &[PortConfig]) -> Result<V
                 )
             })?,
             None => match port_on_subnet(ports, addr) {
-                Some((_, net)) if net.prefix_len <= 30 && (addr == net.network() || addr == net.broadcast()) => {
+                Some((_, IpCidr::V4(net)))
+                    if net.prefix_len <= 30 && (addr == net.network() || addr == net.broadcast()) =>
+                {
                     return Err(at(format!(
                         "{addr} is the network or broadcast address of {}/{}",
                         net.network(),
@@ -250,10 +284,14 @@ fn routes(src: &Source<'_>, raw: Vec<S<RawRoute>>, ports: &[PortConfig]) -> Resu
         let pkey = format!("route[{i}].prefix");
         let prefix = parse_cidr(src, &r.prefix, &pkey)?;
         if !prefix.is_network() {
+            let network = match prefix {
+                IpCidr::V4(c) => c.network().to_string(),
+                IpCidr::V6(c) => c.network().to_string(),
+            };
             return Err(src.error(
                 r.prefix.span(),
                 &pkey,
-                format!("{prefix} has host bits set; did you mean {}/{}?", prefix.network(), prefix.prefix_len),
+                format!("{prefix} has host bits set; did you mean {network}/{}?", prefix.prefix_len()),
             ));
         }
         if let Some(j) = out.iter().position(|o| o.prefix == prefix) {
@@ -264,6 +302,9 @@ fn routes(src: &Source<'_>, raw: Vec<S<RawRoute>>, ports: &[PortConfig]) -> Resu
         let at = |m: String| src.error(r.gateway.span(), &gkey, m);
         if let Some(k) = own_address(ports, gateway) {
             return Err(at(format!("gateway {gateway} is this director's own address ({k})")));
+        }
+        if gateway.is_ipv4() != matches!(prefix, IpCidr::V4(_)) {
+            return Err(at(format!("gateway {gateway} is not of {prefix}'s family")));
         }
         let Some((port, _)) = port_on_subnet(ports, gateway) else {
             return Err(at(format!("gateway {gateway} is not on any port's subnet")));

@@ -3,10 +3,10 @@
 //! would: forward on a connection, schedule a new one, translate a reply, or let the
 //! L3 node have it.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use wire::{ip_proto, tcp_flags, IpipEncap, PacketBuf};
+use wire::{ip_proto, tcp_flags, IpipEncap, Ipv6TunnelEncap, PacketBuf};
 
 use super::flow::{Flow, Frag, ETH_LEN};
 use super::frag::{self, FragTable};
@@ -14,8 +14,9 @@ use super::icmp;
 use super::owner::OwnerMap;
 use super::trash::Trash;
 use super::xmit::{self, End};
+use crate::addr::Addr;
 use crate::conn::{ConnConfig, ConnId, ConnTable, Dir, ScheduleError, Scheduled, TcpFlags, Verdict};
-use crate::l3::L3Config;
+use crate::l3::{IcmpError, L3Config};
 use crate::rss::{self, Rss};
 use crate::sched::{Prebuilt, SchedSet};
 use crate::service::{FwdMethod, Snapshot};
@@ -27,15 +28,13 @@ pub enum Action {
     /// Not virtual-service traffic: the L3 node handles it.
     Pass,
     /// Rewritten as needed; send it towards this address.
-    Output(Ipv4Addr),
+    Output(IpAddr),
     Drop(DropReason),
     /// Another core owns the connection.
     Redirect(u8),
     /// Answer the sender with this ICMP error, then drop the packet counting `reason`.
     IcmpError {
-        ty: u8,
-        code: u8,
-        rest: u32,
+        err: IcmpError,
         reason: DropReason,
     },
 }
@@ -58,13 +57,6 @@ pub struct Balancer {
     /// the queue RSS delivers its packets to.
     rss: Arc<Rss>,
     trash: Trash,
-}
-
-fn ipv4(a: crate::addr::Addr) -> Ipv4Addr {
-    match a.to_ip() {
-        IpAddr::V4(v4) => v4,
-        IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
-    }
 }
 
 impl Balancer {
@@ -139,7 +131,7 @@ impl Balancer {
     #[inline]
     pub fn process<P: PacketBuf>(&mut self, pkt: &mut P, l3: &L3Config, now: u64, redirected: bool) -> Action {
         let Some(f) = Flow::parse(pkt.data()) else { return Action::Pass };
-        if f.proto == ip_proto::ICMP {
+        if f.is_icmp() {
             return self.icmp(pkt, &f, l3, now, redirected);
         }
         if f.frag == Frag::Later {
@@ -197,13 +189,13 @@ impl Balancer {
     /// goes down by one. Never an error about an ICMP error (RFC 1122 3.2.2).
     fn hop<P: PacketBuf>(pkt: &mut P, f: &Flow) -> Result<(), Action> {
         if f.ttl <= 1 {
-            return Err(if f.proto == ip_proto::ICMP {
+            return Err(if f.is_icmp() {
                 Action::Drop(DropReason::TtlExceeded)
             } else {
-                Action::IcmpError { ty: 11, code: 0, rest: 0, reason: DropReason::TtlExceeded }
+                Action::IcmpError { err: IcmpError::TimeExceeded, reason: DropReason::TtlExceeded }
             });
         }
-        xmit::decrement_ttl(pkt.data_mut());
+        xmit::decrement_ttl(pkt.data_mut(), f);
         Ok(())
     }
 
@@ -270,9 +262,9 @@ impl Balancer {
                     if let Some(c) = self.stats.dest(d.id.0) {
                         c.conns.inc();
                         c.inpkts.inc();
-                        c.inbytes.add(f.total_len as u64);
+                        c.inbytes.add(f.ip_len as u64);
                     }
-                    let (fwd, addr, port) = (d.fwd, ipv4(d.addr), if d.port == 0 { f.dport } else { d.port });
+                    let (fwd, addr, port) = (d.fwd, d.addr, if d.port == 0 { f.dport } else { d.port });
                     if let Err(a) = Self::hop(pkt, f) {
                         return a;
                     }
@@ -280,7 +272,9 @@ impl Balancer {
                 }
                 None => Action::Drop(DropReason::NoDest),
             },
-            Err(ScheduleError::NoDest) => Action::IcmpError { ty: 3, code: 3, rest: 0, reason: DropReason::NoDest },
+            Err(ScheduleError::NoDest) => {
+                Action::IcmpError { err: IcmpError::PortUnreachable, reason: DropReason::NoDest }
+            }
             Err(ScheduleError::Full) => Action::Drop(DropReason::ConnTableFull),
             Err(ScheduleError::Exists(id)) => self.established_in(id, pkt, f, l3, now),
         }
@@ -300,10 +294,10 @@ impl Balancer {
             }
         }
         let Some(c) = self.conns.get(id) else { return Action::Drop(DropReason::NoConn) };
-        let (fwd, addr, port) = (c.fwd(), ipv4(c.daddr()), c.dport());
+        let (fwd, addr, port) = (c.fwd(), c.daddr(), c.dport());
         if let Some(d) = self.stats.dest(c.dest().0) {
             d.inpkts.inc();
-            d.inbytes.add(f.total_len as u64);
+            d.inbytes.add(f.ip_len as u64);
         }
         if let Err(a) = Self::hop(pkt, f) {
             return a;
@@ -320,7 +314,7 @@ impl Balancer {
     fn remember_fragment(&mut self, f: &Flow, id: ConnId, dir: Dir, now: u64) {
         self.frags.remember(f, id, dir, now);
         let client = if dir == Dir::In { f.src } else { f.dst };
-        if self.client_home(crate::addr::Addr::from(client)) != self.core {
+        if self.client_home(client) != self.core {
             self.owners.claim(&frag::owner_key(f), self.core);
         }
     }
@@ -340,8 +334,8 @@ impl Balancer {
                 // Its datagram's worker: named in the owner map when that is not the
                 // client's queue; else the client's (the source towards a VIP).
                 let claimed = self.owners.owner(&frag::owner_key(f)).filter(|&o| o != self.core);
-                let client = if l3.is_local_addr(crate::addr::Addr::from(f.dst)) { f.src } else { f.dst };
-                let home = Some(self.client_home(crate::addr::Addr::from(client))).filter(|&h| h != self.core);
+                let client = if l3.is_local_addr(f.dst) { f.src } else { f.dst };
+                let home = Some(self.client_home(client)).filter(|&h| h != self.core);
                 if let Some(owner) = claimed.or(home) {
                     return Action::Redirect(owner);
                 }
@@ -350,7 +344,7 @@ impl Balancer {
         };
         let Some(c) = self.conns.get(id) else { return Action::Drop(DropReason::Fragment) };
         // The slot's connection may have been replaced since: check it is this flow's.
-        let (src, dst) = (crate::addr::Addr::from(f.src), crate::addr::Addr::from(f.dst));
+        let (src, dst) = (f.src, f.dst);
         let ours = match dir {
             Dir::In => c.caddr() == src && c.vaddr() == dst,
             Dir::Out => c.daddr() == src && c.caddr() == dst,
@@ -358,12 +352,11 @@ impl Balancer {
         if !ours || c.is_template() {
             return Action::Drop(DropReason::Fragment);
         }
-        let (fwd, daddr, dport, vaddr, vport, caddr) =
-            (c.fwd(), ipv4(c.daddr()), c.dport(), ipv4(c.vaddr()), c.vport(), ipv4(c.caddr()));
+        let (fwd, daddr, dport, vaddr, vport, caddr) = (c.fwd(), c.daddr(), c.dport(), c.vaddr(), c.vport(), c.caddr());
         if let Some(d) = self.stats.dest(c.dest().0) {
             let (pkts, bytes) = if dir == Dir::In { (&d.inpkts, &d.inbytes) } else { (&d.outpkts, &d.outbytes) };
             pkts.inc();
-            bytes.add(f.total_len as u64);
+            bytes.add(f.ip_len as u64);
         }
         if let Err(a) = Self::hop(pkt, f) {
             return a;
@@ -372,7 +365,7 @@ impl Balancer {
             Dir::In => self.transmit(pkt, f, fwd, daddr, dport, l3),
             Dir::Out => {
                 xmit::nat(pkt.data_mut(), f, End::Src, vaddr, vport);
-                Action::Output(caddr)
+                Action::Output(caddr.to_ip())
             }
         }
     }
@@ -383,10 +376,10 @@ impl Balancer {
             return Action::Drop(DropReason::DestRemoved);
         }
         let Some(c) = self.conns.get(id) else { return Action::Drop(DropReason::NoConn) };
-        let (vaddr, vport, caddr) = (ipv4(c.vaddr()), c.vport(), ipv4(c.caddr()));
+        let (vaddr, vport, caddr) = (c.vaddr(), c.vport(), c.caddr());
         if let Some(d) = self.stats.dest(c.dest().0) {
             d.outpkts.inc();
-            d.outbytes.add(f.total_len as u64);
+            d.outbytes.add(f.ip_len as u64);
         }
         if let Err(a) = Self::hop(pkt, f) {
             return a;
@@ -395,7 +388,7 @@ impl Balancer {
         if f.frag == Frag::First {
             self.remember_fragment(f, id, Dir::Out, now);
         }
-        Action::Output(caddr)
+        Action::Output(caddr.to_ip())
     }
 
     /// ip_vs_xmit.c: the forwarding method's transmitter.
@@ -404,19 +397,19 @@ impl Balancer {
         pkt: &mut P,
         f: &Flow,
         fwd: FwdMethod,
-        addr: Ipv4Addr,
+        addr: Addr,
         port: u16,
         l3: &L3Config,
     ) -> Action {
         match fwd {
             FwdMethod::Masq => {
                 xmit::nat(pkt.data_mut(), f, End::Dst, addr, port);
-                Action::Output(addr)
+                Action::Output(addr.to_ip())
             }
             // DR rewrites nothing but the MAC, so the real server must be on-link: through a
             // gateway the frame would come straight back to the VIP's owner.
-            FwdMethod::Route => match l3.routes.lookup(addr) {
-                Some(hop) if hop.next_hop == addr => Action::Output(addr),
+            FwdMethod::Route => match l3.route(addr.to_ip()) {
+                Some(hop) if hop.next_hop == addr.to_ip() => Action::Output(addr.to_ip()),
                 _ => Action::Drop(DropReason::NoRoute),
             },
             FwdMethod::Tunnel => self.tunnel(pkt, f, addr, l3),
@@ -424,26 +417,37 @@ impl Balancer {
         }
     }
 
-    /// TUN (ip_vs_tunnel_xmit): IPIP with the director's address as outer source. A packet
-    /// that no longer fits the egress MTU gets ICMP fragmentation needed when DF is set
-    /// (RFC 1191), and is dropped otherwise: rvs does not fragment; both are counted.
-    fn tunnel<P: PacketBuf>(&mut self, pkt: &mut P, f: &Flow, rs: Ipv4Addr, l3: &L3Config) -> Action {
-        let Some(hop) = l3.routes.lookup(rs) else { return Action::Drop(DropReason::NoRoute) };
-        let Some(port) = l3.ports.get(usize::from(hop.port)) else { return Action::Drop(DropReason::NoRoute) };
-        let Some(src) = l3.source_addr(hop.port, hop.next_hop) else { return Action::Drop(DropReason::NoRoute) };
-        let mtu = usize::from(port.mtu);
-        if f.total_len + wire::ipip::OUTER_HEADER_LEN > mtu {
+    /// TUN (ip_vs_tunnel_xmit / _v6): IPIP for IPv4, IPv6-in-IPv6 (RFC 2473) for IPv6,
+    /// with the director's address as outer source. A packet that no longer fits the
+    /// egress MTU gets fragmentation needed when DF is set (RFC 1191) or, IPv6, packet
+    /// too big (RFC 8201), and is dropped otherwise: rvs does not fragment; all counted.
+    fn tunnel<P: PacketBuf>(&mut self, pkt: &mut P, f: &Flow, rs: Addr, l3: &L3Config) -> Action {
+        let Some(hop) = l3.route(rs.to_ip()) else { return Action::Drop(DropReason::NoRoute) };
+        let Some(mtu) = l3.mtu(hop.port).map(usize::from) else { return Action::Drop(DropReason::NoRoute) };
+        let Some(src) = l3.source_for(hop.port, hop.next_hop) else { return Action::Drop(DropReason::NoRoute) };
+        let outer = if f.v6 { wire::ip6tnl::OUTER_HEADER_LEN } else { wire::ipip::OUTER_HEADER_LEN };
+        if f.ip_len + outer > mtu {
             return if f.dont_frag {
-                let room = mtu.saturating_sub(wire::ipip::OUTER_HEADER_LEN) as u32;
-                Action::IcmpError { ty: 3, code: 4, rest: room, reason: DropReason::TooBig }
+                let room = mtu.saturating_sub(outer) as u16;
+                Action::IcmpError { err: IcmpError::TooBig { mtu: room }, reason: DropReason::TooBig }
             } else {
                 Action::Drop(DropReason::TooBig)
             };
         }
-        self.tun_ident = self.tun_ident.wrapping_add(1);
-        let encap = IpipEncap { src, dst: rs, ttl: TUN_TTL, ident: self.tun_ident };
-        match wire::ipip::encapsulate(pkt, ETH_LEN, &encap) {
-            Ok(()) => Action::Output(rs),
+        let done = match (src, rs.to_ip()) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => {
+                self.tun_ident = self.tun_ident.wrapping_add(1);
+                let encap = IpipEncap { src, dst, ttl: TUN_TTL, ident: self.tun_ident };
+                wire::ipip::encapsulate(pkt, ETH_LEN, &encap)
+            }
+            (IpAddr::V6(src), IpAddr::V6(dst)) => {
+                let encap = Ipv6TunnelEncap { src, dst, hop_limit: TUN_TTL, flow_label: 0 };
+                wire::ip6tnl::encapsulate(pkt, ETH_LEN, &encap)
+            }
+            _ => return Action::Drop(DropReason::NoRoute),
+        };
+        match done {
+            Ok(()) => Action::Output(rs.to_ip()),
             Err(_) => Action::Drop(DropReason::TooBig),
         }
     }
@@ -464,14 +468,14 @@ impl Balancer {
                 return Action::Drop(DropReason::DestRemoved);
             }
             let Some(c) = self.conns.get(id) else { return Action::Pass };
-            let (fwd, addr, port) = (c.fwd(), ipv4(c.daddr()), c.dport());
+            let (fwd, addr, port) = (c.fwd(), c.daddr(), c.dport());
             if let Err(a) = Self::hop(pkt, f) {
                 return a;
             }
             return match fwd {
                 FwdMethod::Masq => {
                     icmp::translate(pkt.data_mut(), f, &q, End::Src, addr, port, addr);
-                    Action::Output(addr)
+                    Action::Output(addr.to_ip())
                 }
                 FwdMethod::Route => self.transmit(pkt, f, fwd, addr, port, l3),
                 FwdMethod::Tunnel => self.tunnel(pkt, f, addr, l3),
@@ -485,12 +489,12 @@ impl Balancer {
                 return Action::Drop(DropReason::DestRemoved);
             }
             let Some(c) = self.conns.get(id) else { return Action::Pass };
-            let (vaddr, vport, caddr) = (ipv4(c.vaddr()), c.vport(), ipv4(c.caddr()));
+            let (vaddr, vport, caddr) = (c.vaddr(), c.vport(), c.caddr());
             if let Err(a) = Self::hop(pkt, f) {
                 return a;
             }
             icmp::translate(pkt.data_mut(), f, &q, End::Dst, vaddr, vport, vaddr);
-            return Action::Output(caddr);
+            return Action::Output(caddr.to_ip());
         }
         // Another worker's connection: steered by the tuple it quotes, as its packets are.
         if !redirected {

@@ -1,14 +1,13 @@
-//! The fields of an Ethernet/IPv4 TCP or UDP frame the forwarder needs, read once.
+//! The fields of an Ethernet/IPv4 or IPv6 TCP or UDP frame the forwarder needs, read
+//! once (IPv6 extension headers walked by `wire`).
 
-use std::net::Ipv4Addr;
-
-use wire::{ethertype, ip_proto, EthernetFrame, Ipv4Packet};
+use wire::{ethertype, ip_proto, EthernetFrame, Ipv4Packet, Ipv6Packet};
 
 use crate::addr::{Addr, Tuple};
 
 pub(crate) const ETH_LEN: usize = 14;
 
-/// Where a packet sits in its datagram (RFC 791 fragmentation).
+/// Where a packet sits in its datagram (RFC 791; RFC 8200 4.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Frag {
     /// A whole datagram.
@@ -20,36 +19,62 @@ pub(crate) enum Frag {
     Later,
 }
 
-/// A parsed IPv4 packet of a transport flow (or an ICMP message).
+/// A parsed IP packet of a transport flow (or an ICMP error).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Flow {
+    pub v6: bool,
+    /// Transport protocol (after IPv6 extension headers).
     pub proto: u8,
-    pub src: Ipv4Addr,
-    pub dst: Ipv4Addr,
+    pub src: Addr,
+    pub dst: Addr,
     /// 0 for a later fragment (no transport header).
     pub sport: u16,
     pub dport: u16,
     pub tcp_flags: u8,
-    /// IPv4 header length in bytes.
-    pub ihl: usize,
-    /// IPv4 total length.
-    pub total_len: usize,
+    /// Offset of the transport header from the IP header.
+    pub l4: usize,
+    /// Bytes of the IP packet (IPv4 total length, or 40 + IPv6 payload length).
+    pub ip_len: usize,
+    /// IPv4 DF; always set for IPv6, which routers never fragment (RFC 8200 5).
     pub dont_frag: bool,
+    /// TTL or hop limit.
     pub ttl: u8,
-    pub ident: u16,
+    /// IPv4 identification, or the IPv6 Fragment header's.
+    pub ident: u32,
     pub frag: Frag,
 }
 
+/// ICMPv6 error types are below 128 (RFC 4443 2.1); echo and NDP are the node's.
+fn is_icmpv6_error(l4: &[u8]) -> bool {
+    l4.first().is_some_and(|&t| t < 128)
+}
+
 impl Flow {
-    /// `None` for anything the L3 node should see instead: not IPv4, a bad header
-    /// checksum, a truncated transport header, another protocol.
+    /// `None` for anything the L3 node should see instead: not IP, a bad IPv4 header
+    /// checksum, a truncated transport header, another protocol, ICMP that is not an
+    /// error.
     #[inline]
     pub fn parse(frame: &[u8]) -> Option<Flow> {
         let eth = EthernetFrame::new_checked(frame).ok()?;
-        if eth.ethertype() != ethertype::IPV4 {
-            return None;
+        match eth.ethertype() {
+            ethertype::IPV4 => Self::parse_v4(eth.payload()),
+            ethertype::IPV6 => Self::parse_v6(eth.payload()),
+            _ => None,
         }
-        let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+    }
+
+    fn transport(proto: u8, l4: &[u8], frag: Frag) -> Option<(u16, u16, u8)> {
+        let port = |at: usize| l4.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+        match proto {
+            ip_proto::TCP | ip_proto::UDP if frag == Frag::Later => Some((0, 0, 0)),
+            ip_proto::TCP if l4.len() >= 20 => Some((port(0)?, port(2)?, *l4.get(13)?)),
+            ip_proto::UDP if l4.len() >= 8 => Some((port(0)?, port(2)?, 0)),
+            _ => None,
+        }
+    }
+
+    fn parse_v4(l3: &[u8]) -> Option<Flow> {
+        let ip = Ipv4Packet::new_checked(l3).ok()?;
         if !ip.verify_checksum() {
             return None;
         }
@@ -59,39 +84,65 @@ impl Flow {
             _ => Frag::Later,
         };
         let l4 = ip.payload();
-        let port = |at: usize| l4.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
         let (sport, dport, tcp_flags) = match ip.protocol() {
-            ip_proto::TCP | ip_proto::UDP if frag == Frag::Later => (0, 0, 0),
-            ip_proto::TCP if l4.len() >= 20 => (port(0)?, port(2)?, *l4.get(13)?),
-            ip_proto::UDP if l4.len() >= 8 => (port(0)?, port(2)?, 0),
             // ICMP errors are never fragmented in practice; a fragment of one is the L3
             // node's to drop.
             ip_proto::ICMP if l4.len() >= 8 && frag == Frag::Whole => (0, 0, 0),
-            _ => return None,
+            p => Self::transport(p, l4, frag)?,
         };
         Some(Flow {
+            v6: false,
             proto: ip.protocol(),
-            src: ip.src_addr(),
-            dst: ip.dst_addr(),
+            src: Addr::from(ip.src_addr()),
+            dst: Addr::from(ip.dst_addr()),
             sport,
             dport,
             tcp_flags,
-            ihl: ip.header_len(),
-            total_len: usize::from(ip.total_len()),
+            l4: ip.header_len(),
+            ip_len: usize::from(ip.total_len()),
             dont_frag: ip.dont_frag(),
             ttl: ip.ttl(),
-            ident: ip.ident(),
+            ident: u32::from(ip.ident()),
             frag,
         })
     }
 
+    fn parse_v6(l3: &[u8]) -> Option<Flow> {
+        let ip = Ipv6Packet::new_checked(l3).ok()?;
+        let (up, l4) = ip.upper_layer_payload().ok()?;
+        let frag = match up.fragment {
+            None => Frag::Whole,
+            Some(f) if f.offset == 0 && f.more_frags => Frag::First,
+            Some(f) if f.offset == 0 => Frag::Whole,
+            Some(_) => Frag::Later,
+        };
+        let (sport, dport, tcp_flags) = match up.protocol {
+            ip_proto::ICMPV6 if l4.len() >= 8 && frag == Frag::Whole && is_icmpv6_error(l4) => (0, 0, 0),
+            p => Self::transport(p, l4, frag)?,
+        };
+        Some(Flow {
+            v6: true,
+            proto: up.protocol,
+            src: Addr::from(ip.src_addr()),
+            dst: Addr::from(ip.dst_addr()),
+            sport,
+            dport,
+            tcp_flags,
+            l4: up.offset,
+            ip_len: Ipv6Packet::<&[u8]>::HEADER_LEN + usize::from(ip.payload_len()),
+            dont_frag: true,
+            ttl: ip.hop_limit(),
+            ident: up.fragment.map_or(0, |f| f.ident),
+            frag,
+        })
+    }
+
+    /// An ICMP (v4) or ICMPv6 error message.
+    pub fn is_icmp(&self) -> bool {
+        matches!(self.proto, ip_proto::ICMP | ip_proto::ICMPV6)
+    }
+
     pub fn tuple(&self) -> Tuple {
-        Tuple {
-            proto: self.proto,
-            src: Addr::from(self.src),
-            sport: self.sport,
-            dst: Addr::from(self.dst),
-            dport: self.dport,
-        }
+        Tuple { proto: self.proto, src: self.src, sport: self.sport, dst: self.dst, dport: self.dport }
     }
 }

@@ -1,4 +1,4 @@
-//! Later IPv4 fragments of a connection's datagrams (RFC 791). IPVS sees datagrams
+//! Later fragments of a connection's datagrams (IPv4, RFC 791; IPv6, RFC 8200 4.5). IPVS sees datagrams
 //! reassembled by nf_defrag; a director on the fast path forwards fragments instead: the
 //! first one carries the ports, is classified like a whole datagram and remembered here
 //! by (source, destination, protocol, IP id); later ones follow it to the same
@@ -7,9 +7,8 @@
 //! arrives before its first, or after its entry was overwritten, is dropped and counted
 //! (`fragment`).
 
-use std::net::Ipv4Addr;
-
 use super::flow::Flow;
+use crate::addr::{Addr, Tuple};
 use crate::conn::{ConnId, Dir};
 
 /// Datagrams followed at once per core.
@@ -19,9 +18,9 @@ const TIMEOUT_MS: u64 = 30_000;
 
 #[derive(Clone, Copy, Default)]
 struct Slot {
-    src: u32,
-    dst: u32,
-    ident: u16,
+    src: Addr,
+    dst: Addr,
+    ident: u32,
     proto: u8,
     /// 0: empty; 1: client → real server; 2: reply.
     dir: u8,
@@ -34,8 +33,8 @@ pub(crate) struct FragTable {
 }
 
 fn index(f: &Flow) -> usize {
-    let w = u64::from(u32::from(f.src)) << 32 | u64::from(u32::from(f.dst));
-    let w = w ^ (u64::from(f.ident) << 16 | u64::from(f.proto)).rotate_left(40);
+    let w = u64::from(f.src.fold32()) << 32 | u64::from(f.dst.fold32());
+    let w = w ^ (u64::from(f.ident) << 8 | u64::from(f.proto)).rotate_left(40);
     (w.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize % SLOTS
 }
 
@@ -48,8 +47,8 @@ impl FragTable {
     pub fn remember(&mut self, f: &Flow, conn: ConnId, dir: Dir, now: u64) {
         if let Some(s) = self.slots.get_mut(index(f)) {
             *s = Slot {
-                src: u32::from(f.src),
-                dst: u32::from(f.dst),
+                src: f.src,
+                dst: f.dst,
                 ident: f.ident,
                 proto: f.proto,
                 dir: if dir == Dir::In { 1 } else { 2 },
@@ -63,8 +62,8 @@ impl FragTable {
     pub fn find(&self, f: &Flow, now: u64) -> Option<(ConnId, Dir)> {
         let s = self.slots.get(index(f))?;
         let same = s.dir != 0
-            && s.src == u32::from(f.src)
-            && s.dst == u32::from(f.dst)
+            && s.src == f.src
+            && s.dst == f.dst
             && s.ident == f.ident
             && s.proto == f.proto
             && now < s.expires;
@@ -74,7 +73,6 @@ impl FragTable {
 
 /// The key other cores find a datagram's owner by (the IP id stands in for the ports,
 /// which later fragments do not carry; port 0 is never a real flow's).
-pub(crate) fn owner_key(f: &Flow) -> crate::addr::Tuple {
-    let a = |ip: Ipv4Addr| crate::addr::Addr::from(ip);
-    crate::addr::Tuple { proto: f.proto, src: a(f.src), sport: f.ident, dst: a(f.dst), dport: 0 }
+pub(crate) fn owner_key(f: &Flow) -> Tuple {
+    Tuple { proto: f.proto, src: f.src, sport: f.ident as u16, dst: f.dst, dport: (f.ident >> 16) as u16 | 0x8000 }
 }

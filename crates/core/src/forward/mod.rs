@@ -56,8 +56,8 @@ impl<P: PacketBuf> Director<P> {
             Action::Output(dst) => self.node.output(pkt, dst, now, io),
             Action::Drop(reason) => io.drop(port, pkt, reason),
             Action::Redirect(core) => io.redirect(core, port, pkt),
-            Action::IcmpError { ty, code, rest, reason } => {
-                self.node.icmp_error(port, pkt.data(), ty, code, rest, now, io);
+            Action::IcmpError { err, reason } => {
+                self.node.icmp_error(port, pkt.data(), err, now, io);
                 io.drop(port, pkt, reason);
             }
         }

@@ -103,8 +103,20 @@ pub fn lab_on(core: u8, workers: u32, owners: Arc<OwnerMap>) -> Lab {
     routes.add_gateway("0.0.0.0/0".parse().unwrap(), Ipv4Addr::new(10, 0, 2, 1), 0);
     routes.add_gateway("10.0.4.0/24".parse().unwrap(), Ipv4Addr::new(10, 0, 3, 254), 1);
     let ports = vec![
-        PortL3 { mac: mac([0, 1]), addrs: vec!["10.0.2.2/24".parse().unwrap()], vips: vec![VIP], mtu: 1500 },
-        PortL3 { mac: mac([1, 1]), addrs: vec!["10.0.3.1/24".parse().unwrap()], vips: vec![], mtu: 1500 },
+        PortL3 {
+            mac: mac([0, 1]),
+            addrs: vec!["10.0.2.2/24".parse().unwrap()],
+            vips: vec![VIP],
+            mtu: 1500,
+            ..Default::default()
+        },
+        PortL3 {
+            mac: mac([1, 1]),
+            addrs: vec!["10.0.3.1/24".parse().unwrap()],
+            vips: vec![],
+            mtu: 1500,
+            ..Default::default()
+        },
     ];
     let l3 = Arc::new(L3Config::new(ports, routes));
     let mut node = Node::new(l3, NeighConfig::default());
