@@ -140,3 +140,60 @@ pub fn run(l: &mut Lab, port: u16, frame: &str) -> Recorder {
     l.dir.input(port, VecBuf::from_slice(&hex(frame)), 1_000, false, &mut io);
     io
 }
+
+pub const VIP6: &str = "2001:db8:2::100";
+
+fn v6(s: &str) -> std::net::Ipv6Addr {
+    s.parse().unwrap()
+}
+
+/// The IPv6 twin of [`lab`]: the same services on VIP6, the ports' IPv6 subnets, the
+/// router at 2001:db8:2::1 (wan) and 2001:db8:3::fe (lan), neighbours resolved.
+pub fn lab6() -> Lab {
+    let mut cfg = Config::new(64);
+    let key6 = |proto, port| ServiceKey::Proto { proto, addr: Addr::from(v6(VIP6)), port };
+    let d6 = |a: &str, port, fwd| DestSpec { fwd, ..DestSpec::new(Addr::from(v6(a)), port) };
+    let mut svc = |proto, port, dests: &[DestSpec]| {
+        let mut s = ServiceSpec::new(key6(proto, port));
+        s.scheduler = "rr".into();
+        cfg.add_service(&s).unwrap();
+        for d in dests {
+            cfg.add_dest(&key6(proto, port), d).unwrap();
+        }
+    };
+    svc(Protocol::Tcp, 80, &[d6("2001:db8:3::11", 8080, FwdMethod::Masq), d6("2001:db8:3::12", 80, FwdMethod::Masq)]);
+    svc(Protocol::Tcp, 81, &[d6("2001:db8:3::11", 81, FwdMethod::Route)]);
+    svc(Protocol::Tcp, 82, &[d6("2001:db8:4::11", 82, FwdMethod::Tunnel)]);
+    svc(Protocol::Udp, 82, &[d6("2001:db8:4::11", 82, FwdMethod::Tunnel)]);
+    svc(Protocol::Udp, 83, &[]);
+    svc(Protocol::Udp, 53, &[d6("2001:db8:3::12", 5353, FwdMethod::Masq)]);
+    let mut routes6 = rvs_core::route::Route6Table::default();
+    routes6.add_gateway("::/0".parse().unwrap(), v6("2001:db8:2::1"), 0);
+    routes6.add_gateway("2001:db8:4::/64".parse().unwrap(), v6("2001:db8:3::fe"), 1);
+    let ports = vec![
+        PortL3 {
+            mac: mac([0, 1]),
+            addrs6: vec!["2001:db8:2::2/64".parse().unwrap()],
+            vips6: vec![v6(VIP6)],
+            mtu: 1500,
+            ..Default::default()
+        },
+        PortL3 { mac: mac([1, 1]), addrs6: vec!["2001:db8:3::1/64".parse().unwrap()], mtu: 1500, ..Default::default() },
+    ];
+    let l3 = Arc::new(L3Config::with_routes(ports, RouteTable::default(), routes6));
+    let mut node = Node::new(l3, NeighConfig::default());
+    let mut io = Recorder::default();
+    for (port, ip, m) in [
+        (0, "2001:db8:2::1", [0, 0xfe]),
+        (1, "2001:db8:3::11", [3, 11]),
+        (1, "2001:db8:3::12", [3, 12]),
+        (1, "2001:db8:3::fe", [2, 0xfe]),
+    ] {
+        node.learn(port, v6(ip), mac(m), true, 0, &mut io);
+    }
+    let stats = Arc::new(CoreStats::with_dests(1, 2, 64));
+    let conn = ConnConfig { capacity: 1024, max_dests: 64, workers: 1, ..ConnConfig::default() };
+    let owners = Arc::new(OwnerMap::new(16));
+    let lb = Balancer::new(0, conn, cfg.snapshot(), owners.clone(), stats.clone(), 0);
+    Lab { cfg, dir: Director::new(node, lb), stats, owners }
+}
