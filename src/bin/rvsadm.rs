@@ -19,6 +19,15 @@ fn exit(code: i32) -> ExitCode {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // rvs's own VIP commands (not ipvsadm's): checked here too, then rvsd runs them.
+    match control::admin::vip::parse(&args) {
+        Some(Err(usage)) => {
+            eprint!("{usage}");
+            return exit(2);
+        }
+        Some(Ok(_)) => return call(args, None),
+        None => {}
+    }
     let cmd = match ipvsadm::parse(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -47,6 +56,10 @@ fn main() -> ExitCode {
     } else {
         None
     };
+    call(args, stdin)
+}
+
+fn call(args: Vec<String>, stdin: Option<String>) -> ExitCode {
     match socket::call(&socket::default_path(), &Request { args, stdin }) {
         Ok(r) => {
             let _ = std::io::stdout().write_all(r.stdout.as_bytes());

@@ -6,5 +6,6 @@ pub mod config;
 pub mod ipvsadm;
 pub mod live;
 pub mod metrics;
+pub mod net;
 pub mod rate;
 pub mod services;

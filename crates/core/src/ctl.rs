@@ -34,6 +34,8 @@ pub struct ConnChunk {
 }
 
 pub enum WorkerCtl {
+    /// Adopt this configuration of the ports' addresses, VIPs and routes.
+    Net(Arc<crate::l3::L3Config>),
     /// Adopt this configuration (RCU style: the control thread built it). A worker
     /// adopts only the newest of those queued.
     Snapshot(Publication),

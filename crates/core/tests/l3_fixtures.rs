@@ -271,3 +271,33 @@ fn udp_to(dst: Ipv4Addr) -> VecBuf {
     ip.fill_checksum();
     VecBuf::from_slice(&f)
 }
+
+#[test]
+fn a_vip_added_at_run_time_is_announced_and_answered_and_a_removed_one_is_not() {
+    let mut n = node();
+    let new_vip = Ipv4Addr::new(10, 0, 2, 101);
+    let ask = |n: &mut Node<VecBuf>| {
+        let mut io = Recorder::default();
+        n.input(0, arp_request(Ipv4Addr::new(10, 0, 2, 1), new_vip, 1), 0, &mut io);
+        io.tx
+    };
+    assert!(ask(&mut n).is_empty(), "not ours yet");
+    let mut cfg = n.config().clone();
+    cfg.ports[0].vips.push(new_vip);
+    n.set_config(Arc::new(cfg.clone()));
+    let answer = ask(&mut n);
+    assert_eq!(answer.len(), 1, "answered from the next packet on");
+    assert_eq!(&answer[0].1[28..32], &new_vip.octets(), "the reply's sender address is the new VIP");
+    // The next tick announces it once (gratuitous ARP: sender = target = the VIP).
+    let mut io = Recorder::default();
+    n.tick(1, &mut io);
+    let garps: Vec<_> =
+        io.tx.iter().filter(|(_, f)| f[28..32] == new_vip.octets() && f[38..42] == new_vip.octets()).collect();
+    assert_eq!(garps.len(), 1);
+    let mut io = Recorder::default();
+    n.tick(2, &mut io);
+    assert!(io.tx.is_empty(), "announced once");
+    cfg.ports[0].vips.retain(|v| *v != new_vip);
+    n.set_config(Arc::new(cfg));
+    assert!(ask(&mut n).is_empty(), "removed: no longer answered");
+}

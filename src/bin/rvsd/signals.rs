@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use control::config::Config;
 use control::live::Live;
+use control::net::LiveNet;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 pub struct Signals {
@@ -26,12 +27,12 @@ impl Signals {
 
     /// Serve signals until SIGINT or SIGTERM, running `every_period` every
     /// [`control::rate::PERIOD_SECS`] (the rate estimator's sample).
-    pub fn serve(&self, cfg: &Config, live: &Live, mut every_period: impl FnMut()) {
+    pub fn serve(&self, cfg: &Config, live: &Live, net: &LiveNet, mut every_period: impl FnMut()) {
         let period = Duration::from_secs(control::rate::PERIOD_SECS);
         let mut next = Instant::now() + period;
         while !self.term.load(Ordering::Relaxed) {
             if self.hup.swap(false, Ordering::Relaxed) {
-                reload(cfg, live);
+                reload(cfg, live, net);
             }
             if Instant::now() >= next {
                 every_period();
@@ -42,18 +43,22 @@ impl Signals {
     }
 }
 
-fn reload(running: &Config, live: &Live) {
+fn reload(running: &Config, live: &Live, net: &LiveNet) {
     let new = match control::config::load(&running.path) {
         Ok(new) => new,
         Err(e) => return eprintln!("rvsd: reload refused: {e}; the running configuration stays"),
     };
-    if new.eal != running.eal
-        || new.ports != running.ports
-        || new.vips != running.vips
-        || new.routes != running.routes
-        || new.workers != running.workers
-    {
-        eprintln!("rvsd: reload: only [[service]] changes apply without a restart; other changes are ignored");
+    if new.eal != running.eal || new.workers != running.workers || new.control != running.control {
+        eprintln!("rvsd: reload: [eal], [workers] and [control] apply at the next start; ignored now");
+    }
+    // Addresses, VIPs and routes apply live (the ports themselves need a restart).
+    match net.reload(&new) {
+        Ok(true) => {
+            let vips: Vec<String> = net.vips().iter().map(|(a, p, _)| format!("{a} on {p}")).collect();
+            println!("rvsd: reload: addresses, VIPs and routes applied; VIPs: {}", vips.join(", "));
+        }
+        Ok(false) => {}
+        Err(e) => eprintln!("rvsd: reload: {e}; addresses, VIPs and routes unchanged"),
     }
     match live.update(|c| control::services::apply(c, &new.services)) {
         Ok(changes) => {

@@ -1,6 +1,5 @@
 //! Bring-up and tear-down: EAL, mempool, ports, workers, control thread, signals.
 
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -8,18 +7,19 @@ use std::sync::Arc;
 use control::config::{Config, MbufNeed, REDIRECT_RING};
 use control::live::Live;
 use control::metrics::{self, service_label, BuildInfo, Metrics};
+use control::net::LiveNet;
 use dataplane::{NeighInbox, WorkerConfig};
 use dpdk::{lcore, Eal, Mbuf, Mempool, Port, PortConf, Ring, RssFields};
 use rvs_core::addr::fmt_addr_port;
 use rvs_core::conn::ConnConfig;
 use rvs_core::ctl::WorkerCtl;
 use rvs_core::forward::OwnerMap;
-use rvs_core::l3::{L3Config, PortL3};
+use rvs_core::l3::L3Config;
 use rvs_core::neigh::NeighConfig;
-use rvs_core::route::{IpCidr, Route6Table, RouteTable};
 use rvs_core::rss::{self, Rss};
 use rvs_core::service::Snapshot;
 use rvs_core::stats::CoreStats;
+use wire::EthernetAddress;
 
 use crate::signals::Signals;
 
@@ -71,7 +71,7 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
     );
     let pool = Mempool::create("rvs_pkt", cfg.workers.mbufs, cfg.workers.mbuf_cache, dpdk::MBUF_DEFAULT_DATA_ROOM, -1)
         .map_err(|e| format!("mempool: {e}"))?;
-    let (ports, l3, rss) = start_ports(&cfg, &pool, nb_workers as u16)?;
+    let (ports, macs, rss) = start_ports(&cfg, &pool, nb_workers as u16)?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let stats: Vec<Arc<CoreStats>> = cfg
@@ -82,6 +82,8 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
         .collect();
     let (senders, receivers): (Vec<_>, Vec<_>) =
         (0..nb_workers).map(|_| crossbeam::channel::unbounded::<WorkerCtl>()).unzip();
+    let net = Arc::new(LiveNet::new(&cfg, macs, senders.clone()));
+    let l3 = net.current();
     let live = Arc::new(Live::new(services, senders));
     print_services(&live.snapshot());
     launch_workers(&cfg, &ports, &pool, &l3, &rss, &stats, &live, receivers, &stop)?;
@@ -98,14 +100,14 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
         Err(e) => eprintln!("rvsd: metrics on {}: {e} (continuing without)", cfg.control.metrics),
     }
     let table_size = conn_config(&cfg).effective_capacity().saturating_mul(nb_workers as u32);
-    let admin = Arc::new(control::admin::Admin::new(live.clone(), stats.clone(), table_size));
+    let admin = Arc::new(control::admin::Admin::new(live.clone(), stats.clone(), table_size).with_net(net.clone()));
     match control::admin::socket::serve(&cfg.control.socket, admin.clone()) {
         Ok(_) => println!("admin: {} (rvsadm)", cfg.control.socket.display()),
         Err(e) => eprintln!("rvsd: admin socket {}: {e} (continuing without)", cfg.control.socket.display()),
     }
     println!("rvsd: running; SIGHUP reloads [[service]], SIGINT or SIGTERM stops");
 
-    signals.serve(&cfg, &live, || admin.tick());
+    signals.serve(&cfg, &live, &net, || admin.tick());
     let _ = std::fs::remove_file(&cfg.control.socket);
 
     println!("rvsd: signal received, stopping");
@@ -127,7 +129,7 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
 }
 
 /// Configure and start every port with one rx and one tx queue per worker; returns the
-/// ports, the L3 view of them the workers share, and the RSS configuration.
+/// ports, their MAC addresses, and the RSS configuration.
 ///
 /// RSS hashes the client's address alone, with one key and one redirection table on
 /// every port: its source on a port that holds VIPs (clients send there), its
@@ -135,9 +137,9 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
 /// reply then reach the same worker, which owns the connection: no packet crosses
 /// between workers. A device that cannot hash an address alone spreads by its own
 /// fields, and the owner map and rings carry what lands elsewhere.
-fn start_ports(cfg: &Config, pool: &Mempool, queues: u16) -> Result<(Vec<Port>, Arc<L3Config>, Arc<Rss>)> {
+fn start_ports(cfg: &Config, pool: &Mempool, queues: u16) -> Result<(Vec<Port>, Vec<EthernetAddress>, Arc<Rss>)> {
     let mut ports = Vec::new();
-    let mut l3_ports = Vec::new();
+    let mut macs = Vec::new();
     let mut reta_size = 0;
     for (i, p) in cfg.ports.iter().enumerate() {
         let port = Port::by_name(&p.device).map_err(|e| format!("port {}: device {}: {e}", p.name, p.device))?;
@@ -182,28 +184,17 @@ fn start_ports(cfg: &Config, pool: &Mempool, queues: u16) -> Result<(Vec<Port>, 
             },
             if link.up { format!("up {} Mbps", link.speed_mbps) } else { "down".into() }
         );
-        let on_port = cfg.vips.iter().filter(|v| v.port == i).map(|v| v.addr);
-        let vips = on_port.clone().filter_map(|a| if let IpAddr::V4(a) = a { Some(a) } else { None }).collect();
-        let vips6 = on_port.filter_map(|a| if let IpAddr::V6(a) = a { Some(a) } else { None }).collect();
-        let (addrs, addrs6) = (p.addresses.clone(), p.addresses6.clone());
-        l3_ports.push(PortL3 { mac, addrs, vips, addrs6, vips6, mtu: p.mtu });
+        macs.push(mac);
         ports.push(port);
     }
-    let (mut routes, mut routes6) = (RouteTable::default(), Route6Table::default());
     for r in &cfg.routes {
-        match (r.prefix, r.gateway) {
-            (IpCidr::V4(p), IpAddr::V4(g)) => routes.add_gateway(p, g, r.port as u16),
-            (IpCidr::V6(p), IpAddr::V6(g)) => routes6.add_gateway(p, g, r.port as u16),
-            // Validation keeps a route's prefix and gateway in one family.
-            _ => continue,
-        }
         println!("route {} via {} ({})", r.prefix, r.gateway, cfg.ports[r.port].name);
     }
     for v in &cfg.vips {
         println!("vip {} on {}", v.addr, cfg.ports[v.port].name);
     }
     let rss = Arc::new(Rss::new(rss::DEFAULT_KEY, queues, if reta_size > 0 { reta_size } else { 128 }));
-    Ok((ports, Arc::new(L3Config::with_routes(l3_ports, routes, routes6)), rss))
+    Ok((ports, macs, rss))
 }
 
 #[allow(clippy::too_many_arguments)]

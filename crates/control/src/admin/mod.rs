@@ -4,6 +4,7 @@
 
 mod convert;
 pub mod socket;
+pub mod vip;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -63,6 +64,7 @@ struct State {
 
 pub struct Admin {
     live: Arc<Live>,
+    net: Option<Arc<crate::net::LiveNet>>,
     cores: Vec<Arc<CoreStats>>,
     table_size: u32,
     state: Mutex<State>,
@@ -115,7 +117,13 @@ fn stats(t: Totals, r: crate::rate::Rates) -> ipv::Stats {
 impl Admin {
     /// `table_size` is what the listing header reports as `size=`.
     pub fn new(live: Arc<Live>, cores: Vec<Arc<CoreStats>>, table_size: u32) -> Self {
-        Admin { live, cores, table_size, state: Mutex::new(State::default()) }
+        Admin { live, net: None, cores, table_size, state: Mutex::new(State::default()) }
+    }
+
+    /// The running addresses and VIPs, for `rvsadm --add-vip` and friends.
+    pub fn with_net(mut self, net: Arc<crate::net::LiveNet>) -> Self {
+        self.net = Some(net);
+        self
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -198,6 +206,12 @@ impl Admin {
 
     /// Run one rvsadm command line.
     pub fn execute(&self, req: &Request) -> Response {
+        match (vip::parse(&req.args), &self.net) {
+            (Some(Ok(c)), Some(net)) => return vip::execute(net, c),
+            (Some(Ok(_)), None) => return Response::err("rvsadm: this rvsd manages no VIPs", 255),
+            (Some(Err(usage)), _) => return Response::err(usage, 2),
+            (None, _) => {}
+        }
         let cmd = match ipv::parse(&req.args) {
             Ok(c) => c,
             Err(e) => return Response::err(e.message, e.exit_code),

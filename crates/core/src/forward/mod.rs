@@ -100,6 +100,7 @@ impl<P: PacketBuf> Director<P> {
                 Some(q) => q.merge(p),
                 None => self.pending = Some(p),
             },
+            WorkerCtl::Net(cfg) => self.node.set_config(cfg),
             WorkerCtl::Timeouts { tcp, tcpfin, udp } => self.lb.conns_mut().set_timeouts(tcp, tcpfin, udp),
             WorkerCtl::ListConns(reply) => self.listings.push_back(Listing { reply, next: 0 }),
         }

@@ -93,11 +93,16 @@ impl TokenBucket {
     }
 }
 
+/// Addresses announced per tick after a configuration change (the rest wait a tick).
+const ANNOUNCE_PER_TICK: usize = 64;
+
 /// One worker's L3 state.
 pub struct Node<P> {
     cfg: Arc<L3Config>,
     neigh: NeighTable<P>,
     icmp_budget: TokenBucket,
+    /// Addresses that appeared in the last configuration, to announce at the next ticks.
+    fresh: Vec<(u16, IpAddr)>,
 }
 
 impl<P: PacketBuf> Node<P> {
@@ -106,7 +111,31 @@ impl<P: PacketBuf> Node<P> {
             cfg,
             neigh: NeighTable::new(neigh),
             icmp_budget: TokenBucket::new(ICMP_ERRORS_PER_SEC, ICMP_ERRORS_BURST, 0),
+            fresh: Vec::new(),
         }
+    }
+
+    /// Adopt a new configuration of the ports' addresses, VIPs and routes (published by
+    /// the control thread; never per packet). From the next packet on, an address that
+    /// went away is no longer answered for and a new one is; each new one is announced
+    /// (gratuitous ARP, unsolicited advertisement) at the next ticks so neighbours' caches
+    /// move to us at once, as Linux does when an address is added.
+    pub fn set_config(&mut self, cfg: Arc<L3Config>) {
+        for (i, p) in cfg.ports.iter().enumerate() {
+            let old = self.cfg.ports.get(i);
+            let v4 = p.addrs.iter().map(|a| a.addr).chain(p.vips.iter().copied()).map(IpAddr::V4);
+            let v6 = p.addrs6.iter().map(|a| a.addr).chain(p.vips6.iter().copied()).map(IpAddr::V6);
+            for a in v4.chain(v6) {
+                let had = old.is_some_and(|o| match a {
+                    IpAddr::V4(a) => o.vips.contains(&a) || o.addrs.iter().any(|c| c.addr == a),
+                    IpAddr::V6(a) => o.vips6.contains(&a) || o.addrs6.iter().any(|c| c.addr == a),
+                });
+                if !had && !self.fresh.contains(&(i as u16, a)) {
+                    self.fresh.push((i as u16, a));
+                }
+            }
+        }
+        self.cfg = cfg;
     }
 
     /// Change the ICMP error rate limit (errors per second, burst), as Linux's
@@ -238,6 +267,14 @@ impl<P: PacketBuf> Node<P> {
         );
         for p in probes.into_iter().flatten() {
             self.probe(p, io);
+        }
+        let n = self.fresh.len().min(ANNOUNCE_PER_TICK);
+        let fresh: Vec<(u16, IpAddr)> = self.fresh.drain(..n).collect();
+        for (port, a) in fresh {
+            match a {
+                IpAddr::V4(a) => self.garp(port, a, io),
+                IpAddr::V6(a) => self.unsolicited_na(port, a, io),
+            }
         }
     }
 

@@ -186,10 +186,15 @@ impl<P: PacketBuf> Node<P> {
     pub(super) fn announce_v4(&self, io: &mut impl Io<P>) {
         for (i, p) in self.cfg.ports.iter().enumerate() {
             for ip in p.addrs.iter().map(|a| a.addr).chain(p.vips.iter().copied()) {
-                let (b, z) = (EthernetAddress::BROADCAST, EthernetAddress::default());
-                self.send_arp(i as u16, arp_op::REQUEST, b, ip, z, ip, io);
+                self.garp(i as u16, ip, io);
             }
         }
+    }
+
+    /// A gratuitous ARP request for `ip` (RFC 5227 3: an announcement).
+    pub(super) fn garp(&self, port: u16, ip: Ipv4Addr, io: &mut impl Io<P>) {
+        let (b, z) = (EthernetAddress::BROADCAST, EthernetAddress::default());
+        self.send_arp(port, arp_op::REQUEST, b, ip, z, ip, io);
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -197,11 +197,15 @@ impl<P: PacketBuf> Node<P> {
     /// port, so neighbours' caches point at us at start (RFC 4861 7.2.6).
     pub(super) fn announce_v6(&self, io: &mut impl Io<P>) {
         for (i, p) in self.cfg.ports.iter().enumerate().filter(|(_, p)| p.has_ipv6()) {
-            let all = multicast_mac(ALL_NODES);
             for ip in p.addrs6.iter().map(|a| a.addr).chain(p.vips6.iter().copied()).chain([p.link_local()]) {
-                self.send_na(i as u16, ip, ALL_NODES, all, false, io);
+                self.unsolicited_na(i as u16, ip, io);
             }
         }
+    }
+
+    /// An unsolicited advertisement of `ip` to all nodes, override set.
+    pub(super) fn unsolicited_na(&self, port: u16, ip: Ipv6Addr, io: &mut impl Io<P>) {
+        self.send_na(port, ip, ALL_NODES, multicast_mac(ALL_NODES), false, io);
     }
 
     /// RFC 4443 2.4 (e): no error about an error, nor to or about a multicast or
