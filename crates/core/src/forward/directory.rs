@@ -33,9 +33,8 @@ const STATE_SHIFT: u32 = 56;
 /// Attempts at a slot being rewritten before a reader passes it by as not its key (the
 /// owner rewrites a slot in a few stores; a stably present key's slot is never written).
 const READ_TRIES: usize = 64;
-/// Later-fragment keys a worker can hold: its fragment table's slots (`frag::SLOTS`),
-/// at half load.
-const FRAG_SLOTS: usize = 8192;
+/// Later-fragment keys a worker can hold: its fragment table's slots, at half load.
+const FRAG_SLOTS: usize = 2 * super::frag::SLOTS;
 
 /// A key as stored: source and destination addresses (two words each), then
 /// protocol | sport << 8 | dport << 24 (the slot's state goes in the top byte).
