@@ -44,7 +44,7 @@ use dpdk::{lcore, Burst, Eal, Mbuf, Mempool, Port, PortConf, RxQueue, TxQueue};
 use rvs_benches::{array, distance, num, object, string, write_fragment};
 use rvs_core::addr::{Addr, Protocol};
 use rvs_core::conn::ConnConfig;
-use rvs_core::forward::OwnerMap;
+use rvs_core::forward::Directory;
 use rvs_core::l3::{L3Config, PortL3};
 use rvs_core::neigh::NeighConfig;
 use rvs_core::route::{Ipv4Cidr, RouteTable};
@@ -577,7 +577,7 @@ fn start_worker(s: &Setup, capacity: u32, bypass: bool) -> Running {
         conn: ConnConfig { capacity, max_dests: 64, workers: 1, ..ConnConfig::default() },
         snapshot: s.snapshot.clone(),
         ctl: rx,
-        owners: Arc::new(OwnerMap::new(20)),
+        owners: Arc::new(Directory::for_capacity(1, capacity as usize)),
         rss: Arc::new(Rss::new(rss::DEFAULT_KEY, 1, 128)),
         rings_out: vec![None],
         rings_in: vec![],

@@ -17,7 +17,7 @@ use std::time::Instant;
 use rvs_benches::{num, object, write_fragment};
 use rvs_core::addr::{Addr, Protocol};
 use rvs_core::conn::ConnConfig;
-use rvs_core::forward::{Balancer, Director, OwnerMap};
+use rvs_core::forward::{Balancer, Director, Directory};
 use rvs_core::l3::{Io, L3Config, Node, PortL3};
 use rvs_core::neigh::NeighConfig;
 use rvs_core::route::RouteTable;
@@ -69,7 +69,7 @@ fn director() -> Director<VecBuf> {
     node.learn(0, Ipv4Addr::new(10, 0, 2, 1), EthernetAddress([2, 0, 0, 0, 0, 0xfe]), true, 0, &mut Count::default());
     let stats = Arc::new(CoreStats::with_dests(1, 1, 16));
     let conn = ConnConfig { capacity: 1024, max_dests: 16, ..ConnConfig::default() };
-    let lb = Balancer::new(0, conn, cfg.snapshot(), Arc::new(OwnerMap::new(12)), stats, 0);
+    let lb = Balancer::new(0, conn, cfg.snapshot(), Arc::new(Directory::new(1, 64)), stats, 0);
     Director::new(node, lb)
 }
 

@@ -61,7 +61,7 @@ pub enum DropReason {
     TooBig,
     /// The ring to the core owning the connection was full.
     RedirectFull,
-    /// A reply redirected to the core the owner map named, which had no such connection.
+    /// A reply redirected to the core the owner directory (or the client's queue) named, which had no such connection.
     RedirectMiss,
     /// TTL 1 or less on a packet to forward (ICMP time exceeded is sent, RFC 1812 5.3.1).
     TtlExceeded,
@@ -203,6 +203,9 @@ pub struct CoreStats {
     pub redirects_out: Counter,
     /// Packets received from other cores for connections this core owns.
     pub redirects_in: Counter,
+    /// Connections (or fragment keys) the owner directory had no room for: their
+    /// packets that land on another worker are steered to the client's queue instead.
+    pub directory_full: Counter,
     /// ICMP errors this core sent, and those it held back (rate limit, or a sender that
     /// must not get one: RFC 1122 3.2.2).
     pub icmp_errors_sent: Counter,
@@ -270,6 +273,7 @@ impl CoreStats {
             neighbours: Counter::default(),
             redirects_out: Counter::default(),
             redirects_in: Counter::default(),
+            directory_full: Counter::default(),
             icmp_errors_sent: Counter::default(),
             icmp_errors_suppressed: Counter::default(),
             conns: Counter::default(),

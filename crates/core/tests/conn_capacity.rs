@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use rvs_core::conn::{ConnConfig, ConnTable, MAX_ENTRIES};
-use rvs_core::forward::{Balancer, OwnerMap};
+use rvs_core::forward::{Balancer, Directory};
 use rvs_core::service::Snapshot;
 use rvs_core::stats::CoreStats;
 
@@ -16,8 +16,14 @@ fn defect_11_reported_capacity_is_the_tables() {
         let stats = Arc::new(CoreStats::with_dests(1, 1, 16));
         let conn = ConnConfig { capacity: asked, max_dests: 16, ..ConnConfig::default() };
         let real = ConnTable::new(conn, 0).capacity() as u64;
-        let _b =
-            Balancer::new(0, conn, Arc::new(Snapshot::new(vec![], 16)), Arc::new(OwnerMap::new(8)), stats.clone(), 0);
+        let _b = Balancer::new(
+            0,
+            conn,
+            Arc::new(Snapshot::new(vec![], 16)),
+            Arc::new(Directory::new(1, 64)),
+            stats.clone(),
+            0,
+        );
         assert_eq!(stats.conn_capacity.get(), real, "asked for {asked}");
     }
 }

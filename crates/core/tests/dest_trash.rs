@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rvs_core::addr::{Addr, Protocol};
 use rvs_core::conn::{ConnConfig, NewConn};
-use rvs_core::forward::{Balancer, OwnerMap};
+use rvs_core::forward::{Balancer, Directory};
 use rvs_core::service::{Config, DestSpec, FwdMethod, ServiceKey, ServiceSpec};
 use rvs_core::stats::CoreStats;
 
@@ -25,7 +25,7 @@ fn defect_08_worker_keeps_publishing_counts_of_deleted_servers() {
     let id = cfg.add_dest(&key, &DestSpec { fwd: FwdMethod::Masq, ..DestSpec::new(rs, 80) }).unwrap();
     let stats = Arc::new(CoreStats::with_dests(1, 1, 16));
     let conn = ConnConfig { capacity: 64, max_dests: 16, ..ConnConfig::default() };
-    let mut lb = Balancer::new(0, conn, cfg.snapshot(), Arc::new(OwnerMap::new(8)), stats.clone(), 0);
+    let mut lb = Balancer::new(0, conn, cfg.snapshot(), Arc::new(Directory::new(1, 64)), stats.clone(), 0);
     let d = cfg.snapshot().services()[0].dests[0];
     let client = (Addr::from(Ipv4Addr::new(10, 0, 1, 2)), 40000);
     let c = NewConn::to_dest(Protocol::Tcp, client, (Addr::from(Ipv4Addr::new(10, 0, 2, 100)), 80), &d);

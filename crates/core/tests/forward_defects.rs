@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use forward_common::golden::*;
 use forward_common::*;
-use rvs_core::forward::OwnerMap;
+use rvs_core::forward::Directory;
 use rvs_core::stats::DropReason;
 use wire::{Ipv4Packet, VecBuf};
 
@@ -18,10 +18,10 @@ fn input(l: &mut Lab, port: u16, frame: &[u8], now: u64, redirected: bool) -> Re
     io
 }
 
-/// Two workers sharing an owner map; `frame` (a client's first packet) goes to whichever
+/// Two workers sharing an owner directory; `frame` (a client's first packet) goes to whichever
 /// worker the director places it on. Returns (owner, the other).
 fn two_workers_with(frame: &str) -> (Lab, Lab) {
-    let owners = Arc::new(OwnerMap::new(16));
+    let owners = Arc::new(Directory::new(2, 1024));
     let mut w = [lab_on(0, 2, owners.clone()), lab_on(1, 2, owners)];
     let first = input(&mut w[0], 0, &hex(frame), 1_000, false);
     let owner = match first.redirects.as_slice() {

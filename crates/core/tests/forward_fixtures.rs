@@ -83,7 +83,7 @@ fn replies_owned_by_another_core_are_redirected() {
         Addr::from(Ipv4Addr::new(10, 0, 1, 2)),
         40000,
     );
-    l.owners.claim(&reply, 1);
+    assert!(l.owners.insert(1, &reply));
     let io = run(&mut l, 1, NAT_SYNACK_IN);
     assert_eq!(io.redirects, vec![(1, 1)]);
     assert!(io.tx.is_empty());
@@ -94,7 +94,7 @@ fn replies_owned_by_another_core_are_redirected() {
     // A connection on its client's own worker claims nothing (its replies reach that
     // worker by the client's address); only connections living elsewhere are named.
     run(&mut l, 0, NAT_SYN_IN);
-    assert_eq!(l.owners.owner(&reply), Some(1), "the earlier claim is not overwritten");
+    assert_eq!(l.owners.owner(0, &reply), Some(1), "the earlier entry stays");
 }
 
 #[test]

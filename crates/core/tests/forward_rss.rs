@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use forward_common::*;
 use rvs_core::addr::{Addr, Protocol};
-use rvs_core::forward::OwnerMap;
+use rvs_core::forward::Directory;
 use rvs_core::rss::{Rss, DEFAULT_KEY};
 use rvs_core::service::{DestSpec, FwdMethod, Persistence, ServiceSpec};
 use wire::{Ipv4Packet, VecBuf};
@@ -52,7 +52,7 @@ struct Pair {
 
 impl Pair {
     fn new() -> Pair {
-        let owners = Arc::new(OwnerMap::new(16));
+        let owners = Arc::new(Directory::new(2, 1024));
         Pair {
             w: [lab_on(0, 2, owners.clone()), lab_on(1, 2, owners)],
             rss: Rss::new(DEFAULT_KEY, 2, 128),

@@ -10,7 +10,7 @@ use crossbeam::queue::ArrayQueue;
 use dpdk::{lcore, Burst, Mbuf, Mempool, Ring, RxQueue, TxQueue};
 use rvs_core::conn::ConnConfig;
 use rvs_core::ctl::WorkerCtl;
-use rvs_core::forward::{Balancer, Director, OwnerMap};
+use rvs_core::forward::{Balancer, Director, Directory};
 use rvs_core::l3::{Io, L3Config, Node};
 use rvs_core::neigh::NeighConfig;
 use rvs_core::rss::Rss;
@@ -32,7 +32,7 @@ pub struct NeighUpdate {
 pub type NeighInbox = ArrayQueue<NeighUpdate>;
 
 /// Everything one worker owns. Port index `i` is the i-th configured port; worker index
-/// `core` is its position among the workers (rings and owner map use it).
+/// `core` is its position among the workers (rings and owner directory use it).
 pub struct WorkerConfig {
     pub core: u8,
     pub ports: Vec<(RxQueue, TxQueue)>,
@@ -45,7 +45,8 @@ pub struct WorkerConfig {
     pub snapshot: Arc<Snapshot>,
     /// Requests from the control thread, served at timer ticks.
     pub ctl: Receiver<WorkerCtl>,
-    pub owners: Arc<OwnerMap>,
+    /// Who holds connections that live away from their client's queue (shared).
+    pub owners: Arc<Directory>,
     /// The ports' RSS configuration (clients' home workers are their RSS queues).
     pub rss: Arc<Rss>,
     /// `rings_out[j]`: single-producer ring to worker j (`None` for itself).

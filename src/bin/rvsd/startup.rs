@@ -13,7 +13,7 @@ use dpdk::{lcore, Eal, Mbuf, Mempool, Port, PortConf, Ring, RssFields};
 use rvs_core::addr::fmt_addr_port;
 use rvs_core::conn::ConnConfig;
 use rvs_core::ctl::WorkerCtl;
-use rvs_core::forward::OwnerMap;
+use rvs_core::forward::Directory;
 use rvs_core::l3::L3Config;
 use rvs_core::neigh::NeighConfig;
 use rvs_core::rss::{self, Rss};
@@ -27,8 +27,6 @@ use crate::signals::Signals;
 pub const MAX_DESTS: u32 = 4096;
 /// Neighbour-update hints a worker can have pending from the others.
 const NEIGH_INBOX: usize = 256;
-/// 2^20 one-byte owner slots for NAT replies.
-const OWNER_BITS: u32 = 20;
 
 pub type Result<T> = std::result::Result<T, String>;
 
@@ -136,7 +134,7 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
 /// destination on the others (NAT replies to clients arrive there). A request and its
 /// reply then reach the same worker, which owns the connection: no packet crosses
 /// between workers. A device that cannot hash an address alone spreads by its own
-/// fields, and the owner map and rings carry what lands elsewhere.
+/// fields, and the owner directory and rings carry what lands elsewhere.
 fn start_ports(cfg: &Config, pool: &Mempool, queues: u16) -> Result<(Vec<Port>, Vec<EthernetAddress>, Arc<Rss>)> {
     let mut ports = Vec::new();
     let mut macs = Vec::new();
@@ -227,7 +225,6 @@ fn launch_workers(
         }
         rings.push(row);
     }
-    let owners = Arc::new(OwnerMap::new(OWNER_BITS));
     let neigh = NeighConfig {
         capacity: cfg.workers.neigh_capacity as usize,
         queue_len: cfg.workers.neigh_queue as usize,
@@ -235,6 +232,9 @@ fn launch_workers(
         ..NeighConfig::default()
     };
     let conn = conn_config(cfg);
+    // Room for every connection of every worker: a partition never refuses before the
+    // worker's own table is full.
+    let owners = Arc::new(Directory::for_capacity(n, conn.effective_capacity() as usize));
     for (q, (&lcore_id, ctl)) in cfg.workers.lcores.iter().zip(receivers).enumerate() {
         let mut queues = Vec::with_capacity(ports.len());
         for p in ports {

@@ -53,6 +53,7 @@ pub struct Metrics {
     link_up: IntGaugeVec,
     redirects: IntCounterVec,
     icmp_errors: IntCounterVec,
+    directory_full: IntCounterVec,
     conn_entries: IntGaugeVec,
     conn_capacity: IntGaugeVec,
     live: Option<Arc<Live>>,
@@ -142,6 +143,12 @@ impl Metrics {
                 "ICMP errors a worker generated (result=sent), or held back by the rate limit or because their addressee must not get one (result=suppressed).",
                 &["lcore", "result"],
             ),
+            directory_full: counter(
+                &r,
+                "rvs_owner_directory_full_total",
+                "Connections and fragment keys a worker could not enter in the owner directory (its partition was full).",
+                &["lcore"],
+            ),
             conn_entries: gauge(
                 &r,
                 "rvs_conn_table_entries",
@@ -230,6 +237,7 @@ impl Metrics {
             set(&self.redirects, &[&lcore, "in"], core.redirects_in.get());
             set(&self.icmp_errors, &[&lcore, "sent"], core.icmp_errors_sent.get());
             set(&self.icmp_errors, &[&lcore, "suppressed"], core.icmp_errors_suppressed.get());
+            set(&self.directory_full, &[&lcore], core.directory_full.get());
             self.conn_entries.with_label_values(&[&lcore]).set(core.conns.get() as i64);
             self.conn_capacity.with_label_values(&[&lcore]).set(core.conn_capacity.get() as i64);
         }
@@ -330,7 +338,9 @@ mod tests {
         core.port(1).drop(DropReason::UnknownProtocol);
         core.icmp_errors_sent.add(50);
         core.icmp_errors_suppressed.add(950);
+        core.directory_full.add(4);
         let text = m.render();
+        assert!(text.contains("rvs_owner_directory_full_total{lcore=\"1\"} 4\n"), "{text}");
         assert!(text.contains("rvs_icmp_errors_total{lcore=\"1\",result=\"sent\"} 50\n"), "{text}");
         assert!(text.contains("rvs_icmp_errors_total{lcore=\"1\",result=\"suppressed\"} 950\n"));
         assert!(text.contains("rvs_port_rx_packets_total{lcore=\"1\",port=\"wan\"} 3\n"), "{text}");

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::Receiver;
 use rvs_core::conn::ConnConfig;
 use rvs_core::ctl::WorkerCtl;
-use rvs_core::forward::{Balancer, Director, OwnerMap};
+use rvs_core::forward::{Balancer, Director, Directory};
 use rvs_core::l3::{Io, L3Config, Node};
 use rvs_core::neigh::NeighConfig;
 use rvs_core::route::RouteTable;
@@ -40,7 +40,7 @@ impl Worker {
         let l3 = Arc::new(L3Config::new(Vec::new(), RouteTable::default()));
         let stats = Arc::new(CoreStats::with_dests(1, 1, max_dests as usize));
         let conn = ConnConfig { capacity, max_dests, ..ConnConfig::default() };
-        let lb = Balancer::new(0, conn, snap, Arc::new(OwnerMap::new(16)), stats.clone(), 0);
+        let lb = Balancer::new(0, conn, snap, Arc::new(Directory::new(1, 1024)), stats.clone(), 0);
         Worker { dir: Director::new(Node::new(l3, NeighConfig::default()), lb), ctl, stats }
     }
 

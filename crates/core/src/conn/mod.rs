@@ -47,6 +47,11 @@ const F_NOOUTPUT: u8 = 8;
 const F_HAS_OUT: u8 = 16;
 /// The in key is indexed (an invalidated template is not).
 const F_INDEXED: u8 = 32;
+/// The reply key is in the workers' owner directory: reported on departure.
+const F_SHARED: u8 = 64;
+/// Departures of shared connections held until the owner drains them: it does after
+/// every call that can remove (`on_packet`, `expire` with its budget).
+const DEPARTED: usize = 1024;
 
 const FWD_CODES: [FwdMethod; 4] = [FwdMethod::Masq, FwdMethod::Route, FwdMethod::Tunnel, FwdMethod::FullNat];
 
@@ -147,6 +152,9 @@ pub struct ConnTable {
     ticks: [u64; tcp::TCP_STATES + 2],
     cfg: ConnConfig,
     stats: ConnStats,
+    /// Reply tuples of shared connections gone since the last drain (never grows past
+    /// its preallocated [`DEPARTED`]).
+    departed: Vec<Tuple>,
 }
 
 impl ConnTable {
@@ -172,6 +180,7 @@ impl ConnTable {
             ticks: [0; tcp::TCP_STATES + 2],
             cfg: ConnConfig { capacity: cap, ..cfg },
             stats: ConnStats::default(),
+            departed: Vec::with_capacity(DEPARTED),
         };
         t.recompute_ticks();
         t
@@ -515,6 +524,13 @@ impl ConnTable {
 
     fn drop_entry(&mut self, idx: u32, e: &Entry) {
         self.unindex(idx);
+        if e.is(F_SHARED) {
+            if self.departed.len() < DEPARTED {
+                self.departed.push(e.out_tuple());
+            } else {
+                self.stats.departed_lost += 1;
+            }
+        }
         if e.is(F_TEMPLATE) {
             self.load.add_persist(DestId(e.dest), -1);
             self.templates = self.templates.saturating_sub(1);
@@ -525,6 +541,22 @@ impl ConnTable {
             }
         }
         self.release(idx);
+    }
+
+    /// Mark `id`'s reply key as entered in the owner directory: when the connection
+    /// goes, however it goes, its reply tuple is queued for [`ConnTable::drain_departed`].
+    pub fn mark_shared(&mut self, id: ConnId) {
+        if let Some(e) = self.slab.0.get_mut(id.0 as usize).filter(|e| e.is(F_USED)) {
+            e.flags |= F_SHARED;
+        }
+    }
+
+    /// The reply tuples of marked connections removed since the last call, oldest first.
+    pub fn drain_departed(&mut self, mut f: impl FnMut(&Tuple)) {
+        for t in &self.departed {
+            f(t);
+        }
+        self.departed.clear();
     }
 
     /// Expires what is due at `now_ms`, visiting at most `budget` timer nodes and slots.

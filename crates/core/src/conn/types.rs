@@ -114,6 +114,9 @@ pub struct ConnStats {
     pub dropped_nodest: u64,
     pub expired_nodest: u64,
     pub no_dest_available: u64,
+    /// Departures of shared connections not queued (more than `DEPARTED` removed between
+    /// two drains): their owner-directory entries stay until the key is reused.
+    pub departed_lost: u64,
 }
 
 /// A read-only view of one connection for the data path.

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use wire::{ip_proto, tcp_flags, IpipEncap, Ipv6TunnelEncap, PacketBuf};
 
+use super::directory::Directory;
 use super::flow::{Flow, Frag, ETH_LEN};
 use super::frag::{self, FragTable};
 use super::icmp;
-use super::owner::OwnerMap;
 use super::trash::Trash;
 use super::xmit::{self, End};
 use crate::addr::Addr;
@@ -43,13 +43,15 @@ pub enum Action {
 const TUN_TTL: u8 = 64;
 /// Expiry work per timer tick, so a mass expiry never stalls the loop.
 const EXPIRE_BUDGET: usize = 256;
+/// Owner-directory slots (and fragment slots) swept for reclaimable entries per tick.
+const SWEEP_BUDGET: usize = 4096;
 
 pub struct Balancer {
     core: u8,
     snap: Arc<Snapshot>,
     scheds: SchedSet,
     conns: ConnTable,
-    owners: Arc<OwnerMap>,
+    owners: Arc<Directory>,
     stats: Arc<CoreStats>,
     tun_ident: u16,
     frags: FragTable,
@@ -60,12 +62,12 @@ pub struct Balancer {
 }
 
 impl Balancer {
-    /// `core` is this worker's index among the workers (the owner-map value).
+    /// `core` is this worker's index among the workers (its owner-directory partition).
     pub fn new(
         core: u8,
         conn: ConnConfig,
         snap: Arc<Snapshot>,
-        owners: Arc<OwnerMap>,
+        owners: Arc<Directory>,
         stats: Arc<CoreStats>,
         now: u64,
     ) -> Self {
@@ -166,10 +168,10 @@ impl Balancer {
     }
 
     /// The worker holding the connection a real server → client packet `t` replies on,
-    /// when it is not this one: the owner map for the few connections that live away
+    /// when it is not this one: the owner directory for the few connections that live away
     /// from their client's queue (persistence with a netmask), else the client's queue.
     fn reply_owner(&self, t: &crate::addr::Tuple) -> Option<u8> {
-        if let Some(owner) = self.owners.owner(t).filter(|&o| o != self.core) {
+        if let Some(owner) = self.owners.owner(self.core, t) {
             return Some(owner);
         }
         Some(self.client_home(t.dst)).filter(|&h| h != self.core)
@@ -252,7 +254,7 @@ impl Balancer {
                             dst: c.caddr(),
                             dport: c.cport(),
                         };
-                        self.owners.claim(&reply, self.core);
+                        self.share(id, &reply);
                     }
                 }
                 self.established_in(id, pkt, f, l3, now)
@@ -312,11 +314,46 @@ impl Balancer {
     /// The first fragment of a datagram went out on `id`: its later fragments follow,
     /// whichever worker receives them.
     fn remember_fragment(&mut self, f: &Flow, id: ConnId, dir: Dir, now: u64) {
-        self.frags.remember(f, id, dir, now);
         let client = if dir == Dir::In { f.src } else { f.dst };
-        if self.client_home(client) != self.core {
-            self.owners.claim(&frag::owner_key(f), self.core);
+        let claim = self.client_home(client) != self.core;
+        if let Some(old) = self.frags.remember(f, id, dir, now, claim) {
+            self.owners.fragments().remove(self.core, &old);
         }
+        if claim && !self.owners.fragments().insert(self.core, &frag::owner_key(f)) {
+            self.stats.directory_full.inc();
+        }
+    }
+
+    /// Enter connection `id`'s reply tuple in the owner directory; the table reports it
+    /// when the connection goes. Departures are released first, so a reply key reused
+    /// by a new connection is never removed on its predecessor's behalf.
+    fn share(&mut self, id: ConnId, reply: &crate::addr::Tuple) {
+        self.release_departed();
+        if self.owners.insert(self.core, reply) {
+            self.conns.mark_shared(id);
+        } else {
+            self.stats.directory_full.inc();
+        }
+    }
+
+    /// Remove from the owner directory the reply tuples of connections that left the
+    /// table (expired, or removed by expire_nodest_conn or conn_reuse_mode).
+    fn release_departed(&mut self) {
+        let (owners, core) = (&self.owners, self.core);
+        self.conns.drain_departed(|t| {
+            owners.remove(core, t);
+        });
+    }
+
+    /// Timer-tick upkeep of the owner directory: departures, fragment keys timed out,
+    /// bounded tombstone reclamation.
+    fn tend_directory(&mut self, now: u64) {
+        self.release_departed();
+        let (owners, core) = (&self.owners, self.core);
+        self.frags.sweep(now, SWEEP_BUDGET, |k| {
+            owners.fragments().remove(core, k);
+        });
+        self.owners.sweep(self.core, SWEEP_BUDGET);
     }
 
     /// A fragment without transport header: sent the way its first fragment went, the
@@ -331,9 +368,9 @@ impl Balancer {
     ) -> Action {
         let Some((id, dir)) = self.frags.find(f, now) else {
             if !redirected {
-                // Its datagram's worker: named in the owner map when that is not the
+                // Its datagram's worker: named in the owner directory when that is not the
                 // client's queue; else the client's (the source towards a VIP).
-                let claimed = self.owners.owner(&frag::owner_key(f)).filter(|&o| o != self.core);
+                let claimed = self.owners.fragments().owner(self.core, &frag::owner_key(f));
                 let client = if l3.is_local_addr(f.dst) { f.src } else { f.dst };
                 let home = Some(self.client_home(client)).filter(|&h| h != self.core);
                 if let Some(owner) = claimed.or(home) {
@@ -508,6 +545,7 @@ impl Balancer {
     /// Timers: expire connections (bounded work) and publish table gauges.
     pub fn tick(&mut self, now: u64) {
         self.conns.expire(now, EXPIRE_BUDGET, |_| {});
+        self.tend_directory(now);
         self.stats.conns.set(self.conns.len() as u64);
         for svc in self.snap.services() {
             for d in &svc.dests {

@@ -6,13 +6,18 @@
 //! datagram, and forgotten after Linux's `ipfrag_time` (30 s). A later fragment that
 //! arrives before its first, or after its entry was overwritten, is dropped and counted
 //! (`fragment`).
+//!
+//! A datagram whose connection lives away from its client's queue is also entered in
+//! the owner directory's fragment table (`claimed`), so later fragments landing on
+//! other workers find it; the key leaves the directory when its slot is overwritten or
+//! found expired by [`FragTable::sweep`].
 
 use super::flow::Flow;
 use crate::addr::{Addr, Tuple};
 use crate::conn::{ConnId, Dir};
 
 /// Datagrams followed at once per core.
-const SLOTS: usize = 4096;
+pub(crate) const SLOTS: usize = 4096;
 /// Linux net.ipv4.ipfrag_time.
 const TIMEOUT_MS: u64 = 30_000;
 
@@ -24,12 +29,16 @@ struct Slot {
     proto: u8,
     /// 0: empty; 1: client → real server; 2: reply.
     dir: u8,
+    /// Its [`owner_key`] is in the owner directory.
+    claimed: bool,
     conn: u32,
     expires: u64,
 }
 
 pub(crate) struct FragTable {
     slots: Box<[Slot]>,
+    /// Where the next [`FragTable::sweep`] resumes.
+    cursor: usize,
 }
 
 fn index(f: &Flow) -> usize {
@@ -40,21 +49,37 @@ fn index(f: &Flow) -> usize {
 
 impl FragTable {
     pub fn new() -> FragTable {
-        FragTable { slots: vec![Slot::default(); SLOTS].into_boxed_slice() }
+        FragTable { slots: vec![Slot::default(); SLOTS].into_boxed_slice(), cursor: 0 }
     }
 
-    /// The first fragment of `f`'s datagram went out on connection `conn`.
-    pub fn remember(&mut self, f: &Flow, conn: ConnId, dir: Dir, now: u64) {
-        if let Some(s) = self.slots.get_mut(index(f)) {
-            *s = Slot {
-                src: f.src,
-                dst: f.dst,
-                ident: f.ident,
-                proto: f.proto,
-                dir: if dir == Dir::In { 1 } else { 2 },
-                conn: conn.0,
-                expires: now + TIMEOUT_MS,
-            };
+    /// The first fragment of `f`'s datagram went out on connection `conn`; `claimed`:
+    /// its key is (being) entered in the owner directory. Returns the directory key the
+    /// slot held for another datagram, which must leave the directory now.
+    pub fn remember(&mut self, f: &Flow, conn: ConnId, dir: Dir, now: u64, claimed: bool) -> Option<Tuple> {
+        let s = self.slots.get_mut(index(f))?;
+        let old = s.claimed.then(|| s.key()).filter(|k| !claimed || *k != owner_key(f));
+        *s = Slot {
+            src: f.src,
+            dst: f.dst,
+            ident: f.ident,
+            proto: f.proto,
+            dir: if dir == Dir::In { 1 } else { 2 },
+            claimed,
+            conn: conn.0,
+            expires: now + TIMEOUT_MS,
+        };
+        old
+    }
+
+    /// Visit `budget` slots from where the last call stopped; each expired claimed one
+    /// is unclaimed and its key handed to `release`.
+    pub fn sweep(&mut self, now: u64, budget: usize, mut release: impl FnMut(&Tuple)) {
+        for _ in 0..budget.min(SLOTS) {
+            self.cursor = (self.cursor + 1) % SLOTS;
+            if let Some(s) = self.slots.get_mut(self.cursor).filter(|s| s.claimed && now >= s.expires) {
+                s.claimed = false;
+                release(&s.key());
+            }
         }
     }
 
@@ -71,8 +96,18 @@ impl FragTable {
     }
 }
 
-/// The key other cores find a datagram's owner by (the IP id stands in for the ports,
-/// which later fragments do not carry; port 0 is never a real flow's).
+impl Slot {
+    fn key(&self) -> Tuple {
+        key_of(self.proto, self.src, self.dst, self.ident)
+    }
+}
+
+/// The key other cores find a datagram's owner by, in the directory's fragment table:
+/// the IP id (32 bits for IPv6) stands in for the ports later fragments do not carry.
+fn key_of(proto: u8, src: Addr, dst: Addr, ident: u32) -> Tuple {
+    Tuple { proto, src, sport: ident as u16, dst, dport: (ident >> 16) as u16 }
+}
+
 pub(crate) fn owner_key(f: &Flow) -> Tuple {
-    Tuple { proto: f.proto, src: f.src, sport: f.ident as u16, dst: f.dst, dport: (f.ident >> 16) as u16 | 0x8000 }
+    key_of(f.proto, f.src, f.dst, f.ident)
 }

@@ -2,15 +2,15 @@
 //! the NAT (`-m`), DR (`-g`) and TUN (`-i`) transmitters of ip_vs_xmit.c.
 
 mod balancer;
+mod directory;
 mod flow;
 mod frag;
 mod icmp;
-mod owner;
 mod trash;
 mod xmit;
 
 pub use balancer::{Action, Balancer};
-pub use owner::OwnerMap;
+pub use directory::{Directory, Table};
 
 use std::collections::VecDeque;
 use std::sync::mpsc::Sender;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rvs_core::addr::{Addr, Protocol};
 use rvs_core::conn::ConnConfig;
-use rvs_core::forward::{Balancer, Director, OwnerMap};
+use rvs_core::forward::{Balancer, Director, Directory};
 use rvs_core::l3::{Io, L3Config, Node, PortL3};
 use rvs_core::neigh::NeighConfig;
 use rvs_core::route::RouteTable;
@@ -74,15 +74,20 @@ pub struct Lab {
     pub cfg: Config,
     pub dir: Director<VecBuf>,
     pub stats: Arc<CoreStats>,
-    pub owners: Arc<OwnerMap>,
+    pub owners: Arc<Directory>,
 }
 
 pub fn lab() -> Lab {
-    lab_on(0, 1, Arc::new(OwnerMap::new(16)))
+    lab_on(0, 1, Arc::new(Directory::new(2, 1024)))
 }
 
 /// Worker `core` of `workers`, sharing `owners` with the others.
-pub fn lab_on(core: u8, workers: u32, owners: Arc<OwnerMap>) -> Lab {
+pub fn lab_on(core: u8, workers: u32, owners: Arc<Directory>) -> Lab {
+    lab_sized(core, workers, owners, 1024)
+}
+
+/// [`lab_on`] with a connection table of `capacity` entries.
+pub fn lab_sized(core: u8, workers: u32, owners: Arc<Directory>, capacity: u32) -> Lab {
     let mut cfg = Config::new(64);
     let mut svc = |proto, port, dests: &[DestSpec]| {
         let mut s = ServiceSpec::new(key(proto, port));
@@ -130,7 +135,7 @@ pub fn lab_on(core: u8, workers: u32, owners: Arc<OwnerMap>) -> Lab {
         node.learn(port, Ipv4Addr::from(ip), mac(m), true, 0, &mut io);
     }
     let stats = Arc::new(CoreStats::with_dests(1, 2, 64));
-    let conn = ConnConfig { capacity: 1024, max_dests: 64, workers, ..ConnConfig::default() };
+    let conn = ConnConfig { capacity, max_dests: 64, workers, ..ConnConfig::default() };
     let lb = Balancer::new(core, conn, cfg.snapshot(), owners.clone(), stats.clone(), 0);
     Lab { cfg, dir: Director::new(node, lb), stats, owners }
 }
@@ -193,7 +198,7 @@ pub fn lab6() -> Lab {
     }
     let stats = Arc::new(CoreStats::with_dests(1, 2, 64));
     let conn = ConnConfig { capacity: 1024, max_dests: 64, workers: 1, ..ConnConfig::default() };
-    let owners = Arc::new(OwnerMap::new(16));
+    let owners = Arc::new(Directory::new(2, 1024));
     let lb = Balancer::new(0, conn, cfg.snapshot(), owners.clone(), stats.clone(), 0);
     Lab { cfg, dir: Director::new(node, lb), stats, owners }
 }
