@@ -91,3 +91,36 @@ fn a_bad_ipvsadm_rules_file_names_its_line_and_starts_nothing() {
     assert!(!out.contains("eal:"), "EAL was started:\n{out}");
     let _ = std::fs::remove_file(rules);
 }
+
+#[test]
+fn restore_refuses_sctp_and_fwmark_services_naming_the_line() {
+    for (name, line, why) in [
+        ("sctp", "-A --sctp-service 10.0.2.100:9 -s rr", "SCTP services are not supported: rvs has no SCTP forwarding"),
+        ("fwmark", "-A -f 1 -s rr", "firewall-mark services are not supported: rvs has no firewall-mark classifier"),
+    ] {
+        let rules = std::env::temp_dir().join(format!("rvs-{}-{name}.rules", std::process::id()));
+        std::fs::write(&rules, format!("-A -t 10.0.2.100:81 -s rr\n{line}\n")).unwrap();
+        let (ok, out, err) = rvsd(&["--config", demo().to_str().unwrap(), "--restore", rules.to_str().unwrap()]);
+        assert!(!ok);
+        assert!(err.contains(&format!("{}: line 2: {why}; nothing started", rules.display())), "{err}");
+        assert!(!out.contains("eal:"), "EAL was started:\n{out}");
+        let _ = std::fs::remove_file(rules);
+    }
+}
+
+/// rvsadm refuses them itself, before asking rvsd (here: none is running).
+#[test]
+fn rvsadm_refuses_sctp_and_fwmark_services_without_rvsd() {
+    let sock = std::env::temp_dir().join(format!("rvs-{}-none.sock", std::process::id()));
+    for (args, why) in [
+        (&["-A", "--sctp-service", "10.0.0.1:9"][..], "SCTP services are not supported: rvs has no SCTP forwarding\n"),
+        (
+            &["-A", "-f", "1", "-6"][..],
+            "firewall-mark services are not supported: rvs has no firewall-mark classifier\n",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rvsadm")).args(args).env("RVSADM_SOCKET", &sock).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), why, "{args:?}");
+    }
+}

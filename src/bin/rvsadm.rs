@@ -35,6 +35,11 @@ fn main() -> ExitCode {
             return exit(e.exit_code);
         }
     };
+    // An SCTP or fwmark service is refused here too, so without rvsd as well.
+    if let Err(e) = cmd.check_forwardable() {
+        eprint!("{}", e.message);
+        return exit(e.exit_code);
+    }
     match cmd {
         Command::Help => {
             print!("{}", ipvsadm::usage_text());

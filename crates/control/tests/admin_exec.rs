@@ -130,6 +130,37 @@ fn extensions_not_built_yet_say_so_and_change_nothing() {
     assert_eq!(d.ok("-S -n"), "-A -t 10.0.0.1:80 -s rr\n");
 }
 
+const NO_SCTP: &str = "SCTP services are not supported: rvs has no SCTP forwarding";
+const NO_FWMARK: &str = "firewall-mark services are not supported: rvs has no firewall-mark classifier";
+
+/// ipvsadm would configure these; rvs would accept them and never match a packet.
+#[test]
+fn sctp_and_fwmark_services_are_refused_and_change_nothing() {
+    let d = director();
+    d.ok("-A -t 10.0.0.1:80 -s rr");
+    let before = d.ok("-S -n");
+    for (line, want) in [
+        ("-A --sctp-service 10.0.0.1:9 -s rr", NO_SCTP),
+        ("-E --sctp-service 10.0.0.1:9", NO_SCTP),
+        ("-a --sctp-service 10.0.0.1:9 -r 192.168.1.10 -m", NO_SCTP),
+        ("-A -f 1", NO_FWMARK),
+        ("-A -f 7 -6 -s rr -p", NO_FWMARK),
+        ("-a -f 1 -r 192.168.1.10:80 -m", NO_FWMARK),
+        ("-D -f 1", NO_FWMARK),
+        ("-L -n -f 1", NO_FWMARK),
+    ] {
+        let r = d.run(line);
+        assert_eq!((r.code, r.stderr.as_str(), r.stdout.as_str()), (2, format!("{want}\n").as_str(), ""), "{line}");
+        assert_eq!(d.ok("-S -n"), before, "{line} changed the configuration");
+    }
+    // -R refuses the whole input, naming the line.
+    let r = d.restore("-A -t 10.0.0.2:80 -s rr\n-A --sctp-service 10.0.0.2:9 -s rr\n");
+    assert_eq!((r.code, r.stderr), (2, format!("line 2: {NO_SCTP}\n")));
+    let r = d.restore("-A -t 10.0.0.2:80 -s rr\n\n-A -f 3 -s rr\n-a -f 3 -r 192.168.1.10:80 -m\n");
+    assert_eq!((r.code, r.stderr), (2, format!("line 3: {NO_FWMARK}\n")));
+    assert_eq!(d.ok("-S -n"), before, "nothing restored");
+}
+
 #[test]
 fn stats_come_from_the_workers_and_zero_resets_the_listing_only() {
     let d = director();

@@ -84,8 +84,8 @@ fn pci_example_services_uncommented() {
         .map(|l| l + "\n")
         .collect();
     let c = config::parse(&format!("{head}{body}"), Path::new("p.toml")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.services.len(), 3);
-    let (dr, tun, fwm) = (&c.services[0], &c.services[1], &c.services[2]);
+    assert_eq!(c.services.len(), 2);
+    let (dr, tun) = (&c.services[0], &c.services[1]);
     assert_eq!(dr.spec.persistence, Some(Persistence { timeout_s: 600, prefix: 24 }));
     assert_eq!(
         dr.dests.iter().map(|d| (d.port, d.fwd, d.weight)).collect::<Vec<_>>(),
@@ -95,9 +95,6 @@ fn pci_example_services_uncommented() {
     assert_eq!(tun.spec.flags, SchedFlags(SchedFlags::FLAG1 | SchedFlags::FLAG2));
     assert!(tun.spec.one_packet);
     assert!(tun.dests.iter().all(|d| d.fwd == FwdMethod::Tunnel && d.port == 53));
-    assert_eq!(fwm.spec.key, ServiceKey::Fwmark { mark: 1, v6: false });
-    assert_eq!(fwm.spec.persistence, Some(Persistence::default_for(false)));
-    assert_eq!((fwm.dests[0].port, fwm.dests[0].weight), (8080, 2));
 }
 
 #[test]
@@ -122,16 +119,17 @@ fn defaults_are_ipvsadms() {
 fn keys_families_and_ports() {
     let d = decls(concat!(
         "[[service]]\nudp = \"10.0.2.100:53\"\nops = true\n",
-        "[[service]]\nsctp = \"[2001:db8::1]:9\"\n[[service.real_server]]\naddress = \"[2001:db8::2]:99\"\nmethod = \"nat\"\n",
-        "[[service]]\nfwmark = 7\nipv6 = true\n[[service.real_server]]\naddress = \"2001:db8::3\"\nmethod = \"ipip\"\n",
+        "[[service]]\nudp = \"[2001:db8::1]:9\"\n[[service.real_server]]\naddress = \"[2001:db8::2]:99\"\nmethod = \"nat\"\n",
+        "[[service]]\ntcp = \"[2001:db8::1]:0\"\npersistent = true\n[[service.real_server]]\naddress = \"2001:db8::3\"\nmethod = \"ipip\"\n",
         "[[service]]\ntcp = \"10.0.2.100:80\"\n[[service.real_server]]\naddress = \"10.0.3.11:8080\"\nmethod = \"dr\"\n",
     ));
     assert_eq!(d[0].spec.key, ServiceKey::Proto { proto: Protocol::Udp, addr: v4(10, 0, 2, 100), port: 53 });
     assert!(d[0].spec.one_packet);
     let v6 = |last| Addr::from(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, last)));
-    assert_eq!(d[1].spec.key, ServiceKey::Proto { proto: Protocol::Sctp, addr: v6(1), port: 9 });
+    assert_eq!(d[1].spec.key, ServiceKey::Proto { proto: Protocol::Udp, addr: v6(1), port: 9 });
     assert_eq!((d[1].dests[0].addr, d[1].dests[0].port, d[1].dests[0].fwd), (v6(2), 99, FwdMethod::Masq));
-    assert_eq!(d[2].spec.key, ServiceKey::Fwmark { mark: 7, v6: true });
+    assert_eq!(d[2].spec.key, ServiceKey::Proto { proto: Protocol::Tcp, addr: v6(1), port: 0 });
+    assert_eq!(d[2].spec.persistence, Some(Persistence::default_for(true)));
     assert_eq!((d[2].dests[0].port, d[2].dests[0].fwd), (0, FwdMethod::Tunnel));
     // ipvsadm: route and tunnel servers get the service's port.
     assert_eq!((d[3].dests[0].port, d[3].dests[0].fwd), (80, FwdMethod::Route));
@@ -174,11 +172,62 @@ fn methods_flags_and_schedulers() {
 
 // --- errors: file:line: key ---
 
+/// rvs cannot forward SCTP and has no firewall-mark classifier: such services are
+/// refused at their key rather than accepted and never matched.
+#[test]
+fn sctp_and_fwmark_services_are_refused() {
+    let e = err(&format!("{BASE}[[service]]\nsctp = \"10.0.2.100:9\"\n"));
+    assert_eq!(e, "t.toml:24: service[0].sctp: SCTP services are not supported: rvs has no SCTP forwarding");
+    let e = err(&format!("{BASE}{WEB}[[service]]\nscheduler = \"rr\"\nfwmark = 7\nipv6 = true\n"));
+    assert_eq!(
+        e,
+        "t.toml:35: service[1].fwmark: firewall-mark services are not supported: rvs has no firewall-mark classifier"
+    );
+}
+
+/// A `[[service]]` table and the rvsadm commands that say the same build one value of
+/// core's model (derived equality, nothing converted).
+#[test]
+fn toml_and_rvsadm_build_equal_services() {
+    use control::ipvsadm::{parse, Command};
+    let d = decls(concat!(
+        "[[service]]\ntcp = \"10.0.2.100:0\"\nscheduler = \"sh\"\nflags = \"sh-port\"\n",
+        "persistent = 600\nnetmask = \"255.255.255.0\"\n",
+        "[[service.real_server]]\naddress = \"10.0.3.11:8080\"\nmethod = \"masq\"\nweight = 3\n",
+        "u_threshold = 100\nl_threshold = 10\n",
+        "[[service.real_server]]\naddress = \"10.0.3.12:9\"\nmethod = \"route\"\n",
+        "[[service]]\nudp = \"[2001:db8::1]:53\"\nops = true\npersistent = true\nnetmask = 64\n",
+        "[[service.real_server]]\naddress = \"[2001:db8::2]:53\"\nmethod = \"tunnel\"\nweight = 0\n",
+    ));
+    let lines = [
+        "-A -t 10.0.2.100:0 -s sh -b sh-port -p 600 -M 255.255.255.0",
+        "-a -t 10.0.2.100:0 -r 10.0.3.11:8080 -m -w 3 -x 100 -y 10",
+        "-a -t 10.0.2.100:0 -r 10.0.3.12:9 -g",
+        "-A -u [2001:db8::1]:53 -o -p -M 64",
+        "-a -u [2001:db8::1]:53 -r [2001:db8::2]:53 -i -w 0",
+    ];
+    let mut from_rvsadm: Vec<ServiceDecl> = Vec::new();
+    for l in lines {
+        match parse(&l.split_whitespace().map(String::from).collect::<Vec<_>>()).unwrap() {
+            Command::AddService(spec, _) => from_rvsadm.push(ServiceDecl { spec, dests: vec![] }),
+            Command::AddServer { service, dest, .. } => {
+                let s = from_rvsadm.iter_mut().find(|s| s.spec.key == service).unwrap();
+                s.dests.push(dest);
+            }
+            c => panic!("{c:?}"),
+        }
+    }
+    assert_eq!(d, from_rvsadm);
+    // Equality is over every field: one differing threshold makes them differ.
+    from_rvsadm[0].dests[0].l_threshold = 11;
+    assert_ne!(d, from_rvsadm);
+}
+
 const SVC: &str = "[[service]]\ntcp = \"10.0.2.100:80\"\n"; // lines 23-24
 
 #[test]
 fn service_key_errors() {
-    check("[[service]]\nscheduler = \"rr\"\n", "t.toml:23: service[0]: ", "needs one of tcp, udp, sctp");
+    check("[[service]]\nscheduler = \"rr\"\n", "t.toml:23: service[0]: ", "needs tcp or udp");
     check(&format!("{SVC}udp = \"10.0.2.100:53\"\n"), "t.toml:25: service[0].udp: ", "also has tcp");
     check(&format!("{SVC}fwmark = 3\n"), "t.toml:25: service[0].fwmark: ", "only one of");
     check("[[service]]\nfwmark = 0\n", "t.toml:24: service[0].fwmark: ", "1..=4294967295");

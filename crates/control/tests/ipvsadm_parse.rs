@@ -8,18 +8,34 @@ fn p(cmdline: &str) -> Command {
     parse(&args(cmdline)).unwrap_or_else(|e| panic!("`{cmdline}`: {}", e.message))
 }
 
-fn svc(cmdline: &str) -> ServiceSpec {
+fn svc_ext(cmdline: &str) -> (ServiceSpec, ServiceExt) {
     match p(cmdline) {
-        Command::AddService(s) | Command::EditService(s) => s,
+        Command::AddService(s, e) | Command::EditService(s, e) => (s, e),
+        c => panic!("{c:?}"),
+    }
+}
+
+fn svc(cmdline: &str) -> ServiceSpec {
+    svc_ext(cmdline).0
+}
+
+/// The `-p` timeout and the `-M` granularity as a prefix length.
+fn persistence(cmdline: &str) -> Option<(u32, u8)> {
+    svc(cmdline).persistence.map(|p| (p.timeout_s, p.prefix))
+}
+
+fn dst_tun(cmdline: &str) -> (ServiceKey, DestSpec, TunnelOpts) {
+    match p(cmdline) {
+        Command::AddServer { service, dest, tunnel } | Command::EditServer { service, dest, tunnel } => {
+            (service, dest, tunnel)
+        }
         c => panic!("{c:?}"),
     }
 }
 
 fn dst(cmdline: &str) -> (ServiceKey, DestSpec) {
-    match p(cmdline) {
-        Command::AddServer { service, dest } | Command::EditServer { service, dest } => (service, dest),
-        c => panic!("{c:?}"),
-    }
+    let (k, d, _) = dst_tun(cmdline);
+    (k, d)
 }
 
 fn list(cmdline: &str) -> ListSpec {
@@ -31,44 +47,50 @@ fn list(cmdline: &str) -> ListSpec {
 
 #[test]
 fn ipvsadm_service_defaults() {
-    let s = svc("-A -t 10.0.0.1:80");
+    let (s, ext) = svc_ext("-A -t 10.0.0.1:80");
     assert_eq!(s, ServiceSpec::new(tcp("10.0.0.1", 80)));
+    assert_eq!(ext, ServiceExt::default());
     assert_eq!(s.scheduler, "wlc");
-    assert_eq!(s.netmask, 0xffff_ffff);
-    assert_eq!(s.persistent, None);
+    assert_eq!(s.persistence, None);
     // -E resets what it is not given, like ipvsadm.
-    assert_eq!(p("-E -t 10.0.0.1:80"), Command::EditService(ServiceSpec::new(tcp("10.0.0.1", 80))));
-    assert_eq!(p("--add-service --tcp-service 10.0.0.1:80"), Command::AddService(s));
+    assert_eq!(
+        p("-E -t 10.0.0.1:80"),
+        Command::EditService(ServiceSpec::new(tcp("10.0.0.1", 80)), ServiceExt::default())
+    );
+    assert_eq!(p("--add-service --tcp-service 10.0.0.1:80"), Command::AddService(s, ext));
 }
 
 #[test]
 fn ipvsadm_persistent_optional_argument() {
-    assert_eq!(svc("-A -t 10.0.0.1:80 -p").persistent, Some(300));
-    assert_eq!(svc("-A -t 10.0.0.1:80 -p 600").persistent, Some(600));
-    assert_eq!(svc("-A -t 10.0.0.1:80 -p600").persistent, Some(600));
-    assert_eq!(svc("-A -t 10.0.0.1:80 -p=600").persistent, Some(600));
-    assert_eq!(svc("-A -t 10.0.0.1:80 --persistent=600").persistent, Some(600));
-    assert_eq!(svc("-A -t 10.0.0.1:80 --persistent 600").persistent, Some(600));
+    assert_eq!(persistence("-A -t 10.0.0.1:80 -p"), Some((300, 32)));
+    assert_eq!(persistence("-A -t 10.0.0.1:80 -p 600"), Some((600, 32)));
+    assert_eq!(persistence("-A -t 10.0.0.1:80 -p600"), Some((600, 32)));
+    assert_eq!(persistence("-A -t 10.0.0.1:80 -p=600"), Some((600, 32)));
+    assert_eq!(persistence("-A -t 10.0.0.1:80 --persistent=600"), Some((600, 32)));
+    assert_eq!(persistence("-A -t 10.0.0.1:80 --persistent 600"), Some((600, 32)));
     // The next word starting with '-' is not taken.
     let s = svc("-A -t 10.0.0.1:80 -p -s rr");
-    assert_eq!((s.persistent, s.scheduler.as_str()), (Some(300), "rr"));
+    assert_eq!((s.persistence.map(|p| p.timeout_s), s.scheduler.as_str()), (Some(300), "rr"));
     let s = svc("-A -t 10.0.0.1:0 -p 60 -M 255.255.255.0");
-    assert_eq!((s.persistent, s.netmask, s.key.port()), (Some(60), 0xffff_ff00, 0));
+    assert_eq!((s.persistence, s.key.port()), (Some(Persistence { timeout_s: 60, prefix: 24 }), 0));
+    // -M without -p has nothing to apply to.
+    assert_eq!(persistence("-A -t 10.0.0.1:80 -M 255.255.255.0"), None);
 }
 
 #[test]
 fn ipvsadm_service_selectors() {
     assert_eq!(svc("-A -u 10.0.0.1:53 -s rr -o").key, udp("10.0.0.1", 53));
-    assert!(svc("-A -u 10.0.0.1:53 -o").ops);
-    let k = ServiceKey::Addr { proto: Protocol::Sctp, addr: ip("10.0.0.1"), port: 9 };
+    assert!(svc("-A -u 10.0.0.1:53 -o").one_packet);
+    // SCTP and fwmark keys parse as ipvsadm's (rvs refuses them when it runs them).
+    let k = ServiceKey::Proto { proto: Protocol::Sctp, addr: a("10.0.0.1"), port: 9 };
     assert_eq!(svc("-A --sctp-service 10.0.0.1:9").key, k);
     let s = svc("-A -t [2001:db8::1]:443 -p -M 64");
-    assert_eq!((s.key, s.netmask), (tcp("2001:db8::1", 443), 64));
+    assert_eq!((s.key, s.persistence), (tcp("2001:db8::1", 443), Some(Persistence { timeout_s: 300, prefix: 64 })));
     // An IPv6 -t after -M resets the granularity to /128, as in ipvsadm.
-    assert_eq!(svc("-A -p -M 255.0.0.0 -t [2001:db8::1]:443").netmask, 128);
-    let s = svc("-A -f 7 -6");
-    assert_eq!((s.key, s.netmask), (ServiceKey::Fwmark { mark: 7, af: AddressFamily::Inet6 }, 128));
-    assert_eq!(svc("-A -f 4294967295").key, ServiceKey::Fwmark { mark: u32::MAX, af: AddressFamily::Inet });
+    assert_eq!(persistence("-A -p -M 255.0.0.0 -t [2001:db8::1]:443"), Some((300, 128)));
+    assert_eq!(persistence("-A -f 7 -6 -p"), Some((300, 128)));
+    assert_eq!(svc("-A -f 7 -6").key, ServiceKey::Fwmark { mark: 7, v6: true });
+    assert_eq!(svc("-A -f 4294967295").key, ServiceKey::Fwmark { mark: u32::MAX, v6: false });
     // inet_aton forms and service names.
     assert_eq!(svc("-A -t 10.1:http").key, tcp("10.0.0.1", 80));
     assert_eq!(svc("-A -t 0x0a000001:443").key, tcp("10.0.0.1", 443));
@@ -79,13 +101,13 @@ fn ipvsadm_service_selectors() {
 #[test]
 fn ipvsadm_sched_flags() {
     let s = svc("-A -t 10.0.0.1:80 -s sh -b sh-fallback,sh-port");
-    assert_eq!(s.flags, SchedFlags { flag1: true, flag2: true, flag3: false });
+    assert_eq!(s.flags, SchedFlags(SchedFlags::FLAG1 | SchedFlags::FLAG2));
     assert_eq!(s.flags.names("sh"), "sh-fallback,sh-port");
     let s = svc("-A -t 10.0.0.1:80 -b flag-3 -s mh");
     assert_eq!(s.flags.names("mh"), "");
     assert_eq!(s.flags.names("wlc"), "flag-3");
     assert_eq!(svc("-A -t 10.0.0.1:80 -s mh -b mh-port").flags.names("mh"), "mh-port");
-    assert_eq!(svc("-A -t 10.0.0.1:80 -p --pe sip").pe.as_deref(), Some("sip"));
+    assert_eq!(svc_ext("-A -t 10.0.0.1:80 -p --pe sip").1.pe.as_deref(), Some("sip"));
     assert_eq!(svc("-A -t 10.0.0.1:80 -s twos").scheduler, "twos");
     for s in SCHEDULERS {
         assert_eq!(&svc(&format!("-A -t 10.0.0.1:80 -s {s}")).scheduler, s);
@@ -96,27 +118,27 @@ fn ipvsadm_sched_flags() {
 fn ipvsadm_real_servers() {
     let (k, d) = dst("-a -t 10.0.0.1:80 -r 192.168.1.10");
     assert_eq!(k, tcp("10.0.0.1", 80));
-    assert_eq!(d, DestSpec::new(ip("192.168.1.10"), 80));
-    assert_eq!((d.method, d.weight), (ForwardMethod::Route, 1));
+    assert_eq!(d, DestSpec::new(a("192.168.1.10"), 80));
+    assert_eq!((d.fwd, d.weight), (FwdMethod::Route, 1));
     // DR and TUN use the service port whatever -r says; NAT keeps it.
     assert_eq!(dst("-a -t 10.0.0.1:80 -r 192.168.1.10:8080 -g").1.port, 80);
     assert_eq!(dst("-a -t 10.0.0.1:80 -r 192.168.1.10:8080 -i").1.port, 80);
     let (_, d) = dst("-a -t 10.0.0.1:80 -r 192.168.1.10:8080 -m -w 3 -x 100 -y 50");
-    assert_eq!((d.port, d.method, d.weight, d.u_threshold, d.l_threshold), (8080, ForwardMethod::Masq, 3, 100, 50));
+    assert_eq!((d.port, d.fwd, d.weight, d.u_threshold, d.l_threshold), (8080, FwdMethod::Masq, 3, 100, 50));
     let (_, d) = dst("-a -t 10.0.0.1:80 -r 192.168.1.10:8080 --fullnat");
-    assert_eq!((d.port, d.method), (8080, ForwardMethod::FullNat));
-    let (_, d) = dst("-a -t 10.0.0.1:80 -r 192.168.1.10 -i --tun-type gue --tun-port 6080 --tun-csum");
-    assert_eq!((d.tun_type, d.tun_port, d.tun_csum), (TunnelType::Gue, 6080, TunnelCsum::Csum));
-    let (_, d) = dst("-a -t 10.0.0.1:80 -r 2001:db8::5 -i --tun-type gre --tun-remcsum");
-    assert_eq!((d.addr, d.tun_type, d.tun_csum), (ip("2001:db8::5"), TunnelType::Gre, TunnelCsum::RemCsum));
+    assert_eq!((d.port, d.fwd), (8080, FwdMethod::FullNat));
+    let (_, _, t) = dst_tun("-a -t 10.0.0.1:80 -r 192.168.1.10 -i --tun-type gue --tun-port 6080 --tun-csum");
+    assert_eq!((t.tun_type, t.tun_port, t.tun_csum), (TunnelType::Gue, 6080, TunnelCsum::Csum));
+    let (_, d, t) = dst_tun("-a -t 10.0.0.1:80 -r 2001:db8::5 -i --tun-type gre --tun-remcsum");
+    assert_eq!((d.addr, t.tun_type, t.tun_csum), (a("2001:db8::5"), TunnelType::Gre, TunnelCsum::RemCsum));
     // -e without -w sends weight 1, as ipvsadm does.
     assert_eq!(dst("-e -t 10.0.0.1:80 -r 192.168.1.10 -m").1.weight, 1);
     assert_eq!(
         p("-d -t 10.0.0.1:80 -r 192.168.1.10:8080"),
-        Command::DeleteServer { service: tcp("10.0.0.1", 80), addr: ip("192.168.1.10"), port: 8080 }
+        Command::DeleteServer { service: tcp("10.0.0.1", 80), addr: a("192.168.1.10"), port: 8080 }
     );
     let (k, d) = dst("-a -f 5 -r 192.168.1.10 -m");
-    assert_eq!((k, d.port), (ServiceKey::Fwmark { mark: 5, af: AddressFamily::Inet }, 0));
+    assert_eq!((k, d.port), (ServiceKey::Fwmark { mark: 5, v6: false }, 0));
 }
 
 #[test]
@@ -173,10 +195,10 @@ fn ipvsadm_sync_daemon() {
 
 #[test]
 fn ipvsadm_rvs_extensions_parse() {
-    let s = svc("-A -t 10.0.0.1:80 --synproxy --proxy-protocol v2 --toa");
+    let (_, s) = svc_ext("-A -t 10.0.0.1:80 --synproxy --proxy-protocol v2 --toa");
     assert!(s.synproxy && s.toa);
     assert_eq!(s.proxy_protocol, Some(ProxyProtocol::V2));
-    assert_eq!(svc("-E -t 10.0.0.1:80 --proxy-protocol=v1").proxy_protocol, Some(ProxyProtocol::V1));
+    assert_eq!(svc_ext("-E -t 10.0.0.1:80 --proxy-protocol=v1").1.proxy_protocol, Some(ProxyProtocol::V1));
     assert_eq!(
         p("--add-laddr -t 10.0.0.1:80 -z 10.0.0.100"),
         Command::AddLaddr { service: tcp("10.0.0.1", 80), laddr: ip("10.0.0.100") }

@@ -10,10 +10,11 @@ fn rebuild(cmds: &[Command]) -> Vec<ServiceEntry> {
     let mut out: Vec<ServiceEntry> = Vec::new();
     for c in cmds {
         match c {
-            Command::AddService(s) => out.push(service(s.clone(), vec![])),
-            Command::AddServer { service: k, dest } => {
+            Command::AddService(s, ext) => out.push(ServiceEntry { ext: ext.clone(), ..service(s.clone(), vec![]) }),
+            Command::AddServer { service: k, dest, tunnel } => {
                 let se = out.iter_mut().find(|s| s.spec.key == *k).expect("service first");
-                se.dests.push(DestEntry { spec: *dest, active: 0, inactive: 0, persist: 0, stats: Stats::default() });
+                let stats = Stats::default();
+                se.dests.push(DestEntry { spec: *dest, tunnel: *tunnel, active: 0, inactive: 0, persist: 0, stats });
             }
             Command::AddLaddr { service: k, laddr } => {
                 out.iter_mut().find(|s| s.spec.key == *k).expect("service first").laddrs.push(*laddr);
@@ -24,13 +25,15 @@ fn rebuild(cmds: &[Command]) -> Vec<ServiceEntry> {
     out
 }
 
-fn specs(l: &[ServiceEntry]) -> Vec<(ServiceSpec, Vec<DestSpec>, Vec<std::net::IpAddr>)> {
+type Specs = (ServiceSpec, ServiceExt, Vec<(DestSpec, TunnelOpts)>, Vec<std::net::IpAddr>);
+
+fn specs(l: &[ServiceEntry]) -> Vec<Specs> {
     let mut v: Vec<_> = l
         .iter()
         .map(|s| {
-            let mut d: Vec<DestSpec> = s.dests.iter().map(|d| d.spec).collect();
-            d.sort_by_key(|d| (d.addr, d.port));
-            (s.spec.clone(), d, s.laddrs.clone())
+            let mut d: Vec<_> = s.dests.iter().map(|d| (d.spec, d.tunnel)).collect();
+            d.sort_by_key(|(d, _)| (d.addr, d.port));
+            (s.spec.clone(), s.ext.clone(), d, s.laddrs.clone())
         })
         .collect();
     v.sort_by_key(|s| format!("{:?}", s.0.key));
@@ -41,28 +44,23 @@ fn rich_table() -> Listing {
     let mut l = example_listing();
     let mut sh = ServiceSpec::new(tcp("192.168.0.1", 443));
     sh.scheduler = "sh".into();
-    sh.flags.flag1 = true;
-    sh.persistent = Some(600);
-    sh.netmask = 0xffff_ff00;
-    sh.pe = Some("sip".into());
-    let mut gue = dest("10.1.0.9", 443, ForwardMethod::Tunnel, 7, 0, 0);
-    gue.spec.tun_type = TunnelType::Gue;
-    gue.spec.tun_port = 6080;
-    gue.spec.tun_csum = TunnelCsum::RemCsum;
-    l.services.push(service(sh, vec![gue, dest("10.1.0.8", 443, ForwardMethod::Masq, 65535, 1, 1)]));
-    let mut v6 = ServiceSpec::new(ServiceKey::Fwmark { mark: 4_000_000_000, af: AddressFamily::Inet6 });
-    v6.persistent = Some(30);
-    v6.netmask = 48;
+    sh.flags = SchedFlags::SH_FALLBACK;
+    sh.persistence = Some(Persistence { timeout_s: 600, prefix: 24 });
+    let mut gue = dest("10.1.0.9", 443, FwdMethod::Tunnel, 7, 0, 0);
+    gue.tunnel = TunnelOpts { tun_type: TunnelType::Gue, tun_port: 6080, tun_csum: TunnelCsum::RemCsum };
+    let mut she = service(sh, vec![gue, dest("10.1.0.8", 443, FwdMethod::Masq, 65535, 1, 1)]);
+    she.ext.pe = Some("sip".into());
+    l.services.push(she);
+    let mut v6 = ServiceSpec::new(ServiceKey::Fwmark { mark: 4_000_000_000, v6: true });
+    v6.persistence = Some(Persistence { timeout_s: 30, prefix: 48 });
     v6.scheduler = "mh".into();
-    v6.flags.flag2 = true;
-    let mut ipip = dest("2001:db8::9", 0, ForwardMethod::Tunnel, 1, 0, 0);
-    ipip.spec.tun_type = TunnelType::Ipip;
+    v6.flags = SchedFlags::MH_PORT;
+    let mut ipip = dest("2001:db8::9", 0, FwdMethod::Tunnel, 1, 0, 0);
+    ipip.tunnel.tun_type = TunnelType::Ipip;
     l.services.push(service(v6, vec![ipip]));
-    let mut fnat = ServiceSpec::new(ServiceKey::Addr { proto: Protocol::Sctp, addr: ip("2001:db8::80"), port: 9 });
-    fnat.synproxy = true;
-    fnat.proxy_protocol = Some(ProxyProtocol::V1);
-    fnat.toa = true;
-    let mut fe = service(fnat, vec![dest("2001:db8::81", 90, ForwardMethod::FullNat, 2, 0, 0)]);
+    let fnat = ServiceSpec::new(ServiceKey::Proto { proto: Protocol::Sctp, addr: a("2001:db8::80"), port: 9 });
+    let mut fe = service(fnat, vec![dest("2001:db8::81", 90, FwdMethod::FullNat, 2, 0, 0)]);
+    fe.ext = ServiceExt { synproxy: true, proxy_protocol: Some(ProxyProtocol::V1), toa: true, ..ServiceExt::default() };
     fe.laddrs = vec![ip("2001:db8::100"), ip("2001:db8::101")];
     l.services.push(fe);
     l

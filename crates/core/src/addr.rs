@@ -6,6 +6,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 /// An IPv4 or IPv6 address in 16 bytes (IPv4 is IPv4-mapped).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Addr(pub [u8; 16]);
@@ -101,8 +103,23 @@ impl fmt::Display for Addr {
     }
 }
 
+/// Serialised as the address's text (`10.0.0.1`, `2001:db8::1`), as people write it.
+impl Serialize for Addr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.to_ip())
+    }
+}
+
+impl<'de> Deserialize<'de> for Addr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Addr, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse::<IpAddr>().map(Addr::from).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Transport protocols a virtual service can carry.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Protocol {
     Tcp,
     Udp,

@@ -21,6 +21,9 @@ use crate::addr::{Addr, Protocol};
 use crate::sched;
 pub use crate::sched::{DestCounters, DestLoad, DestLoadReader};
 
+mod spec;
+pub use spec::*;
+
 /// Stable identifier of a destination: the index of its per-core counters. The same
 /// (service, address, port) keeps its id across snapshots and delete/re-add while
 /// connections or templates still refer to it (IPVS keeps deleted dests in
@@ -28,145 +31,6 @@ pub use crate::sched::{DestCounters, DestLoad, DestLoadReader};
 /// id is released ([`Config::release_ids`]) and may go to another server.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub struct DestId(pub u32);
-
-/// Forwarding method (`-m`, `-g`, `-i`, `--fullnat`).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
-pub enum FwdMethod {
-    Masq,
-    #[default]
-    Route,
-    Tunnel,
-    FullNat,
-}
-
-impl FwdMethod {
-    /// As listed by ipvsadm (`Masq`, `Route`, `Tunnel`, `FullNat`).
-    pub const fn name(self) -> &'static str {
-        match self {
-            FwdMethod::Masq => "Masq",
-            FwdMethod::Route => "Route",
-            FwdMethod::Tunnel => "Tunnel",
-            FwdMethod::FullNat => "FullNat",
-        }
-    }
-    /// Whether replies come back through the director (so a reply key is indexed).
-    pub const fn has_replies(self) -> bool {
-        matches!(self, FwdMethod::Masq | FwdMethod::FullNat)
-    }
-}
-
-/// Scheduler flags (`-b`): IP_VS_SVC_F_SCHED1..3; sh-/mh- names alias flag-1/flag-2.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
-pub struct SchedFlags(pub u8);
-
-impl SchedFlags {
-    pub const FLAG1: u8 = 1;
-    pub const FLAG2: u8 = 2;
-    pub const FLAG3: u8 = 4;
-    pub const SH_FALLBACK: SchedFlags = SchedFlags(Self::FLAG1);
-    pub const SH_PORT: SchedFlags = SchedFlags(Self::FLAG2);
-    pub const MH_FALLBACK: SchedFlags = SchedFlags(Self::FLAG1);
-    pub const MH_PORT: SchedFlags = SchedFlags(Self::FLAG2);
-
-    pub fn has(self, f: SchedFlags) -> bool {
-        self.0 & f.0 == f.0 && f.0 != 0
-    }
-
-    /// Parses `-b` as ipvsadm's parse_sched_flags: comma list; sh-*/mh-* need that scheduler.
-    pub fn parse(list: &str, scheduler: &str) -> Result<SchedFlags, ConfigError> {
-        let mut bits = 0u8;
-        for flag in list.split(',').filter(|f| !f.is_empty()) {
-            let (bit, need) = match flag {
-                "flag-1" => (Self::FLAG1, None),
-                "flag-2" => (Self::FLAG2, None),
-                "flag-3" => (Self::FLAG3, None),
-                "sh-fallback" => (Self::FLAG1, Some("sh")),
-                "sh-port" => (Self::FLAG2, Some("sh")),
-                "mh-fallback" => (Self::FLAG1, Some("mh")),
-                "mh-port" => (Self::FLAG2, Some("mh")),
-                _ => return Err(ConfigError::InvalidSchedFlag(flag.to_string())),
-            };
-            if need.is_some_and(|s| s != scheduler) {
-                return Err(ConfigError::IncompatibleSchedFlag(flag.to_string()));
-            }
-            bits |= bit;
-        }
-        Ok(SchedFlags(bits))
-    }
-}
-
-/// What identifies a virtual service.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub enum ServiceKey {
-    /// `-t/-u/--sctp-service addr:port`.
-    Proto { proto: Protocol, addr: Addr, port: u16 },
-    /// `-f mark` (`v6` = `-6`).
-    Fwmark { mark: u32, v6: bool },
-}
-
-/// `-p [timeout] -M netmask`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Persistence {
-    /// Seconds; ipvsadm's default for a bare `-p` is 300.
-    pub timeout_s: u32,
-    /// Prefix length applied to the client address (32 / 128 = the whole address).
-    pub prefix: u8,
-}
-
-pub const DEFAULT_PERSISTENCE_TIMEOUT: u32 = 300;
-
-impl Persistence {
-    /// `-p` without a value, full-length mask for the family.
-    pub fn default_for(v6: bool) -> Persistence {
-        Persistence { timeout_s: DEFAULT_PERSISTENCE_TIMEOUT, prefix: if v6 { 128 } else { 32 } }
-    }
-}
-
-/// Converts a dotted IPv4 netmask (`-M 255.255.255.0`) to a prefix length; non-contiguous masks
-/// are refused.
-pub fn ipv4_mask_prefix(mask: [u8; 4]) -> Result<u8, ConfigError> {
-    let m = u32::from_be_bytes(mask);
-    let ones = m.leading_ones();
-    if m.checked_shl(ones).unwrap_or(0) != 0 {
-        return Err(ConfigError::InvalidNetmask);
-    }
-    u8::try_from(ones).map_err(|_| ConfigError::InvalidNetmask)
-}
-
-/// A service as requested by `-A/-E` (before validation).
-#[derive(Clone, Debug)]
-pub struct ServiceSpec {
-    pub key: ServiceKey,
-    pub scheduler: String,
-    pub flags: SchedFlags,
-    pub persistence: Option<Persistence>,
-    pub one_packet: bool,
-}
-
-impl ServiceSpec {
-    /// Defaults as ipvsadm: scheduler wlc, not persistent.
-    pub fn new(key: ServiceKey) -> ServiceSpec {
-        ServiceSpec { key, scheduler: "wlc".into(), flags: SchedFlags(0), persistence: None, one_packet: false }
-    }
-}
-
-/// A real server as requested by `-a/-e` (before validation).
-#[derive(Clone, Copy, Debug)]
-pub struct DestSpec {
-    pub addr: Addr,
-    pub port: u16,
-    pub weight: u32,
-    pub u_threshold: u32,
-    pub l_threshold: u32,
-    pub fwd: FwdMethod,
-}
-
-impl DestSpec {
-    /// Defaults as ipvsadm: weight 1, Route, no thresholds.
-    pub fn new(addr: Addr, port: u16) -> DestSpec {
-        DestSpec { addr, port, weight: 1, u_threshold: 0, l_threshold: 0, fwd: FwdMethod::Route }
-    }
-}
 
 /// A validated real server inside a snapshot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,6 +43,14 @@ pub struct Dest {
     pub u_threshold: u32,
     pub l_threshold: u32,
     pub fwd: FwdMethod,
+}
+
+impl Dest {
+    /// The spec this real server was built from.
+    pub fn spec(&self) -> DestSpec {
+        let Dest { addr, port, weight, u_threshold, l_threshold, fwd, .. } = *self;
+        DestSpec { addr, port, weight, u_threshold, l_threshold, fwd }
+    }
 }
 
 /// A validated virtual service inside a snapshot.
@@ -194,6 +66,16 @@ pub struct Service {
 }
 
 impl Service {
+    /// The spec this service was built from (its scheduler by canonical name).
+    pub fn spec(&self) -> ServiceSpec {
+        ServiceSpec {
+            key: self.key,
+            scheduler: self.scheduler.to_string(),
+            flags: self.flags,
+            persistence: self.persistence,
+            one_packet: self.one_packet,
+        }
+    }
     pub fn protocol(&self) -> Option<Protocol> {
         match self.key {
             ServiceKey::Proto { proto, .. } => Some(proto),
@@ -228,6 +110,10 @@ pub enum ConfigError {
     NoSuchDest,
     FamilyMismatch,
     TooManyDests,
+    /// An SCTP service: rvs forwards TCP and UDP only.
+    SctpUnsupported,
+    /// A firewall-mark service: rvs has no classifier that marks packets.
+    FwmarkUnsupported,
 }
 
 impl fmt::Display for ConfigError {
@@ -248,6 +134,10 @@ impl fmt::Display for ConfigError {
             ConfigError::NoSuchDest => "No such destination",
             ConfigError::FamilyMismatch => "address family mismatch",
             ConfigError::TooManyDests => "too many destinations",
+            ConfigError::SctpUnsupported => "SCTP services are not supported: rvs has no SCTP forwarding",
+            ConfigError::FwmarkUnsupported => {
+                "firewall-mark services are not supported: rvs has no firewall-mark classifier"
+            }
         };
         f.write_str(s)
     }

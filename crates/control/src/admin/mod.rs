@@ -2,21 +2,22 @@
 //! configuration, answered with ipvsadm's exact output. Served on a Unix socket by the
 //! control thread (see [`socket`]).
 
-mod convert;
 pub mod socket;
 pub mod vip;
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rvs_core::service::{self as core, DestId};
+use rvs_core::addr::{Addr, Protocol};
+use rvs_core::conn::ConnInfo;
+use rvs_core::service::{self as core, ConfigError, DestId};
 use rvs_core::stats::CoreStats;
 use serde::{Deserialize, Serialize};
 
-use crate::ipvsadm::{self as ipv, format, Command, Feature, ListTarget, Listing};
+use crate::ipvsadm::{self as ipv, format, Command, ConnEntry, Feature, ListTarget, Listing, UsageError};
 use crate::live::Live;
 use crate::rate::{Estimator, Totals};
-use convert::*;
 
 /// One rvsadm invocation: its arguments (without the program name) and, for `-R`, its
 /// standard input.
@@ -187,7 +188,8 @@ impl Admin {
                 let shown = sub(sum.totals, state.zero.get(&d.id).copied().unwrap_or_default());
                 total = add(total, shown);
                 dests.push(ipv::DestEntry {
-                    spec: dest_from_core(d),
+                    spec: d.spec(),
+                    tunnel: ipv::TunnelOpts::default(),
                     active: sum.active,
                     inactive: sum.inactive,
                     persist: sum.persist,
@@ -195,7 +197,8 @@ impl Admin {
                 });
             }
             services.push(ipv::ServiceEntry {
-                spec: service_from_core(svc),
+                spec: svc.spec(),
+                ext: ipv::ServiceExt::default(),
                 dests,
                 stats: stats(total, state.rates.rates(&RateKey::Service(svc.key))),
                 laddrs: Vec::new(),
@@ -216,9 +219,8 @@ impl Admin {
             Ok(c) => c,
             Err(e) => return Response::err(e.message, e.exit_code),
         };
-        // rvs schedules one-packet UDP already; the other extensions are not built yet.
-        if let Some(f) = cmd.features().into_iter().find(|f| *f != Feature::OnePacketScheduling) {
-            return Response::err(f.not_supported_message(), 2);
+        if let Err(e) = supported(&cmd) {
+            return Response::err(e.message, e.exit_code);
         }
         match cmd {
             Command::Help => Response::out(ipv::usage_text()),
@@ -267,9 +269,9 @@ impl Admin {
     }
 
     /// `-Z [service]`: listings count from zero again.
-    fn zero(&self, key: Option<&ipv::ServiceKey>) -> Response {
+    fn zero(&self, key: Option<&core::ServiceKey>) -> Response {
         let snap = self.live.snapshot();
-        let want = key.map(key_to_core);
+        let want = key.copied();
         if want.is_some() && !snap.services().iter().any(|s| Some(s.key) == want) {
             return Response::err("No such service", 255);
         }
@@ -290,9 +292,7 @@ impl Admin {
 pub fn restore(cfg: &mut core::Config, text: &str) -> Result<(), (String, i32)> {
     let cmds = ipv::parse_restore_lines(text).map_err(|e| (e.to_string(), e.exit_code))?;
     for (line, c) in &cmds {
-        if let Some(f) = c.features().into_iter().find(|f| *f != Feature::OnePacketScheduling) {
-            return Err((format!("line {line}: {}", f.not_supported_message()), 2));
-        }
+        supported(c).map_err(|e| (format!("line {line}: {e}"), e.exit_code))?;
         apply(cfg, c).map_err(|m| (format!("line {line}: {m}"), 255))?;
     }
     Ok(())
@@ -303,22 +303,49 @@ fn apply(c: &mut core::Config, cmd: &Command) -> Result<(), String> {
     let svc_err = |e: core::ConfigError| strerror(&e, false);
     let dest_err = |e: core::ConfigError| strerror(&e, true);
     match cmd {
-        Command::AddService(s) => c.add_service(&service_to_core(s)?).map_err(svc_err),
-        Command::EditService(s) => c.edit_service(&service_to_core(s)?).map_err(svc_err),
-        Command::DeleteService(k) => c.del_service(&key_to_core(k)).map_err(svc_err),
+        Command::AddService(s, _) => c.add_service(s).map_err(svc_err),
+        Command::EditService(s, _) => c.edit_service(s).map_err(svc_err),
+        Command::DeleteService(k) => c.del_service(k).map_err(svc_err),
         Command::Clear => {
             c.clear();
             Ok(())
         }
-        Command::AddServer { service, dest } => {
-            c.add_dest(&key_to_core(service), &dest_to_core(dest)?).map(|_| ()).map_err(dest_err)
-        }
-        Command::EditServer { service, dest } => {
-            c.edit_dest(&key_to_core(service), &dest_to_core(dest)?).map_err(dest_err)
-        }
-        Command::DeleteServer { service, addr, port } => {
-            c.del_dest(&key_to_core(service), rvs_core::addr::Addr::from(*addr), *port).map_err(dest_err)
-        }
+        Command::AddServer { service, dest, .. } => c.add_dest(service, dest).map(|_| ()).map_err(dest_err),
+        Command::EditServer { service, dest, .. } => c.edit_dest(service, dest).map_err(dest_err),
+        Command::DeleteServer { service, addr, port } => c.del_dest(service, *addr, *port).map_err(dest_err),
         other => Err(format!("{other:?}: not a configuration command")),
     }
+}
+
+/// What rvs cannot do for a command: a service it cannot forward (SCTP, fwmark), or an
+/// extension not built yet. rvs schedules one-packet UDP already (`-o`).
+fn supported(cmd: &Command) -> Result<(), UsageError> {
+    cmd.check_forwardable()?;
+    match cmd.features().into_iter().find(|f| *f != Feature::OnePacketScheduling) {
+        Some(f) => Err(UsageError { message: format!("{}\n", f.not_supported_message()), exit_code: 2 }),
+        None => Ok(()),
+    }
+}
+
+/// libipvs's ipvs_strerror: the same errno reads differently per operation.
+fn strerror(e: &ConfigError, dest_op: bool) -> String {
+    match e {
+        ConfigError::NoSuchService if dest_op => "Service not defined".into(),
+        ConfigError::UnknownScheduler(_) => "Scheduler or persistence engine not found".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A worker's connection as `-L -c` lists it.
+fn conn_entry(c: &ConnInfo) -> Option<ConnEntry> {
+    let sock = |a: Addr, p: u16| SocketAddr::new(a.to_ip(), p);
+    Some(ConnEntry {
+        proto: Protocol::from_number(c.proto)?,
+        expire_secs: u32::try_from(c.expires_ms / 1000).unwrap_or(u32::MAX),
+        state: c.state.to_string(),
+        client: sock(c.caddr, c.cport),
+        virt: sock(c.vaddr, c.vport),
+        dest: sock(c.daddr, c.dport),
+        pe: None,
+    })
 }

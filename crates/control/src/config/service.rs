@@ -25,32 +25,9 @@ use super::raw::S;
 use super::{ConfigError, Source};
 use crate::services::{self, BuildError};
 
-/// One `[[service]]`: a virtual service and its real servers, in file order.
-#[derive(Debug, Clone)]
-pub struct ServiceDecl {
-    pub spec: ServiceSpec,
-    /// Real servers; a route/tunnel server's port is already the service's
-    /// (as ipvsadm sets it).
-    pub dests: Vec<DestSpec>,
-}
-
-impl PartialEq for ServiceDecl {
-    fn eq(&self, o: &Self) -> bool {
-        let (a, b) = (&self.spec, &o.spec);
-        a.key == b.key
-            && a.scheduler == b.scheduler
-            && a.flags == b.flags
-            && a.persistence == b.persistence
-            && a.one_packet == b.one_packet
-            && self.dests.len() == o.dests.len()
-            && self.dests.iter().zip(&o.dests).all(|(x, y)| {
-                (x.addr, x.port, x.weight, x.u_threshold, x.l_threshold, x.fwd)
-                    == (y.addr, y.port, y.weight, y.u_threshold, y.l_threshold, y.fwd)
-            })
-    }
-}
-
-impl Eq for ServiceDecl {}
+/// One `[[service]]`: core's service with its real servers, the same value rvsadm's
+/// `-A` and `-a` commands build (a route/tunnel server's port is already the service's).
+pub use rvs_core::service::ServiceDef as ServiceDecl;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -226,7 +203,7 @@ fn service(src: &Source<'_>, i: usize, s: S<RawService>) -> Result<(ServiceDecl,
         return Err(src.error(
             table,
             format!("service[{i}]"),
-            "a service needs one of tcp, udp, sctp (\"ADDRESS:PORT\") or fwmark = N",
+            "a service needs tcp or udp = \"ADDRESS:PORT\" (sctp and fwmark are refused)",
         ));
     };
     if let Some((other, _, span)) = all.get(1) {
@@ -256,10 +233,8 @@ fn service(src: &Source<'_>, i: usize, s: S<RawService>) -> Result<(ServiceDecl,
             ServiceKey::Fwmark { mark: m, v6: s.ipv6.as_ref().is_some_and(|v| *v.get_ref()) }
         }
     };
-    let v6 = match svc_key {
-        ServiceKey::Proto { addr, .. } => !addr.is_v4(),
-        ServiceKey::Fwmark { v6, .. } => v6,
-    };
+    svc_key.check_forwardable().map_err(|e| src.error(kspan.clone(), key(kname), e.to_string()))?;
+    let v6 = svc_key.is_v6();
 
     let mut spec = ServiceSpec::new(svc_key);
     if let Some(sch) = &s.scheduler {
@@ -353,11 +328,7 @@ fn real_server(
     let r = r.into_inner();
     let key = |f: &str| format!("service[{i}].real_server[{j}].{f}");
     let (addr, port) = host_port(r.address.get_ref()).map_err(|()| bad_address(src, &r.address, key("address")))?;
-    let svc_port = match *svc {
-        ServiceKey::Proto { port, .. } => port,
-        ServiceKey::Fwmark { .. } => 0,
-    };
-    let mut d = DestSpec::new(addr, port.unwrap_or(svc_port));
+    let mut d = DestSpec::new(addr, port.unwrap_or(svc.port()));
     if let Some(m) = &r.method {
         d.fwd = match m.get_ref().trim().to_ascii_lowercase().as_str() {
             "masq" | "nat" | "masquerading" => FwdMethod::Masq,

@@ -42,45 +42,14 @@ pub(crate) fn parse_fwmark(buf: &str) -> Result<u32, UsageError> {
         .ok_or_else(|| UsageError::fail(format!("invalid fwmark value `{buf}' specified")))
 }
 
-/// `parse_sched_flags()`.
+/// `parse_sched_flags()`: core's parser with ipvsadm's default scheduler; an empty list
+/// is refused (ipvsadm's strtok() loop would dereference NULL there).
 pub(crate) fn parse_sched_flags(sched: &str, arg: &str) -> Result<SchedFlags, UsageError> {
     let sched = if sched.is_empty() { DEF_SCHED } else { sched };
-    let mut f = SchedFlags::default();
-    let mut any = false;
-    for flag in arg.split(',').filter(|t| !t.is_empty()) {
-        any = true;
-        let need = match flag {
-            "flag-1" => {
-                f.flag1 = true;
-                None
-            }
-            "flag-2" => {
-                f.flag2 = true;
-                None
-            }
-            "flag-3" => {
-                f.flag3 = true;
-                None
-            }
-            "sh-fallback" | "mh-fallback" => {
-                f.flag1 = true;
-                Some(&flag[..2])
-            }
-            "sh-port" | "mh-port" => {
-                f.flag2 = true;
-                Some(&flag[..2])
-            }
-            _ => return Err(UsageError::fail(format!("invalid scheduler flag `{flag}'"))),
-        };
-        if need.is_some_and(|s| s != sched) {
-            return Err(UsageError::fail(format!("incompatible scheduler flag `{flag}'")));
-        }
-    }
-    if !any {
-        // ipvsadm's strtok() loop would dereference NULL here.
+    if arg.split(',').all(str::is_empty) {
         return Err(UsageError::fail(format!("invalid scheduler flag `{arg}'")));
     }
-    Ok(f)
+    SchedFlags::parse(arg, sched).map_err(|e| UsageError::fail(e.to_string()))
 }
 
 /// Truncate like `strncpy(dst, src, n)` into a buffer of `n + 1`.

@@ -74,27 +74,46 @@ fn cut(mut s: String, n: usize) -> String {
     s
 }
 
+/// Save-format option (`option_from_protocol()` in ipvsadm.c).
+fn proto_option(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Tcp => "-t",
+        Protocol::Udp => "-u",
+        Protocol::Sctp => "--sctp-service",
+    }
+}
+
+/// Save-format switch (`fwd_switch()`).
+fn fwd_switch(m: FwdMethod) -> &'static str {
+    match m {
+        FwdMethod::Masq => "-m",
+        FwdMethod::Route => "-g",
+        FwdMethod::Tunnel => "-i",
+        FwdMethod::FullNat => "--fullnat",
+    }
+}
+
 /// The `svc_name` of `print_service_entry()`.
 fn svc_name(k: &ServiceKey, rule: bool) -> String {
-    match k {
+    match *k {
         // ipvsadm prints the mark with %d. `-S` prints it unsigned on purpose
         // (ipvsadm saves marks >= 2^31 as negative numbers it cannot restore).
-        ServiceKey::Fwmark { mark, af } => {
-            let m = *mark as i32;
-            match (rule, af) {
-                (true, AddressFamily::Inet6) => format!("-f {mark} -6"),
-                (true, AddressFamily::Inet) => format!("-f {mark}"),
-                (false, AddressFamily::Inet6) => format!("FWM  {m} IPv6"),
-                (false, AddressFamily::Inet) => format!("FWM  {m}"),
+        ServiceKey::Fwmark { mark, v6 } => {
+            let m = mark as i32;
+            match (rule, v6) {
+                (true, true) => format!("-f {mark} -6"),
+                (true, false) => format!("-f {mark}"),
+                (false, true) => format!("FWM  {m} IPv6"),
+                (false, false) => format!("FWM  {m}"),
             }
         }
-        ServiceKey::Addr { proto, addr, port } => {
-            let v = addrport(addr, *port);
+        ServiceKey::Proto { proto, addr, port } => {
+            let v = addrport(&addr.to_ip(), port);
             if rule {
-                format!("{} {v}", proto.option())
+                format!("{} {v}", proto_option(proto))
             } else {
                 let s = format!("{:<4} {v}", proto.name());
-                if addr.is_ipv4() {
+                if addr.is_v4() {
                     cut(s, 33)
                 } else {
                     s
@@ -104,21 +123,21 @@ fn svc_name(k: &ServiceKey, rule: bool) -> String {
     }
 }
 
-fn dotted(mask: u32) -> String {
-    Ipv4Addr::from(mask).to_string()
-}
-
-/// ` mask x` / ` -M x` when the granularity is not the full address.
-fn mask_suffix(s: &ServiceSpec, word: &str) -> String {
-    match s.key.af() {
-        AddressFamily::Inet if s.netmask != 0xffff_ffff => format!(" {word} {}", dotted(s.netmask)),
-        AddressFamily::Inet6 if s.netmask != 128 => format!(" {word} {}", s.netmask),
+/// ` mask x` / ` -M x` when the granularity is not the full address: ipvsadm keeps an
+/// IPv4 mask (printed dotted) and an IPv6 prefix length; rvs keeps prefix lengths.
+fn mask_suffix(v6: bool, p: &Persistence, word: &str) -> String {
+    match (v6, p.prefix) {
+        (false, prefix) if prefix < 32 => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            format!(" {word} {}", Ipv4Addr::from(mask))
+        }
+        (true, prefix) if prefix < 128 => format!(" {word} {prefix}"),
         _ => String::new(),
     }
 }
 
 /// rvs service extensions, appended after everything ipvsadm prints.
-fn ext_suffix(s: &ServiceSpec, rule: bool) -> String {
+fn ext_suffix(s: &ServiceExt, rule: bool) -> String {
     let dash = if rule { "--" } else { "" };
     let mut out = String::new();
     if s.synproxy {
@@ -134,28 +153,28 @@ fn ext_suffix(s: &ServiceSpec, rule: bool) -> String {
 }
 
 /// `fwd_tun_info()`.
-fn tun_info(d: &DestSpec) -> Option<String> {
-    if d.method != ForwardMethod::Tunnel {
+fn tun_info(d: &DestSpec, t: &TunnelOpts) -> Option<String> {
+    if d.fwd != FwdMethod::Tunnel {
         return None;
     }
-    Some(match d.tun_type {
+    Some(match t.tun_type {
         TunnelType::Ipip => "ipip".to_string(),
-        TunnelType::Gue => format!("gue:{}:{}", d.tun_port, d.tun_csum.short()),
-        TunnelType::Gre => format!("gre:{}", d.tun_csum.short()),
+        TunnelType::Gue => format!("gue:{}:{}", t.tun_port, t.tun_csum.short()),
+        TunnelType::Gre => format!("gre:{}", t.tun_csum.short()),
     })
 }
 
 /// `print_tunnel_rule()` and the plain `-a` rule.
-fn dest_rule(out: &mut String, svc: &str, dname: &str, d: &DestSpec) {
-    let head = format!("-a {svc} -r {dname} {} -w {}", d.method.switch(), d.weight);
-    let _ = match (d.method, d.tun_type) {
-        (ForwardMethod::Tunnel, TunnelType::Gre) => {
-            writeln!(out, "{head} --tun-type gre {}", d.tun_csum.option())
+fn dest_rule(out: &mut String, svc: &str, dname: &str, d: &DestSpec, t: &TunnelOpts) {
+    let head = format!("-a {svc} -r {dname} {} -w {}", fwd_switch(d.fwd), d.weight);
+    let _ = match (d.fwd, t.tun_type) {
+        (FwdMethod::Tunnel, TunnelType::Gre) => {
+            writeln!(out, "{head} --tun-type gre {}", t.tun_csum.option())
         }
-        (ForwardMethod::Tunnel, TunnelType::Gue) => {
-            writeln!(out, "{head} --tun-type gue --tun-port {} {}", d.tun_port, d.tun_csum.option())
+        (FwdMethod::Tunnel, TunnelType::Gue) => {
+            writeln!(out, "{head} --tun-type gue --tun-port {} {}", t.tun_port, t.tun_csum.option())
         }
-        (ForwardMethod::Tunnel, TunnelType::Ipip) => writeln!(out, "{head} --tun-type ipip"),
+        (FwdMethod::Tunnel, TunnelType::Ipip) => writeln!(out, "{head} --tun-type ipip"),
         _ => writeln!(out, "{head}"),
     };
 }
@@ -170,22 +189,23 @@ fn largenums(out: &mut String, vals: &[u64], exact: bool) {
 fn service_entry(out: &mut String, se: &ServiceEntry, f: &ListFormat, rule: bool) {
     let s = &se.spec;
     let name = svc_name(&s.key, rule);
+    let (ext, v6) = (&se.ext, s.key.is_v6());
     let st = &se.stats;
     if rule {
         let _ = write!(out, "-A {name} -s {}", s.scheduler);
-        if let Some(t) = s.persistent {
-            let _ = write!(out, " -p {t}{}", mask_suffix(s, "-M"));
+        if let Some(p) = &s.persistence {
+            let _ = write!(out, " -p {}{}", p.timeout_s, mask_suffix(v6, p, "-M"));
         }
-        if let Some(pe) = &s.pe {
+        if let Some(pe) = &ext.pe {
             let _ = write!(out, " --pe {pe}");
         }
-        if s.ops {
+        if s.one_packet {
             out.push_str(" -o");
         }
         if !s.flags.is_empty() {
             let _ = write!(out, " -b {}", s.flags.names(&s.scheduler));
         }
-        out.push_str(&ext_suffix(s, true));
+        out.push_str(&ext_suffix(ext, true));
     } else if f.stats {
         let _ = write!(out, "{name:<33}");
         largenums(out, &[st.conns, st.inpkts, st.outpkts, st.inbytes, st.outbytes], f.exact);
@@ -197,29 +217,29 @@ fn service_entry(out: &mut String, se: &ServiceEntry, f: &ListFormat, rule: bool
         if !s.flags.is_empty() {
             let _ = write!(out, " ({})", s.flags.names(&s.scheduler));
         }
-        if let Some(t) = s.persistent {
-            let _ = write!(out, " persistent {t}{}", mask_suffix(s, "mask"));
-            if let Some(pe) = &s.pe {
+        if let Some(p) = &s.persistence {
+            let _ = write!(out, " persistent {}{}", p.timeout_s, mask_suffix(v6, p, "mask"));
+            if let Some(pe) = &ext.pe {
                 let _ = write!(out, " pe {pe}");
             }
         }
-        if s.ops {
+        if s.one_packet {
             out.push_str(" ops");
         }
-        out.push_str(&ext_suffix(s, false));
+        out.push_str(&ext_suffix(ext, false));
     }
     out.push('\n');
 
     let dests = if f.nosort { se.dests.clone() } else { qsort(&se.dests, &cmp_dests) };
     for e in &dests {
-        let d = &e.spec;
-        let mut dname = addrport(&d.addr, d.port);
-        if !rule && d.addr.is_ipv4() {
+        let (d, t) = (&e.spec, &e.tunnel);
+        let mut dname = addrport(&d.addr.to_ip(), d.port);
+        if !rule && d.addr.is_v4() {
             dname = cut(dname, 28);
         }
         let est = &e.stats;
         let _ = if rule {
-            dest_rule(out, &name, &dname, d);
+            dest_rule(out, &name, &dname, d, t);
             Ok(())
         } else if f.stats {
             let _ = write!(out, "  -> {dname:<28}");
@@ -238,17 +258,17 @@ fn service_entry(out: &mut String, se: &ServiceEntry, f: &ListFormat, rule: bool
         } else if f.persistent_conn {
             writeln!(out, "  -> {dname:<28} {:<9} {:<11} {:<10} {:<10}", d.weight, e.persist, e.active, e.inactive)
         } else if f.tun_info {
-            let ti = tun_info(d).unwrap_or_else(|| "n/a".to_string());
+            let ti = tun_info(d, t).unwrap_or_else(|| "n/a".to_string());
             writeln!(
                 out,
                 "  -> {dname:<28} {:<7} {ti:<13} {:<6} {:<10} {:<10}",
-                d.method.name(),
+                d.fwd.name(),
                 d.weight,
                 e.active,
                 e.inactive
             )
         } else {
-            writeln!(out, "  -> {dname:<28} {:<7} {:<6} {:<10} {:<10}", d.method.name(), d.weight, e.active, e.inactive)
+            writeln!(out, "  -> {dname:<28} {:<7} {:<6} {:<10} {:<10}", d.fwd.name(), d.weight, e.active, e.inactive)
         };
     }
     if rule {

@@ -129,26 +129,26 @@ impl Command {
     pub fn features(&self) -> Vec<Feature> {
         let mut v = Vec::new();
         match self {
-            Command::AddService(s) | Command::EditService(s) => {
-                if s.pe.is_some() {
+            Command::AddService(s, ext) | Command::EditService(s, ext) => {
+                if ext.pe.is_some() {
                     v.push(Feature::PersistenceEngine);
                 }
-                if s.ops {
+                if s.one_packet {
                     v.push(Feature::OnePacketScheduling);
                 }
-                if s.synproxy {
+                if ext.synproxy {
                     v.push(Feature::Synproxy);
                 }
-                if s.proxy_protocol.is_some() {
+                if ext.proxy_protocol.is_some() {
                     v.push(Feature::ProxyProtocol);
                 }
-                if s.toa {
+                if ext.toa {
                     v.push(Feature::Toa);
                 }
             }
-            Command::AddServer { dest, .. } | Command::EditServer { dest, .. } => match dest.method {
-                ForwardMethod::FullNat => v.push(Feature::FullNat),
-                ForwardMethod::Tunnel => match dest.tun_type {
+            Command::AddServer { dest, tunnel, .. } | Command::EditServer { dest, tunnel, .. } => match dest.fwd {
+                FwdMethod::FullNat => v.push(Feature::FullNat),
+                FwdMethod::Tunnel => match tunnel.tun_type {
                     TunnelType::Gue => v.push(Feature::TunnelGue),
                     TunnelType::Gre => v.push(Feature::TunnelGre),
                     TunnelType::Ipip => {}
@@ -163,5 +163,31 @@ impl Command {
             _ => {}
         }
         v
+    }
+
+    /// The virtual service this command names, if any.
+    pub fn service_key(&self) -> Option<&ServiceKey> {
+        match self {
+            Command::AddService(s, _) | Command::EditService(s, _) => Some(&s.key),
+            Command::DeleteService(k) | Command::Zero(Some(k)) => Some(k),
+            Command::AddServer { service, .. }
+            | Command::EditServer { service, .. }
+            | Command::DeleteServer { service, .. }
+            | Command::AddLaddr { service, .. }
+            | Command::DelLaddr { service, .. }
+            | Command::GetLaddr { service } => Some(service),
+            Command::List(ListSpec { target: ListTarget::Service(k), .. }) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// Refuses a command about a service rvs cannot forward (SCTP, fwmark): ipvsadm
+    /// would configure it, rvs would accept it and never match a packet. Exit status 2,
+    /// as for options rvs does not support yet.
+    pub fn check_forwardable(&self) -> Result<(), UsageError> {
+        match self.service_key().map(ServiceKey::check_forwardable) {
+            Some(Err(e)) => Err(UsageError::fail(e.to_string())),
+            _ => Ok(()),
+        }
     }
 }

@@ -1,139 +1,17 @@
 //! The data rvsadm speaks: parsed commands and listing data.
 //!
-//! Everything here is serde-serialisable because it is the payload of the admin
-//! protocol between `rvsadm` and `rvsd`. Field meanings follow ipvsadm 1.31's
-//! `ipvs_service_t` / `ipvs_dest_t` / `ipvs_timeout_t` / `ipvs_daemon_t`.
+//! Services and real servers are rvs_core's model ([`ServiceSpec`], [`DestSpec`],
+//! [`ServiceKey`]), the same values TOML builds and workers run. What is here is only
+//! what ipvsadm has beyond that model: options rvs parses but refuses ("not supported
+//! yet": `--pe`, tunnel types, rvs's FullNAT extensions), listing rows with counters,
+//! connections, timeouts and the sync daemon (ipvsadm 1.31's `ipvs_timeout_t`,
+//! `ipvs_daemon_t`). Everything is serde-serialisable for the admin protocol.
 
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 
-/// Transport protocol of a virtual service (`-t`, `-u`, `--sctp-service`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    Tcp,
-    Udp,
-    Sctp,
-}
-
-impl Protocol {
-    /// Listing name (`protocol_name()` in ipvsadm.c).
-    pub fn name(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "TCP",
-            Protocol::Udp => "UDP",
-            Protocol::Sctp => "SCTP",
-        }
-    }
-
-    /// Save-format option (`option_from_protocol()` in ipvsadm.c).
-    pub fn option(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "-t",
-            Protocol::Udp => "-u",
-            Protocol::Sctp => "--sctp-service",
-        }
-    }
-
-    /// IANA protocol number, used for ipvsadm's sort order.
-    pub fn number(self) -> u8 {
-        match self {
-            Protocol::Tcp => 6,
-            Protocol::Udp => 17,
-            Protocol::Sctp => 132,
-        }
-    }
-}
-
-/// Address family of a fwmark service (`-6` selects IPv6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AddressFamily {
-    #[default]
-    Inet,
-    Inet6,
-}
-
-impl AddressFamily {
-    /// The family of an address.
-    pub fn of(addr: &IpAddr) -> Self {
-        match addr {
-            IpAddr::V4(_) => AddressFamily::Inet,
-            IpAddr::V6(_) => AddressFamily::Inet6,
-        }
-    }
-}
-
-/// What identifies a virtual service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ServiceKey {
-    /// `-t|-u|--sctp-service host[:port]`.
-    Addr { proto: Protocol, addr: IpAddr, port: u16 },
-    /// `-f mark [-6]`.
-    Fwmark { mark: u32, af: AddressFamily },
-}
-
-impl ServiceKey {
-    pub fn af(&self) -> AddressFamily {
-        match self {
-            ServiceKey::Addr { addr, .. } => AddressFamily::of(addr),
-            ServiceKey::Fwmark { af, .. } => *af,
-        }
-    }
-
-    /// Port of the service (0 for fwmark services).
-    pub fn port(&self) -> u16 {
-        match self {
-            ServiceKey::Addr { port, .. } => *port,
-            ServiceKey::Fwmark { .. } => 0,
-        }
-    }
-}
-
-/// The three scheduler flag bits (`IP_VS_SVC_F_SCHED1..3`). Their names depend on
-/// the scheduler: `sh-fallback`/`sh-port` for sh, `mh-fallback`/`mh-port` for mh,
-/// `flag-1..3` otherwise, exactly as ipvsadm's `print_sched_flags()`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SchedFlags {
-    pub flag1: bool,
-    pub flag2: bool,
-    pub flag3: bool,
-}
-
-impl SchedFlags {
-    pub fn is_empty(&self) -> bool {
-        !(self.flag1 || self.flag2 || self.flag3)
-    }
-
-    /// Comma-separated names as `print_sched_flags()` prints them for `sched`.
-    pub fn names(&self, sched: &str) -> String {
-        let mut v: Vec<&str> = Vec::new();
-        match sched {
-            "sh" | "mh" => {
-                let (a, b) = if sched == "sh" { ("sh-fallback", "sh-port") } else { ("mh-fallback", "mh-port") };
-                if self.flag1 {
-                    v.push(a);
-                }
-                if self.flag2 {
-                    v.push(b);
-                }
-            }
-            _ => {
-                if self.flag1 {
-                    v.push("flag-1");
-                }
-                if self.flag2 {
-                    v.push("flag-2");
-                }
-                if self.flag3 {
-                    v.push("flag-3");
-                }
-            }
-        }
-        v.join(",")
-    }
-}
+pub use rvs_core::addr::{Addr, Protocol};
+pub use rvs_core::service::{DestSpec, FwdMethod, Persistence, SchedFlags, ServiceKey, ServiceSpec};
 
 /// rvs extension: PROXY protocol header sent to FullNAT real servers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -152,22 +30,12 @@ impl ProxyProtocol {
     }
 }
 
-/// A virtual service as `-A`/`-E` define it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServiceSpec {
-    pub key: ServiceKey,
-    /// Scheduler name (`-s`, default `wlc`).
-    pub scheduler: String,
-    pub flags: SchedFlags,
-    /// Persistence timeout in seconds (`-p [timeout]`, default 300).
-    pub persistent: Option<u32>,
-    /// Persistence granularity: an IPv4 mask in host byte order
-    /// (`0xffff_ffff` = none) or an IPv6 prefix length (128 = none).
-    pub netmask: u32,
+/// What `-A`/`-E` may ask beyond [`ServiceSpec`]: options rvs refuses as not supported
+/// yet, kept so the refusal names them and a listing could print them as ipvsadm does.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ServiceExt {
     /// Persistence engine (`--pe`).
     pub pe: Option<String>,
-    /// One-packet scheduling (`-o`).
-    pub ops: bool,
     /// rvs extension `--synproxy`.
     #[serde(default)]
     pub synproxy: bool,
@@ -177,65 +45,6 @@ pub struct ServiceSpec {
     /// rvs extension `--toa`.
     #[serde(default)]
     pub toa: bool,
-}
-
-impl ServiceSpec {
-    /// A service with ipvsadm's defaults (`wlc`, no persistence, full mask).
-    pub fn new(key: ServiceKey) -> Self {
-        let netmask = match key.af() {
-            AddressFamily::Inet => 0xffff_ffff,
-            AddressFamily::Inet6 => 128,
-        };
-        ServiceSpec {
-            key,
-            scheduler: "wlc".to_string(),
-            flags: SchedFlags::default(),
-            persistent: None,
-            netmask,
-            pe: None,
-            ops: false,
-            synproxy: false,
-            proxy_protocol: None,
-            toa: false,
-        }
-    }
-}
-
-/// Forwarding method of a real server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ForwardMethod {
-    /// `-m`, NAT.
-    Masq,
-    /// `-g`, direct routing (the default).
-    #[default]
-    Route,
-    /// `-i`, IP-in-IP (or GUE/GRE) tunnelling.
-    Tunnel,
-    /// `--fullnat` (rvs extension).
-    FullNat,
-}
-
-impl ForwardMethod {
-    /// Listing name (`fwd_name()`).
-    pub fn name(self) -> &'static str {
-        match self {
-            ForwardMethod::Masq => "Masq",
-            ForwardMethod::Route => "Route",
-            ForwardMethod::Tunnel => "Tunnel",
-            ForwardMethod::FullNat => "FullNat",
-        }
-    }
-
-    /// Save-format switch (`fwd_switch()`).
-    pub fn switch(self) -> &'static str {
-        match self {
-            ForwardMethod::Masq => "-m",
-            ForwardMethod::Route => "-g",
-            ForwardMethod::Tunnel => "-i",
-            ForwardMethod::FullNat => "--fullnat",
-        }
-    }
 }
 
 /// `--tun-type`.
@@ -288,37 +97,14 @@ impl TunnelCsum {
     }
 }
 
-/// A real server as `-a`/`-e` define it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct DestSpec {
-    pub addr: IpAddr,
-    pub port: u16,
-    pub method: ForwardMethod,
-    /// 0..=65535, default 1 (0 = quiescent).
-    pub weight: u32,
-    pub u_threshold: u32,
-    pub l_threshold: u32,
+/// `--tun-type`, `--tun-port` and the checksum option of a tunnel real server (`-i`):
+/// beyond [`DestSpec`], since rvs tunnels only with IPIP (GUE and GRE are refused).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TunnelOpts {
     pub tun_type: TunnelType,
     /// GUE destination port (0 = n/a).
     pub tun_port: u16,
     pub tun_csum: TunnelCsum,
-}
-
-impl DestSpec {
-    /// A real server with ipvsadm's defaults (`-g`, weight 1).
-    pub fn new(addr: IpAddr, port: u16) -> Self {
-        DestSpec {
-            addr,
-            port,
-            method: ForwardMethod::Route,
-            weight: 1,
-            u_threshold: 0,
-            l_threshold: 0,
-            tun_type: TunnelType::Ipip,
-            tun_port: 0,
-            tun_csum: TunnelCsum::NoCsum,
-        }
-    }
 }
 
 /// `--set tcp tcpfin udp` (0 keeps the current value) and `-L --timeout`.
@@ -377,6 +163,8 @@ pub struct Stats {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DestEntry {
     pub spec: DestSpec,
+    #[serde(default)]
+    pub tunnel: TunnelOpts,
     pub active: u32,
     pub inactive: u32,
     pub persist: u32,
@@ -387,6 +175,8 @@ pub struct DestEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceEntry {
     pub spec: ServiceSpec,
+    #[serde(default)]
+    pub ext: ServiceExt,
     pub dests: Vec<DestEntry>,
     pub stats: Stats,
     /// FullNAT local address pool (rvs extension).
@@ -477,19 +267,19 @@ pub struct ListSpec {
 #[serde(rename_all = "snake_case")]
 pub enum Command {
     /// `-A`.
-    AddService(ServiceSpec),
+    AddService(ServiceSpec, ServiceExt),
     /// `-E`.
-    EditService(ServiceSpec),
+    EditService(ServiceSpec, ServiceExt),
     /// `-D`.
     DeleteService(ServiceKey),
     /// `-C`.
     Clear,
     /// `-a`.
-    AddServer { service: ServiceKey, dest: DestSpec },
+    AddServer { service: ServiceKey, dest: DestSpec, tunnel: TunnelOpts },
     /// `-e` (unspecified fields take ipvsadm's defaults, e.g. weight 1).
-    EditServer { service: ServiceKey, dest: DestSpec },
+    EditServer { service: ServiceKey, dest: DestSpec, tunnel: TunnelOpts },
     /// `-d`.
-    DeleteServer { service: ServiceKey, addr: IpAddr, port: u16 },
+    DeleteServer { service: ServiceKey, addr: Addr, port: u16 },
     /// `-L|-l` (also no arguments at all).
     List(ListSpec),
     /// `-Z [service]`.

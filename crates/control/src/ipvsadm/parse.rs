@@ -9,7 +9,8 @@ use super::model::*;
 use super::options::*;
 use super::popt::Popt;
 use super::UsageError;
-use std::net::{IpAddr, Ipv4Addr};
+use rvs_core::service::ipv4_mask_prefix;
+use std::net::IpAddr;
 
 /// Schedulers rvs knows (the kernel's list; ipvsadm leaves the check to it).
 pub const SCHEDULERS: &[&str] =
@@ -23,13 +24,16 @@ pub(crate) const MAX_TIMEOUT: i64 = 86400 * 31;
 const DEF_MCAST_IFN: &str = "eth0";
 /// libipvs's message for ENOENT from add/update service.
 const SCHED_NOT_FOUND: &str = "Scheduler or persistence engine not found";
+/// What rvs answers for a non-contiguous `-M` (IPVS would mask with it as given; rvs
+/// keeps persistence granularity as a prefix length).
+const BAD_NETMASK: &str = "illegal netmask specified";
 
 /// `struct ipvs_command_entry` + the option bits and format flags.
 struct Ce {
     cmd: Cmd,
     options: u64,
-    // svc
-    svc_af: Option<AddressFamily>,
+    // svc; `svc_v6` is ipvsadm's `ce.svc.af` (None = AF_UNSPEC)
+    svc_v6: Option<bool>,
     proto: Option<Protocol>,
     svc: SvcAddr,
     fwmark: u32,
@@ -46,6 +50,7 @@ struct Ce {
     dest_addr: Option<IpAddr>,
     dest_port: u16,
     dest: DestSpec,
+    tunnel: TunnelOpts,
     // daemon
     daemon: DaemonSpec,
     laddr: Option<IpAddr>,
@@ -57,7 +62,7 @@ impl Ce {
         Ce {
             cmd,
             options: 0,
-            svc_af: None,
+            svc_v6: None,
             proto: None,
             svc: SvcAddr { addr: None, port: 0, netmask: 0xffff_ffff },
             fwmark: 0,
@@ -72,7 +77,8 @@ impl Ce {
             toa: false,
             dest_addr: None,
             dest_port: 0,
-            dest: DestSpec::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+            dest: DestSpec::new(Addr::v4([0; 4]), 0),
+            tunnel: TunnelOpts::default(),
             daemon: DaemonSpec {
                 state: DaemonState::Master,
                 mcast_ifn: String::new(),
@@ -91,9 +97,9 @@ impl Ce {
         set_option(&mut self.options, optc)
     }
 
-    fn set_forward(&mut self, m: ForwardMethod) -> Result<(), UsageError> {
+    fn set_forward(&mut self, m: FwdMethod) -> Result<(), UsageError> {
         self.set(OPTC_FORWARD)?;
-        self.dest.method = m;
+        self.dest.fwd = m;
         Ok(())
     }
 
@@ -111,7 +117,7 @@ impl Ce {
                 self.proto = Some(proto);
                 let parsed = parse_service(a, proto.number(), &mut self.svc);
                 if let Some(addr) = self.svc.addr {
-                    self.svc_af = Some(AddressFamily::of(&addr));
+                    self.svc_v6 = Some(addr.is_ipv6());
                 }
                 if parsed & SERVICE_ADDR == 0 {
                     return Err(UsageError::fail("illegal virtual server address[:port] specified"));
@@ -119,7 +125,7 @@ impl Ce {
             }
             Tag::Fwmark => {
                 self.set(OPTC_SERVICE)?;
-                self.svc_af = Some(AddressFamily::Inet);
+                self.svc_v6 = Some(false);
                 self.proto = Some(Protocol::Tcp);
                 self.fwmark = parse_fwmark(a)?;
             }
@@ -133,7 +139,7 @@ impl Ce {
             }
             Tag::Netmask => {
                 self.set(OPTC_NETMASK)?;
-                if self.svc_af != Some(AddressFamily::Inet6) {
+                if self.svc_v6 != Some(true) {
                     match inet_aton(a) {
                         Some(m) => self.svc.netmask = u32::from(m),
                         None => return Err(UsageError::fail("illegal virtual server persistent mask specified")),
@@ -160,10 +166,10 @@ impl Ce {
                     self.dest_port = self.svc.port;
                 }
             }
-            Tag::Ipip => self.set_forward(ForwardMethod::Tunnel)?,
-            Tag::Gatewaying => self.set_forward(ForwardMethod::Route)?,
-            Tag::Masq => self.set_forward(ForwardMethod::Masq)?,
-            Tag::FullNat => self.set_forward(ForwardMethod::FullNat)?,
+            Tag::Ipip => self.set_forward(FwdMethod::Tunnel)?,
+            Tag::Gatewaying => self.set_forward(FwdMethod::Route)?,
+            Tag::Masq => self.set_forward(FwdMethod::Masq)?,
+            Tag::FullNat => self.set_forward(FwdMethod::FullNat)?,
             Tag::Weight => {
                 self.set(OPTC_WEIGHT)?;
                 self.dest.weight = number(a, 0, 65535, "weight")?;
@@ -220,7 +226,7 @@ impl Ce {
                 if self.fwmark == 0 {
                     return Err(UsageError::fail("-6 used before -f\n"));
                 }
-                self.svc_af = Some(AddressFamily::Inet6);
+                self.svc_v6 = Some(true);
                 self.svc.netmask = 128;
             }
             Tag::Ops => {
@@ -257,7 +263,7 @@ impl Ce {
             }
             Tag::TunType => {
                 self.set(OPTC_TUN_TYPE)?;
-                self.dest.tun_type = match a {
+                self.tunnel.tun_type = match a {
                     "ipip" => TunnelType::Ipip,
                     "gue" => TunnelType::Gue,
                     "gre" => TunnelType::Gre,
@@ -266,19 +272,19 @@ impl Ce {
             }
             Tag::TunPort => {
                 self.set(OPTC_TUN_PORT)?;
-                self.dest.tun_port = number(a, 1, 65535, "tunnel port")? as u16;
+                self.tunnel.tun_port = number(a, 1, 65535, "tunnel port")? as u16;
             }
             Tag::TunNocsum => {
                 self.set(OPTC_TUN_NOCSUM)?;
-                self.dest.tun_csum = TunnelCsum::NoCsum;
+                self.tunnel.tun_csum = TunnelCsum::NoCsum;
             }
             Tag::TunCsum => {
                 self.set(OPTC_TUN_CSUM)?;
-                self.dest.tun_csum = TunnelCsum::Csum;
+                self.tunnel.tun_csum = TunnelCsum::Csum;
             }
             Tag::TunRemcsum => {
                 self.set(OPTC_TUN_REMCSUM)?;
-                self.dest.tun_csum = TunnelCsum::RemCsum;
+                self.tunnel.tun_csum = TunnelCsum::RemCsum;
             }
             Tag::Synproxy => {
                 self.set(OPTC_SYNPROXY)?;
@@ -311,10 +317,10 @@ impl Ce {
     /// `generic_opt_check()`.
     fn key(&self) -> Result<ServiceKey, UsageError> {
         if self.fwmark != 0 {
-            return Ok(ServiceKey::Fwmark { mark: self.fwmark, af: self.svc_af.unwrap_or_default() });
+            return Ok(ServiceKey::Fwmark { mark: self.fwmark, v6: self.svc_v6 == Some(true) });
         }
         match (self.proto, self.svc.addr) {
-            (Some(proto), Some(addr)) => Ok(ServiceKey::Addr { proto, addr, port: self.svc.port }),
+            (Some(proto), Some(addr)) => Ok(ServiceKey::Proto { proto, addr: Addr::from(addr), port: self.svc.port }),
             _ => Err(UsageError::try_help()),
         }
     }
@@ -327,24 +333,42 @@ impl Ce {
         }
     }
 
-    fn service_spec(&self) -> Result<ServiceSpec, UsageError> {
-        Ok(ServiceSpec {
-            key: self.key()?,
+    /// `-p` and `-M` as core's persistence: ipvsadm's netmask (a host-order IPv4 mask,
+    /// or an IPv6 prefix length) becomes a prefix length; `-M` without `-p` is unused.
+    fn persistence(&self, v6: bool) -> Result<Option<Persistence>, UsageError> {
+        let Some(timeout_s) = self.persistent else {
+            return Ok(None);
+        };
+        let prefix = if v6 {
+            u8::try_from(self.svc.netmask).ok()
+        } else {
+            ipv4_mask_prefix(self.svc.netmask.to_be_bytes()).ok()
+        };
+        let prefix = prefix.ok_or_else(|| UsageError::kernel(BAD_NETMASK))?;
+        Ok(Some(Persistence { timeout_s, prefix }))
+    }
+
+    fn service_spec(&self) -> Result<(ServiceSpec, ServiceExt), UsageError> {
+        let key = self.key()?;
+        let spec = ServiceSpec {
+            key,
             scheduler: self.sched.clone(),
             flags: self.flags,
-            persistent: self.persistent,
-            netmask: self.svc.netmask,
+            persistence: self.persistence(key.is_v6())?,
+            one_packet: self.ops,
+        };
+        let ext = ServiceExt {
             pe: self.pe.clone(),
-            ops: self.ops,
             synproxy: self.synproxy,
             proxy_protocol: self.proxy_protocol,
             toa: self.toa,
-        })
+        };
+        Ok((spec, ext))
     }
 
     fn dest_spec(&self) -> Result<DestSpec, UsageError> {
         let addr = self.dest_addr.ok_or_else(UsageError::try_help)?;
-        Ok(DestSpec { addr, port: self.dest_port, ..self.dest })
+        Ok(DestSpec { addr: Addr::from(addr), port: self.dest_port, ..self.dest })
     }
 
     fn laddr(&self) -> Result<IpAddr, UsageError> {
@@ -432,19 +456,19 @@ fn finish(mut ce: Ce, timeouts: Timeouts) -> Result<Command, UsageError> {
         ce.daemon.mcast_ifn = DEF_MCAST_IFN.to_string();
     }
     if matches!(ce.cmd, Cmd::AddDest | Cmd::EditDest) {
-        let m = ce.dest.method;
-        if ce.fwmark == 0 && matches!(m, ForwardMethod::Tunnel | ForwardMethod::Route) {
+        let m = ce.dest.fwd;
+        if ce.fwmark == 0 && matches!(m, FwdMethod::Tunnel | FwdMethod::Route) {
             ce.dest_port = ce.svc.port;
         }
-        let dest_af = ce.dest_addr.as_ref().map(AddressFamily::of);
-        if dest_af != ce.svc_af && m != ForwardMethod::Tunnel {
+        let dest_v6 = ce.dest_addr.as_ref().map(IpAddr::is_ipv6);
+        if dest_v6 != ce.svc_v6 && m != FwdMethod::Tunnel {
             return Err(UsageError::fail("Different address family is allowed only for tunneling servers"));
         }
         let tun_opts = [OPTC_TUN_TYPE, OPTC_TUN_PORT, OPTC_TUN_NOCSUM, OPTC_TUN_CSUM, OPTC_TUN_REMCSUM];
-        if tun_opts.iter().any(|o| has(opts, *o)) && m != ForwardMethod::Tunnel {
+        if tun_opts.iter().any(|o| has(opts, *o)) && m != FwdMethod::Tunnel {
             return Err(UsageError::fail("Tunnel options conflict with forward method"));
         }
-        tunnel_opt_check(ce.dest.tun_type, opts)?;
+        tunnel_opt_check(ce.tunnel.tun_type, opts)?;
     }
     if ce.cmd == Cmd::List {
         let any = |list: &[usize]| list.iter().any(|o| has(opts, *o));
@@ -462,8 +486,14 @@ fn finish(mut ce: Ce, timeouts: Timeouts) -> Result<Command, UsageError> {
         }
     }
     Ok(match ce.cmd {
-        Cmd::Add => Command::AddService(ce.service_spec()?),
-        Cmd::Edit => Command::EditService(ce.service_spec()?),
+        Cmd::Add => {
+            let (spec, ext) = ce.service_spec()?;
+            Command::AddService(spec, ext)
+        }
+        Cmd::Edit => {
+            let (spec, ext) = ce.service_spec()?;
+            Command::EditService(spec, ext)
+        }
         Cmd::Del => Command::DeleteService(ce.key()?),
         Cmd::Flush => Command::Clear,
         Cmd::List => {
@@ -480,8 +510,8 @@ fn finish(mut ce: Ce, timeouts: Timeouts) -> Result<Command, UsageError> {
             };
             Command::List(ListSpec { target, format: ce.format })
         }
-        Cmd::AddDest => Command::AddServer { service: ce.key()?, dest: ce.dest_spec()? },
-        Cmd::EditDest => Command::EditServer { service: ce.key()?, dest: ce.dest_spec()? },
+        Cmd::AddDest => Command::AddServer { service: ce.key()?, dest: ce.dest_spec()?, tunnel: ce.tunnel },
+        Cmd::EditDest => Command::EditServer { service: ce.key()?, dest: ce.dest_spec()?, tunnel: ce.tunnel },
         Cmd::DelDest => {
             let d = ce.dest_spec()?;
             Command::DeleteServer { service: ce.key()?, addr: d.addr, port: d.port }

@@ -5,29 +5,26 @@
 //! running the same comparator through the same merge sort reproduces that
 //! order exactly, and never panics on the non-transitive comparisons.
 
-use super::model::{DestEntry, ServiceEntry, ServiceKey};
-use std::net::IpAddr;
+use super::model::{Addr, DestEntry, ServiceEntry, ServiceKey};
 
-/// Address as the four network-order words of `union nf_inet_addr`.
-fn words(a: &IpAddr) -> [u32; 4] {
-    match a {
-        IpAddr::V4(v4) => [u32::from(*v4), 0, 0, 0],
-        IpAddr::V6(v6) => {
-            let o = v6.octets();
-            let w = |i: usize| u32::from_be_bytes([o[i], o[i + 1], o[i + 2], o[i + 3]]);
-            [w(0), w(4), w(8), w(12)]
-        }
+/// Address as the four network-order words of `union nf_inet_addr` (IPv4 first).
+fn words(a: &Addr) -> [u32; 4] {
+    let w = a.words();
+    if a.is_v4() {
+        [w[3], 0, 0, 0]
+    } else {
+        w
     }
 }
 
 const AF_INET: i32 = 2;
 const AF_INET6: i32 = 10;
 
-fn af(a: &IpAddr) -> i32 {
-    if a.is_ipv4() {
-        AF_INET
-    } else {
+fn af(v6: bool) -> i32 {
+    if v6 {
         AF_INET6
+    } else {
+        AF_INET
     }
 }
 
@@ -52,16 +49,12 @@ fn addr_cmp(af1: i32, w1: &[u32; 4], w2: &[u32; 4]) -> i32 {
 
 /// (fwmark, af, protocol, address words, port) of a service entry.
 fn svc_fields(k: &ServiceKey) -> (u32, i32, i32, [u32; 4], u16) {
-    match k {
-        ServiceKey::Addr { proto, addr, port } => (0, af(addr), i32::from(proto.number()), words(addr), *port),
-        // ipvsadm gives fwmark services protocol TCP and a zero address.
-        ServiceKey::Fwmark { mark, af: fam } => {
-            let a = match fam {
-                super::model::AddressFamily::Inet => AF_INET,
-                super::model::AddressFamily::Inet6 => AF_INET6,
-            };
-            (*mark, a, 6, [0; 4], 0)
+    match *k {
+        ServiceKey::Proto { proto, addr, port } => {
+            (0, af(!addr.is_v4()), i32::from(proto.number()), words(&addr), port)
         }
+        // ipvsadm gives fwmark services protocol TCP and a zero address.
+        ServiceKey::Fwmark { mark, v6 } => (mark, af(v6), 6, [0; 4], 0),
     }
 }
 
@@ -88,7 +81,7 @@ pub fn cmp_services(s1: &ServiceEntry, s2: &ServiceEntry) -> i32 {
 
 /// `ipvs_cmp_dests()` (the family of the first argument decides).
 pub fn cmp_dests(d1: &DestEntry, d2: &DestEntry) -> i32 {
-    let r = addr_cmp(af(&d1.spec.addr), &words(&d1.spec.addr), &words(&d2.spec.addr));
+    let r = addr_cmp(af(!d1.spec.addr.is_v4()), &words(&d1.spec.addr), &words(&d2.spec.addr));
     if r != 0 {
         return r;
     }

@@ -14,32 +14,42 @@ pub fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
+/// An address in core's form.
+pub fn a(s: &str) -> Addr {
+    Addr::from(ip(s))
+}
+
 pub fn tcp(addr: &str, port: u16) -> ServiceKey {
-    ServiceKey::Addr { proto: Protocol::Tcp, addr: ip(addr), port }
+    ServiceKey::Proto { proto: Protocol::Tcp, addr: a(addr), port }
 }
 
 pub fn udp(addr: &str, port: u16) -> ServiceKey {
-    ServiceKey::Addr { proto: Protocol::Udp, addr: ip(addr), port }
+    ServiceKey::Proto { proto: Protocol::Udp, addr: a(addr), port }
 }
 
-pub fn dest(addr: &str, port: u16, method: ForwardMethod, weight: u32, active: u32, inactive: u32) -> DestEntry {
-    let mut spec = DestSpec::new(ip(addr), port);
-    spec.method = method;
+/// `-p timeout` with the full-address granularity of the key's family.
+pub fn persist(key: &ServiceKey, timeout_s: u32) -> Option<Persistence> {
+    Some(Persistence { timeout_s, ..Persistence::default_for(key.is_v6()) })
+}
+
+pub fn dest(addr: &str, port: u16, fwd: FwdMethod, weight: u32, active: u32, inactive: u32) -> DestEntry {
+    let mut spec = DestSpec::new(a(addr), port);
+    spec.fwd = fwd;
     spec.weight = weight;
-    DestEntry { spec, active, inactive, persist: 0, stats: Stats::default() }
+    DestEntry { spec, tunnel: TunnelOpts::default(), active, inactive, persist: 0, stats: Stats::default() }
 }
 
 pub fn service(spec: ServiceSpec, dests: Vec<DestEntry>) -> ServiceEntry {
-    ServiceEntry { spec, dests, stats: Stats::default(), laddrs: Vec::new() }
+    ServiceEntry { spec, ext: ServiceExt::default(), dests, stats: Stats::default(), laddrs: Vec::new() }
 }
 
 /// The table of the reference's `-L -n` and `-S -n` examples.
 pub fn example_listing() -> Listing {
     let mut web = ServiceSpec::new(tcp("10.0.0.1", 80));
-    web.persistent = Some(300);
+    web.persistence = persist(&web.key, 300);
     let mut dns = ServiceSpec::new(udp("10.0.0.1", 53));
     dns.scheduler = "rr".into();
-    dns.ops = true;
+    dns.one_packet = true;
     Listing {
         version: "1.2.1".into(),
         table_size: 4096,
@@ -47,11 +57,11 @@ pub fn example_listing() -> Listing {
             service(
                 web,
                 vec![
-                    dest("192.168.1.10", 80, ForwardMethod::Route, 1, 12, 40),
-                    dest("192.168.1.11", 80, ForwardMethod::Route, 0, 3, 17),
+                    dest("192.168.1.10", 80, FwdMethod::Route, 1, 12, 40),
+                    dest("192.168.1.11", 80, FwdMethod::Route, 0, 3, 17),
                 ],
             ),
-            service(dns, vec![dest("192.168.1.20", 53, ForwardMethod::Masq, 1, 0, 5)]),
+            service(dns, vec![dest("192.168.1.20", 53, FwdMethod::Masq, 1, 0, 5)]),
         ],
     }
 }
