@@ -87,6 +87,9 @@ pub struct NeighTable<P> {
     entries: Vec<Entry<P>>,
     free: Vec<u32>,
     hand: usize,
+    /// Bumped whenever a binding changes or goes: what was resolved from the table
+    /// before (a real server's cached next hop) must be resolved again.
+    gen: u64,
 }
 
 impl<P> NeighTable<P> {
@@ -112,6 +115,7 @@ impl<P> NeighTable<P> {
             entries,
             free: (0..capacity as u32).rev().collect(),
             hand: 0,
+            gen: 0,
         }
     }
 
@@ -135,9 +139,15 @@ impl<P> NeighTable<P> {
             }
             let ip = e.ip;
             self.index.remove(&ip);
+            self.gen += 1;
             return Some(slot);
         }
         None
+    }
+
+    /// Changes whenever an entry's MAC or port changes or an entry goes.
+    pub fn generation(&self) -> u64 {
+        self.gen
     }
 
     /// Entries in use.
@@ -221,6 +231,9 @@ impl<P> NeighTable<P> {
         };
         let e = self.entries.get_mut(slot as usize)?;
         let changed = e.state == State::Incomplete || e.mac != mac || e.port != port;
+        if changed {
+            self.gen += 1;
+        }
         e.port = port;
         e.mac = mac;
         e.state = State::Reachable;
@@ -255,6 +268,7 @@ impl<P> NeighTable<P> {
                         let ip = e.ip;
                         self.index.remove(&ip);
                         self.free.push(slot);
+                        self.gen += 1;
                         continue;
                     }
                     e.probes += 1;

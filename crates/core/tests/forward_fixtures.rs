@@ -173,3 +173,27 @@ fn mutated_frames_never_panic_the_director() {
     }
     assert!(!io.drops.is_empty() && !io.tx.is_empty(), "mutations both forwarded and dropped");
 }
+
+/// A connection's next hop is resolved once per real server and reused, until the
+/// neighbour table or the L3 configuration changes (their generations).
+#[test]
+fn a_real_servers_next_hop_is_resolved_once_and_rebound_when_tables_change() {
+    let mut l = lab();
+    assert_eq!(run(&mut l, 0, DR_SYN_IN).tx, vec![(1, hex(DR_SYN_OUT))]);
+    let first = l.dir.node.resolutions();
+    for _ in 0..100 {
+        assert_eq!(run(&mut l, 0, DR_SYN_IN).tx.len(), 1);
+    }
+    assert_eq!(l.dir.node.resolutions(), first, "100 packets, no lookup");
+    // rs1 moves to another MAC: the next packet is rebound and goes there.
+    let moved = mac([3, 0x99]);
+    l.dir.node.learn(1, Ipv4Addr::new(10, 0, 3, 11), moved, false, 1_000, &mut Recorder::default());
+    let io = run(&mut l, 0, DR_SYN_IN);
+    assert_eq!(&io.tx[0].1[..6], &moved.0);
+    assert_eq!(l.dir.node.resolutions(), first + 1);
+    // A new configuration (routes, addresses) rebinds too.
+    let cfg = std::sync::Arc::new(l.dir.node.config().clone());
+    l.dir.node.set_config(cfg);
+    run(&mut l, 0, DR_SYN_IN);
+    assert_eq!(l.dir.node.resolutions(), first + 2);
+}

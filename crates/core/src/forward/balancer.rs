@@ -6,17 +6,16 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use wire::{ip_proto, tcp_flags, IpipEncap, Ipv6TunnelEncap, PacketBuf};
+use wire::{ip_proto, tcp_flags, PacketBuf};
 
 use super::directory::Directory;
-use super::flow::{Flow, Frag, ETH_LEN};
+use super::flow::{Flow, Frag};
 use super::frag::{self, FragTable};
 use super::icmp;
 use super::trash::Trash;
-use super::xmit::{self, End};
-use crate::addr::Addr;
-use crate::conn::{ConnConfig, ConnId, ConnTable, Dir, ScheduleError, Scheduled, TcpFlags, Verdict};
-use crate::l3::{IcmpError, L3Config};
+use super::xmit::{Ends, Xmit};
+use crate::conn::{ConnConfig, ConnId, ConnRef, ConnTable, Dir, ScheduleError, Scheduled, TcpFlags, Verdict};
+use crate::l3::{Hop, IcmpError, Node};
 use crate::rss::{self, Rss};
 use crate::sched::{Prebuilt, SchedSet};
 use crate::service::{FwdMethod, Snapshot};
@@ -27,8 +26,10 @@ use crate::stats::{CoreStats, DropReason};
 pub enum Action {
     /// Not virtual-service traffic: the L3 node handles it.
     Pass,
-    /// Rewritten as needed; send it towards this address.
+    /// Rewritten as needed; send it towards this address (routed per packet).
     Output(IpAddr),
+    /// Rewritten as needed; send it along this real server's bound next hop.
+    Via(Hop),
     Drop(DropReason),
     /// Another core owns the connection.
     Redirect(u8),
@@ -39,8 +40,6 @@ pub enum Action {
     },
 }
 
-/// Outer TTL of IPIP packets (Linux ip_tunnel default: inherit is off, 64).
-const TUN_TTL: u8 = 64;
 /// Expiry work per timer tick, so a mass expiry never stalls the loop.
 const EXPIRE_BUDGET: usize = 256;
 /// Owner-directory slots (and fragment slots) swept for reclaimable entries per tick.
@@ -131,17 +130,17 @@ impl Balancer {
     /// Classify one frame and apply the forwarding method's rewrite in place.
     /// `redirected`: it came from another core, which found this one the owner.
     #[inline]
-    pub fn process<P: PacketBuf>(&mut self, pkt: &mut P, l3: &L3Config, now: u64, redirected: bool) -> Action {
+    pub fn process<P: PacketBuf>(&mut self, pkt: &mut P, node: &mut Node<P>, now: u64, redirected: bool) -> Action {
         let Some(f) = Flow::parse(pkt.data()) else { return Action::Pass };
         if f.is_icmp() {
-            return self.icmp(pkt, &f, l3, now, redirected);
+            return self.icmp(pkt, &f, node, now, redirected);
         }
         if f.frag == Frag::Later {
-            return self.later_fragment(pkt, &f, l3, now, redirected);
+            return self.later_fragment(pkt, &f, node, now, redirected);
         }
         let t = f.tuple();
         if let Some(id) = self.conns.lookup_in(&t) {
-            return self.established_in(id, pkt, &f, l3, now);
+            return self.established_in(id, pkt, &f, node, now);
         }
         if let Some(id) = self.conns.lookup_out(&t) {
             return self.reply(id, pkt, &f, now);
@@ -153,10 +152,10 @@ impl Balancer {
             if home != self.core && !redirected {
                 return Action::Redirect(home);
             }
-            return self.schedule(svc, pkt, &f, l3, now);
+            return self.schedule(svc, pkt, &f, node, now);
         }
         // Else perhaps a NAT reply to a client whose connection another worker holds.
-        if !redirected && !l3.is_local_addr(t.dst) {
+        if !redirected && !node.config().is_local_addr(t.dst) {
             if let Some(owner) = self.reply_owner(&t) {
                 return Action::Redirect(owner);
             }
@@ -184,21 +183,6 @@ impl Balancer {
             Some(svc) => Some(self.home(svc, t)).filter(|&h| h != self.core),
             None => self.reply_owner(t),
         }
-    }
-
-    /// RFC 1812 5.3.1 before forwarding: a packet with TTL 1 or less goes no further and
-    /// its sender hears ICMP time exceeded (IPVS's decrement_ttl); otherwise the TTL
-    /// goes down by one. Never an error about an ICMP error (RFC 1122 3.2.2).
-    fn hop<P: PacketBuf>(pkt: &mut P, f: &Flow) -> Result<(), Action> {
-        if f.ttl <= 1 {
-            return Err(if f.is_icmp() {
-                Action::Drop(DropReason::TtlExceeded)
-            } else {
-                Action::IcmpError { err: IcmpError::TimeExceeded, reason: DropReason::TtlExceeded }
-            });
-        }
-        xmit::decrement_ttl(pkt.data_mut(), f);
-        Ok(())
     }
 
     /// The worker that schedules new connections of this client for service `svc`: the
@@ -229,7 +213,7 @@ impl Balancer {
 
     /// A new flow for service `svc` (ip_vs_schedule). Only a SYN starts a TCP connection
     /// (IPVS with sloppy_tcp off).
-    fn schedule<P: PacketBuf>(&mut self, svc: usize, pkt: &mut P, f: &Flow, l3: &L3Config, now: u64) -> Action {
+    fn schedule<P: PacketBuf>(&mut self, svc: usize, pkt: &mut P, f: &Flow, node: &mut Node<P>, now: u64) -> Action {
         if f.proto == ip_proto::TCP
             && f.tcp_flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) != tcp_flags::SYN
         {
@@ -257,7 +241,7 @@ impl Balancer {
                         self.share(id, &reply);
                     }
                 }
-                self.established_in(id, pkt, f, l3, now)
+                self.established_in(id, pkt, f, node, now)
             }
             Ok(Scheduled::OnePacket { dest }) => match service.dests.get(dest) {
                 Some(d) => {
@@ -266,11 +250,13 @@ impl Balancer {
                         c.inpkts.inc();
                         c.inbytes.add(f.ip_len as u64);
                     }
-                    let (fwd, addr, port) = (d.fwd, d.addr, if d.port == 0 { f.dport } else { d.port });
-                    if let Err(a) = Self::hop(pkt, f) {
+                    let rport = if d.port == 0 { f.dport } else { d.port };
+                    let e = Ends { client: f.src, vip: f.dst, vport: f.dport, rs: d.addr, rport, dest: d.id.0 };
+                    let Some(x) = Xmit::of(d.fwd) else { return Action::Drop(DropReason::NoDest) };
+                    if let Err(a) = Xmit::hop(pkt, f) {
                         return a;
                     }
-                    self.transmit(pkt, f, fwd, addr, port, l3)
+                    x.inbound(pkt, f, &e, node, &mut self.tun_ident)
                 }
                 None => Action::Drop(DropReason::NoDest),
             },
@@ -278,34 +264,42 @@ impl Balancer {
                 Action::IcmpError { err: IcmpError::PortUnreachable, reason: DropReason::NoDest }
             }
             Err(ScheduleError::Full) => Action::Drop(DropReason::ConnTableFull),
-            Err(ScheduleError::Exists(id)) => self.established_in(id, pkt, f, l3, now),
+            Err(ScheduleError::Exists(id)) => self.established_in(id, pkt, f, node, now),
         }
     }
 
     /// Client → real server on an existing connection.
-    fn established_in<P: PacketBuf>(&mut self, id: ConnId, pkt: &mut P, f: &Flow, l3: &L3Config, now: u64) -> Action {
+    fn established_in<P: PacketBuf>(
+        &mut self,
+        id: ConnId,
+        pkt: &mut P,
+        f: &Flow,
+        node: &mut Node<P>,
+        now: u64,
+    ) -> Action {
         match self.conns.on_packet(id, Dir::In, TcpFlags(f.tcp_flags), now) {
             Verdict::Forward => {}
             Verdict::DropNoDest => return Action::Drop(DropReason::DestRemoved),
             // expire_nodest_conn = 1 removed it: a SYN may be scheduled afresh.
             Verdict::Expired => {
                 return match self.snap.find(f.proto, f.tuple().dst, f.dport, 0) {
-                    Some(svc) if self.conns.lookup_in(&f.tuple()).is_none() => self.schedule(svc, pkt, f, l3, now),
+                    Some(svc) if self.conns.lookup_in(&f.tuple()).is_none() => self.schedule(svc, pkt, f, node, now),
                     _ => Action::Drop(DropReason::DestRemoved),
                 };
             }
         }
         let Some(c) = self.conns.get(id) else { return Action::Drop(DropReason::NoConn) };
-        let (fwd, addr, port) = (c.fwd(), c.daddr(), c.dport());
-        if let Some(d) = self.stats.dest(c.dest().0) {
+        let (x, e) = bound(c);
+        if let Some(d) = self.stats.dest(e.dest) {
             d.inpkts.inc();
             d.inbytes.add(f.ip_len as u64);
         }
-        if let Err(a) = Self::hop(pkt, f) {
+        let Some(x) = x else { return Action::Drop(DropReason::NoDest) };
+        if let Err(a) = Xmit::hop(pkt, f) {
             return a;
         }
-        let out = self.transmit(pkt, f, fwd, addr, port, l3);
-        if f.frag == Frag::First && matches!(out, Action::Output(_)) {
+        let out = x.inbound(pkt, f, &e, node, &mut self.tun_ident);
+        if f.frag == Frag::First && matches!(out, Action::Output(_) | Action::Via(_)) {
             self.remember_fragment(f, id, Dir::In, now);
         }
         out
@@ -362,7 +356,7 @@ impl Balancer {
         &mut self,
         pkt: &mut P,
         f: &Flow,
-        l3: &L3Config,
+        node: &mut Node<P>,
         now: u64,
         redirected: bool,
     ) -> Action {
@@ -371,7 +365,7 @@ impl Balancer {
                 // Its datagram's worker: named in the owner directory when that is not the
                 // client's queue; else the client's (the source towards a VIP).
                 let claimed = self.owners.fragments().owner(self.core, &frag::owner_key(f));
-                let client = if l3.is_local_addr(f.dst) { f.src } else { f.dst };
+                let client = if node.config().is_local_addr(f.dst) { f.src } else { f.dst };
                 let home = Some(self.client_home(client)).filter(|&h| h != self.core);
                 if let Some(owner) = claimed.or(home) {
                     return Action::Redirect(owner);
@@ -389,21 +383,19 @@ impl Balancer {
         if !ours || c.is_template() {
             return Action::Drop(DropReason::Fragment);
         }
-        let (fwd, daddr, dport, vaddr, vport, caddr) = (c.fwd(), c.daddr(), c.dport(), c.vaddr(), c.vport(), c.caddr());
-        if let Some(d) = self.stats.dest(c.dest().0) {
+        let (x, e) = bound(c);
+        if let Some(d) = self.stats.dest(e.dest) {
             let (pkts, bytes) = if dir == Dir::In { (&d.inpkts, &d.inbytes) } else { (&d.outpkts, &d.outbytes) };
             pkts.inc();
             bytes.add(f.ip_len as u64);
         }
-        if let Err(a) = Self::hop(pkt, f) {
+        let Some(x) = x else { return Action::Drop(DropReason::Fragment) };
+        if let Err(a) = Xmit::hop(pkt, f) {
             return a;
         }
         match dir {
-            Dir::In => self.transmit(pkt, f, fwd, daddr, dport, l3),
-            Dir::Out => {
-                xmit::nat(pkt.data_mut(), f, End::Src, vaddr, vport);
-                Action::Output(caddr.to_ip())
-            }
+            Dir::In => x.inbound(pkt, f, &e, node, &mut self.tun_ident),
+            Dir::Out => x.reply(pkt, f, &e),
         }
     }
 
@@ -413,86 +405,26 @@ impl Balancer {
             return Action::Drop(DropReason::DestRemoved);
         }
         let Some(c) = self.conns.get(id) else { return Action::Drop(DropReason::NoConn) };
-        let (vaddr, vport, caddr) = (c.vaddr(), c.vport(), c.caddr());
-        if let Some(d) = self.stats.dest(c.dest().0) {
+        let (x, e) = bound(c);
+        if let Some(d) = self.stats.dest(e.dest) {
             d.outpkts.inc();
             d.outbytes.add(f.ip_len as u64);
         }
-        if let Err(a) = Self::hop(pkt, f) {
+        let Some(x) = x else { return Action::Drop(DropReason::NoDest) };
+        if let Err(a) = Xmit::hop(pkt, f) {
             return a;
         }
-        xmit::nat(pkt.data_mut(), f, End::Src, vaddr, vport);
+        let out = x.reply(pkt, f, &e);
         if f.frag == Frag::First {
             self.remember_fragment(f, id, Dir::Out, now);
         }
-        Action::Output(caddr.to_ip())
-    }
-
-    /// ip_vs_xmit.c: the forwarding method's transmitter.
-    fn transmit<P: PacketBuf>(
-        &mut self,
-        pkt: &mut P,
-        f: &Flow,
-        fwd: FwdMethod,
-        addr: Addr,
-        port: u16,
-        l3: &L3Config,
-    ) -> Action {
-        match fwd {
-            FwdMethod::Masq => {
-                xmit::nat(pkt.data_mut(), f, End::Dst, addr, port);
-                Action::Output(addr.to_ip())
-            }
-            // DR rewrites nothing but the MAC, so the real server must be on-link: through a
-            // gateway the frame would come straight back to the VIP's owner.
-            FwdMethod::Route => match l3.route(addr.to_ip()) {
-                Some(hop) if hop.next_hop == addr.to_ip() => Action::Output(addr.to_ip()),
-                _ => Action::Drop(DropReason::NoRoute),
-            },
-            FwdMethod::Tunnel => self.tunnel(pkt, f, addr, l3),
-            FwdMethod::FullNat => Action::Drop(DropReason::NoDest),
-        }
-    }
-
-    /// TUN (ip_vs_tunnel_xmit / _v6): IPIP for IPv4, IPv6-in-IPv6 (RFC 2473) for IPv6,
-    /// with the director's address as outer source. A packet that no longer fits the
-    /// egress MTU gets fragmentation needed when DF is set (RFC 1191) or, IPv6, packet
-    /// too big (RFC 8201), and is dropped otherwise: rvs does not fragment; all counted.
-    fn tunnel<P: PacketBuf>(&mut self, pkt: &mut P, f: &Flow, rs: Addr, l3: &L3Config) -> Action {
-        let Some(hop) = l3.route(rs.to_ip()) else { return Action::Drop(DropReason::NoRoute) };
-        let Some(mtu) = l3.mtu(hop.port).map(usize::from) else { return Action::Drop(DropReason::NoRoute) };
-        let Some(src) = l3.source_for(hop.port, hop.next_hop) else { return Action::Drop(DropReason::NoRoute) };
-        let outer = if f.v6 { wire::ip6tnl::OUTER_HEADER_LEN } else { wire::ipip::OUTER_HEADER_LEN };
-        if f.ip_len + outer > mtu {
-            return if f.dont_frag {
-                let room = mtu.saturating_sub(outer) as u16;
-                Action::IcmpError { err: IcmpError::TooBig { mtu: room }, reason: DropReason::TooBig }
-            } else {
-                Action::Drop(DropReason::TooBig)
-            };
-        }
-        let done = match (src, rs.to_ip()) {
-            (IpAddr::V4(src), IpAddr::V4(dst)) => {
-                self.tun_ident = self.tun_ident.wrapping_add(1);
-                let encap = IpipEncap { src, dst, ttl: TUN_TTL, ident: self.tun_ident };
-                wire::ipip::encapsulate(pkt, ETH_LEN, &encap)
-            }
-            (IpAddr::V6(src), IpAddr::V6(dst)) => {
-                let encap = Ipv6TunnelEncap { src, dst, hop_limit: TUN_TTL, flow_label: 0 };
-                wire::ip6tnl::encapsulate(pkt, ETH_LEN, &encap)
-            }
-            _ => return Action::Drop(DropReason::NoRoute),
-        };
-        match done {
-            Ok(()) => Action::Output(rs.to_ip()),
-            Err(_) => Action::Drop(DropReason::TooBig),
-        }
+        out
     }
 
     /// ICMP errors about a connection's packets (ip_vs_in_icmp / ip_vs_out_icmp): found by
     /// the packet they quote, on whichever worker holds its connection, checksum verified
     /// first, and never a change of the connection's state (only its timer is re-armed).
-    fn icmp<P: PacketBuf>(&mut self, pkt: &mut P, f: &Flow, l3: &L3Config, now: u64, redirected: bool) -> Action {
+    fn icmp<P: PacketBuf>(&mut self, pkt: &mut P, f: &Flow, node: &mut Node<P>, now: u64, redirected: bool) -> Action {
         let Some(q) = icmp::parse(pkt.data(), f) else { return Action::Pass };
         if !icmp::checksum_ok(pkt.data(), f) {
             return Action::Drop(DropReason::BadChecksum);
@@ -505,19 +437,12 @@ impl Balancer {
                 return Action::Drop(DropReason::DestRemoved);
             }
             let Some(c) = self.conns.get(id) else { return Action::Pass };
-            let (fwd, addr, port) = (c.fwd(), c.daddr(), c.dport());
-            if let Err(a) = Self::hop(pkt, f) {
+            let (x, e) = bound(c);
+            let Some(x) = x else { return Action::Pass };
+            if let Err(a) = Xmit::hop(pkt, f) {
                 return a;
             }
-            return match fwd {
-                FwdMethod::Masq => {
-                    icmp::translate(pkt.data_mut(), f, &q, End::Src, addr, port, addr);
-                    Action::Output(addr.to_ip())
-                }
-                FwdMethod::Route => self.transmit(pkt, f, fwd, addr, port, l3),
-                FwdMethod::Tunnel => self.tunnel(pkt, f, addr, l3),
-                FwdMethod::FullNat => Action::Pass,
-            };
+            return x.icmp_to_server(pkt, f, &q, &e, node, &mut self.tun_ident);
         }
         // The real server (or a router before it) quotes our NAT'ed packet: the client
         // must see it about the VIP, from the VIP.
@@ -526,12 +451,12 @@ impl Balancer {
                 return Action::Drop(DropReason::DestRemoved);
             }
             let Some(c) = self.conns.get(id) else { return Action::Pass };
-            let (vaddr, vport, caddr) = (c.vaddr(), c.vport(), c.caddr());
-            if let Err(a) = Self::hop(pkt, f) {
+            let (x, e) = bound(c);
+            let Some(x) = x else { return Action::Pass };
+            if let Err(a) = Xmit::hop(pkt, f) {
                 return a;
             }
-            icmp::translate(pkt.data_mut(), f, &q, End::Dst, vaddr, vport, vaddr);
-            return Action::Output(caddr.to_ip());
+            return x.icmp_to_client(pkt, f, &q, &e);
         }
         // Another worker's connection: steered by the tuple it quotes, as its packets are.
         if !redirected {
@@ -560,4 +485,11 @@ impl Balancer {
         self.trash.publish(&self.conns, &self.stats);
         self.stats.adopted.publish(self.snap.generation());
     }
+}
+
+/// A connection's transmitter (bound when it was scheduled) and the ends it joins.
+fn bound(c: ConnRef<'_>) -> (Option<Xmit>, Ends) {
+    let e =
+        Ends { client: c.caddr(), vip: c.vaddr(), vport: c.vport(), rs: c.daddr(), rport: c.dport(), dest: c.dest().0 };
+    (Xmit::of(c.fwd()), e)
 }

@@ -1,13 +1,12 @@
 //! ICMP and ICMPv6 errors that belong to a connection (ip_vs_in_icmp / ip_vs_out_icmp
-//! and their _v6 twins): find the connection from the quoted packet and translate quote
-//! and outer header for NAT.
+//! and their _v6 twins): the quoted packet, which names the connection. The translation
+//! for NAT is the transmitter's (`xmit::icmp`).
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 
-use wire::{checksum, icmpv4_type, icmpv6_type, ip_proto, Icmpv4Packet, Icmpv6Packet, Ipv4Packet, Ipv6Packet};
+use wire::{icmpv4_type, icmpv6_type, ip_proto, Icmpv4Packet, Icmpv6Packet, Ipv6Packet};
 
 use super::flow::{Flow, ETH_LEN};
-use super::xmit::End;
 use crate::addr::{Addr, Tuple};
 
 /// The transport packet quoted by an ICMP error (RFC 792: IP header + at least 8 bytes;
@@ -104,89 +103,4 @@ pub(crate) fn parse(frame: &[u8], f: &Flow) -> Option<Quote> {
         at,
         l4: ihl,
     })
-}
-
-/// Translate an ICMP error for NAT: the quoted packet's `end` becomes `addr:port`, and the
-/// outer source or destination becomes `outer`. Every checksum is patched (RFC 1624), not
-/// recomputed, so a message that arrived intact leaves intact: the quoted IP header's
-/// (IPv4) and transport checksum (when quoted) for the quote's change, the ICMP checksum
-/// for every 16-bit word changed inside it (all at even offsets from the ICMP header)
-/// and, for ICMPv6, for the outer address in its pseudo header too; the outer IPv4
-/// header for its address.
-pub(crate) fn translate(frame: &mut [u8], f: &Flow, q: &Quote, end: End, addr: Addr, port: u16, outer: Addr) {
-    let end_of_ip = (ETH_LEN + f.ip_len).min(frame.len());
-    let Some(quote) = frame.get_mut(q.at..end_of_ip) else { return };
-    let (addr_len, src_at, dst_at, ip_csum_at) = if q.v6 { (16, 8, 24, None) } else { (4, 12, 16, Some(10)) };
-    let (addr_at, port_at, old_addr, old_port) = match end {
-        End::Src => (src_at, q.l4, q.src, q.sport),
-        End::Dst => (dst_at, q.l4 + 2, q.dst, q.dport),
-    };
-    if quote.len() < q.l4 + 4 {
-        return;
-    }
-    let word = |b: &[u8], at: usize| b.get(at..at + 2).map(|w| u16::from_be_bytes([w[0], w[1]]));
-    // Patch a checksum for the address change, in the family's width.
-    let patch_addr = |c: u16, old: Addr, new: Addr| {
-        if q.v6 {
-            checksum::update_ipv6_addr(c, &Ipv6Addr::from(old.0), &Ipv6Addr::from(new.0))
-        } else {
-            checksum::update32(c, old.words()[3], new.words()[3])
-        }
-    };
-    let mut changes: [Option<(u16, u16)>; 2] = [None; 2];
-    let new_bytes = if q.v6 { &addr.0[..] } else { &addr.0[12..] };
-    quote[addr_at..addr_at + addr_len].copy_from_slice(new_bytes);
-    quote[port_at..port_at + 2].copy_from_slice(&port.to_be_bytes());
-    if let Some(at) = ip_csum_at {
-        if let Some(c) = word(quote, at) {
-            let n = patch_addr(c, old_addr, addr);
-            quote[at..at + 2].copy_from_slice(&n.to_be_bytes());
-            changes[0] = Some((c, n));
-        }
-    }
-    // The quoted transport checksum, when the quote reaches it (UDP's 0 means none).
-    let csum_at = q.l4 + if q.proto == ip_proto::TCP { 16 } else { 6 };
-    if let Some(c) = word(quote, csum_at) {
-        if !(q.proto == ip_proto::UDP && c == 0) {
-            let n = checksum::update16(patch_addr(c, old_addr, addr), old_port, port);
-            quote[csum_at..csum_at + 2].copy_from_slice(&n.to_be_bytes());
-            changes[1] = Some((c, n));
-        }
-    }
-    let Some(l3) = frame.get_mut(ETH_LEN..end_of_ip) else { return };
-    // The quote's source was translated (a reply quoted by a router on the client's
-    // side): the error goes on to the real server. Its destination was translated (our
-    // packet quoted by the real server): the error goes to the client, from the VIP.
-    let (old_outer, icmp_csum_at) = match (outer.to_ip(), q.v6) {
-        (IpAddr::V6(new), true) => {
-            let mut ip = Ipv6Packet::new_unchecked(&mut *l3);
-            let old = if end == End::Src { ip.dst_addr() } else { ip.src_addr() };
-            if end == End::Src {
-                ip.set_dst_addr(new);
-            } else {
-                ip.set_src_addr(new);
-            }
-            (Some(Addr::from(old)), f.l4 + 2)
-        }
-        (IpAddr::V4(new), false) => {
-            let mut ip = Ipv4Packet::new_unchecked(&mut *l3);
-            if end == End::Src {
-                ip.rewrite_dst_addr(new);
-            } else {
-                ip.rewrite_src_addr(new);
-            }
-            // ICMPv4's checksum has no pseudo header.
-            (None, f.l4 + 2)
-        }
-        _ => return,
-    };
-    let Some(mut c) = word(l3, icmp_csum_at) else { return };
-    if let Some(old) = old_outer {
-        c = patch_addr(c, old, outer);
-    }
-    c = checksum::update16(patch_addr(c, old_addr, addr), old_port, port);
-    for (o, n) in changes.into_iter().flatten() {
-        c = checksum::update16(c, o, n);
-    }
-    l3[icmp_csum_at..icmp_csum_at + 2].copy_from_slice(&c.to_be_bytes());
 }

@@ -51,9 +51,10 @@ impl<P: PacketBuf> Director<P> {
     /// here as the connection's owner.
     #[inline]
     pub fn input(&mut self, port: u16, mut pkt: P, now: u64, redirected: bool, io: &mut impl Io<P>) {
-        match self.lb.process(&mut pkt, self.node.config(), now, redirected) {
+        match self.lb.process(&mut pkt, &mut self.node, now, redirected) {
             Action::Pass => self.node.input(port, pkt, now, io),
             Action::Output(dst) => self.node.output(pkt, dst, now, io),
+            Action::Via(hop) => self.node.send_hop(pkt, hop, now, io),
             Action::Drop(reason) => io.drop(port, pkt, reason),
             Action::Redirect(core) => io.redirect(core, port, pkt),
             Action::IcmpError { err, reason } => {

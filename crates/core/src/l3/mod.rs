@@ -7,6 +7,7 @@
 //! Generic over the packet buffer so the same code runs over DPDK mbufs in the worker
 //! and over `VecBuf` in fixture tests.
 
+mod bind;
 mod config;
 mod v4;
 mod v6;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 use wire::{ethertype, EthernetAddress, EthernetFrame, PacketBuf};
 
+pub use bind::Hop;
 pub use config::{L3Config, PortL3};
 pub use v6::solicited_node;
 
@@ -103,6 +105,9 @@ pub struct Node<P> {
     icmp_budget: TokenBucket,
     /// Addresses that appeared in the last configuration, to announce at the next ticks.
     fresh: Vec<(u16, IpAddr)>,
+    /// Real servers' resolved next hops, and the configuration generation they hold for.
+    bindings: bind::Bindings,
+    cfg_gen: u64,
 }
 
 impl<P: PacketBuf> Node<P> {
@@ -112,6 +117,8 @@ impl<P: PacketBuf> Node<P> {
             neigh: NeighTable::new(neigh),
             icmp_budget: TokenBucket::new(ICMP_ERRORS_PER_SEC, ICMP_ERRORS_BURST, 0),
             fresh: Vec::new(),
+            bindings: bind::Bindings::new(),
+            cfg_gen: 0,
         }
     }
 
@@ -136,6 +143,7 @@ impl<P: PacketBuf> Node<P> {
             }
         }
         self.cfg = cfg;
+        self.cfg_gen += 1;
     }
 
     /// Change the ICMP error rate limit (errors per second, burst), as Linux's

@@ -1,12 +1,12 @@
-//! In-place rewrites of ip_vs_xmit.c's transmitters: NAT address/port translation with
-//! incremental checksum updates (RFC 1624), for IPv4 and IPv6, and the TTL or hop limit
-//! every forwarded packet loses.
+//! NAT's in-place rewrites (ip_vs_nat_xmit, handle_response): address and port
+//! translation with incremental checksum updates (RFC 1624), for IPv4 and IPv6, and the
+//! TTL or hop limit every forwarded packet loses.
 
 use std::net::{IpAddr, Ipv6Addr};
 
 use wire::{checksum, ip_proto, Ipv4Packet, Ipv6Packet, TcpPacket, UdpPacket};
 
-use super::flow::{Flow, Frag, ETH_LEN};
+use super::super::flow::{Flow, Frag, ETH_LEN};
 use crate::addr::Addr;
 
 /// Which end of the packet a NAT rewrite changes.

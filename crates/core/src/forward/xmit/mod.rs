@@ -1,0 +1,144 @@
+//! The transmitters of ip_vs_xmit.c, bound to a connection when it is scheduled
+//! (IPVS's ip_vs_bind_xmit, DPVS's conn_bind_dest): NAT, DR and TUN, each with its
+//! inbound rewrite, its reply rewrite and its ICMP-error translation, all here. A real
+//! server's next hop is the L3 node's cached [`Hop`], resolved once per destination.
+
+mod icmp;
+mod nat;
+mod tun;
+
+pub(crate) use nat::decrement_ttl;
+
+use wire::PacketBuf;
+
+use super::flow::Flow;
+use super::icmp::Quote;
+use super::Action;
+use crate::addr::Addr;
+use crate::l3::{Hop, IcmpError, Node};
+use crate::service::FwdMethod;
+use crate::stats::DropReason;
+use nat::End;
+
+/// What a connection's packets get, by its forwarding method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Xmit {
+    /// `-m`: addresses and ports rewritten both ways.
+    Nat,
+    /// `-g`: only the MAC; replies bypass the director.
+    Dr,
+    /// `-i`: IPIP or IPv6-in-IPv6 to the real server; replies bypass the director.
+    Tun,
+}
+
+/// The two ends a connection joins: the client's view (VIP) and the real server.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ends {
+    pub client: Addr,
+    pub vip: Addr,
+    pub vport: u16,
+    pub rs: Addr,
+    pub rport: u16,
+    /// The real server's id (its cached next hop).
+    pub dest: u32,
+}
+
+impl Xmit {
+    /// `None` for a method not built yet (FullNAT).
+    pub fn of(fwd: FwdMethod) -> Option<Xmit> {
+        match fwd {
+            FwdMethod::Masq => Some(Xmit::Nat),
+            FwdMethod::Route => Some(Xmit::Dr),
+            FwdMethod::Tunnel => Some(Xmit::Tun),
+            FwdMethod::FullNat => None,
+        }
+    }
+
+    /// RFC 1812 5.3.1 before forwarding: a packet with TTL (hop limit) 1 or less goes no
+    /// further and its sender hears time exceeded (IPVS's decrement_ttl); otherwise it
+    /// loses one. Never an error about an ICMP error (RFC 1122 3.2.2, RFC 4443 2.4).
+    pub fn hop<P: PacketBuf>(pkt: &mut P, f: &Flow) -> Result<(), Action> {
+        if f.ttl <= 1 {
+            return Err(if f.is_icmp() {
+                Action::Drop(DropReason::TtlExceeded)
+            } else {
+                Action::IcmpError { err: IcmpError::TimeExceeded, reason: DropReason::TtlExceeded }
+            });
+        }
+        decrement_ttl(pkt.data_mut(), f);
+        Ok(())
+    }
+
+    /// The real server's hop; DR needs it on-link: through a gateway the frame would
+    /// come straight back to the VIP's owner.
+    fn bound<P: PacketBuf>(self, e: &Ends, node: &mut Node<P>) -> Result<Hop, Action> {
+        let hop = node.bind(e.dest, e.rs.to_ip()).ok_or(Action::Drop(DropReason::NoRoute))?;
+        if self == Xmit::Dr && hop.next_hop != e.rs.to_ip() {
+            return Err(Action::Drop(DropReason::NoRoute));
+        }
+        Ok(hop)
+    }
+
+    /// Client → real server (ip_vs_nat_xmit, ip_vs_dr_xmit, ip_vs_tunnel_xmit), TTL
+    /// already handled.
+    pub fn inbound<P: PacketBuf>(self, pkt: &mut P, f: &Flow, e: &Ends, node: &mut Node<P>, ident: &mut u16) -> Action {
+        let hop = match self.bound(e, node) {
+            Ok(h) => h,
+            Err(a) => return a,
+        };
+        match self {
+            Xmit::Nat => nat::nat(pkt.data_mut(), f, End::Dst, e.rs, e.rport),
+            Xmit::Dr => {}
+            Xmit::Tun => {
+                if let Err(a) = tun::encapsulate(pkt, f, e.rs, &hop, ident) {
+                    return a;
+                }
+            }
+        }
+        Action::Via(hop)
+    }
+
+    /// Real server → client (NAT's handle_response): the source becomes the VIP again.
+    /// DR and TUN replies never pass the director.
+    pub fn reply<P: PacketBuf>(self, pkt: &mut P, f: &Flow, e: &Ends) -> Action {
+        match self {
+            Xmit::Nat => {
+                nat::nat(pkt.data_mut(), f, End::Src, e.vip, e.vport);
+                Action::Output(e.client.to_ip())
+            }
+            Xmit::Dr | Xmit::Tun => Action::Drop(DropReason::NoConn),
+        }
+    }
+
+    /// An ICMP error about a packet sent from the VIP to the client (a router on the
+    /// client's side quoting our NAT reply, or a DR/TUN server's direct reply): it goes
+    /// on to the real server, translated for NAT (ip_vs_in_icmp).
+    pub fn icmp_to_server<P: PacketBuf>(
+        self,
+        pkt: &mut P,
+        f: &Flow,
+        q: &Quote,
+        e: &Ends,
+        node: &mut Node<P>,
+        ident: &mut u16,
+    ) -> Action {
+        match self {
+            Xmit::Nat => {
+                let hop = match self.bound(e, node) {
+                    Ok(h) => h,
+                    Err(a) => return a,
+                };
+                icmp::translate(pkt.data_mut(), f, q, End::Src, e.rs, e.rport, e.rs);
+                Action::Via(hop)
+            }
+            Xmit::Dr | Xmit::Tun => self.inbound(pkt, f, e, node, ident),
+        }
+    }
+
+    /// An ICMP error quoting our NAT'ed packet (from the real server, or a router before
+    /// it): the client must see it about the VIP, from the VIP (ip_vs_out_icmp).
+    pub fn icmp_to_client<P: PacketBuf>(self, pkt: &mut P, f: &Flow, q: &Quote, e: &Ends) -> Action {
+        icmp::translate(pkt.data_mut(), f, q, End::Dst, e.vip, e.vport, e.vip);
+        Action::Output(e.client.to_ip())
+    }
+}
