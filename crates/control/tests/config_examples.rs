@@ -30,13 +30,19 @@ fn demo_toml_parses() {
     assert_eq!(c.ports[1].name, "lan");
     assert_eq!(c.ports[1].device, "net_af_packet1");
     assert_eq!(c.ports[1].addresses, vec![cidr("10.0.3.1/24")]);
+    assert_eq!(c.ports[0].addresses6, vec!["2001:db8:2::2/64".parse().unwrap()]);
+    assert_eq!(c.ports[1].addresses6, vec!["2001:db8:3::1/64".parse().unwrap()]);
     assert_eq!((c.ports[0].rx_desc, c.ports[0].tx_desc, c.ports[0].mtu), (1024, 1024, 1500));
 
-    assert_eq!(c.vips.len(), 1);
+    assert_eq!(c.vips.len(), 2);
     assert_eq!(c.vips[0].addr, Ipv4Addr::new(10, 0, 2, 100));
     assert_eq!(c.vips[0].port, 0);
+    assert_eq!(c.vips[1].addr, "2001:db8:2::100".parse::<std::net::Ipv6Addr>().unwrap());
+    assert_eq!(c.vips[1].port, 0, "found by its subnet");
 
-    assert_eq!(c.routes.len(), 2);
+    assert_eq!(c.routes.len(), 4);
+    assert_eq!(c.routes[2].gateway, "2001:db8:2::1".parse::<std::net::Ipv6Addr>().unwrap());
+    assert_eq!(c.routes[3].port, 1);
     assert_eq!(c.routes[0].prefix, net("0.0.0.0/0"));
     assert_eq!(c.routes[0].gateway, Ipv4Addr::new(10, 0, 2, 1));
     assert_eq!(c.routes[0].port, 0);
