@@ -42,14 +42,14 @@ fn bad_configs_name_file_line_and_key_and_start_nothing() {
         ("device", "device = \"net_af_packet1\"", "device = \"net_bogus0\"", "port[1].device", "net_bogus0"),
         (
             "overlap",
-            "addresses = [\"10.0.3.1/24\"]",
-            "addresses = [\"10.0.2.9/24\"]",
+            "addresses = [\"10.0.3.1/24\", \"2001:db8:3::1/64\"]",
+            "addresses = [\"10.0.2.9/24\", \"2001:db8:3::1/64\"]",
             "port[1].addresses[0]",
             "overlap",
         ),
         (
             "malformed",
-            "addresses = [\"10.0.2.2/24\"]",
+            "addresses = [\"10.0.2.2/24\", \"2001:db8:2::2/64\"]",
             "addresses = [\"10.0.2.300/24\"]",
             "port[0].addresses[0]",
             "10.0.2.300",

@@ -62,7 +62,17 @@ fn demo_toml_services() {
     let mut spec = ServiceSpec::new(tcp(v4(10, 0, 2, 100), 80));
     spec.scheduler = "rr".into();
     let dest = |last| DestSpec { fwd: FwdMethod::Masq, ..DestSpec::new(v4(10, 0, 3, last), 80) };
-    assert_eq!(c.services, vec![ServiceDecl { spec, dests: vec![dest(11), dest(12)] }]);
+    let v6 = |s: &str| rvs_core::addr::Addr::from(s.parse::<std::net::Ipv6Addr>().unwrap());
+    let mut spec6 = ServiceSpec::new(tcp(v6("2001:db8:2::100"), 80));
+    spec6.scheduler = "rr".into();
+    let dest6 = |a| DestSpec { fwd: FwdMethod::Masq, ..DestSpec::new(v6(a), 80) };
+    assert_eq!(
+        c.services,
+        vec![
+            ServiceDecl { spec, dests: vec![dest(11), dest(12)] },
+            ServiceDecl { spec: spec6, dests: vec![dest6("2001:db8:3::11"), dest6("2001:db8:3::12")] }
+        ]
+    );
     let live = services::build(&c.services, 16).unwrap();
     let s = &live.services()[0];
     assert_eq!((s.scheduler, s.dests.len()), ("rr", 2));
