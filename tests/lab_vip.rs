@@ -19,10 +19,19 @@ fn answered_within(vip: &str, within: Duration) -> bool {
     false
 }
 
-/// Forget the router's cache entry, then check that nobody answers ARP for `vip`.
+/// Forget the router's cache entry, then check that nobody answers ARP (NDP) for `vip`.
 fn unanswered(vip: &str) -> bool {
     let _ = ns("rvs-router", &["ip", "neigh", "flush", "to", vip]);
     !ns("rvs-router", &["ping", "-c2", "-W", "0.5", vip]).status.success()
+}
+
+/// The IPv6 lab config: the lab's IPv6 addresses on rvsd's ports and a default route.
+fn with_ipv6(text: &str) -> String {
+    let t = text
+        .replacen("addresses = [\"10.0.2.2/24\"]", "addresses = [\"10.0.2.2/24\", \"2001:db8:2::2/64\"]", 1)
+        .replacen("addresses = [\"10.0.3.1/24\"]", "addresses = [\"10.0.3.1/24\", \"2001:db8:3::1/64\"]", 1);
+    assert_ne!(t, text, "lab_config() no longer has the addresses this test extends");
+    t.replacen("[[route]]", "[[route]]\nprefix = \"::/0\"\ngateway = \"2001:db8:2::1\"\n\n[[route]]", 1)
 }
 
 fn rvsd_mac() -> String {
@@ -32,7 +41,7 @@ fn rvsd_mac() -> String {
 #[test]
 fn lab_vips_added_and_removed_at_run_time() {
     let _lab = Lab::up();
-    let text = lab_config("");
+    let text = with_ipv6(&lab_config(""));
     let path = write_config("vip", &text);
     let mut rvsd = Rvsd::start(&path);
     assert!(unanswered("10.0.2.101"), "not a VIP yet");
@@ -55,6 +64,14 @@ fn lab_vips_added_and_removed_at_run_time() {
     assert_ne!(code, 0, "the file's VIP stays: {err}");
     rvsadm_ok("--del-vip 10.0.2.101");
     assert!(unanswered("10.0.2.101"), "removed: no longer answered");
+    // IPv6: answered by NDP within a second, and no longer once removed.
+    assert!(unanswered("2001:db8:2::101"));
+    rvsadm_ok("--add-vip 2001:db8:2::101");
+    assert!(answered_within("2001:db8:2::101", Duration::from_secs(1)), "an IPv6 VIP is answered");
+    let neigh = ns_ok("rvs-router", &["ip", "-6", "neigh", "show", "2001:db8:2::101"]);
+    assert!(neigh.contains(&rvsd_mac()), "the router's NDP entry is rvsd's MAC: {neigh}");
+    rvsadm_ok("--del-vip 2001:db8:2::101");
+    assert!(unanswered("2001:db8:2::101"));
     let (code, _, err) = rvsadm("--add-vip", None);
     assert_eq!(code, 2, "usage error");
     assert!(err.contains("Usage"), "{err}");
