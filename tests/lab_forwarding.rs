@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{curl, lab_config, ns, ns_ok, sample, write_config, Lab, Rvsd};
+use common::{big_download_matches, curl, lab_config, parallel_200, sample, write_config, Lab, Rvsd};
 
 const VIP_URL: &str = "http://10.0.2.100/";
 
@@ -91,37 +91,6 @@ impl Drop for OpenConnection {
     }
 }
 
-fn big_download_matches() {
-    let want = ns_ok("rvs-rs1", &["cat", "/tmp/rvs-lab/rvs-rs1/www/big.bin.sha256"]);
-    let got = ns_ok("rvs-client", &["sh", "-c", "curl -sS --max-time 60 http://10.0.2.100/big.bin | sha256sum"]);
-    assert_eq!(got.split_whitespace().next(), want.split_whitespace().next(), "20 MiB through the VIP");
-}
-
-fn parallel_200() {
-    let mut args: Vec<String> = [
-        "curl",
-        "-sS",
-        "--max-time",
-        "30",
-        "--parallel",
-        "--parallel-immediate",
-        "--parallel-max",
-        "200",
-        "-w",
-        "%{http_code}\\n",
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .collect();
-    for i in 0..200 {
-        args.extend(["-o".into(), "/dev/null".into(), format!("http://10.0.2.100/?{i}")]);
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = ns("rvs-client", &args);
-    let codes = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(codes.lines().filter(|l| *l == "200").count(), 200, "200 parallel connections, all answered: {codes}");
-}
-
 /// The checks every mode must pass; `method` as in the config (masq, route, tunnel).
 fn exercise(method: &str) -> (Rvsd, std::path::PathBuf) {
     let path = write_config(method, &lab_config(&services("rr", "", &two(method, 1, 1))));
@@ -149,8 +118,8 @@ fn exercise(method: &str) -> (Rvsd, std::path::PathBuf) {
     drop(open);
 
     rvsd.reload(&path, &lab_config(&services("rr", "", &two(method, 1, 1))));
-    big_download_matches();
-    parallel_200();
+    big_download_matches("http://10.0.2.100/");
+    parallel_200("http://10.0.2.100/");
     (rvsd, path)
 }
 

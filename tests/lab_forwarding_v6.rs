@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{lab_config, ns, ns_ok, sample, write_config, Lab, Rvsd};
+use common::{big_download_matches, lab_config, ns_ok, parallel_200, sample, write_config, Lab, Rvsd};
 
 const VIP6: &str = "2001:db8:2::100";
 const VIP6_URL: &str = "http://[2001:db8:2::100]/";
@@ -75,42 +75,6 @@ fn rr_alternates() {
     }
 }
 
-fn big_download_matches() {
-    let want = ns_ok("rvs-rs1", &["cat", "/tmp/rvs-lab/rvs-rs1/www/big.bin.sha256"]);
-    let got = ns_ok(
-        "rvs-client",
-        &["sh", "-c", "curl -6 -g -sS --max-time 60 'http://[2001:db8:2::100]/big.bin' | sha256sum"],
-    );
-    assert_eq!(got.split_whitespace().next(), want.split_whitespace().next(), "20 MiB through the VIP6");
-}
-
-fn parallel_200() {
-    let mut args: Vec<String> = [
-        "curl",
-        "-6",
-        "-g",
-        "-sS",
-        "--max-time",
-        "30",
-        "--parallel",
-        "--parallel-immediate",
-        "--parallel-max",
-        "200",
-        "-w",
-        "%{http_code}\\n",
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .collect();
-    for i in 0..200 {
-        args.extend(["-o".into(), "/dev/null".into(), format!("{VIP6_URL}?{i}")]);
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = ns("rvs-client", &args);
-    let codes = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(codes.lines().filter(|l| *l == "200").count(), 200, "200 parallel connections, all answered: {codes}");
-}
-
 /// The router resolved the VIP6 by NDP on the wan segment to rvsd's wan port: dwan's MAC
 /// (the af_packet PMD takes the kernel interface's address).
 fn router_neighbour_is_rvsd() {
@@ -124,8 +88,8 @@ fn exercise(method: &str) -> (Rvsd, std::path::PathBuf) {
     let path = write_config(&format!("{method}-v6"), &lab_config_v6(&service("rr", method, &LAN_SERVERS)));
     let rvsd = Rvsd::start(&path);
     rr_alternates();
-    big_download_matches();
-    parallel_200();
+    big_download_matches(VIP6_URL);
+    parallel_200(VIP6_URL);
     router_neighbour_is_rvsd();
     (rvsd, path)
 }
@@ -164,7 +128,7 @@ fn lab_tun_v6() {
     // 2001:db8:3::fe): the ip6ip6 packet's outer destination is off-link.
     rvsd.reload(&path, &lab_config_v6(&service("rr", "tunnel", &["[2001:db8:4::11]:80"])));
     assert_eq!(curl6(VIP6_URL).trim(), "Web Server far1");
-    big_download_matches();
+    big_download_matches(VIP6_URL);
     let m = rvsd.metrics();
     assert!(sample(&m, &format!("rvs_service_in_packets_total{{service=\"{SERVICE}\"}}")) > 200, "{m}");
     assert_eq!(

@@ -255,3 +255,27 @@ pub fn curl(url: &str) -> String {
 pub fn sample(metrics: &str, name_and_labels: &str) -> u64 {
     metrics.lines().find_map(|l| l.strip_prefix(name_and_labels).and_then(|v| v.trim().parse().ok())).unwrap_or(0)
 }
+
+/// From the client, 200 connections at once to `base` (a URL ending in `/`): all answered 200.
+pub fn parallel_200(base: &str) {
+    let mut args: Vec<String> =
+        ["curl", "-g", "-sS", "--max-time", "30", "--parallel", "--parallel-immediate", "--parallel-max", "200"]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+    args.extend(["-w".into(), "%{http_code}\\n".into()]);
+    for i in 0..200 {
+        args.extend(["-o".into(), "/dev/null".into(), format!("{base}?{i}")]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = ns("rvs-client", &args);
+    let codes = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(codes.lines().filter(|l| *l == "200").count(), 200, "200 parallel connections, all answered: {codes}");
+}
+
+/// The 20 MiB file fetched from the client through `base` matches the servers' digest.
+pub fn big_download_matches(base: &str) {
+    let want = ns_ok("rvs-rs1", &["cat", "/tmp/rvs-lab/rvs-rs1/www/big.bin.sha256"]);
+    let got = ns_ok("rvs-client", &["sh", "-c", &format!("curl -g -sS --max-time 60 '{base}big.bin' | sha256sum")]);
+    assert_eq!(got.split_whitespace().next(), want.split_whitespace().next(), "20 MiB through {base}");
+}
