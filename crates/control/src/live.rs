@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::Sender;
 use rvs_core::conn::ConnInfo;
 use rvs_core::ctl::{ConnChunk, Publication, WorkerCtl};
+use rvs_core::l3::L3Config;
 use rvs_core::sched::{self, Prebuilt};
 use rvs_core::service::{Config, DestId, Snapshot};
 use rvs_core::stats::CoreStats;
@@ -20,6 +21,9 @@ const LIST_TOTAL: Duration = Duration::from_secs(60);
 pub struct Live {
     config: Mutex<Config>,
     current: Mutex<Arc<Snapshot>>,
+    /// The ports' addresses, VIPs and routes: the other half of every publication
+    /// (kept by [`crate::net::LiveNet`]).
+    net: Mutex<Arc<L3Config>>,
     workers: Vec<Sender<WorkerCtl>>,
     timeouts: Mutex<(u32, u32, u32)>,
 }
@@ -34,7 +38,13 @@ impl Live {
         // Generation 1: a worker's stats read 0 until its first tick publishes.
         let snap = config.snapshot_gen(1);
         let t = rvs_core::conn::Timeouts::default().get();
-        Live { config: Mutex::new(config), current: Mutex::new(snap), workers, timeouts: Mutex::new(t) }
+        Live {
+            config: Mutex::new(config),
+            current: Mutex::new(snap),
+            net: Mutex::new(Arc::new(L3Config::default())),
+            workers,
+            timeouts: Mutex::new(t),
+        }
     }
 
     /// `ipvsadm --set tcp tcpfin udp`: 0 keeps a value. Every worker applies it.
@@ -106,14 +116,41 @@ impl Live {
         let mut current = lock(&self.current);
         let snap = next.snapshot_gen(current.generation() + 1);
         let changed: Vec<_> = sched::changed(&current, &snap).collect();
+        let net = lock(&self.net).clone();
         for w in &self.workers {
             let scheds: Vec<Prebuilt> = changed.iter().map(|s| Prebuilt::build(s)).collect();
             // A worker that has stopped has dropped its receiver; nothing to tell it.
-            let _ = w.send(WorkerCtl::Snapshot(Publication { snap: snap.clone(), scheds }));
+            let _ = w.send(WorkerCtl::Snapshot(Publication { snap: snap.clone(), scheds, net: net.clone() }));
         }
         *cfg = next;
         *current = snap;
         Ok(r)
+    }
+
+    /// The addresses, VIPs and routes the workers start with (not published: they are
+    /// given it at launch).
+    pub fn init_net(&self, net: Arc<L3Config>) {
+        *lock(&self.net) = net;
+    }
+
+    /// Publish new addresses, VIPs and routes with the services as they are: one
+    /// snapshot of the whole director, adopted at each worker's next tick.
+    pub fn set_net(&self, net: Arc<L3Config>) {
+        // Under the services' lock, so publications never cross.
+        let current = lock(&self.current);
+        *lock(&self.net) = net.clone();
+        for w in &self.workers {
+            let _ = w.send(WorkerCtl::Snapshot(Publication {
+                snap: current.clone(),
+                scheds: Vec::new(),
+                net: net.clone(),
+            }));
+        }
+    }
+
+    /// The addresses, VIPs and routes the workers run.
+    pub fn net(&self) -> Arc<L3Config> {
+        lock(&self.net).clone()
     }
 
     /// Frees the ids of deleted real servers that nothing refers to any more (IPVS

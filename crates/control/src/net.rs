@@ -1,8 +1,9 @@
 //! The director's addresses, VIPs and routes as they run: the configuration file's
 //! `[[port]]` addresses, `[[vip]]` and `[[route]]` tables plus the VIPs added with
-//! `rvsadm --add-vip`, built into one [`L3Config`] and published to every worker (RCU
-//! style, as service snapshots are). A VIP added is answered from the workers' next tick
-//! (ARP or NDP, traffic) and announced; one removed is no longer answered.
+//! `rvsadm --add-vip`, built into one [`L3Config`] and published to every worker together
+//! with the services, as one snapshot of the whole director ([`Live::set_net`]). A VIP
+//! added is answered from the workers' next tick (ARP or NDP, traffic) and announced; one
+//! removed is no longer answered.
 //!
 //! Origins, as for services: a SIGHUP re-reads the file's addresses, VIPs and routes and
 //! keeps the VIPs rvsadm added; `rvsadm --del-vip` removes only those (the file's are
@@ -11,13 +12,12 @@
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crossbeam::channel::Sender;
-use rvs_core::ctl::WorkerCtl;
 use rvs_core::l3::{L3Config, PortL3};
 use rvs_core::route::{IpCidr, Route6Table, RouteTable};
 use wire::EthernetAddress;
 
 use crate::config::Config;
+use crate::live::Live;
 
 /// Where a VIP came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,7 +75,7 @@ struct State {
 
 pub struct LiveNet {
     state: Mutex<State>,
-    workers: Vec<Sender<WorkerCtl>>,
+    live: Arc<Live>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -83,10 +83,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl LiveNet {
-    /// The configuration the workers start with (`cfg` on ports with `macs`).
-    pub fn new(cfg: &Config, macs: Vec<EthernetAddress>, workers: Vec<Sender<WorkerCtl>>) -> LiveNet {
+    /// The configuration the workers start with (`cfg` on ports with `macs`), published
+    /// from then on through `live`.
+    pub fn new(cfg: &Config, macs: Vec<EthernetAddress>, live: Arc<Live>) -> LiveNet {
         let current = Arc::new(build_l3(cfg, &macs, &[]));
-        LiveNet { state: Mutex::new(State { file: cfg.clone(), macs, admin: Vec::new(), current }), workers }
+        live.init_net(current.clone());
+        LiveNet { state: Mutex::new(State { file: cfg.clone(), macs, admin: Vec::new(), current }), live }
     }
 
     /// What the workers run (or are about to).
@@ -96,10 +98,7 @@ impl LiveNet {
 
     fn publish(&self, s: &mut State) {
         s.current = Arc::new(build_l3(&s.file, &s.macs, &s.admin));
-        for w in &self.workers {
-            // A worker that has stopped has dropped its receiver; nothing to tell it.
-            let _ = w.send(WorkerCtl::Net(s.current.clone()));
-        }
+        self.live.set_net(s.current.clone());
     }
 
     /// Take the file's addresses, VIPs and routes from a re-read configuration (SIGHUP);
@@ -203,9 +202,9 @@ lcores = [1]
         crate::config::parse(&text, Path::new("t.toml")).expect("valid")
     }
 
-    fn published(rx: &crossbeam::channel::Receiver<WorkerCtl>) -> Arc<L3Config> {
+    fn published(rx: &crossbeam::channel::Receiver<rvs_core::ctl::WorkerCtl>) -> Arc<L3Config> {
         match rx.try_recv() {
-            Ok(WorkerCtl::Net(l3)) => l3,
+            Ok(rvs_core::ctl::WorkerCtl::Snapshot(p)) => p.net,
             _ => panic!("a new network configuration was published"),
         }
     }
@@ -214,7 +213,9 @@ lcores = [1]
     fn vips_added_and_removed_reach_the_workers_and_reloads_keep_rvsadms() {
         let (tx, rx) = crossbeam::channel::unbounded();
         let file = config("[[vip]]\naddress = \"10.0.2.100\"");
-        let net = LiveNet::new(&file, vec![EthernetAddress([2, 0, 0, 0, 0, 1]); 2], vec![tx]);
+        let live = Arc::new(Live::new(rvs_core::service::Config::new(16), vec![tx]));
+        let net = LiveNet::new(&file, vec![EthernetAddress([2, 0, 0, 0, 0, 1]); 2], live.clone());
+        assert_eq!(live.net().ports[0].vips.len(), 1, "the workers' first configuration");
         assert!(rx.try_recv().is_err(), "nothing published at start: workers get current()");
         net.add_vip("10.0.2.101".parse().unwrap(), None).unwrap();
         assert_eq!(

@@ -5,14 +5,18 @@ use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
 use crate::conn::ConnInfo;
+use crate::l3::L3Config;
 use crate::sched::Prebuilt;
 use crate::service::Snapshot;
 
-/// A configuration snapshot and, built by the control thread for this worker, the
-/// schedulers of the services that changed since the previous publication.
+/// One snapshot of the whole director, as the control thread publishes it: the
+/// services and, built for this worker, the schedulers of those that changed since the
+/// previous publication; and the ports' addresses, VIPs and routes. Both halves are
+/// immutable and adopted together at the worker's next tick.
 pub struct Publication {
     pub snap: Arc<Snapshot>,
     pub scheds: Vec<Prebuilt>,
+    pub net: Arc<L3Config>,
 }
 
 impl Publication {
@@ -20,6 +24,7 @@ impl Publication {
     /// so does its instance for a service both built one for.
     pub fn merge(&mut self, newer: Publication) {
         self.snap = newer.snap;
+        self.net = newer.net;
         for p in newer.scheds {
             self.scheds.retain(|o| o.key() != p.key());
             self.scheds.push(p);
@@ -34,8 +39,6 @@ pub struct ConnChunk {
 }
 
 pub enum WorkerCtl {
-    /// Adopt this configuration of the ports' addresses, VIPs and routes.
-    Net(Arc<crate::l3::L3Config>),
     /// Adopt this configuration (RCU style: the control thread built it). A worker
     /// adopts only the newest of those queued.
     Snapshot(Publication),

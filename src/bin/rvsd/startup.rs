@@ -80,9 +80,9 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
         .collect();
     let (senders, receivers): (Vec<_>, Vec<_>) =
         (0..nb_workers).map(|_| crossbeam::channel::unbounded::<WorkerCtl>()).unzip();
-    let net = Arc::new(LiveNet::new(&cfg, macs, senders.clone()));
-    let l3 = net.current();
     let live = Arc::new(Live::new(services, senders));
+    let net = Arc::new(LiveNet::new(&cfg, macs, live.clone()));
+    let l3 = net.current();
     print_services(&live.snapshot());
     launch_workers(&cfg, &ports, &pool, &l3, &rss, &stats, &live, receivers, &stop)?;
 

@@ -69,6 +69,9 @@ impl<P: PacketBuf> Director<P> {
     pub fn tick(&mut self, now: u64, io: &mut impl Io<P>) {
         if let Some(p) = self.pending.take() {
             self.lb.adopt(p.snap, p.scheds);
+            if !Arc::ptr_eq(&p.net, self.node.config_arc()) {
+                self.node.set_config(p.net);
+            }
         }
         self.serve_listing(now);
         self.node.tick(now, io);
@@ -101,7 +104,6 @@ impl<P: PacketBuf> Director<P> {
                 Some(q) => q.merge(p),
                 None => self.pending = Some(p),
             },
-            WorkerCtl::Net(cfg) => self.node.set_config(cfg),
             WorkerCtl::Timeouts { tcp, tcpfin, udp } => self.lb.conns_mut().set_timeouts(tcp, tcpfin, udp),
             WorkerCtl::ListConns(reply) => self.listings.push_back(Listing { reply, next: 0 }),
         }

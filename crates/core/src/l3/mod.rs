@@ -157,6 +157,11 @@ impl<P: PacketBuf> Node<P> {
         &self.cfg
     }
 
+    /// The shared configuration itself (to tell whether a publication changed it).
+    pub fn config_arc(&self) -> &Arc<L3Config> {
+        &self.cfg
+    }
+
     pub fn neighbours(&self) -> &NeighTable<P> {
         &self.neigh
     }
