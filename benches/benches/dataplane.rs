@@ -1010,7 +1010,9 @@ fn workers() -> usize {
     std::env::var("RVS_BENCH_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1).clamp(1, MAX_WORKERS)
 }
 
-/// `RVS_BENCH_CASES=substring,…` runs only the matching cases (baselines always run).
+/// `RVS_BENCH_CASES=substring,…` runs only the matching cases (baselines always run);
+/// the placement cases are named "rss …" (`rss` runs just them; "established nat 1k"
+/// matches "rss established nat 1k" too).
 fn selected(case: &str) -> bool {
     match std::env::var("RVS_BENCH_CASES") {
         Ok(v) if !v.is_empty() => v.split(',').any(|p| case.contains(p)),
