@@ -66,6 +66,7 @@ out = {
     "bytes_per_connection": ct.get("bytes_per_connection_1m_rss"),
     "new_connections_per_second_per_core": dp["new_connections_per_second_per_core"],
     "cases": cases,
+    "rss_placement": dp.get("rss_placement"),
     "icmp_flood": icmp,
 }
 
@@ -77,7 +78,8 @@ def f(v, fmt="{:.2f}"):
 now = datetime.datetime.now(datetime.timezone.utc)
 md = [f"# rvs benchmark results ({now:%Y-%m-%d %H:%M} UTC)", "", f"Machine: {machine}", ""]
 base = dp["baseline_mpps"]
-md += ["## Data path: one worker over net_ring (64-byte frames)", "",
+nw = dp.get("workers", 1)
+md += [f"## Data path: {'one worker' if nw == 1 else f'{nw} workers'} over net_ring (64-byte frames)", "",
        f"io-forward baseline (same harness, load balancing bypassed; mean of the first and last run): **{f(base)} Mpps**", "",
        "| case | mode | flows | Mpps | ns/packet | × baseline | conn/s | drops | generator busy |",
        "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -85,6 +87,26 @@ for c in dp["cases"]:
     md.append(f"| {c['case']} | {c['mode']} | {c['flows']:,} | {f(c['mpps'])} | {f(c['ns_per_packet'], '{:.1f}')} | "
               f"{f(c['ratio_to_baseline'], '{:.3f}')} | {f(c.get('connections_per_second'), '{:,.0f}')} | {c.get('drops', '-')} | "
               f"{f(c.get('generator_busy') * 100 if c.get('generator_busy') is not None else None, '{:.0f}%')} |")
+rp = dp.get("rss_placement") or {}
+if rp.get("cases"):
+    nw = rp["workers"]
+    title = "Two workers" if nw == 2 else f"{nw} workers"
+    md += ["", f"## {title}, RSS placement", "",
+           "Frames placed on the worker queue a NIC's Toeplitz RSS picks with rvs's configuration (client address: "
+           "source on wan, destination on lan). Redirects: packets handed between workers over the whole case "
+           "(populating included); 0 means no packet crossed.", "",
+           "| case | mode | flows | Mpps | conn/s | redirects out | redirects in | redirects/packet | Mpps per worker | drops |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for c in rp["cases"]:
+        per = " / ".join(f(w["mpps"]) for w in c["per_worker"])
+        md.append(f"| {c['case']} | {c['mode']} | {c['flows']:,} | {f(c['mpps'])} | "
+                  f"{f(c.get('connections_per_second'), '{:,.0f}')} | {c['redirects_out']:,} | {c['redirects_in']:,} | "
+                  f"{f(c['redirects_per_packet'], '{:.6f}')} | {per} | {c['drops']} |")
+    for c in rp["cases"]:
+        if "clients_split_across_real_servers" in c:
+            md += ["", f"Persistence ({c['case']}): {c['clients']:,} clients, {c['connections_checked']:,} connections "
+                       f"checked; **clients split across real servers: {c['clients_split_across_real_servers']}** "
+                       f"(clients per real server {c['clients_per_real_server']}, per worker {c['clients_per_worker']})."]
 md += ["", "Targets (printed, not asserted):", ""]
 for c in dp["cases"]:
     if c["case"].startswith("established") and c["flows"] == 1_000_000:

@@ -1,11 +1,18 @@
-//! Data-path throughput of one worker over DPDK `net_ring` ports.
+//! Data-path throughput of one or several workers over DPDK `net_ring` ports.
 //!
 //! Two `net_ring` devices stand for the director's wan (port 0) and lan (port 1). A
-//! net_ring queue's tx feeds the same queue's rx, so each device gets two queue pairs:
-//! the generator (main lcore) sends into queue 0, which the worker receives; the worker
-//! sends on queue 1, which the generator receives. The worker is the real loop,
-//! `dataplane::run`, with a real `Director` (services, connection table, neighbour table,
-//! routes) on its own lcore.
+//! net_ring queue's tx feeds the same queue's rx, so each device gets two queue pairs per
+//! worker: the generator (main lcore) sends into queue 2w, which worker w receives; worker
+//! w sends on queue 2w + 1, which the generator receives (one worker: queues 0 and 1, as
+//! before). Each worker is the real loop, `dataplane::run`, with a real `Director`
+//! (services, connection table, neighbour table, routes) on its own lcore; several
+//! workers share an owner `Directory` and redirect rings, as rvsd wires them.
+//!
+//! With several workers the generator places every frame as a NIC's Toeplitz RSS would
+//! with rvs's configuration (`Rss::new(DEFAULT_KEY, workers, 128)`, the client's address
+//! alone): by source address on the wan port (it holds the VIPs), by destination on lan
+//! (NAT replies to clients). So "no packet crosses between workers" is measured, from
+//! each worker's `redirects_out`/`redirects_in`, not assumed.
 //!
 //! The generator keeps a fixed number of packets in flight and recycles every mbuf the
 //! worker sends back into the next packet of its "chain" (the next flow's packet, or
@@ -29,18 +36,26 @@
 //!   starts the next client.
 //! - mix: 1M established flows spread over the NAT, DR and TUN services, 1 chain in 10 of
 //!   in-flight packets running new NAT connections.
+//! - RSS placement, max(2, `RVS_BENCH_WORKERS`) workers: established NAT / DR / TUN at
+//!   1,000 flows, and new connections to a persistent NAT service (`-p`) from 1,000
+//!   clients, each opening connection after connection from new ports; the generator
+//!   records which real servers each client's packets reached (a split client breaks
+//!   persistence). Redirect counters and that check are printed, never asserted.
 //!
 //! Run (root): `cargo bench -p rvs-benches --bench dataplane`. `RVS_BENCH_SECS` sets the
-//! measured seconds per case (default 1.5).
+//! measured seconds per case (default 1.5); `RVS_BENCH_WORKERS` (1..=8, default 1) the
+//! workers of the main cases. The EAL gets one lcore per worker plus the generator's
+//! (`-l 0-N`, or `--lcores` mapped onto the CPUs this process may use when it has fewer).
 
-#![allow(clippy::manual_is_multiple_of, clippy::too_many_arguments)] // MSRV 1.80; measure() takes the case as arguments
+#![allow(clippy::manual_is_multiple_of)] // MSRV 1.80
 
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
+use control::config::REDIRECT_RING;
 use dataplane::{NeighInbox, NeighUpdate, WorkerConfig};
-use dpdk::{lcore, Burst, Eal, Mbuf, Mempool, Port, PortConf, RxQueue, TxQueue};
+use dpdk::{lcore, Burst, Eal, Mbuf, Mempool, Port, PortConf, Ring, RxQueue, TxQueue};
 use rvs_benches::{array, distance, num, object, string, write_fragment};
 use rvs_core::addr::{Addr, Protocol};
 use rvs_core::conn::ConnConfig;
@@ -49,11 +64,14 @@ use rvs_core::l3::{L3Config, PortL3};
 use rvs_core::neigh::NeighConfig;
 use rvs_core::route::{Ipv4Cidr, RouteTable};
 use rvs_core::rss::{self, Rss};
-use rvs_core::service::{Config, DestSpec, FwdMethod, ServiceKey, ServiceSpec, Snapshot};
+use rvs_core::service::{Config, DestSpec, FwdMethod, Persistence, ServiceKey, ServiceSpec, Snapshot};
 use rvs_core::stats::CoreStats;
 use wire::{EthernetAddress, PacketBuf};
 
-const WORKER_LCORE: u32 = 1;
+/// Workers at most: a net_ring device has 16 queue pairs, two per worker.
+const MAX_WORKERS: usize = 8;
+/// Clients of the persistence case.
+const PERSIST_CLIENTS: u32 = 1000;
 const FRAME: usize = 60;
 const PAYLOAD: usize = 6;
 /// Packets the generator keeps in flight (below a net_ring ring's 1023 slots, so no ring
@@ -81,14 +99,24 @@ enum Mode {
     Nat,
     Dr,
     Tun,
+    /// NAT to the persistent service (the NAT VIP, port 90; only in the persistence case's
+    /// configuration, so the other cases' services are as before).
+    Persist,
 }
 
 impl Mode {
     fn vip(self) -> Ipv4Addr {
         match self {
-            Mode::Nat => Ipv4Addr::new(10, 0, 2, 100),
+            Mode::Nat | Mode::Persist => Ipv4Addr::new(10, 0, 2, 100),
             Mode::Dr => Ipv4Addr::new(10, 0, 2, 101),
             Mode::Tun => Ipv4Addr::new(10, 0, 2, 102),
+        }
+    }
+    fn vport(self) -> u16 {
+        if self == Mode::Persist {
+            90
+        } else {
+            80
         }
     }
     fn name(self) -> &'static str {
@@ -96,6 +124,7 @@ impl Mode {
             Mode::Nat => "nat",
             Mode::Dr => "dr",
             Mode::Tun => "tun",
+            Mode::Persist => "nat -p",
         }
     }
     fn of_flow(i: u32) -> Mode {
@@ -274,33 +303,47 @@ impl Traffic for Established {
 /// New connections, each a short TCP exchange driven by what the director sends out.
 struct NewConns {
     mode: Mode,
+    vport: u16,
+    /// 0: every connection from a new client; n: from n clients in turn, each time from a
+    /// new port.
+    clients: u32,
     next_client: u32,
     done: u64,
 }
 
 const NEW_KIND: u32 = 0x0200;
 
+/// Client `i` of the persistence case.
+fn persist_client(i: u32) -> Ipv4Addr {
+    Ipv4Addr::from(0x0d00_0000 + i)
+}
+
 impl NewConns {
     fn new(mode: Mode) -> Self {
-        NewConns { mode, next_client: 0, done: 0 }
+        NewConns { mode, vport: mode.vport(), clients: 0, next_client: 0, done: 0 }
     }
 
     fn start(&mut self, m: &mut Mbuf, macs: &Macs) -> u16 {
         let c = self.next_client;
         self.next_client = self.next_client.wrapping_add(1);
-        let src = Ipv4Addr::from(0x0c00_0000 + (c & 0x00ff_ffff));
-        let sport = 20_000 + (c >> 24) as u16;
-        write(m, WAN, &Pkt { src, dst: self.mode.vip(), sport, dport: 80, flags: SYN, seq: NEW_KIND }, macs);
+        let (src, sport) = if self.clients == 0 {
+            (Ipv4Addr::from(0x0c00_0000 + (c & 0x00ff_ffff)), 20_000 + (c >> 24) as u16)
+        } else {
+            // A port is reused only after 60,000 connections of that client.
+            (persist_client(c % self.clients), 1024 + (c / self.clients % 60_000) as u16)
+        };
+        let p = Pkt { src, dst: self.mode.vip(), sport, dport: self.vport, flags: SYN, seq: NEW_KIND };
+        write(m, WAN, &p, macs);
         WAN
     }
 
     fn step(&mut self, port: u16, s: &Seen, m: &mut Mbuf, macs: &Macs) -> u16 {
         let step = s.seq & 0xff;
-        let vip = self.mode.vip();
+        let (vip, vport) = (self.mode.vip(), self.vport);
         // Out towards the server (lan): the client is the source; towards the client: the destination.
         let (c, cport) = if port == LAN { (s.src, s.sport) } else { (s.dst, s.dport) };
         let from_client =
-            |flags: u8, step: u32| Pkt { src: c, dst: vip, sport: cport, dport: 80, flags, seq: NEW_KIND | step };
+            |flags: u8, step: u32| Pkt { src: c, dst: vip, sport: cport, dport: vport, flags, seq: NEW_KIND | step };
         let from_server = |flags: u8, step: u32| Pkt {
             src: s.dst,
             dst: c,
@@ -310,11 +353,11 @@ impl NewConns {
             seq: NEW_KIND | step,
         };
         let (out, p) = match (self.mode, step) {
-            (Mode::Nat, 0) => (LAN, from_server(SYN | ACK, 1)),
-            (Mode::Nat, 1) => (WAN, from_client(ACK, 2)),
-            (Mode::Nat, 2) => (WAN, from_client(FIN | ACK, 3)),
-            (Mode::Nat, 3) => (LAN, from_server(FIN | ACK, 4)),
-            (Mode::Nat, 4) => (WAN, from_client(ACK, 5)),
+            (Mode::Nat | Mode::Persist, 0) => (LAN, from_server(SYN | ACK, 1)),
+            (Mode::Nat | Mode::Persist, 1) => (WAN, from_client(ACK, 2)),
+            (Mode::Nat | Mode::Persist, 2) => (WAN, from_client(FIN | ACK, 3)),
+            (Mode::Nat | Mode::Persist, 3) => (LAN, from_server(FIN | ACK, 4)),
+            (Mode::Nat | Mode::Persist, 4) => (WAN, from_client(ACK, 5)),
             (Mode::Dr | Mode::Tun, 0) => (WAN, from_client(ACK, 1)),
             (Mode::Dr | Mode::Tun, 1) => (WAN, from_client(FIN | ACK, 2)),
             (Mode::Dr | Mode::Tun, 2) => (WAN, from_client(ACK, 3)),
@@ -337,6 +380,40 @@ impl Traffic for NewConns {
     }
     fn completed(&self) -> u64 {
         self.done
+    }
+}
+
+/// New connections to the persistent NAT service from [`PERSIST_CLIENTS`] clients; checks,
+/// from the frames the director sends to real servers, that each client reached one.
+struct Persist {
+    new: NewConns,
+    /// Per client, one bit per real server its packets reached.
+    reached: Vec<u8>,
+    /// SYNs seen going to a real server.
+    connections: u64,
+}
+
+impl Persist {
+    fn new() -> Self {
+        let mut new = NewConns::new(Mode::Persist);
+        new.clients = PERSIST_CLIENTS;
+        Persist { new, reached: vec![0; PERSIST_CLIENTS as usize], connections: 0 }
+    }
+}
+
+impl Traffic for Persist {
+    fn next(&mut self, returned: Option<(u16, Option<Seen>)>, m: &mut Mbuf, macs: &Macs) -> u16 {
+        if let Some((LAN, Some(s))) = returned {
+            let client = u32::from(s.src).wrapping_sub(u32::from(persist_client(0))) as usize;
+            if let (Some(bits), Some(r)) = (self.reached.get_mut(client), RS.iter().position(|a| *a == s.dst)) {
+                *bits |= 1 << r;
+                self.connections += u64::from(s.seq == NEW_KIND);
+            }
+        }
+        self.new.next(returned, m, macs)
+    }
+    fn completed(&self) -> u64 {
+        self.new.done
     }
 }
 
@@ -378,13 +455,18 @@ impl Traffic for Mix {
 
 /// The generator's queues and pool.
 struct Gen {
+    /// Into worker w on port p: index `p * workers + w`, with its pending burst.
     tx: Vec<TxQueue>,
-    rx: Vec<RxQueue>,
-    pool: Mempool,
     pend: Vec<Burst>,
+    /// What the workers send, with the port it came out of.
+    rx: Vec<(u16, RxQueue)>,
+    pool: Mempool,
     macs: Macs,
     sent: u64,
     recv: u64,
+    workers: usize,
+    /// The workers' RSS configuration, to place frames as the NIC would.
+    rss: Rss,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -396,9 +478,56 @@ struct Window {
 }
 
 impl Gen {
+    fn new(s: &Setup) -> Gen {
+        let mut g = Gen {
+            tx: vec![],
+            pend: vec![],
+            rx: vec![],
+            pool: s.pool.clone(),
+            macs: Macs { port: s.macs },
+            sent: 0,
+            recv: 0,
+            workers: 0,
+            rss: Rss::new(rss::DEFAULT_KEY, 1, 128),
+        };
+        g.set_workers(s, 1);
+        g
+    }
+
+    /// Use the queues of `workers` workers.
+    fn set_workers(&mut self, s: &Setup, workers: usize) {
+        if workers == self.workers {
+            return;
+        }
+        self.workers = workers;
+        self.rss = Rss::new(rss::DEFAULT_KEY, workers as u16, 128);
+        // A queue has one owner at a time: release the old ones first.
+        self.tx.clear();
+        self.rx.clear();
+        self.tx = s.ports.iter().flat_map(|p| (0..workers).map(|w| p.tx_queue(2 * w as u16).expect("tx"))).collect();
+        self.pend = self.tx.iter().map(|_| Burst::new()).collect();
+        self.rx = (0..s.ports.len() as u16)
+            .flat_map(|p| {
+                (0..workers).map(move |w| (p, s.ports[usize::from(p)].rx_queue(2 * w as u16 + 1).expect("rx")))
+            })
+            .collect();
+    }
+
+    /// The worker a NIC with rvs's RSS delivers this frame to: hashed on the client's
+    /// address, the source on wan (it holds the VIPs), the destination on lan.
+    #[inline]
+    fn worker_of(&self, port: u16, m: &Mbuf) -> usize {
+        if self.workers == 1 {
+            return 0;
+        }
+        let at = if port == WAN { 26 } else { 30 };
+        let a = m.data().get(at..at + 4).map_or(Ipv4Addr::UNSPECIFIED, |b| Ipv4Addr::new(b[0], b[1], b[2], b[3]));
+        usize::from(self.rss.queue_of(Addr::from(a)))
+    }
+
     #[inline]
     fn push(&mut self, port: u16, m: Mbuf) {
-        let p = usize::from(port);
+        let p = usize::from(port) * self.workers + self.worker_of(port, &m);
         // The worker's input ring never holds more than what is in flight, so a full
         // pending burst always drains.
         while self.pend[p].is_full() {
@@ -417,8 +546,8 @@ impl Gen {
     }
 
     /// Top up to `IN_FLIGHT` with fresh packets (at start, and after drops).
-    fn top_up<T: Traffic>(&mut self, t: &mut T, stats: &CoreStats) {
-        let drops: u64 = stats.ports.iter().map(|p| p.total_drops()).sum();
+    fn top_up<T: Traffic>(&mut self, t: &mut T, stats: &[Arc<CoreStats>]) {
+        let drops = total_drops(stats);
         let queued: u64 = self.pend.iter().map(|b| b.len() as u64).sum();
         let in_flight = (self.sent + queued).saturating_sub(self.recv + drops);
         for _ in in_flight..in_flight_target() {
@@ -430,7 +559,12 @@ impl Gen {
     }
 
     /// Recycle returned packets until `done(traffic, tsc)`; returns what was seen.
-    fn run<T: Traffic>(&mut self, t: &mut T, stats: &CoreStats, mut done: impl FnMut(&T, u64) -> bool) -> Window {
+    fn run<T: Traffic>(
+        &mut self,
+        t: &mut T,
+        stats: &[Arc<CoreStats>],
+        mut done: impl FnMut(&T, u64) -> bool,
+    ) -> Window {
         let t0 = lcore::tsc();
         let (p0, c0) = (self.recv, t.completed());
         let mut busy = 0u64;
@@ -439,8 +573,9 @@ impl Gen {
         loop {
             let it = lcore::tsc();
             let mut got = 0;
-            for port in 0..self.rx.len() {
-                let n = self.rx[port].rx_burst(&mut b);
+            for q in 0..self.rx.len() {
+                let port = self.rx[q].0;
+                let n = self.rx[q].1.rx_burst(&mut b);
                 if n == 0 {
                     continue;
                 }
@@ -448,10 +583,10 @@ impl Gen {
                 self.recv += n as u64;
                 for mut m in b.drain(..) {
                     let out = if T::ECHO {
-                        port as u16
+                        port
                     } else {
                         let seen = parse(m.data());
-                        t.next(Some((port as u16, seen)), &mut m, &self.macs)
+                        t.next(Some((port, seen)), &mut m, &self.macs)
                     };
                     self.push(out, m);
                 }
@@ -486,7 +621,7 @@ impl Gen {
             dpdk::free_burst(p);
         }
         let mut b = Burst::new();
-        for q in &mut self.rx {
+        for (_, q) in &mut self.rx {
             while q.rx_burst(&mut b) > 0 {
                 dpdk::free_burst(&mut b);
             }
@@ -499,22 +634,28 @@ struct Setup {
     pool: Mempool,
     l3: Arc<L3Config>,
     snapshot: Arc<Snapshot>,
+    /// `snapshot` plus the persistent NAT service (the persistence case only, so that the
+    /// other cases look up the same services as before).
+    persist_snapshot: Arc<Snapshot>,
     macs: [EthernetAddress; 2],
+    /// The CPU of each lcore.
+    cpus: Vec<usize>,
 }
 
 fn cidr(s: &str) -> Ipv4Cidr {
     s.parse().expect("cidr")
 }
 
-fn setup() -> Setup {
+/// Ports with `workers` workers' queue pairs (two each), services and routes.
+fn setup(workers: usize) -> Setup {
     let pool = Mempool::create("bench_pkt", 8191, 256, dpdk::MBUF_DEFAULT_DATA_ROOM, -1).expect("mempool");
     let mut ports = Vec::new();
     let mut macs = [EthernetAddress::default(); 2];
     for (i, name) in ["net_ring0", "net_ring1"].iter().enumerate() {
         let p = Port::by_name(name).expect("net_ring port");
         let conf = PortConf {
-            rx_queues: 2,
-            tx_queues: 2,
+            rx_queues: 2 * workers as u16,
+            tx_queues: 2 * workers as u16,
             rx_desc: 1024,
             tx_desc: 1024,
             rss: false,
@@ -535,79 +676,187 @@ fn setup() -> Setup {
     routes.add_gateway(cidr("0.0.0.0/0"), ROUTER, WAN);
     let l3 = Arc::new(L3Config::new(l3_ports, routes));
     let mut cfg = Config::new(64);
-    for (mode, fwd) in [(Mode::Nat, FwdMethod::Masq), (Mode::Dr, FwdMethod::Route), (Mode::Tun, FwdMethod::Tunnel)] {
-        let key = ServiceKey::Proto { proto: Protocol::Tcp, addr: Addr::v4(mode.vip().octets()), port: 80 };
+    let service = |cfg: &mut Config, mode: Mode, fwd: FwdMethod, persistence: Option<Persistence>| {
+        let key = ServiceKey::Proto { proto: Protocol::Tcp, addr: Addr::v4(mode.vip().octets()), port: mode.vport() };
         let mut spec = ServiceSpec::new(key);
         spec.scheduler = "rr".into();
+        spec.persistence = persistence;
         cfg.add_service(&spec).expect("service");
         for rs in RS {
             let mut d = DestSpec::new(Addr::v4(rs.octets()), 80);
             d.fwd = fwd;
             cfg.add_dest(&key, &d).expect("real server");
         }
+    };
+    for (mode, fwd) in [(Mode::Nat, FwdMethod::Masq), (Mode::Dr, FwdMethod::Route), (Mode::Tun, FwdMethod::Tunnel)] {
+        service(&mut cfg, mode, fwd, None);
     }
-    Setup { ports, pool, l3, snapshot: cfg.snapshot(), macs }
+    let snapshot = cfg.snapshot();
+    // ipvsadm -A -t 10.0.2.100:90 -s rr -p 300: each client to one real server.
+    service(&mut cfg, Mode::Persist, FwdMethod::Masq, Some(Persistence { timeout_s: 300, prefix: 32 }));
+    Setup { ports, pool, l3, snapshot, persist_snapshot: cfg.snapshot(), macs, cpus: vec![0, 1] }
 }
 
 struct Running {
     stop: Arc<AtomicBool>,
-    stats: Arc<CoreStats>,
-    _ctl: crossbeam::channel::Sender<rvs_core::ctl::WorkerCtl>,
+    stats: Vec<Arc<CoreStats>>,
+    _ctl: Vec<crossbeam::channel::Sender<rvs_core::ctl::WorkerCtl>>,
 }
 
-/// Start a fresh worker (its own Director and connection table of `capacity`).
-fn start_worker(s: &Setup, capacity: u32, bypass: bool) -> Running {
+/// Worker w's lcore (the generator has lcore 0).
+fn worker_lcore(w: usize) -> u32 {
+    w as u32 + 1
+}
+
+/// Start `workers` fresh workers (each its own Director and connection table of
+/// `capacity`), wired as rvsd's startup wires them: one RSS configuration, a shared owner
+/// directory, a redirect ring for each ordered pair, each other's neighbour inboxes.
+fn start_workers(s: &Setup, snapshot: &Arc<Snapshot>, workers: usize, capacity: u32, bypass: bool) -> Running {
+    // Ring names must be unique while a ring lives; the last case's may not be freed yet.
+    static STARTS: AtomicU32 = AtomicU32::new(0);
+    let start = STARTS.fetch_add(1, Ordering::Relaxed);
     let stop = Arc::new(AtomicBool::new(false));
-    let stats = Arc::new(CoreStats::with_dests(WORKER_LCORE, 2, 64));
-    let (tx, rx) = crossbeam::channel::unbounded();
-    let inbox = Arc::new(NeighInbox::new(16));
-    // Next hops resolved up front, as Node::learn does for an ARP reply.
-    let _ = inbox.push(NeighUpdate { port: WAN, ip: ROUTER.into(), mac: PEER_MAC[0] });
-    for (k, rs) in RS.iter().enumerate() {
-        let _ = inbox.push(NeighUpdate { port: LAN, ip: (*rs).into(), mac: PEER_MAC[1 + k] });
+    let owners = Arc::new(Directory::for_capacity(workers, capacity as usize));
+    let rss = Arc::new(Rss::new(rss::DEFAULT_KEY, workers as u16, 128));
+    let inboxes: Vec<Arc<NeighInbox>> = (0..workers).map(|_| Arc::new(NeighInbox::new(16))).collect();
+    // rings[i][j]: from worker i to worker j, single producer and single consumer.
+    let rings: Vec<Vec<Option<Ring<Mbuf>>>> = (0..workers)
+        .map(|i| {
+            (0..workers)
+                .map(|j| {
+                    (i != j).then(|| {
+                        Ring::create(&format!("bench_rd{start}_{i}_{j}"), REDIRECT_RING, true, true)
+                            .expect("redirect ring")
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let (mut stats, mut ctls) = (Vec::new(), Vec::new());
+    for w in 0..workers {
+        let st = Arc::new(CoreStats::with_dests(worker_lcore(w), 2, 64));
+        let (tx, rx) = crossbeam::channel::unbounded();
+        let inbox = inboxes[w].clone();
+        // Next hops resolved up front, as Node::learn does for an ARP reply.
+        let _ = inbox.push(NeighUpdate { port: WAN, ip: ROUTER.into(), mac: PEER_MAC[0] });
+        for (k, rs) in RS.iter().enumerate() {
+            let _ = inbox.push(NeighUpdate { port: LAN, ip: (*rs).into(), mac: PEER_MAC[1 + k] });
+        }
+        let q = 2 * w as u16;
+        let ports = s.ports.iter().map(|p| (p.rx_queue(q).expect("rx"), p.tx_queue(q + 1).expect("tx"))).collect();
+        let cfg = WorkerConfig {
+            core: w as u8,
+            ports,
+            pool: s.pool.clone(),
+            stats: st.clone(),
+            l3: s.l3.clone(),
+            neigh: NeighConfig { reachable_ms: 3_600_000, ..NeighConfig::default() },
+            conn: ConnConfig { capacity, max_dests: 64, workers: workers as u32, ..ConnConfig::default() },
+            snapshot: snapshot.clone(),
+            ctl: rx,
+            owners: owners.clone(),
+            rss: rss.clone(),
+            rings_out: rings[w].clone(),
+            rings_in: (0..workers).filter(|&i| i != w).filter_map(|i| rings[i][w].clone()).collect(),
+            burst: dpdk::BURST,
+            drain_us: 100,
+            // Workers sharing a CPU sleep when idle, as rvsd's lab configuration does, so
+            // that one's spinning does not hold up the other's packets for a time slice.
+            idle_sleep_us: if sharing(&s.cpus, workers) { 50 } else { 0 },
+            stop: stop.clone(),
+            inbox,
+            peers: inboxes.iter().enumerate().filter(|(i, _)| *i != w).map(|(_, b)| b.clone()).collect(),
+            announce: false,
+            bypass,
+        };
+        lcore::launch(worker_lcore(w), move || dataplane::run(cfg)).expect("launch worker");
+        stats.push(st);
+        ctls.push(tx);
     }
-    let ports = s.ports.iter().map(|p| (p.rx_queue(0).expect("rx 0"), p.tx_queue(1).expect("tx 1"))).collect();
-    let w = WorkerConfig {
-        core: 0,
-        ports,
-        pool: s.pool.clone(),
-        stats: stats.clone(),
-        l3: s.l3.clone(),
-        neigh: NeighConfig { reachable_ms: 3_600_000, ..NeighConfig::default() },
-        conn: ConnConfig { capacity, max_dests: 64, workers: 1, ..ConnConfig::default() },
-        snapshot: s.snapshot.clone(),
-        ctl: rx,
-        owners: Arc::new(Directory::for_capacity(1, capacity as usize)),
-        rss: Arc::new(Rss::new(rss::DEFAULT_KEY, 1, 128)),
-        rings_out: vec![None],
-        rings_in: vec![],
-        burst: dpdk::BURST,
-        drain_us: 100,
-        idle_sleep_us: 0,
-        stop: stop.clone(),
-        inbox,
-        peers: vec![],
-        announce: false,
-        bypass,
-    };
-    lcore::launch(WORKER_LCORE, move || dataplane::run(w)).expect("launch worker");
-    Running { stop, stats, _ctl: tx }
+    Running { stop, stats, _ctl: ctls }
 }
 
-fn stop_worker(r: Running, s: &Setup, g: &mut Gen) {
+fn stop_workers(r: Running, s: &Setup, g: &mut Gen) {
     r.stop.store(true, Ordering::Relaxed);
-    lcore::wait(WORKER_LCORE);
+    for w in 0..r.stats.len() {
+        lcore::wait(worker_lcore(w));
+    }
     g.drain();
-    // What the worker had not received yet.
+    // What the workers had not received yet.
     let mut b = Burst::new();
     for p in &s.ports {
-        let mut q = p.rx_queue(0).expect("rx 0");
-        while q.rx_burst(&mut b) > 0 {
-            dpdk::free_burst(&mut b);
+        for w in 0..r.stats.len() {
+            let mut q = p.rx_queue(2 * w as u16).expect("rx");
+            while q.rx_burst(&mut b) > 0 {
+                dpdk::free_burst(&mut b);
+            }
         }
     }
     g.sent = 0;
     g.recv = 0;
+}
+
+fn total_drops(stats: &[Arc<CoreStats>]) -> u64 {
+    stats.iter().flat_map(|s| &s.ports).map(|p| p.total_drops()).sum()
+}
+
+/// Packets a worker took from its rx queues.
+fn rx_packets(s: &CoreStats) -> u64 {
+    s.ports.iter().map(|p| p.rx_packets.get()).sum()
+}
+
+/// One case to measure.
+struct Case<'a> {
+    name: String,
+    mode: &'static str,
+    flows: u64,
+    capacity: u32,
+    bypass: bool,
+    workers: usize,
+    snapshot: &'a Arc<Snapshot>,
+}
+
+/// One worker's share of a case.
+struct WorkerFigures {
+    /// Packets received from its rx queues in the measured window, millions per second.
+    mpps: f64,
+    /// Over the whole case, populating included: packets received from its rx queues,
+    /// and packets handed to and taken from other workers.
+    packets: u64,
+    redirects_out: u64,
+    redirects_in: u64,
+}
+
+/// The persistence case's check, from the frames the director sent to real servers.
+struct PersistCheck {
+    /// Clients whose packets reached a real server, and their connections (SYNs).
+    clients: usize,
+    connections: u64,
+    /// Clients whose packets reached more than one real server (persistence broken).
+    split: usize,
+    /// Clients per real server, and per worker (their RSS queue).
+    per_server: Vec<usize>,
+    per_worker: Vec<usize>,
+}
+
+impl PersistCheck {
+    fn of(t: &Persist, rss: &Rss, workers: usize) -> PersistCheck {
+        let mut per_worker = vec![0; workers];
+        let mut per_server = vec![0; RS.len()];
+        let (mut clients, mut split) = (0, 0);
+        for (i, &bits) in t.reached.iter().enumerate() {
+            if bits == 0 {
+                continue;
+            }
+            clients += 1;
+            split += usize::from(bits.count_ones() > 1);
+            for (r, n) in per_server.iter_mut().enumerate() {
+                *n += usize::from(bits & 1 << r != 0);
+            }
+            per_worker[usize::from(rss.queue_of(Addr::from(persist_client(i as u32))))] += 1;
+        }
+        PersistCheck { clients, connections: t.connections, split, per_server, per_worker }
+    }
 }
 
 struct CaseResult {
@@ -619,54 +868,116 @@ struct CaseResult {
     drops: u64,
     conns: u64,
     gen_busy: f64,
+    per_worker: Vec<WorkerFigures>,
+    persist: Option<PersistCheck>,
 }
 
-fn measure<T: Traffic>(
-    s: &Setup,
-    g: &mut Gen,
-    case: &str,
-    mode: &'static str,
-    flows: u64,
-    capacity: u32,
-    bypass: bool,
-    mut t: T,
-) -> CaseResult {
+impl CaseResult {
+    fn redirects(&self) -> (u64, u64, u64) {
+        let sum = |f: fn(&WorkerFigures) -> u64| self.per_worker.iter().map(f).sum::<u64>();
+        (sum(|w| w.redirects_out), sum(|w| w.redirects_in), sum(|w| w.packets))
+    }
+}
+
+fn measure<T: Traffic>(s: &Setup, g: &mut Gen, c: Case, t: &mut T) -> CaseResult {
     let hz = lcore::tsc_hz() as f64;
     let secs: f64 = std::env::var("RVS_BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(1.5);
-    let w = start_worker(s, capacity, bypass);
-    // Wait until the worker has built its Director (a large connection table takes a
-    // while to allocate) and taken the neighbour bindings (published at its first tick).
+    g.set_workers(s, c.workers);
+    let w = start_workers(s, c.snapshot, c.workers, c.capacity, c.bypass);
+    // Wait until the workers have built their Directors (a large connection table takes a
+    // while to allocate) and taken the neighbour bindings (published at the first tick).
     let ready = lcore::tsc() + (60.0 * hz) as u64;
-    while (w.stats.conn_capacity.get() == 0 || w.stats.neighbours.get() < 3) && !bypass && lcore::tsc() < ready {
+    while w.stats.iter().any(|st| st.conn_capacity.get() == 0 || st.neighbours.get() < 3)
+        && !c.bypass
+        && lcore::tsc() < ready
+    {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    g.top_up(&mut t, &w.stats);
+    g.top_up(t, &w.stats);
     let deadline = lcore::tsc() + (120.0 * hz) as u64;
-    g.run(&mut t, &w.stats, |t, now| !t.populating() || now > deadline);
+    g.run(t, &w.stats, |t, now| !t.populating() || now > deadline);
     let warm_end = lcore::tsc() + (0.3 * hz) as u64;
-    g.run(&mut t, &w.stats, |_, now| now >= warm_end);
-    let drops0: u64 = w.stats.ports.iter().map(|p| p.total_drops()).sum();
+    g.run(t, &w.stats, |_, now| now >= warm_end);
+    let drops0 = total_drops(&w.stats);
+    let rx0: Vec<u64> = w.stats.iter().map(|st| rx_packets(st)).collect();
     let end = lcore::tsc() + (secs * hz) as u64;
-    let win = g.run(&mut t, &w.stats, |_, now| now >= end);
-    let drops = w.stats.ports.iter().map(|p| p.total_drops()).sum::<u64>() - drops0;
-    let conns = w.stats.conns.get();
-    stop_worker(w, s, g);
+    let win = g.run(t, &w.stats, |_, now| now >= end);
+    let drops = total_drops(&w.stats) - drops0;
     let dt = win.tsc as f64 / hz;
+    let per_worker = w
+        .stats
+        .iter()
+        .zip(rx0)
+        .map(|(st, r0)| WorkerFigures {
+            mpps: (rx_packets(st) - r0) as f64 / dt / 1e6,
+            packets: rx_packets(st),
+            redirects_out: st.redirects_out.get(),
+            redirects_in: st.redirects_in.get(),
+        })
+        .collect();
+    let conns = w.stats.iter().map(|st| st.conns.get()).sum();
+    stop_workers(w, s, g);
     let mpps = win.packets as f64 / dt / 1e6;
     let cps = (win.completed > 0).then(|| win.completed as f64 / dt);
     CaseResult {
-        case: case.into(),
-        mode,
-        flows,
+        case: c.name,
+        mode: c.mode,
+        flows: c.flows,
         mpps,
         cps,
         drops,
         conns,
         gen_busy: win.busy_tsc as f64 / win.tsc as f64,
+        per_worker,
+        persist: None,
     }
 }
 
-fn eal_args() -> (Vec<String>, String) {
+/// The CPUs this process may run on (`Cpus_allowed_list`, e.g. "0-3,8"); 0 and 1 if unknown.
+fn allowed_cpus() -> Vec<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let list = status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).unwrap_or("");
+    let mut cpus = Vec::new();
+    for r in list.trim().split(',').filter(|r| !r.is_empty()) {
+        let (a, b) = r.split_once('-').unwrap_or((r, r));
+        if let (Ok(a), Ok(b)) = (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
+            cpus.extend(a..=b);
+        }
+    }
+    if cpus.is_empty() {
+        cpus = vec![0, 1];
+    }
+    cpus
+}
+
+/// The CPU of each of `n` lcores (the generator's, then the workers'): the usable CPUs in
+/// order; with fewer CPUs than lcores, the generator keeps the first to itself (it feeds
+/// every worker) and the workers share the others.
+fn lcore_cpus(n: usize) -> Vec<usize> {
+    let cpus = allowed_cpus();
+    if cpus.len() >= n {
+        return cpus[..n].to_vec();
+    }
+    let rest = if cpus.len() > 1 { &cpus[1..] } else { &cpus[..] };
+    (0..n).map(|i| if i == 0 { cpus[0] } else { rest[(i - 1) % rest.len()] }).collect()
+}
+
+/// `-l 0-(n-1)` when lcore i is CPU i (as before: `-l 0-1` for one worker), else `--lcores`.
+fn lcore_args(cpus: &[usize]) -> Vec<String> {
+    if cpus.iter().enumerate().all(|(i, &c)| c == i) {
+        return vec!["-l".into(), format!("0-{}", cpus.len() - 1)];
+    }
+    let map: Vec<String> = cpus.iter().enumerate().map(|(i, c)| format!("{i}@{c}")).collect();
+    vec![format!("--lcores={}", map.join(","))]
+}
+
+/// Whether the first `workers` workers share a CPU with each other or the generator.
+fn sharing(cpus: &[usize], workers: usize) -> bool {
+    let used = &cpus[..=workers];
+    used.iter().enumerate().any(|(i, c)| used[..i].contains(c))
+}
+
+fn eal_args(cpus: &[usize]) -> (Vec<String>, String) {
     let prefix = format!("rvs-bench-{}", std::process::id());
     let huge = std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -682,18 +993,9 @@ fn eal_args() -> (Vec<String>, String) {
     } else {
         a.extend(["--no-huge", "-m", "512"].map(String::from));
     }
-    a.extend(
-        [
-            "--no-pci",
-            "--no-telemetry",
-            "--log-level=lib.eal:error",
-            "-l",
-            "0,1",
-            "--vdev=net_ring0",
-            "--vdev=net_ring1",
-        ]
-        .map(String::from),
-    );
+    a.extend(["--no-pci", "--no-telemetry", "--log-level=lib.eal:error"].map(String::from));
+    a.extend(lcore_args(cpus));
+    a.extend(["--vdev=net_ring0", "--vdev=net_ring1"].map(String::from));
     a.push(format!("--file-prefix={prefix}"));
     (a, prefix)
 }
@@ -703,7 +1005,14 @@ fn in_flight_target() -> u64 {
     std::env::var("RVS_BENCH_IN_FLIGHT").ok().and_then(|v| v.parse().ok()).unwrap_or(IN_FLIGHT).min(1000)
 }
 
-/// `RVS_BENCH_CASES=substring,…` runs only the matching cases (baselines always run).
+/// Workers of the main cases: `RVS_BENCH_WORKERS` (1..=8), default 1.
+fn workers() -> usize {
+    std::env::var("RVS_BENCH_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1).clamp(1, MAX_WORKERS)
+}
+
+/// `RVS_BENCH_CASES=substring,…` runs only the matching cases (baselines always run);
+/// the placement cases are named "rss …" (`rss` runs just them; "established nat 1k"
+/// matches "rss established nat 1k" too).
 fn selected(case: &str) -> bool {
     match std::env::var("RVS_BENCH_CASES") {
         Ok(v) if !v.is_empty() => v.split(',').any(|p| case.contains(p)),
@@ -711,8 +1020,31 @@ fn selected(case: &str) -> bool {
     }
 }
 
+/// Per-worker figures of a case as JSON.
+fn workers_json(r: &CaseResult) -> String {
+    let items: Vec<String> = r
+        .per_worker
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            object(&[
+                ("worker", i.to_string()),
+                ("mpps", num(w.mpps)),
+                ("packets", w.packets.to_string()),
+                ("redirects_out", w.redirects_out.to_string()),
+                ("redirects_in", w.redirects_in.to_string()),
+            ])
+        })
+        .collect();
+    array(&items)
+}
+
 fn main() {
-    let (args, prefix) = eal_args();
+    let workers = workers();
+    // The placement cases need at least two workers.
+    let rss_workers = workers.max(2);
+    let cpus = lcore_cpus(rss_workers + 1);
+    let (args, prefix) = eal_args(&cpus);
     let eal = match Eal::init(&args) {
         Ok(e) => e,
         Err(e) => {
@@ -721,35 +1053,29 @@ fn main() {
         }
     };
     let huge = !args.iter().any(|a| a == "--no-huge");
-    let s = setup();
-    let mut g = Gen {
-        tx: s.ports.iter().map(|p| p.tx_queue(0).expect("tx 0")).collect(),
-        rx: s.ports.iter().map(|p| p.rx_queue(1).expect("rx 1")).collect(),
-        pool: s.pool.clone(),
-        pend: vec![Burst::new(), Burst::new()],
-        macs: Macs { port: s.macs },
-        sent: 0,
-        recv: 0,
-    };
+    let mut s = setup(rss_workers);
+    s.cpus = cpus;
+    let mut g = Gen::new(&s);
     println!(
-        "dataplane bench: 1 worker lcore ({WORKER_LCORE}) running dataplane::run, generator on the main lcore, net_ring ports, {} memory, {FRAME}+4-byte frames, {IN_FLIGHT} packets in flight",
+        "dataplane bench: {workers} worker lcore(s) running dataplane::run ({rss_workers} for the RSS placement cases), generator on the main lcore, net_ring ports, {} memory, {FRAME}+4-byte frames, {IN_FLIGHT} packets in flight",
         if huge { "hugepage" } else { "--no-huge" }
     );
 
     const SMALL: u32 = 1 << 14;
     const BIG: u32 = 1 << 21;
     let new_cap = rvs_core::conn::MAX_ENTRIES;
+    let case = |name: &str, mode: &'static str, flows: u64, capacity: u32, bypass: bool| Case {
+        name: name.into(),
+        mode,
+        flows,
+        capacity,
+        bypass,
+        workers,
+        snapshot: &s.snapshot,
+    };
     let mut rows: Vec<CaseResult> = Vec::new();
-    let base1 = measure(
-        &s,
-        &mut g,
-        "io-forward baseline (first)",
-        "bypass",
-        1000,
-        SMALL,
-        true,
-        Echo(Established::new(Some(Mode::Dr), 1000, false)),
-    );
+    let mut echo = Echo(Established::new(Some(Mode::Dr), 1000, false));
+    let base1 = measure(&s, &mut g, case("io-forward baseline (first)", "bypass", 1000, SMALL, true), &mut echo);
     println!("  baseline (first run) {:.2} Mpps", base1.mpps);
     rows.push(base1);
     for n in [1_000u32, 1_000_000] {
@@ -763,16 +1089,8 @@ fn main() {
             if !selected(&label) {
                 continue;
             }
-            let r = measure(
-                &s,
-                &mut g,
-                &label,
-                mode.name(),
-                u64::from(n),
-                cap,
-                false,
-                Established::new(Some(mode), n, true),
-            );
+            let mut t = Established::new(Some(mode), n, true);
+            let r = measure(&s, &mut g, case(&label, mode.name(), u64::from(n), cap, false), &mut t);
             println!("  {label}: {:.2} Mpps", r.mpps);
             rows.push(r);
         }
@@ -782,30 +1100,71 @@ fn main() {
         if !selected(&label) {
             continue;
         }
-        let r = measure(&s, &mut g, &label, mode.name(), IN_FLIGHT, new_cap, false, NewConns::new(mode));
+        let r = measure(&s, &mut g, case(&label, mode.name(), IN_FLIGHT, new_cap, false), &mut NewConns::new(mode));
         println!("  {label}: {:.2} Mpps, {:.0} conn/s", r.mpps, r.cps.unwrap_or(0.0));
         rows.push(r);
     }
-    let mix =
+    let mut mix =
         Mix { est: Established::new(None, 1_000_000, true), new: NewConns::new(Mode::Nat), every: 10, assigned: 0 };
     if selected("mix") {
-        let r = measure(&s, &mut g, "mix (1M est. NAT/DR/TUN + 1/10 new NAT)", "mix", 1_000_000, new_cap, false, mix);
+        let r = measure(
+            &s,
+            &mut g,
+            case("mix (1M est. NAT/DR/TUN + 1/10 new NAT)", "mix", 1_000_000, new_cap, false),
+            &mut mix,
+        );
         println!("  mix: {:.2} Mpps", r.mpps);
         rows.push(r);
     }
-    let base2 = measure(
-        &s,
-        &mut g,
-        "io-forward baseline (last)",
-        "bypass",
-        1000,
-        SMALL,
-        true,
-        Echo(Established::new(Some(Mode::Dr), 1000, false)),
-    );
+    let mut echo = Echo(Established::new(Some(Mode::Dr), 1000, false));
+    let base2 = measure(&s, &mut g, case("io-forward baseline (last)", "bypass", 1000, SMALL, true), &mut echo);
     println!("  baseline (last run) {:.2} Mpps", base2.mpps);
     rows.push(base2);
     let baseline = (rows[0].mpps + rows[rows.len() - 1].mpps) / 2.0;
+
+    // RSS placement: several workers, frames on the queue the NIC would pick.
+    let mut placed: Vec<CaseResult> = Vec::new();
+    let rss_case = |name: String, mode: &'static str, flows: u64, capacity: u32, snapshot| Case {
+        name,
+        mode,
+        flows,
+        capacity,
+        bypass: false,
+        workers: rss_workers,
+        snapshot,
+    };
+    for mode in [Mode::Nat, Mode::Dr, Mode::Tun] {
+        let label = format!("rss established {} 1k", mode.name());
+        if !selected(&label) {
+            continue;
+        }
+        let mut t = Established::new(Some(mode), 1000, true);
+        let r = measure(&s, &mut g, rss_case(label, mode.name(), 1000, SMALL, &s.snapshot), &mut t);
+        let (out, inn, pkts) = r.redirects();
+        println!(
+            "  {}, {rss_workers} workers: {:.2} Mpps, redirects out {out} in {inn} of {pkts} packets",
+            r.case, r.mpps
+        );
+        placed.push(r);
+    }
+    if selected("rss persistence") {
+        let mut t = Persist::new();
+        let label = "rss persistence nat -p".to_string();
+        let flows = u64::from(PERSIST_CLIENTS);
+        let mut r = measure(&s, &mut g, rss_case(label, Mode::Persist.name(), flows, BIG, &s.persist_snapshot), &mut t);
+        let p = PersistCheck::of(&t, &Rss::new(rss::DEFAULT_KEY, rss_workers as u16, 128), rss_workers);
+        let (out, inn, pkts) = r.redirects();
+        println!(
+            "  {}, {rss_workers} workers: {:.0} conn/s, redirects out {out} in {inn} of {pkts} packets; {} clients, {} connections: clients split across real servers: {}",
+            r.case,
+            r.cps.unwrap_or(0.0),
+            p.clients,
+            p.connections,
+            p.split
+        );
+        r.persist = Some(p);
+        placed.push(r);
+    }
 
     println!();
     println!(
@@ -842,10 +1201,76 @@ fn main() {
         }
         f.push(("drops", r.drops.to_string()));
         f.push(("generator_busy", num(r.gen_busy)));
+        f.push(("workers", r.per_worker.len().to_string()));
+        if r.per_worker.len() > 1 {
+            let (out, inn, _) = r.redirects();
+            f.push(("redirects_out", out.to_string()));
+            f.push(("redirects_in", inn.to_string()));
+        }
         items.push(object(&f));
     }
     println!("baseline (mean of first and last io-forward runs): {baseline:.2} Mpps");
     println!("(gen busy: share of the generator's time spent on packets; near 100% means the generator, not the worker, set the pace)");
+
+    let mut placed_items = Vec::new();
+    if !placed.is_empty() {
+        println!();
+        println!("{rss_workers} workers, RSS placement (redirects over the whole case, populating included):");
+        println!(
+            "{:<28} {:>8} {:>12} {:>10} {:>10} {:>12} {:>6}  Mpps per worker",
+            "case", "Mpps", "conn/s", "redir out", "redir in", "redir/pkt", "drops"
+        );
+    }
+    for r in &placed {
+        let (out, inn, pkts) = r.redirects();
+        let per_pkt = out as f64 / pkts.max(1) as f64;
+        let shares: Vec<String> = r.per_worker.iter().map(|w| format!("{:.2}", w.mpps)).collect();
+        println!(
+            "{:<28} {:>8.2} {:>12} {:>10} {:>10} {:>12.6} {:>6}  {}",
+            r.case,
+            r.mpps,
+            r.cps.map_or("-".into(), |c| format!("{c:.0}")),
+            out,
+            inn,
+            per_pkt,
+            r.drops,
+            shares.join(" / ")
+        );
+        let mut f = vec![
+            ("case", string(&r.case)),
+            ("mode", string(r.mode)),
+            ("flows", r.flows.to_string()),
+            ("workers", r.per_worker.len().to_string()),
+            ("mpps", num(r.mpps)),
+        ];
+        if let Some(c) = r.cps {
+            f.push(("connections_per_second", num(c)));
+        }
+        f.extend([
+            ("packets", pkts.to_string()),
+            ("redirects_out", out.to_string()),
+            ("redirects_in", inn.to_string()),
+            ("redirects_per_packet", num(per_pkt)),
+            ("drops", r.drops.to_string()),
+            ("generator_busy", num(r.gen_busy)),
+            ("per_worker", workers_json(r)),
+        ]);
+        if let Some(p) = &r.persist {
+            println!(
+                "  persistence: {} clients, {} connections; clients split across real servers: {} (clients per real server {:?}, per worker {:?})",
+                p.clients, p.connections, p.split, p.per_server, p.per_worker
+            );
+            let list = |v: &[usize]| format!("[{}]", v.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "));
+            f.extend([
+                ("clients", p.clients.to_string()),
+                ("connections_checked", p.connections.to_string()),
+                ("clients_split_across_real_servers", p.split.to_string()),
+                ("clients_per_real_server", list(&p.per_server)),
+                ("clients_per_worker", list(&p.per_worker)),
+            ]);
+        }
+        placed_items.push(object(&f));
+    }
 
     // Targets: printed with the distance to each, never asserted.
     let est_1m: Vec<&CaseResult> =
@@ -871,7 +1296,9 @@ fn main() {
         ("baseline_mpps", num(baseline)),
         ("new_connections_per_second_per_core", num(new_nat)),
         ("memory", string(if huge { "hugepages" } else { "--no-huge" })),
+        ("workers", workers.to_string()),
         ("cases", array(&items)),
+        ("rss_placement", object(&[("workers", rss_workers.to_string()), ("cases", array(&placed_items))])),
     ]);
     write_fragment("dataplane", &json);
 
