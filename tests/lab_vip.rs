@@ -19,10 +19,19 @@ fn answered_within(vip: &str, within: Duration) -> bool {
     false
 }
 
-/// Forget the router's cache entry, then check that nobody answers ARP (NDP) for `vip`.
+/// Whether, within a second (workers adopt a change at their next tick), nobody answers
+/// ARP (NDP) for `vip` any more: the router's cache entry forgotten, then two pings
+/// unanswered.
 fn unanswered(vip: &str) -> bool {
-    let _ = ns("rvs-router", &["ip", "neigh", "flush", "to", vip]);
-    !ns("rvs-router", &["ping", "-c2", "-W", "0.5", vip]).status.success()
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(1) {
+        let _ = ns("rvs-router", &["ip", "neigh", "flush", "to", vip]);
+        if !ns("rvs-router", &["ping", "-c1", "-W", "0.2", vip]).status.success() {
+            let _ = ns("rvs-router", &["ip", "neigh", "flush", "to", vip]);
+            return !ns("rvs-router", &["ping", "-c2", "-W", "0.5", vip]).status.success();
+        }
+    }
+    false
 }
 
 /// The IPv6 lab config: the lab's IPv6 addresses on rvsd's ports and a default route.
