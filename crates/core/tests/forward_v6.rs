@@ -133,3 +133,16 @@ fn wire_na(target: &str, mac: [u8; 6]) -> Vec<u8> {
     wire::frame::emit_icmpv6_frame(&mut b, &eth, &ip, &icmp).unwrap();
     b.to_vec()
 }
+
+#[test]
+fn fragments_of_an_ipv6_nat_datagram_follow_their_first_fragment() {
+    let mut l = lab6();
+    for (i, o) in [(V6_FRAG0_IN, V6_FRAG0_OUT), (V6_FRAG1_IN, V6_FRAG1_OUT), (V6_FRAG2_IN, V6_FRAG2_OUT)] {
+        let io = run6(&mut l, 0, i);
+        assert_eq!(io.drops, vec![]);
+        assert_eq!(io.tx, vec![(1, hex(o))]);
+    }
+    // A later fragment with no first fragment seen is dropped and counted.
+    let mut l = lab6();
+    assert_eq!(run6(&mut l, 0, V6_FRAG1_IN).drops, vec![(0, DropReason::Fragment)]);
+}
