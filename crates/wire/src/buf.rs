@@ -32,6 +32,11 @@ pub trait PacketBuf {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Start loading the packet's first cache line (its headers) ahead of use: a hint,
+    /// no effect on the contents. The staged burst path issues it for a whole burst
+    /// before parsing any packet. No-op by default.
+    #[inline]
+    fn prefetch(&self) {}
 }
 
 /// A heap buffer with headroom, for tests and the benchmark generator.

@@ -64,6 +64,21 @@ impl<P: PacketBuf> Director<P> {
         }
     }
 
+    /// Handle a burst of frames received on `port` (the worker's rx burst, or a ring of
+    /// packets redirected here when `redirected`), in the order received.
+    pub fn input_burst(
+        &mut self,
+        port: u16,
+        pkts: impl IntoIterator<Item = P>,
+        now: u64,
+        redirected: bool,
+        io: &mut impl Io<P>,
+    ) {
+        for p in pkts {
+            self.input(port, p, now, redirected, io);
+        }
+    }
+
     /// Timers of both halves, after adopting the newest snapshot received and serving
     /// one bounded chunk of a connection listing.
     pub fn tick(&mut self, now: u64, io: &mut impl Io<P>) {
