@@ -17,6 +17,7 @@
 #include <rte_ether.h>
 #include <rte_ethdev.h>
 #include <rte_flow.h>
+#include <rte_malloc.h>
 
 /* --- constants (bindgen evaluates these initialisers with clang) --- */
 static const uint64_t RVS_ETH_RSS_IP = RTE_ETH_RSS_IP;

@@ -238,6 +238,13 @@ impl PacketBuf for Mbuf {
     fn len(&self) -> usize {
         Mbuf::len(self)
     }
+    #[inline]
+    fn prefetch(&self) {
+        // rte_prefetch0(rte_pktmbuf_mtod(m)): the headers' line.
+        if let Some(b) = Mbuf::data(self).first() {
+            rvs_hint::prefetch(b);
+        }
+    }
 }
 
 /// Free every mbuf in `burst` with one `rte_pktmbuf_free_bulk` call (cheaper than
