@@ -302,7 +302,7 @@ fn syn_reuses_a_time_wait_conn() {
     assert_eq!(t.counts(snap.services()[0].dests[0].id).inactive, 1, "only the CLOSE conn remains");
 }
 
-const _: () = assert!(rvs_core::conn::ENTRY_BYTES <= 100);
+const _: () = assert!(rvs_core::conn::ENTRY_BYTES == 64);
 
 #[test]
 fn bytes_per_connection_from_allocation() {
@@ -331,4 +331,41 @@ fn control_plane_reads_and_sums_per_core_counts() {
     // Core k holds k+1 conns, the even-numbered ones active: 1+1+2 active, 0+1+1 inactive.
     let sum = std::thread::spawn(move || rvs_core::service::DestLoadReader::sum(&readers, dest)).join().unwrap();
     assert_eq!((sum.active, sum.inactive), (4, 2));
+}
+
+/// IPv6 connections take a line from a pool of `capacity_v6`; when it is spent, IPv6
+/// inserts are refused and counted while IPv4 ones still fit, and lines come back on
+/// removal.
+#[test]
+fn ipv6_pool_bounds_ipv6_connections_only() {
+    use rvs_core::conn::NewConn;
+    let snap = config(Protocol::Tcp, 80, 1, FwdMethod::Masq, "rr", None).snapshot();
+    let d = &snap.services()[0].dests[0];
+    let mut t =
+        ConnTable::new(ConnConfig { capacity: 8, capacity_v6: Some(2), max_dests: 64, ..ConnConfig::default() }, 0);
+    let v6 = |i: u8| {
+        let mut a = Addr::from("2001:db8::1".parse::<std::net::IpAddr>().unwrap());
+        a.0[15] = i;
+        a
+    };
+    let vip6 = Addr::from("2001:db8:1::1".parse::<std::net::IpAddr>().unwrap());
+    let mut rs6 = *d;
+    rs6.addr = Addr::from("2001:db8:2::1".parse::<std::net::IpAddr>().unwrap());
+    let c6 = |i| NewConn::to_dest(Protocol::Tcp, (v6(i), 1000), (vip6, 80), &rs6);
+    let a = t.insert(&c6(1), 0).unwrap();
+    t.insert(&c6(2), 0).unwrap();
+    assert_eq!(t.insert(&c6(3), 0), Err(InsertError::Full));
+    assert_eq!((t.stats().refused_full, t.stats().refused_v6), (1, 1));
+    assert_eq!(t.v6_usage(), (2, 2));
+    // IPv4 still fits.
+    t.insert(&new_conn(&snap, Protocol::Tcp, 1, 0), 0).unwrap();
+    // IPv6 addresses read back whole, and the line is reused after removal.
+    let c = t.get(a).unwrap();
+    assert_eq!((c.caddr(), c.vaddr(), c.daddr()), (v6(1), vip6, rs6.addr));
+    assert!(t.remove(a));
+    assert_eq!(t.v6_usage(), (1, 2));
+    let b = t.insert(&c6(3), 0).unwrap();
+    assert_eq!(t.lookup_in(&Tuple::new(Protocol::Tcp, v6(3), 1000, vip6, 80)), Some(b));
+    assert_eq!(t.lookup_out(&Tuple::new(Protocol::Tcp, rs6.addr, rs6.port, v6(3), 1000)), Some(b));
+    assert_eq!(t.lookup_in(&Tuple::new(Protocol::Tcp, v6(1), 1000, vip6, 80)), None);
 }

@@ -61,18 +61,19 @@ impl ConnTable {
             _ => "NONE",
         };
         let expires_ms = self.wheel.deadline_ms(&self.slab, idx).map_or(0, |d| d.saturating_sub(now_ms));
+        let [caddr, vaddr, daddr, laddr] = super::entry::addrs(e, &self.pool);
         ConnInfo {
             id: ConnId(idx),
             proto: e.proto,
             template,
             state,
-            caddr: e.caddr,
+            caddr,
             cport: e.cport,
-            vaddr: e.vaddr,
+            vaddr,
             vport: e.vport,
-            daddr: e.daddr,
+            daddr,
             dport: e.dport,
-            laddr: if template { Addr::UNSPECIFIED } else { e.laddr },
+            laddr: if template { Addr::UNSPECIFIED } else { laddr },
             lport: e.lport,
             dest: DestId(e.dest),
             fwd: FWD_CODES.get(usize::from(e.fwd)).copied().unwrap_or_default(),

@@ -1,10 +1,15 @@
 //! Per-core connection table (ip_vs_conn.c), preallocated: a slab of fixed-size entries,
 //! an open-addressing index holding both directions' keys, and a timing wheel.
 //!
-//! Each entry is 100 bytes (four 16-byte addresses, ports, timer links, dest, state);
-//! the index adds 11..23 bytes per connection (4-byte slots at load <= 0.7 for two keys,
-//! 16 B at 1M), the wheel's slot heads 256 KiB per table. Nothing on the lookup, insert,
-//! packet or expire path allocates, locks, or makes a system call.
+//! Each entry is one 64-byte cache line (an IPv4 connection's addresses in line; an IPv6
+//! connection's in a second line from a pool sized by `capacity_v6`); the index adds
+//! 11..23 bytes per connection (4-byte slots in 64-byte buckets at load <= 0.7 for two
+//! keys, 16 B at 1M), the wheel's slot heads 256 KiB per table. Slab, pool and index are
+//! in huge pages ([`ConnTable::backing`]). Nothing on the lookup, insert, packet or
+//! expire path allocates, locks, or makes a system call.
+//!
+//! Staged lookups for a burst: [`ConnTable::hash`] and [`ConnTable::prefetch_bucket`] for
+//! every packet, then [`ConnTable::prefetch_entries`], then [`ConnTable::lookup_hashed`].
 //!
 //! Data path per burst: [`ConnTable::lookup_in_burst`] (or `lookup_in`/`lookup_out`);
 //! hit -> [`ConnTable::on_packet`]; miss on a first packet -> `Snapshot::find` ->
@@ -12,6 +17,7 @@
 //! snapshot -> [`ConnTable::sync_snapshot`] (also once before the first packet) and each
 //! scheduler's `update`.
 
+mod entry;
 mod index;
 mod list;
 mod persist;
@@ -25,7 +31,9 @@ use crate::addr::{Addr, Protocol, Tuple};
 use crate::sched::DestLoadReader;
 use crate::service::{DestCounters, DestId, DestLoad, FwdMethod, Snapshot};
 use crate::timer::{Nodes, TimerNode, TimerWheel, NIL};
+use entry::{in_matches, in_tuple, out_matches, out_tuple, Entry, Pool6};
 use index::{FlowHasher, Index, KeyDir};
+use rvs_hint::{Backing, HugeSlice};
 
 pub use index::MAX_ENTRIES;
 pub use list::{ConnInfo, LIST_HEADER};
@@ -49,6 +57,8 @@ const F_HAS_OUT: u8 = 16;
 const F_INDEXED: u8 = 32;
 /// The reply key is in the workers' owner directory: reported on departure.
 const F_SHARED: u8 = 64;
+/// The addresses are in the IPv6 pool (`ext`), not in line.
+const F_V6: u8 = 128;
 /// Departures of shared connections held until the owner drains them: it does after
 /// every call that can remove (`on_packet`, `expire` with its budget).
 const DEPARTED: usize = 1024;
@@ -64,69 +74,10 @@ fn fwd_code(f: FwdMethod) -> u8 {
     }
 }
 
-/// One connection or persistence template. `repr(C)` keeps the in-key fields in the
-/// first 40 bytes, so a lookup touches at most two cache lines.
-#[derive(Clone, Copy, Debug)]
-#[repr(C)]
-pub(crate) struct Entry {
-    caddr: Addr,
-    vaddr: Addr,
-    cport: u16,
-    vport: u16,
-    proto: u8,
-    flags: u8,
-    state: u8,
-    fwd: u8,
-    daddr: Addr,
-    /// FullNAT local address; a template keeps its timeout (s) in the first 4 bytes.
-    laddr: Addr,
-    dport: u16,
-    lport: u16,
-    timer: TimerNode,
-    /// Conn: controlling template or NIL. Template: number of controlled conns (n_control).
-    link: u32,
-    dest: u32,
-}
-
-/// Size of one slab entry in bytes.
+/// Size of one slab entry in bytes (a cache line).
 pub const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
 
-impl Entry {
-    const EMPTY: Entry = Entry {
-        caddr: Addr::UNSPECIFIED,
-        vaddr: Addr::UNSPECIFIED,
-        daddr: Addr::UNSPECIFIED,
-        laddr: Addr::UNSPECIFIED,
-        cport: 0,
-        vport: 0,
-        dport: 0,
-        lport: 0,
-        timer: TimerNode::new(),
-        link: NIL,
-        dest: 0,
-        proto: 0,
-        state: 0,
-        flags: 0,
-        fwd: 0,
-    };
-    fn in_tuple(&self) -> Tuple {
-        Tuple { proto: self.proto, src: self.caddr, sport: self.cport, dst: self.vaddr, dport: self.vport }
-    }
-    fn out_tuple(&self) -> Tuple {
-        let (dst, dport) =
-            if self.fwd == fwd_code(FwdMethod::FullNat) { (self.laddr, self.lport) } else { (self.caddr, self.cport) };
-        Tuple { proto: self.proto, src: self.daddr, sport: self.dport, dst, dport }
-    }
-    fn is(&self, f: u8) -> bool {
-        self.flags & f != 0
-    }
-    fn template_timeout(&self) -> u32 {
-        let b = &self.laddr.0;
-        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-    }
-}
-
-struct Slab(Vec<Entry>);
+struct Slab(HugeSlice<Entry>);
 
 impl Nodes for Slab {
     fn node(&self, id: u32) -> Option<&TimerNode> {
@@ -140,6 +91,8 @@ impl Nodes for Slab {
 /// One core's connection table.
 pub struct ConnTable {
     slab: Slab,
+    /// Addresses of IPv6 connections.
+    pool: Pool6,
     free: u32,
     len: u32,
     templates: u32,
@@ -161,14 +114,16 @@ impl ConnTable {
     /// Allocates everything up front.
     pub fn new(cfg: ConnConfig, now_ms: u64) -> ConnTable {
         let cap = cfg.effective_capacity();
-        let mut entries = vec![Entry::EMPTY; cap as usize];
-        for (i, e) in entries.iter_mut().enumerate() {
+        let entries = HugeSlice::from_fn(cap as usize, |i| {
+            let mut e = Entry::EMPTY;
             e.timer.set_free_next(if i + 1 < cap as usize { i as u32 + 1 } else { NIL });
-        }
+            e
+        });
         let rs = RandomState::new();
         let seed = [rs.hash_one(1u8), rs.hash_one(2u8), rs.hash_one(3u8), rs.hash_one(4u8)];
         let mut t = ConnTable {
             slab: Slab(entries),
+            pool: Pool6::new(cfg.effective_capacity_v6()),
             free: 0,
             len: 0,
             templates: 0,
@@ -178,7 +133,7 @@ impl ConnTable {
             load: DestLoad::new(cfg.max_dests, cfg.workers),
             timeouts: Timeouts::default(),
             ticks: [0; tcp::TCP_STATES + 2],
-            cfg: ConnConfig { capacity: cap, ..cfg },
+            cfg: ConnConfig { capacity: cap, capacity_v6: Some(cfg.effective_capacity_v6()), ..cfg },
             stats: ConnStats::default(),
             departed: Vec::with_capacity(DEPARTED),
         };
@@ -219,9 +174,24 @@ impl ConnTable {
     pub fn set_expire_quiescent_template(&mut self, on: bool) {
         self.cfg.expire_quiescent_template = on;
     }
-    /// Bytes allocated by the table (slab + index + wheel + dest counters).
+    /// Bytes of the table's structures (slab + IPv6 pool + index + wheel + dest
+    /// counters). Each huge-page slice also rounds up to a whole 2 MiB page.
     pub fn heap_bytes(&self) -> usize {
-        self.slab.0.len() * ENTRY_BYTES + self.index.heap_bytes() + self.wheel.heap_bytes() + self.load.len() * 24
+        self.slab.0.len() * ENTRY_BYTES
+            + self.pool.heap_bytes()
+            + self.index.heap_bytes()
+            + self.wheel.heap_bytes()
+            + self.load.len() * 24
+    }
+
+    /// Where the slab and index memory came from (the startup account prints it).
+    pub fn backing(&self) -> Backing {
+        self.slab.0.backing()
+    }
+
+    /// IPv6 connections (and templates) held, and the most the pool holds.
+    pub fn v6_usage(&self) -> (usize, usize) {
+        (self.pool.in_use(), self.pool.capacity())
     }
 
     /// This core's counters for a dest (sum over cores for listings).
@@ -263,7 +233,7 @@ impl ConnTable {
     }
 
     pub fn get(&self, id: ConnId) -> Option<ConnRef<'_>> {
-        self.entry(id.0).map(ConnRef)
+        self.entry(id.0).map(|e| ConnRef::new(e, &self.pool))
     }
 
     /// Client -> VIP packet: (proto, caddr, cport, vaddr, vport).
@@ -272,29 +242,62 @@ impl ConnTable {
         self.find_in(t, false)
     }
 
-    /// [`ConnTable::lookup_in`] for a burst: hashes all keys and touches their index slots
-    /// and entries first, so the cache misses of the burst overlap instead of queueing.
-    /// `out[i]` answers `ts[i]`; at most `min(ts.len(), out.len())` are looked up.
+    /// [`ConnTable::lookup_in`] for a burst, staged: hash every key and prefetch its
+    /// bucket, then prefetch the candidate entries, then compare, so the cache misses of
+    /// the burst overlap instead of queueing. `out[i]` answers `ts[i]`; at most
+    /// `min(ts.len(), out.len())` are looked up.
     pub fn lookup_in_burst(&self, ts: &[Tuple], out: &mut [Option<ConnId>]) {
         const B: usize = 32;
         for (tc, oc) in ts.chunks(B).zip(out.chunks_mut(B)) {
             let mut hs = [0u64; B];
-            let mut cand = [NIL; B];
             for (h, t) in hs.iter_mut().zip(tc) {
                 *h = self.hasher.hash(t);
+                self.index.prefetch(*h);
             }
-            for (c, h) in cand.iter_mut().zip(&hs) {
-                *c = self.index.home_candidate(*h, KeyDir::In).unwrap_or(NIL);
+            for h in hs.iter().take(tc.len()) {
+                self.prefetch_entries(*h);
             }
-            let mut touch = 0u8;
-            for c in &cand {
-                touch ^= self.slab.0.get(*c as usize).map_or(0, |e| e.caddr.0[0] ^ e.fwd);
-            }
-            std::hint::black_box(touch);
             for ((o, t), h) in oc.iter_mut().zip(tc).zip(&hs) {
                 *o = self.find_in_hashed(t, *h, false);
             }
         }
+    }
+
+    /// The flow hash of `t` (stage one of a staged lookup).
+    #[inline]
+    pub fn hash(&self, t: &Tuple) -> u64 {
+        self.hasher.hash(t)
+    }
+
+    /// Start loading the index bucket of hash `h`.
+    #[inline]
+    pub fn prefetch_bucket(&self, h: u64) {
+        self.index.prefetch(h);
+    }
+
+    /// Start loading the entries `h`'s bucket names (its bucket should be loaded by now).
+    #[inline]
+    pub fn prefetch_entries(&self, h: u64) {
+        let mut c = [NIL; 2];
+        let n = self.index.candidates(h, &mut c);
+        for &i in c.iter().take(n) {
+            rvs_hint::prefetch_at(&self.slab.0, i as usize);
+        }
+    }
+
+    /// The connection whose in-key (`Dir::In`) or reply key (`Dir::Out`) is `t`, whose
+    /// hash is `h`; in-keys first, as `lookup_in` then `lookup_out`.
+    #[inline]
+    pub fn lookup_hashed(&self, t: &Tuple, h: u64) -> Option<(ConnId, Dir)> {
+        let (slab, pool) = (&self.slab.0, &self.pool);
+        self.index
+            .find_any(h, |i, d| {
+                slab.get(i as usize).is_some_and(|e| match d {
+                    KeyDir::In => in_matches(e, pool, t, false),
+                    KeyDir::Out => out_matches(e, pool, t),
+                })
+            })
+            .map(|(i, d)| (ConnId(i), if d == KeyDir::In { Dir::In } else { Dir::Out }))
     }
 
     fn find_in(&self, t: &Tuple, template: bool) -> Option<ConnId> {
@@ -303,19 +306,9 @@ impl ConnTable {
 
     #[inline]
     fn find_in_hashed(&self, t: &Tuple, h: u64, template: bool) -> Option<ConnId> {
-        let want = if template { F_TEMPLATE } else { 0 };
-        let slab = &self.slab.0;
+        let (slab, pool) = (&self.slab.0, &self.pool);
         self.index
-            .find(h, KeyDir::In, |i| {
-                slab.get(i as usize).is_some_and(|e| {
-                    e.cport == t.sport
-                        && e.vport == t.dport
-                        && e.proto == t.proto
-                        && e.flags & F_TEMPLATE == want
-                        && e.caddr == t.src
-                        && e.vaddr == t.dst
-                })
-            })
+            .find(h, KeyDir::In, |i| slab.get(i as usize).is_some_and(|e| in_matches(e, pool, t, template)))
             .map(ConnId)
     }
 
@@ -324,8 +317,22 @@ impl ConnTable {
     #[inline]
     pub fn lookup_out(&self, t: &Tuple) -> Option<ConnId> {
         let h = self.hasher.hash(t);
-        let slab = &self.slab.0;
-        self.index.find(h, KeyDir::Out, |i| slab.get(i as usize).is_some_and(|e| e.out_tuple() == *t)).map(ConnId)
+        let (slab, pool) = (&self.slab.0, &self.pool);
+        self.index.find(h, KeyDir::Out, |i| slab.get(i as usize).is_some_and(|e| out_matches(e, pool, t))).map(ConnId)
+    }
+
+    /// An entry for addresses `a` (caddr, vaddr, daddr, laddr): in line when all are
+    /// IPv4, else with a line from the IPv6 pool (`None` when it is exhausted).
+    fn entry_for(&mut self, a: [Addr; 4]) -> Option<Entry> {
+        let mut e = Entry::EMPTY;
+        match (Entry::encode4(&a[0]), Entry::encode4(&a[1]), Entry::encode4(&a[2]), Entry::encode4(&a[3])) {
+            (Some(c), Some(v), Some(d), Some(l)) => e.a4 = [c, v, d, l],
+            _ => {
+                e.ext = self.pool.alloc(a)?;
+                e.flags |= F_V6;
+            }
+        }
+        Some(e)
     }
 
     fn alloc(&mut self) -> Option<u32> {
@@ -338,6 +345,9 @@ impl ConnTable {
 
     fn release(&mut self, idx: u32) {
         if let Some(e) = self.slab.0.get_mut(idx as usize) {
+            if e.is(F_V6) {
+                self.pool.release(e.ext);
+            }
             *e = Entry::EMPTY;
             e.timer.set_free_next(self.free);
             self.free = idx;
@@ -357,32 +367,41 @@ impl ConnTable {
         if let Some(id) = self.lookup_in(&tin) {
             return Err(InsertError::Exists(id));
         }
-        let mut e = Entry {
-            caddr: c.caddr,
-            vaddr: c.vaddr,
-            daddr: c.daddr,
-            laddr: if c.fwd == FwdMethod::FullNat { c.laddr } else { Addr::UNSPECIFIED },
-            cport: c.cport,
-            vport: c.vport,
-            dport: c.dport,
-            lport: if c.fwd == FwdMethod::FullNat { c.lport } else { 0 },
-            timer: TimerNode::new(),
-            link: NIL,
-            dest: c.dest.0,
-            proto: c.proto.number(),
-            state: TcpState::None as u8,
-            flags: F_USED | F_INACTIVE | F_INDEXED,
-            fwd: fwd_code(c.fwd),
-        };
+        let fnat = c.fwd == FwdMethod::FullNat;
+        let laddr = if fnat { c.laddr } else { Addr::UNSPECIFIED };
+        let out = Tuple::new(
+            c.proto,
+            c.daddr,
+            c.dport,
+            if fnat { laddr } else { c.caddr },
+            if fnat { c.lport } else { c.cport },
+        );
         if c.fwd.has_replies() {
-            if let Some(id) = self.lookup_out(&e.out_tuple()) {
+            if let Some(id) = self.lookup_out(&out) {
                 return Err(InsertError::Exists(id));
             }
-            e.flags |= F_HAS_OUT;
-        } else {
-            e.flags |= F_NOOUTPUT;
         }
+        if self.free == NIL || self.slab.0.get(self.free as usize).is_none() {
+            self.stats.refused_full += 1;
+            return Err(InsertError::Full);
+        }
+        let Some(mut e) = self.entry_for([c.caddr, c.vaddr, c.daddr, laddr]) else {
+            self.stats.refused_full += 1;
+            self.stats.refused_v6 += 1;
+            return Err(InsertError::Full);
+        };
+        e.cport = c.cport;
+        e.vport = c.vport;
+        e.dport = c.dport;
+        e.lport = if fnat { c.lport } else { 0 };
+        e.dest = c.dest.0;
+        e.proto = c.proto.number();
+        e.state = TcpState::None as u8;
+        e.flags |= F_USED | F_INACTIVE | F_INDEXED;
+        e.fwd = fwd_code(c.fwd);
+        e.flags |= if c.fwd.has_replies() { F_HAS_OUT } else { F_NOOUTPUT };
         let Some(idx) = self.alloc() else {
+            self.release_lines(&e);
             self.stats.refused_full += 1;
             return Err(InsertError::Full);
         };
@@ -392,11 +411,18 @@ impl ConnTable {
         Ok(ConnId(idx))
     }
 
+    /// Give back the pool line of an entry that was never placed.
+    fn release_lines(&mut self, e: &Entry) {
+        if e.is(F_V6) {
+            self.pool.release(e.ext);
+        }
+    }
+
     fn place(&mut self, idx: u32, e: Entry, now_ms: u64, ticks: u64) {
-        let hin = self.hasher.hash(&e.in_tuple());
+        let hin = self.hasher.hash(&in_tuple(&e, &self.pool));
         self.index.insert(hin, KeyDir::In, idx);
         if e.is(F_HAS_OUT) {
-            let hout = self.hasher.hash(&e.out_tuple());
+            let hout = self.hasher.hash(&out_tuple(&e, &self.pool));
             self.index.insert(hout, KeyDir::Out, idx);
         }
         if let Some(s) = self.slab.0.get_mut(idx as usize) {
@@ -408,16 +434,16 @@ impl ConnTable {
 
     fn unindex(&mut self, idx: u32) {
         let Some(e) = self.slab.0.get(idx as usize).copied() else { return };
-        let hasher = &self.hasher;
-        let slab = &self.slab.0;
+        let (hasher, slab, pool) = (&self.hasher, &self.slab.0, &self.pool);
         let rehash = |i: u32, d: KeyDir| {
-            slab.get(i as usize).map_or(0, |x| hasher.hash(&if d == KeyDir::In { x.in_tuple() } else { x.out_tuple() }))
+            slab.get(i as usize)
+                .map_or(0, |x| hasher.hash(&if d == KeyDir::In { in_tuple(x, pool) } else { out_tuple(x, pool) }))
         };
         if e.is(F_INDEXED) {
-            self.index.remove(hasher.hash(&e.in_tuple()), KeyDir::In, idx, rehash);
+            self.index.remove(hasher.hash(&in_tuple(&e, pool)), KeyDir::In, idx, rehash);
         }
         if e.is(F_HAS_OUT) {
-            self.index.remove(hasher.hash(&e.out_tuple()), KeyDir::Out, idx, rehash);
+            self.index.remove(hasher.hash(&out_tuple(&e, pool)), KeyDir::Out, idx, rehash);
         }
         if let Some(x) = self.slab.0.get_mut(idx as usize) {
             x.flags &= !(F_INDEXED | F_HAS_OUT);
@@ -526,7 +552,7 @@ impl ConnTable {
         self.unindex(idx);
         if e.is(F_SHARED) {
             if self.departed.len() < DEPARTED {
-                self.departed.push(e.out_tuple());
+                self.departed.push(out_tuple(e, &self.pool));
             } else {
                 self.stats.departed_lost += 1;
             }
@@ -569,7 +595,7 @@ impl ConnTable {
         while let Some(idx) = self.wheel.next_expired(&mut self.slab, now_ms, &mut budget) {
             let Some(e) = self.entry(idx).copied() else { continue };
             if e.is(F_TEMPLATE) && e.link > 0 {
-                let ticks = self.wheel.ticks_ceil(u64::from(e.template_timeout()) * 1000);
+                let ticks = self.wheel.ticks_ceil(u64::from(e.tmo) * 1000);
                 let d = self.deadline(now_ms, ticks);
                 self.wheel.arm(&mut self.slab, idx, d);
                 continue;

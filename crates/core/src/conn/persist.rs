@@ -1,11 +1,10 @@
 //! Scheduling a first packet into the table: ip_vs_schedule and, for persistent services,
 //! ip_vs_sched_persist with its connection templates.
 
-use super::{ConnId, ConnTable, Entry, InsertError, NewConn, F_INDEXED, F_TEMPLATE, F_USED, NIL};
+use super::{ConnId, ConnTable, InsertError, NewConn, F_INDEXED, F_TEMPLATE, F_USED, NIL};
 use crate::addr::{Addr, Protocol, Tuple};
 use crate::sched::{DestView, Scheduler};
 use crate::service::{Dest, DestId, Service, ServiceKey};
-use crate::timer::TimerNode;
 
 /// Outcome of scheduling a new flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,30 +56,28 @@ impl ConnTable {
     }
 
     fn new_template(&mut self, tt: &Tuple, d: &Dest, timeout_s: u32, now_ms: u64) -> Result<u32, ScheduleError> {
+        if self.free == NIL {
+            self.stats.refused_full += 1;
+            return Err(ScheduleError::Full);
+        }
+        let Some(mut e) = self.entry_for([tt.src, tt.dst, d.addr, Addr::UNSPECIFIED]) else {
+            self.stats.refused_full += 1;
+            self.stats.refused_v6 += 1;
+            return Err(ScheduleError::Full);
+        };
         let Some(idx) = self.alloc() else {
+            self.release_lines(&e);
             self.stats.refused_full += 1;
             return Err(ScheduleError::Full);
         };
-        let t = timeout_s.to_le_bytes();
-        let mut laddr = [0u8; 16];
-        laddr[..4].copy_from_slice(&t);
-        let e = Entry {
-            caddr: tt.src,
-            vaddr: tt.dst,
-            daddr: d.addr,
-            laddr: Addr(laddr),
-            cport: 0,
-            vport: tt.dport,
-            dport: d.port,
-            lport: 0,
-            timer: TimerNode::new(),
-            link: 0,
-            dest: d.id.0,
-            proto: tt.proto,
-            state: 0,
-            flags: F_USED | F_TEMPLATE | F_INDEXED,
-            fwd: super::fwd_code(d.fwd),
-        };
+        e.vport = tt.dport;
+        e.dport = d.port;
+        e.link = 0;
+        e.tmo = timeout_s;
+        e.dest = d.id.0;
+        e.proto = tt.proto;
+        e.flags |= F_USED | F_TEMPLATE | F_INDEXED;
+        e.fwd = super::fwd_code(d.fwd);
         let ticks = self.wheel.ticks_ceil(u64::from(timeout_s) * 1000);
         self.place(idx, e, now_ms, ticks);
         self.load.add_persist(d.id, 1);
@@ -161,7 +158,7 @@ impl ConnTable {
             let timeout = match self.slab.0.get_mut(tpl as usize) {
                 Some(te) => {
                     te.link += 1;
-                    te.template_timeout()
+                    te.tmo
                 }
                 None => 0,
             };

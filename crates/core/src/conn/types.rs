@@ -1,6 +1,7 @@
 //! Public types of the connection table API.
 
-use super::{ConnId, Entry, TcpState, FWD_CODES, F_TEMPLATE};
+use super::entry::{addrs, Entry, Pool6};
+use super::{ConnId, TcpState, FWD_CODES, F_TEMPLATE};
 use crate::addr::{Addr, Protocol};
 use crate::service::{Dest, DestId, FwdMethod};
 
@@ -17,6 +18,9 @@ pub struct ConnConfig {
     pub tick_shift: u32,
     /// Wheel of 2^wheel_bits slots (default 2^16 x 16 ms = 17.5 min per revolution).
     pub wheel_bits: u32,
+    /// IPv6 connections and templates this core can hold (`None`: half of `capacity`):
+    /// their addresses take a second cache line each, from a pool of this size.
+    pub capacity_v6: Option<u32>,
     /// sysctl expire_nodest_conn.
     pub expire_nodest_conn: bool,
     /// sysctl expire_quiescent_template.
@@ -32,12 +36,20 @@ impl ConnConfig {
     pub fn effective_capacity(&self) -> u32 {
         self.capacity.clamp(1, super::MAX_ENTRIES)
     }
+
+    /// The IPv6 pool the table is built with: `capacity_v6` (default half the effective
+    /// capacity), at most the effective capacity.
+    pub fn effective_capacity_v6(&self) -> u32 {
+        let cap = self.effective_capacity();
+        self.capacity_v6.unwrap_or(cap.div_ceil(2)).min(cap)
+    }
 }
 
 impl Default for ConnConfig {
     fn default() -> Self {
         ConnConfig {
             capacity: 1 << 20,
+            capacity_v6: None,
             max_dests: 4096,
             workers: 1,
             tick_shift: 4,
@@ -110,6 +122,8 @@ pub enum Verdict {
 pub struct ConnStats {
     pub inserted: u64,
     pub refused_full: u64,
+    /// Of `refused_full`: the IPv6 address pool was exhausted (`capacity_v6`).
+    pub refused_v6: u64,
     pub expired: u64,
     pub dropped_nodest: u64,
     pub expired_nodest: u64,
@@ -121,43 +135,50 @@ pub struct ConnStats {
 
 /// A read-only view of one connection for the data path.
 #[derive(Clone, Copy)]
-pub struct ConnRef<'a>(pub(super) &'a Entry);
+pub struct ConnRef<'a> {
+    e: &'a Entry,
+    a: [Addr; 4],
+}
 
-impl ConnRef<'_> {
+impl<'a> ConnRef<'a> {
+    #[inline]
+    pub(super) fn new(e: &'a Entry, pool: &Pool6) -> Self {
+        ConnRef { e, a: addrs(e, pool) }
+    }
     pub fn dest(&self) -> DestId {
-        DestId(self.0.dest)
+        DestId(self.e.dest)
     }
     pub fn daddr(&self) -> Addr {
-        self.0.daddr
+        self.a[2]
     }
     pub fn dport(&self) -> u16 {
-        self.0.dport
+        self.e.dport
     }
     pub fn laddr(&self) -> Addr {
-        self.0.laddr
+        self.a[3]
     }
     pub fn lport(&self) -> u16 {
-        self.0.lport
+        self.e.lport
     }
     pub fn caddr(&self) -> Addr {
-        self.0.caddr
+        self.a[0]
     }
     pub fn cport(&self) -> u16 {
-        self.0.cport
+        self.e.cport
     }
     pub fn vaddr(&self) -> Addr {
-        self.0.vaddr
+        self.a[1]
     }
     pub fn vport(&self) -> u16 {
-        self.0.vport
+        self.e.vport
     }
     pub fn fwd(&self) -> FwdMethod {
-        FWD_CODES.get(usize::from(self.0.fwd)).copied().unwrap_or_default()
+        FWD_CODES.get(usize::from(self.e.fwd)).copied().unwrap_or_default()
     }
     pub fn tcp_state(&self) -> TcpState {
-        TcpState::from_u8(self.0.state)
+        TcpState::from_u8(self.e.state)
     }
     pub fn is_template(&self) -> bool {
-        self.0.is(F_TEMPLATE)
+        self.e.is(F_TEMPLATE)
     }
 }
