@@ -175,9 +175,7 @@ pub fn run(cfg: WorkerConfig) -> i32 {
                 }
                 continue;
             }
-            for m in burst.drain(..) {
-                dir.input(i as u16, m, now, false, &mut io);
-            }
+            dir.input_burst(i as u16, burst.drain(..), now, false, &mut io);
         }
         for ring in &rings_in {
             let n = ring.dequeue_burst(&mut burst);

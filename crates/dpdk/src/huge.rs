@@ -22,9 +22,8 @@ unsafe impl HugeAlloc for RteMalloc {
         // SAFETY: the EAL is running (checked under its lock, which also keeps it so);
         // the type name is a static C string; rte_socket_id is the caller's lcore socket
         // (SOCKET_ID_ANY semantics for non-EAL threads).
-        let p = unsafe {
-            dpdk_sys::rte_malloc_socket(c"rvs_huge".as_ptr(), bytes, 64, dpdk_sys::rte_socket_id() as i32)
-        };
+        let p =
+            unsafe { dpdk_sys::rte_malloc_socket(c"rvs_huge".as_ptr(), bytes, 64, dpdk_sys::rte_socket_id() as i32) };
         let p = NonNull::new(p.cast::<u8>())?;
         st.live_objects += 1;
         Some(p)

@@ -24,8 +24,8 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod eal;
-mod huge;
 mod error;
+mod huge;
 pub mod lcore;
 pub mod mbuf;
 pub mod mempool;
@@ -33,8 +33,8 @@ pub mod port;
 pub mod ring;
 
 pub use eal::Eal;
-pub use huge::use_hugepages_for_tables;
 pub use error::{strerror, Error, Result};
+pub use huge::use_hugepages_for_tables;
 pub use lcore::{launch, lcore_id, main_lcore, pause, socket_id, tsc, tsc_hz, wait, wait_all, worker_lcores};
 pub use mbuf::{free_burst, Burst, Mbuf, BURST};
 pub use mempool::Mempool;

@@ -7,6 +7,9 @@ use wire::{PacketBuf, VecBuf};
 #[test]
 fn packetbuf_on_mbuf_matches_vecbuf() {
     let _eal = common::eal();
+    // --no-huge: the tables stay off DPDK memory (transparent huge pages instead).
+    assert!(!dpdk::use_hugepages_for_tables());
+    assert_ne!(rvs_hint::HugeSlice::new(1 << 20, 0u32).backing(), rvs_hint::Backing::Hugetlb);
     let pool = common::pool("pbuf", 63);
     let mut m = pool.alloc().unwrap();
     assert_eq!(m.len(), 0);

@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 
 /// A huge page: the alignment and rounding of [`HugeSlice`] memory.
 pub const HUGE_PAGE: usize = 2 << 20;
+const SMALL_PAGE: usize = 4096;
 
 /// Start loading the cache line holding `r` into all cache levels (x86 `prefetcht0`,
 /// DPDK's `rte_prefetch0`). A hint only; a no-op on other architectures.
@@ -28,9 +29,7 @@ pub fn prefetch<T>(r: &T) {
     // SAFETY: PREFETCHT0 never faults and has no architectural effect; the pointer comes
     // from a live reference anyway. SSE is part of the x86_64 baseline.
     unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
-            (r as *const T).cast::<i8>(),
-        );
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>((r as *const T).cast::<i8>());
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = r;
@@ -116,10 +115,12 @@ impl<T: Copy> HugeSlice<T> {
     pub fn from_fn(len: usize, mut f: impl FnMut(usize) -> T) -> HugeSlice<T> {
         assert!(std::mem::align_of::<T>() <= 64, "HugeSlice aligns to cache lines only");
         let need = std::mem::size_of::<T>().checked_mul(len).expect("HugeSlice size overflow").max(1);
-        let bytes = need.div_ceil(HUGE_PAGE) * HUGE_PAGE;
-        let (raw, backing) = match HUGE.get().and_then(|a| a.alloc(bytes)) {
+        // Less than half a huge page is not worth one: ordinary pages, rounded to 4 KiB.
+        let small = need < HUGE_PAGE / 2;
+        let bytes = if small { need.div_ceil(SMALL_PAGE) * SMALL_PAGE } else { need.div_ceil(HUGE_PAGE) * HUGE_PAGE };
+        let (raw, backing) = match HUGE.get().filter(|_| !small).and_then(|a| a.alloc(bytes)) {
             Some(p) => (p, Backing::Hugetlb),
-            None => map_anonymous(bytes),
+            None => map_anonymous(bytes, !small),
         };
         let ptr = raw.cast::<T>();
         for i in 0..len {
@@ -137,16 +138,17 @@ impl<T: Copy> HugeSlice<T> {
         self.backing
     }
 
-    /// Bytes of memory held (rounded up to whole huge pages).
+    /// Bytes of memory held: rounded up to whole huge pages, or to 4 KiB pages for a
+    /// slice under half a huge page (not worth one).
     pub fn bytes(&self) -> usize {
         self.bytes
     }
 }
 
-/// `bytes` (a multiple of [`HUGE_PAGE`]) of anonymous memory aligned to a huge page and
-/// advised MADV_HUGEPAGE. Aborts when the kernel refuses the mapping.
-fn map_anonymous(bytes: usize) -> (NonNull<u8>, Backing) {
-    let span = bytes + HUGE_PAGE;
+/// `bytes` of anonymous memory; with `huge` (`bytes` a multiple of [`HUGE_PAGE`]) aligned
+/// to a huge page and advised MADV_HUGEPAGE. Aborts when the kernel refuses the mapping.
+fn map_anonymous(bytes: usize, huge: bool) -> (NonNull<u8>, Backing) {
+    let span = if huge { bytes + HUGE_PAGE } else { bytes };
     // SAFETY: a fresh private anonymous mapping; no existing memory is touched.
     let p = unsafe {
         libc::mmap(
@@ -162,6 +164,9 @@ fn map_anonymous(bytes: usize) -> (NonNull<u8>, Backing) {
         std::alloc::handle_alloc_error(std::alloc::Layout::from_size_align(bytes, HUGE_PAGE).expect("layout"));
     }
     let addr = p as usize;
+    if !huge {
+        return (NonNull::new(p.cast::<u8>()).expect("mmap returned null"), Backing::Pages);
+    }
     let aligned = addr.next_multiple_of(HUGE_PAGE);
     let head = aligned - addr;
     let tail = span - head - bytes;
@@ -188,10 +193,11 @@ impl<T: Copy> Drop for HugeSlice<T> {
         match self.backing {
             // SAFETY: allocated by the registered allocator with this size, and this
             // slice was its only user.
-            Backing::Hugetlb => match HUGE.get() {
-                Some(a) => unsafe { a.free(p, self.bytes) },
-                None => {}
-            },
+            Backing::Hugetlb => {
+                if let Some(a) = HUGE.get() {
+                    unsafe { a.free(p, self.bytes) }
+                }
+            }
             // SAFETY: our own mapping of exactly `bytes`, no longer referenced.
             Backing::Thp | Backing::Pages => unsafe {
                 libc::munmap(p.as_ptr().cast(), self.bytes);

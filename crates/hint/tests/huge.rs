@@ -24,11 +24,14 @@ fn filled_aligned_and_writable() {
     assert_eq!(s[5], Line([5; 8]));
     let empty: HugeSlice<u32> = HugeSlice::new(0, 0);
     assert!(empty.is_empty());
+    // A small slice is not worth a huge page: 4 KiB pages, rounded to them.
+    let small = HugeSlice::new(1000, 3u32);
+    assert_eq!((small.backing(), small.bytes()), (Backing::Pages, 4096));
+    assert!(small.iter().all(|&v| v == 3));
 }
 
 fn thp_enabled() -> bool {
-    std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
-        .is_ok_and(|s| !s.contains("[never]"))
+    std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").is_ok_and(|s| !s.contains("[never]"))
 }
 
 /// AnonHugePages (kB) of the mapping that starts at `addr`, from /proc/self/smaps.

@@ -61,6 +61,7 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
     }
 
     let nb_workers = cfg.workers.lcores.len();
+    print_table_memory(&cfg, dpdk::use_hugepages_for_tables());
     let need = MbufNeed::new(&cfg.ports, &cfg.workers);
     println!(
         "mempool: {} mbufs ({}), need {need}",
@@ -274,6 +275,26 @@ fn launch_workers(
         );
     }
     Ok(())
+}
+
+/// The startup account of connection-table memory: how much, and in which pages (a
+/// probe slice gets what the tables will get).
+fn print_table_memory(cfg: &Config, dpdk_huge: bool) {
+    let probe = rvs_hint::HugeSlice::new(rvs_hint::HUGE_PAGE, 0u8);
+    let c = conn_config(cfg);
+    let per = rvs_core::conn::ENTRY_BYTES;
+    println!(
+        "conn tables: {} x {} connections ({} IPv6), {per} B entries + index, in {}{}",
+        cfg.workers.lcores.len(),
+        c.effective_capacity(),
+        c.effective_capacity_v6(),
+        probe.backing(),
+        if dpdk_huge || probe.backing() != rvs_hint::Backing::Pages {
+            ""
+        } else {
+            " (reserve hugepages or enable THP for fewer TLB misses)"
+        }
+    );
 }
 
 /// Each worker's connection table.

@@ -40,6 +40,18 @@ pub enum Action {
     },
 }
 
+/// A frame after stage one of a burst: parsed, and its tuple hashed when it has one to
+/// look up.
+#[derive(Clone, Copy)]
+pub(crate) struct Staged {
+    flow: Option<Flow>,
+    hash: Option<u64>,
+}
+
+impl Staged {
+    pub(crate) const NONE: Staged = Staged { flow: None, hash: None };
+}
+
 /// Expiry work per timer tick, so a mass expiry never stalls the loop.
 const EXPIRE_BUDGET: usize = 256;
 /// Owner-directory slots (and fragment slots) swept for reclaimable entries per tick.
@@ -131,19 +143,57 @@ impl Balancer {
     /// `redirected`: it came from another core, which found this one the owner.
     #[inline]
     pub fn process<P: PacketBuf>(&mut self, pkt: &mut P, node: &mut Node<P>, now: u64, redirected: bool) -> Action {
-        let Some(f) = Flow::parse(pkt.data()) else { return Action::Pass };
+        let s = self.stage(pkt);
+        self.process_staged(pkt, &s, node, now, redirected)
+    }
+
+    /// Stage one of a burst: parse the frame and hash its tuple, and start loading the
+    /// index bucket the lookup will read.
+    #[inline]
+    pub(crate) fn stage<P: PacketBuf>(&self, pkt: &P) -> Staged {
+        let flow = Flow::parse(pkt.data());
+        let hash = match &flow {
+            Some(f) if !f.is_icmp() && f.frag != Frag::Later => {
+                let h = self.conns.hash(&f.tuple());
+                self.conns.prefetch_bucket(h);
+                Some(h)
+            }
+            _ => None,
+        };
+        Staged { flow, hash }
+    }
+
+    /// Stage two: start loading the connection entries the bucket names.
+    #[inline]
+    pub(crate) fn prefetch_entries(&self, s: &Staged) {
+        if let Some(h) = s.hash {
+            self.conns.prefetch_entries(h);
+        }
+    }
+
+    /// Stage three: decide and rewrite (ip_vs_in / ip_vs_out).
+    #[inline]
+    pub(crate) fn process_staged<P: PacketBuf>(
+        &mut self,
+        pkt: &mut P,
+        s: &Staged,
+        node: &mut Node<P>,
+        now: u64,
+        redirected: bool,
+    ) -> Action {
+        let Some(f) = &s.flow else { return Action::Pass };
         if f.is_icmp() {
-            return self.icmp(pkt, &f, node, now, redirected);
+            return self.icmp(pkt, f, node, now, redirected);
         }
         if f.frag == Frag::Later {
-            return self.later_fragment(pkt, &f, node, now, redirected);
+            return self.later_fragment(pkt, f, node, now, redirected);
         }
         let t = f.tuple();
-        if let Some(id) = self.conns.lookup_in(&t) {
-            return self.established_in(id, pkt, &f, node, now);
-        }
-        if let Some(id) = self.conns.lookup_out(&t) {
-            return self.reply(id, pkt, &f, now);
+        let h = s.hash.unwrap_or_else(|| self.conns.hash(&t));
+        match self.conns.lookup_hashed(&t, h) {
+            Some((id, Dir::In)) => return self.established_in(id, pkt, f, node, now),
+            Some((id, Dir::Out)) => return self.reply(id, pkt, f, now),
+            None => {}
         }
         // Not here. A packet to a virtual service belongs to its client's home worker:
         // computed, exact, no table.
@@ -152,7 +202,7 @@ impl Balancer {
             if home != self.core && !redirected {
                 return Action::Redirect(home);
             }
-            return self.schedule(svc, pkt, &f, node, now);
+            return self.schedule(svc, pkt, f, node, now);
         }
         // Else perhaps a NAT reply to a client whose connection another worker holds.
         if !redirected && !node.config().is_local_addr(t.dst) {
