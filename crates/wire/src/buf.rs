@@ -67,6 +67,20 @@ impl VecBuf {
         VecBuf { storage, start: headroom, end: headroom + bytes.len() }
     }
 
+    /// Refill with a copy of `bytes` starting `headroom` bytes into the storage, reusing
+    /// it (no allocation), so a benchmark can recycle one pool of buffers. `false`, and
+    /// the buffer unchanged, when the storage is too small.
+    #[must_use]
+    pub fn reset_from(&mut self, bytes: &[u8], headroom: usize) -> bool {
+        let Some(end) = headroom.checked_add(bytes.len()).filter(|&e| e <= self.storage.len()) else {
+            return false;
+        };
+        self.storage[headroom..end].copy_from_slice(bytes);
+        self.start = headroom;
+        self.end = end;
+        true
+    }
+
     /// The packet bytes as an owned vector.
     pub fn to_vec(&self) -> Vec<u8> {
         self.data().to_vec()
@@ -184,5 +198,28 @@ mod tests {
         assert!(b.trim(2));
         assert_eq!(b.to_vec(), vec![1, 2, 3]);
         assert!(!b.adj(4));
+    }
+
+    #[test]
+    fn reset_from_refills_in_place() {
+        let mut b = VecBuf::with_room(&[1, 2, 3], 4, 8);
+        b.prepend(3).unwrap();
+        b.append(2).unwrap();
+        let at = b.storage.as_ptr();
+        assert!(b.reset_from(&[7, 8], 4));
+        assert_eq!(b.data(), &[7, 8]);
+        assert_eq!(b.headroom(), 4);
+        assert_eq!(b.storage.as_ptr(), at, "the storage must be reused, not reallocated");
+        // Headroom and tailroom are back: a full prepend and append fit again.
+        assert!(b.prepend(4).is_some());
+        assert!(b.adj(4));
+        assert!(b.append(6).is_some());
+        assert!(b.trim(6));
+        let before = b.clone();
+        assert!(!b.reset_from(&[0; 9], 4), "more than the storage must be refused");
+        assert!(!b.reset_from(&[], usize::MAX));
+        assert_eq!(b, before, "a refused refill leaves the buffer unchanged");
+        assert!(b.reset_from(&[], 12));
+        assert!(b.is_empty());
     }
 }
