@@ -535,16 +535,25 @@ fn main() {
     );
     let mut burst: Vec<VecBuf> = Vec::with_capacity(BURST);
     let base_order = permutation(1_000_000, 7);
+    // RVS_BENCH_CASES: only cases whose name contains it (profiling one case).
+    let only = std::env::var("RVS_BENCH_CASES").ok();
+    let want = |case: String| only.as_deref().is_none_or(|o| case.contains(o));
     let mut rows = vec![baseline("baseline: refill + MAC swap (first)", &base_order, secs, &mut burst)];
     println!("  {}: {:.2} Mpps", rows[0].case, rows[0].mpps);
     for n in [1_000u32, 1_000_000] {
         for mode in [Mode::Nat, Mode::Dr, Mode::Tun] {
+            if !want(format!("established {} {}", mode.name(), if n == 1_000 { "1k" } else { "1M" })) {
+                continue;
+            }
             rows.push(established(mode, n, secs, &mut burst));
             let r = rows.last().expect("row");
             println!("  {}: {:.2} Mpps", r.case, r.mpps);
         }
     }
     for mode in [Mode::Nat, Mode::Dr, Mode::Tun] {
+        if !want(format!("new connections {}", mode.name())) {
+            continue;
+        }
         rows.push(new_connections(mode, secs, &mut burst));
         let r = rows.last().expect("row");
         println!("  {}: {:.0} conn/s", r.case, r.cps.unwrap_or(0.0));

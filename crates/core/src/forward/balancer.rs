@@ -48,10 +48,6 @@ pub(crate) struct Staged {
     hash: Option<u64>,
 }
 
-impl Staged {
-    pub(crate) const NONE: Staged = Staged { flow: None, hash: None };
-}
-
 /// Expiry work per timer tick, so a mass expiry never stalls the loop.
 const EXPIRE_BUDGET: usize = 256;
 /// Owner-directory slots (and fragment slots) swept for reclaimable entries per tick.

@@ -1,7 +1,7 @@
 //! The fields of an Ethernet/IPv4 or IPv6 TCP or UDP frame the forwarder needs, read
 //! once (IPv6 extension headers walked by `wire`).
 
-use wire::{ethertype, ip_proto, EthernetFrame, Ipv4Packet, Ipv6Packet};
+use wire::{checksum, ethertype, ip_proto, EthernetFrame, Ipv6Packet};
 
 use crate::addr::{Addr, Tuple};
 
@@ -44,6 +44,19 @@ pub(crate) struct Flow {
     pub frag: Frag,
 }
 
+/// The one's-complement sum of an option-less IPv4 header (0xffff when it verifies).
+#[inline]
+fn sum20(h: &[u8; 20]) -> u16 {
+    let mut sum = 0u32;
+    for w in h.chunks_exact(2) {
+        sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
 /// ICMPv6 error types are below 128 (RFC 4443 2.1); echo and NDP are the node's.
 fn is_icmpv6_error(l4: &[u8]) -> bool {
     l4.first().is_some_and(|&t| t < 128)
@@ -73,18 +86,33 @@ impl Flow {
         }
     }
 
+    /// The IPv4 header read straight from its bytes (the checks of
+    /// `Ipv4Packet::new_checked` and `verify_checksum`, without the views' per-field
+    /// bounds checks: this runs for every packet).
+    #[inline]
     fn parse_v4(l3: &[u8]) -> Option<Flow> {
-        let ip = Ipv4Packet::new_checked(l3).ok()?;
-        if !ip.verify_checksum() {
+        let h: &[u8; 20] = l3.get(..20)?.try_into().ok()?;
+        if h[0] >> 4 != 4 {
             return None;
         }
-        let frag = match (ip.frag_offset(), ip.more_frags()) {
+        let hl = usize::from(h[0] & 0x0f) * 4;
+        let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+        if hl < 20 || hl > l3.len() || total < hl || total > l3.len() {
+            return None;
+        }
+        let sum = if hl == 20 { sum20(h) } else { checksum::data(l3.get(..hl)?) };
+        if sum != 0xffff {
+            return None;
+        }
+        let ff = u16::from_be_bytes([h[6], h[7]]);
+        let frag = match (ff & 0x1fff, ff & 0x2000 != 0) {
             (0, false) => Frag::Whole,
             (0, true) => Frag::First,
             _ => Frag::Later,
         };
-        let l4 = ip.payload();
-        let (sport, dport, tcp_flags) = match ip.protocol() {
+        let proto = h[9];
+        let l4 = l3.get(hl..total)?;
+        let (sport, dport, tcp_flags) = match proto {
             // ICMP errors are never fragmented in practice; a fragment of one is the L3
             // node's to drop.
             ip_proto::ICMP if l4.len() >= 8 && frag == Frag::Whole => (0, 0, 0),
@@ -92,17 +120,17 @@ impl Flow {
         };
         Some(Flow {
             v6: false,
-            proto: ip.protocol(),
-            src: Addr::from(ip.src_addr()),
-            dst: Addr::from(ip.dst_addr()),
+            proto,
+            src: Addr::v4([h[12], h[13], h[14], h[15]]),
+            dst: Addr::v4([h[16], h[17], h[18], h[19]]),
             sport,
             dport,
             tcp_flags,
-            l4: ip.header_len(),
-            ip_len: usize::from(ip.total_len()),
-            dont_frag: ip.dont_frag(),
-            ttl: ip.ttl(),
-            ident: u32::from(ip.ident()),
+            l4: hl,
+            ip_len: total,
+            dont_frag: ff & 0x4000 != 0,
+            ttl: h[8],
+            ident: u32::from(u16::from_be_bytes([h[4], h[5]])),
             frag,
         })
     }

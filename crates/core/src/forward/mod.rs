@@ -14,6 +14,8 @@ pub use balancer::{Action, Balancer};
 pub use directory::{Directory, Table};
 
 use std::collections::VecDeque;
+
+use arrayvec::ArrayVec;
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
@@ -88,33 +90,29 @@ impl<P: PacketBuf> Director<P> {
         io: &mut impl Io<P>,
     ) {
         let mut it = pkts.into_iter();
+        let mut batch: ArrayVec<P, STAGE> = ArrayVec::new();
+        let mut staged: ArrayVec<Staged, STAGE> = ArrayVec::new();
         loop {
-            let mut batch: [Option<P>; STAGE] = std::array::from_fn(|_| None);
-            let mut n = 0;
-            for (slot, p) in batch.iter_mut().zip(it.by_ref()) {
+            for p in it.by_ref().take(STAGE) {
                 p.prefetch();
-                *slot = Some(p);
-                n += 1;
+                // `take(STAGE)` keeps it within capacity; never a panicking push.
+                let _ = batch.try_push(p);
             }
-            if n == 0 {
+            if batch.is_empty() {
                 return;
             }
-            let mut staged = [Staged::NONE; STAGE];
-            for (s, p) in staged.iter_mut().zip(&batch).take(n) {
-                if let Some(p) = p {
-                    *s = self.lb.stage(p);
-                }
+            let full = batch.is_full();
+            for p in &batch {
+                let _ = staged.try_push(self.lb.stage(p));
             }
-            for s in staged.iter().take(n) {
+            for s in &staged {
                 self.lb.prefetch_entries(s);
             }
-            for (s, slot) in staged.iter().zip(batch.iter_mut()).take(n) {
-                if let Some(mut p) = slot.take() {
-                    let a = self.lb.process_staged(&mut p, s, &mut self.node, now, redirected);
-                    self.dispatch(port, p, a, now, io);
-                }
+            for (mut p, s) in batch.drain(..).zip(staged.drain(..)) {
+                let a = self.lb.process_staged(&mut p, &s, &mut self.node, now, redirected);
+                self.dispatch(port, p, a, now, io);
             }
-            if n < STAGE {
+            if !full {
                 return;
             }
         }

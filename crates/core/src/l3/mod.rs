@@ -108,6 +108,9 @@ pub struct Node<P> {
     /// Real servers' resolved next hops, and the configuration generation they hold for.
     bindings: bind::Bindings,
     cfg_gen: u64,
+    /// The last next hop [`Node::output`] resolved, its MAC and the neighbour-table
+    /// generation it holds for: NAT replies to many clients go through one gateway.
+    last_hop: Option<(IpAddr, EthernetAddress, u64)>,
 }
 
 impl<P: PacketBuf> Node<P> {
@@ -119,6 +122,7 @@ impl<P: PacketBuf> Node<P> {
             fresh: Vec::new(),
             bindings: bind::Bindings::new(),
             cfg_gen: 0,
+            last_hop: None,
         }
     }
 
@@ -189,8 +193,17 @@ impl<P: PacketBuf> Node<P> {
         let Some(hop) = self.cfg.route(dst.into()) else {
             return io.drop(0, pkt, DropReason::NoRoute);
         };
+        let gen = self.neigh.generation();
+        if let Some((ip, mac, g)) = self.last_hop {
+            if ip == hop.next_hop && g == gen {
+                return self.send_to(hop.port, mac, pkt, io);
+            }
+        }
         match self.neigh.lookup(hop.next_hop) {
-            Some(mac) => self.send_to(hop.port, mac, pkt, io),
+            Some(mac) => {
+                self.last_hop = Some((hop.next_hop, mac, gen));
+                self.send_to(hop.port, mac, pkt, io)
+            }
             None => match self.neigh.enqueue(hop.port, hop.next_hop, pkt, now) {
                 Enqueued::Queued { probe: true } => {
                     self.probe(Probe { port: hop.port, ip: hop.next_hop, mac: None }, io)
@@ -205,13 +218,14 @@ impl<P: PacketBuf> Node<P> {
         let Some(our_mac) = self.cfg.mac(port) else {
             return io.drop(port, pkt, DropReason::NoRoute);
         };
-        match EthernetFrame::new_checked(pkt.data_mut()) {
-            Ok(mut eth) => {
-                eth.set_dst_addr(mac);
-                eth.set_src_addr(our_mac);
+        // The two MAC addresses in place (every forwarded frame passes here).
+        match pkt.data_mut().get_mut(..14) {
+            Some(h) => {
+                h[..6].copy_from_slice(&mac.0);
+                h[6..12].copy_from_slice(&our_mac.0);
                 io.tx(port, pkt)
             }
-            Err(_) => io.drop(port, pkt, DropReason::Malformed),
+            None => io.drop(port, pkt, DropReason::Malformed),
         }
     }
 

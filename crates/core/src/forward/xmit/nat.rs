@@ -2,9 +2,9 @@
 //! translation with incremental checksum updates (RFC 1624), for IPv4 and IPv6, and the
 //! TTL or hop limit every forwarded packet loses.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
-use wire::{checksum, ip_proto, Ipv4Packet, Ipv6Packet, TcpPacket, UdpPacket};
+use wire::{checksum, ip_proto, Ipv6Packet};
 
 use super::super::flow::{Flow, Frag, ETH_LEN};
 use crate::addr::Addr;
@@ -23,53 +23,76 @@ pub(crate) enum End {
 /// transport header: only its address changes (the first fragment carried the
 /// checksum, which covers the whole datagram).
 pub(crate) fn nat(frame: &mut [u8], f: &Flow, end: End, addr: Addr, port: u16) {
+    if !f.v6 {
+        if addr.is_v4() {
+            nat4(frame, f, end, [addr.0[12], addr.0[13], addr.0[14], addr.0[15]], port);
+        }
+        return;
+    }
+    if addr.is_v4() {
+        return;
+    }
     let Some(l3) = frame.get_mut(ETH_LEN..) else { return };
-    match addr.to_ip() {
-        IpAddr::V4(new) if !f.v6 => {
-            let mut ip = Ipv4Packet::new_unchecked(l3);
-            let old = match end {
-                End::Dst => ip.rewrite_dst_addr(new),
-                End::Src => ip.rewrite_src_addr(new),
-            };
-            if f.frag == Frag::Later {
-                return;
-            }
-            let (old, new) = (u32::from(old), u32::from(new));
-            match f.proto {
-                ip_proto::TCP => {
-                    let mut tcp = TcpPacket::new_unchecked(ip.payload_mut());
-                    tcp.update_checksum32(old, new);
-                    match end {
-                        End::Dst => tcp.rewrite_dst_port(port),
-                        End::Src => tcp.rewrite_src_port(port),
-                    };
-                }
-                ip_proto::UDP => {
-                    let mut udp = UdpPacket::new_unchecked(ip.payload_mut());
-                    udp.update_checksum32(old, new);
-                    match end {
-                        End::Dst => udp.rewrite_dst_port(port),
-                        End::Src => udp.rewrite_src_port(port),
-                    };
-                }
-                _ => {}
-            }
+    let new = Ipv6Addr::from(addr.0);
+    let mut ip = Ipv6Packet::new_unchecked(l3);
+    let old = match end {
+        End::Dst => ip.dst_addr(),
+        End::Src => ip.src_addr(),
+    };
+    match end {
+        End::Dst => ip.set_dst_addr(new),
+        End::Src => ip.set_src_addr(new),
+    }
+    if f.frag != Frag::Later {
+        transport6(l3_of(frame), f, end, &old, &new, port);
+    }
+}
+
+/// The IPv4 rewrite on the header's bytes: address and header checksum, then (unless a
+/// later fragment) the port and the TCP or UDP checksum, whose pseudo header holds the
+/// address; RFC 1624 updates throughout. A UDP checksum of 0 (none, RFC 768) stays 0.
+#[inline]
+fn nat4(frame: &mut [u8], f: &Flow, end: End, new: [u8; 4], port: u16) {
+    let Some(ip) = frame.get_mut(ETH_LEN..ETH_LEN + 20) else { return };
+    let at = if end == End::Dst { 16 } else { 12 };
+    let old = u32::from_be_bytes([ip[at], ip[at + 1], ip[at + 2], ip[at + 3]]);
+    let newv = u32::from_be_bytes(new);
+    let c = checksum::update32(u16::from_be_bytes([ip[10], ip[11]]), old, newv);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    ip[at..at + 4].copy_from_slice(&new);
+    if f.frag == Frag::Later {
+        return;
+    }
+    let (csum_at, udp) = match f.proto {
+        ip_proto::TCP => (16, false),
+        ip_proto::UDP => (6, true),
+        _ => return,
+    };
+    let Some(l4) = frame.get_mut(ETH_LEN + f.l4..ETH_LEN + f.l4 + 18) else {
+        // Only a UDP header may be this short (8 bytes): TCP's 20 were checked in parse.
+        if let Some(l4) = frame.get_mut(ETH_LEN + f.l4..ETH_LEN + f.l4 + 8) {
+            ports_and_checksum(l4, csum_at, udp, end, old, newv, port);
         }
-        IpAddr::V6(new) if f.v6 => {
-            let mut ip = Ipv6Packet::new_unchecked(l3);
-            let old = match end {
-                End::Dst => ip.dst_addr(),
-                End::Src => ip.src_addr(),
-            };
-            match end {
-                End::Dst => ip.set_dst_addr(new),
-                End::Src => ip.set_src_addr(new),
-            }
-            if f.frag != Frag::Later {
-                transport6(l3_of(frame), f, end, &old, &new, port);
-            }
+        return;
+    };
+    ports_and_checksum(l4, csum_at, udp, end, old, newv, port);
+}
+
+#[inline]
+fn ports_and_checksum(l4: &mut [u8], csum_at: usize, udp: bool, end: End, old: u32, new: u32, port: u16) {
+    let port_at = if end == End::Dst { 2 } else { 0 };
+    let (Some(p), Some(c)) = (l4.get(port_at..port_at + 2), l4.get(csum_at..csum_at + 2)) else { return };
+    let old_port = u16::from_be_bytes([p[0], p[1]]);
+    let c = u16::from_be_bytes([c[0], c[1]]);
+    if !(udp && c == 0) {
+        let n = checksum::update16(checksum::update32(c, old, new), old_port, port);
+        let n = if udp && n == 0 { 0xffff } else { n };
+        if let Some(w) = l4.get_mut(csum_at..csum_at + 2) {
+            w.copy_from_slice(&n.to_be_bytes());
         }
-        _ => {}
+    }
+    if let Some(w) = l4.get_mut(port_at..port_at + 2) {
+        w.copy_from_slice(&port.to_be_bytes());
     }
 }
 
@@ -98,12 +121,19 @@ fn transport6(l3: &mut [u8], f: &Flow, end: End, old: &Ipv6Addr, new: &Ipv6Addr,
 /// IPv4 header checksum patched). IPVS does it in every forwarding method since Linux
 /// 4.11 (decrement_ttl in ip_vs_xmit.c); the caller has checked it is above 1.
 pub(crate) fn decrement_ttl(frame: &mut [u8], f: &Flow) {
-    let Some(l3) = frame.get_mut(ETH_LEN..) else { return };
     if f.v6 {
-        let mut ip = Ipv6Packet::new_unchecked(l3);
-        let h = ip.hop_limit();
-        ip.set_hop_limit(h.saturating_sub(1));
-    } else {
-        Ipv4Packet::new_unchecked(l3).decrement_ttl();
+        if let Some(h) = frame.get_mut(ETH_LEN + 7) {
+            *h = h.saturating_sub(1);
+        }
+        return;
     }
+    // TTL shares a 16-bit word with the protocol (RFC 1624 section 4's example).
+    let Some(ip) = frame.get_mut(ETH_LEN..ETH_LEN + 20) else { return };
+    if ip[8] == 0 {
+        return;
+    }
+    let old = u16::from_be_bytes([ip[8], ip[9]]);
+    ip[8] -= 1;
+    let c = checksum::update16(u16::from_be_bytes([ip[10], ip[11]]), old, u16::from_be_bytes([ip[8], ip[9]]));
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
 }
