@@ -59,3 +59,62 @@ fn bursts_longer_than_a_stage_lose_nothing() {
     assert_eq!(outcome(&ib), outcome(&ia));
     assert_eq!(ib.tx.len() + ib.drops.len(), frames.len());
 }
+
+/// The IPv4 fast path (established NAT and DR, NAT replies) against the general path:
+/// same frames out, same drops, same connection states and counters.
+#[test]
+fn fast_path_agrees_with_the_general_path() {
+    let wan = [NAT_SYN_IN, DR_SYN_IN, UDP_IN, NAT_SYN_IN, DR_SYN_IN, UDP_IN, TUN_SYN_IN, TUN_SYN_IN];
+    let lan = [NAT_SYNACK_IN, RS_UNREACH_IN, NAT_SYNACK_IN];
+    let (mut general, mut fast) = (lab(), lab());
+    general.dir.lb.set_fast_path(false);
+    let (mut ig, mut iff) = (Recorder::default(), Recorder::default());
+    for (l, io) in [(&mut general, &mut ig), (&mut fast, &mut iff)] {
+        for round in 0..3 {
+            as_burst(l, 0, &wan, io);
+            as_burst(l, 1, &lan, io);
+            // A client's ACK and FIN move the NAT connection's state on both paths.
+            let flags = if round == 2 { "11" } else { "10" };
+            as_burst(l, 0, &[&ack_of(NAT_SYN_IN, flags)], io);
+        }
+    }
+    assert_eq!(outcome(&iff), outcome(&ig));
+    assert!(iff.tx.len() > 20);
+    assert_eq!(general.dir.lb.fast_path_packets(), 0);
+    assert!(fast.dir.lb.fast_path_packets() >= 12, "NAT and DR inbound and NAT replies took the fast path");
+    let list = |l: &Lab| {
+        let mut v: Vec<String> = l.dir.lb.conns().iter(1_000).map(|c| c.ipvsadm_row()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(list(&fast), list(&general));
+    for d in 0..4u32 {
+        let (a, b) = (general.stats.dest(d).unwrap(), fast.stats.dest(d).unwrap());
+        assert_eq!(
+            (a.inpkts.get(), a.inbytes.get(), a.outpkts.get(), a.outbytes.get()),
+            (b.inpkts.get(), b.inbytes.get(), b.outpkts.get(), b.outbytes.get()),
+            "dest {d}"
+        );
+    }
+}
+
+/// `frame` (a client's TCP SYN to the VIP) with its TCP flags set to `flags` (hex) and
+/// the checksum fixed: the connection's next segment.
+fn ack_of(frame: &str, flags: &str) -> String {
+    let mut b = hex(frame);
+    let l4 = 14 + usize::from(b[14] & 0x0f) * 4;
+    b[l4 + 13] = u8::from_str_radix(flags, 16).unwrap();
+    b[l4 + 16] = 0;
+    b[l4 + 17] = 0;
+    let src: [u8; 4] = b[26..30].try_into().unwrap();
+    let dst: [u8; 4] = b[30..34].try_into().unwrap();
+    let len = b.len() - l4;
+    let mut sum = wire::checksum::pseudo_header_v4(&src.into(), &dst.into(), 6, len as u32) as u32;
+    sum += u32::from(wire::checksum::data(&b[l4..]));
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    let c = !(sum as u16);
+    b[l4 + 16..l4 + 18].copy_from_slice(&c.to_be_bytes());
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

@@ -7,11 +7,14 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 #[inline]
-fn fold(mut sum: u64) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
+fn fold(sum: u64) -> u16 {
+    // Four end-around-carry steps cover any u64 (64 -> 33 -> 18 -> 17 -> 16 bits),
+    // without a data-dependent loop: this runs several times per forwarded packet.
+    let s = (sum & 0xffff_ffff) + (sum >> 32);
+    let s = (s & 0xffff) + (s >> 16);
+    let s = (s & 0xffff) + (s >> 16);
+    let s = (s & 0xffff) + (s >> 16);
+    s as u16
 }
 
 /// One's complement sum of `bytes` as big-endian 16-bit words, folded, not

@@ -41,6 +41,18 @@ pub use persist::{ScheduleError, Scheduled};
 pub use tcp::{Dir, TcpFlags, TcpState, Timeouts};
 pub use types::{ConnConfig, ConnRef, ConnStats, InsertError, NewConn, Verdict};
 
+/// An IPv4 connection's fields the fast path uses ([`ConnTable::hot4`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Hot4 {
+    pub fwd: FwdMethod,
+    pub caddr: [u8; 4],
+    pub vaddr: [u8; 4],
+    pub daddr: [u8; 4],
+    pub vport: u16,
+    pub dport: u16,
+    pub dest: u32,
+}
+
 /// Index of a connection in its core's table.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct ConnId(pub u32);
@@ -234,6 +246,25 @@ impl ConnTable {
 
     pub fn get(&self, id: ConnId) -> Option<ConnRef<'_>> {
         self.entry(id.0).map(|e| ConnRef::new(e, &self.pool))
+    }
+
+    /// What the IPv4 fast path needs of a connection, read from its one line; `None`
+    /// for an IPv6 connection, a template, or a free slot.
+    #[inline]
+    pub fn hot4(&self, id: ConnId) -> Option<Hot4> {
+        let e = self.slab.0.get(id.0 as usize)?;
+        if e.flags & (F_USED | F_TEMPLATE | F_V6) != F_USED {
+            return None;
+        }
+        Some(Hot4 {
+            fwd: FWD_CODES.get(usize::from(e.fwd)).copied()?,
+            caddr: e.a4[0],
+            vaddr: e.a4[1],
+            daddr: e.a4[2],
+            vport: e.vport,
+            dport: e.dport,
+            dest: e.dest,
+        })
     }
 
     /// Client -> VIP packet: (proto, caddr, cport, vaddr, vport).

@@ -30,6 +30,11 @@ pub enum Action {
     Output(IpAddr),
     /// Rewritten as needed; send it along this real server's bound next hop.
     Via(Hop),
+    /// Rewritten, and the next hop known: out of `port` to `mac`.
+    Send {
+        port: u16,
+        mac: wire::EthernetAddress,
+    },
     Drop(DropReason),
     /// Another core owns the connection.
     Redirect(u8),
@@ -57,15 +62,20 @@ pub struct Balancer {
     core: u8,
     snap: Arc<Snapshot>,
     scheds: SchedSet,
-    conns: ConnTable,
+    pub(super) conns: ConnTable,
     owners: Arc<Directory>,
-    stats: Arc<CoreStats>,
+    pub(super) stats: Arc<CoreStats>,
     tun_ident: u16,
     frags: FragTable,
     /// How the NIC spreads clients over the workers' queues: a client's home worker is
     /// the queue RSS delivers its packets to.
     rss: Arc<Rss>,
     trash: Trash,
+    /// Established IPv4 packets take [`Balancer::fast`] (on unless a test compares it
+    /// with the general path).
+    pub(super) fast_path: bool,
+    /// Packets the fast path handled.
+    pub(super) fast_packets: u64,
 }
 
 impl Balancer {
@@ -90,6 +100,8 @@ impl Balancer {
             frags: FragTable::new(),
             rss: Arc::new(Rss::new(rss::DEFAULT_KEY, conn.workers.max(1) as u16, 128)),
             trash: Trash::default(),
+            fast_path: true,
+            fast_packets: 0,
         };
         b.scheds = SchedSet::new(&snap);
         b.conns.sync_snapshot(&snap);
@@ -102,6 +114,16 @@ impl Balancer {
     pub fn with_rss(mut self, rss: Arc<Rss>) -> Self {
         self.rss = rss;
         self
+    }
+
+    /// Turn the IPv4 fast path off (`false`) or on: tests check both paths agree.
+    pub fn set_fast_path(&mut self, on: bool) {
+        self.fast_path = on;
+    }
+
+    /// Packets the IPv4 fast path handled.
+    pub fn fast_path_packets(&self) -> u64 {
+        self.fast_packets
     }
 
     pub fn conns(&self) -> &ConnTable {
@@ -186,10 +208,14 @@ impl Balancer {
         }
         let t = f.tuple();
         let h = s.hash.unwrap_or_else(|| self.conns.hash(&t));
-        match self.conns.lookup_hashed(&t, h) {
-            Some((id, Dir::In)) => return self.established_in(id, pkt, f, node, now),
-            Some((id, Dir::Out)) => return self.reply(id, pkt, f, now),
-            None => {}
+        if let Some((id, dir)) = self.conns.lookup_hashed(&t, h) {
+            if let Some(a) = self.fast(pkt, f, id, dir, node, now) {
+                return a;
+            }
+            return match dir {
+                Dir::In => self.established_in(id, pkt, f, node, now),
+                Dir::Out => self.reply(id, pkt, f, now),
+            };
         }
         // Not here. A packet to a virtual service belongs to its client's home worker:
         // computed, exact, no table.
@@ -327,12 +353,7 @@ impl Balancer {
             Verdict::Forward => {}
             Verdict::DropNoDest => return Action::Drop(DropReason::DestRemoved),
             // expire_nodest_conn = 1 removed it: a SYN may be scheduled afresh.
-            Verdict::Expired => {
-                return match self.snap.find(f.proto, f.tuple().dst, f.dport, 0) {
-                    Some(svc) if self.conns.lookup_in(&f.tuple()).is_none() => self.schedule(svc, pkt, f, node, now),
-                    _ => Action::Drop(DropReason::DestRemoved),
-                };
-            }
+            Verdict::Expired => return self.expired_in(pkt, f, node, now),
         }
         let Some(c) = self.conns.get(id) else { return Action::Drop(DropReason::NoConn) };
         let (x, e) = bound(c);
@@ -349,6 +370,15 @@ impl Balancer {
             self.remember_fragment(f, id, Dir::In, now);
         }
         out
+    }
+
+    /// A client's packet whose connection just went (expire_nodest_conn = 1, or a SYN
+    /// reusing TIME_WAIT): a SYN is scheduled afresh, anything else is dropped.
+    pub(super) fn expired_in<P: PacketBuf>(&mut self, pkt: &mut P, f: &Flow, node: &mut Node<P>, now: u64) -> Action {
+        match self.snap.find(f.proto, f.tuple().dst, f.dport, 0) {
+            Some(svc) if self.conns.lookup_in(&f.tuple()).is_none() => self.schedule(svc, pkt, f, node, now),
+            _ => Action::Drop(DropReason::DestRemoved),
+        }
     }
 
     /// The first fragment of a datagram went out on `id`: its later fragments follow,

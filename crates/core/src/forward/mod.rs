@@ -3,6 +3,7 @@
 
 mod balancer;
 mod directory;
+mod fast;
 mod flow;
 mod frag;
 mod icmp;
@@ -67,6 +68,7 @@ impl<P: PacketBuf> Director<P> {
             Action::Pass => self.node.input(port, pkt, now, io),
             Action::Output(dst) => self.node.output(pkt, dst, now, io),
             Action::Via(hop) => self.node.send_hop(pkt, hop, now, io),
+            Action::Send { port, mac } => self.node.send_to(port, mac, pkt, io),
             Action::Drop(reason) => io.drop(port, pkt, reason),
             Action::Redirect(core) => io.redirect(core, port, pkt),
             Action::IcmpError { err, reason } => {

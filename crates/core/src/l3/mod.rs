@@ -214,7 +214,16 @@ impl<P: PacketBuf> Node<P> {
         }
     }
 
-    fn send_to(&self, port: u16, mac: EthernetAddress, mut pkt: P, io: &mut impl Io<P>) {
+    /// Where [`Node::output`] would send a packet for IPv4 `dst` when the next hop's MAC
+    /// is the one last used (NAT replies to clients behind one gateway), else `None`.
+    #[inline]
+    pub(crate) fn cached_output4(&self, dst: [u8; 4]) -> Option<(u16, EthernetAddress)> {
+        let hop = self.cfg.route(IpAddr::V4(dst.into()))?;
+        let (ip, mac, g) = self.last_hop?;
+        (ip == hop.next_hop && g == self.neigh.generation()).then_some((hop.port, mac))
+    }
+
+    pub(crate) fn send_to(&self, port: u16, mac: EthernetAddress, mut pkt: P, io: &mut impl Io<P>) {
         let Some(our_mac) = self.cfg.mac(port) else {
             return io.drop(port, pkt, DropReason::NoRoute);
         };

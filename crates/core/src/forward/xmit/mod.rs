@@ -7,7 +7,7 @@ mod icmp;
 mod nat;
 mod tun;
 
-pub(crate) use nat::decrement_ttl;
+pub(crate) use nat::{decrement_ttl, nat as nat_rewrite};
 
 use wire::PacketBuf;
 
@@ -18,7 +18,7 @@ use crate::addr::Addr;
 use crate::l3::{Hop, IcmpError, Node};
 use crate::service::FwdMethod;
 use crate::stats::DropReason;
-use nat::End;
+pub(crate) use nat::End;
 
 /// What a connection's packets get, by its forwarding method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
