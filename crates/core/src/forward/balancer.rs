@@ -65,7 +65,7 @@ pub struct Balancer {
     pub(super) conns: ConnTable,
     owners: Arc<Directory>,
     pub(super) stats: Arc<CoreStats>,
-    tun_ident: u16,
+    pub(super) tun_ident: u16,
     frags: FragTable,
     /// How the NIC spreads clients over the workers' queues: a client's home worker is
     /// the queue RSS delivers its packets to.

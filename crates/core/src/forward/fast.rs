@@ -6,6 +6,8 @@
 //! carrying it); any other packet, or one whose hop is not bound yet, takes the general
 //! path, before anything was changed. `forward_burst` checks the two agree.
 
+use std::net::IpAddr;
+
 use wire::PacketBuf;
 
 use super::balancer::Balancer;
@@ -34,18 +36,30 @@ impl Balancer {
             return None;
         }
         let c = self.conns.hot4(id)?;
+        let mut tun_src = [0u8; 4];
         let (port, mac) = match (dir, c.fwd) {
             (Dir::In, FwdMethod::Masq) => {
-                let (port, mac, _) = node.cached_hop4(c.dest, c.daddr)?;
-                (port, mac)
+                let h = node.cached_hop4(c.dest, c.daddr)?;
+                (h.port, h.mac?)
             }
             (Dir::In, FwdMethod::Route) => {
                 // DR needs the real server on-link (see `Xmit::bound`).
-                let (port, mac, next) = node.cached_hop4(c.dest, c.daddr)?;
-                if next != std::net::IpAddr::V4(c.daddr.into()) {
+                let h = node.cached_hop4(c.dest, c.daddr)?;
+                if h.next_hop != IpAddr::V4(c.daddr.into()) {
                     return None;
                 }
-                (port, mac)
+                (h.port, h.mac?)
+            }
+            (Dir::In, FwdMethod::Tunnel) => {
+                // What `tun::encapsulate` refuses (too big, no IPv4 source) it answers
+                // with errors: left to it.
+                let h = node.cached_hop4(c.dest, c.daddr)?;
+                let Some(IpAddr::V4(src)) = h.src else { return None };
+                if f.ip_len + OUTER > usize::from(h.mtu) || pkt.headroom() < OUTER {
+                    return None;
+                }
+                tun_src = src.octets();
+                (h.port, h.mac?)
             }
             (Dir::Out, FwdMethod::Masq) => node.cached_output4(c.caddr)?,
             _ => return None,
@@ -67,9 +81,58 @@ impl Balancer {
         match (dir, c.fwd) {
             (Dir::In, FwdMethod::Masq) => nat_rewrite(data, f, End::Dst, crate::addr::Addr::v4(c.daddr), c.dport),
             (Dir::Out, _) => nat_rewrite(data, f, End::Src, crate::addr::Addr::v4(c.vaddr), c.vport),
+            (Dir::In, FwdMethod::Tunnel) => {
+                self.tun_ident = self.tun_ident.wrapping_add(1);
+                if !ipip4(pkt, f, tun_src, c.daddr, self.tun_ident) {
+                    return Some(Action::Drop(DropReason::TooBig));
+                }
+            }
             _ => {}
         }
         self.fast_packets += 1;
         Some(Action::Send { port, mac })
     }
+}
+
+/// IPIP's outer header (RFC 2003), as `wire::ipip::encapsulate` writes it.
+const OUTER: usize = 20;
+/// Outer TTL, as the general path's (`tun::TUN_TTL`).
+const TUN_TTL: u8 = 64;
+
+/// Put an IPIP header from `src` to `dst` in front of the IPv4 packet of `pkt` (the
+/// Ethernet header moves to the new front; padding after the packet is trimmed), exactly
+/// as `wire::ipip::encapsulate` does: DSCP/ECN and DF copied from the inner header.
+#[inline]
+fn ipip4<P: PacketBuf>(pkt: &mut P, f: &Flow, src: [u8; 4], dst: [u8; 4], ident: u16) -> bool {
+    const ETH: usize = 14;
+    let pad = pkt.len().saturating_sub(ETH + f.ip_len);
+    if !pkt.trim(pad) {
+        return false;
+    }
+    let Some(d) = pkt.prepend(OUTER) else { return false };
+    let Some(inner) = d.get(ETH + OUTER..ETH + OUTER + 2) else { return false };
+    let tos = inner[1];
+    d.copy_within(OUTER..OUTER + ETH, 0);
+    let Some(h) = d.get_mut(ETH..ETH + OUTER) else { return false };
+    let total = (f.ip_len + OUTER) as u16;
+    let flags: u16 = if f.dont_frag { 0x4000 } else { 0 };
+    h[0] = 0x45;
+    h[1] = tos;
+    h[2..4].copy_from_slice(&total.to_be_bytes());
+    h[4..6].copy_from_slice(&ident.to_be_bytes());
+    h[6..8].copy_from_slice(&flags.to_be_bytes());
+    h[8] = TUN_TTL;
+    h[9] = wire::ip_proto::IPIP;
+    h[10] = 0;
+    h[11] = 0;
+    h[12..16].copy_from_slice(&src);
+    h[16..20].copy_from_slice(&dst);
+    let mut sum = 0u32;
+    for w in h.chunks_exact(2) {
+        sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
+    }
+    let sum = (sum & 0xffff) + (sum >> 16);
+    let sum = (sum & 0xffff) + (sum >> 16);
+    h[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    true
 }

@@ -77,20 +77,17 @@ impl<P: PacketBuf> Node<P> {
         Some(hop)
     }
 
-    /// The cached hop of destination `dest` at IPv4 `addr` (port, neighbour's MAC, next
-    /// hop), only if it is cached and current: nothing is resolved here (the fast path
-    /// leaves that to [`Node::bind`]).
+    /// The cached hop of destination `dest` at IPv4 `addr`, only if it is cached,
+    /// current and resolved: nothing is resolved here (the fast path leaves that to
+    /// [`Node::bind`]).
     #[inline]
-    pub(crate) fn cached_hop4(&self, dest: u32, addr: [u8; 4]) -> Option<(u16, EthernetAddress, IpAddr)> {
+    pub(crate) fn cached_hop4(&self, dest: u32, addr: [u8; 4]) -> Option<&Hop> {
         let s = self.bindings.slots.get(dest as usize % SLOTS)?.as_ref()?;
         let ok = s.dest == dest
             && s.addr == IpAddr::V4(addr.into())
             && s.cfg_gen == self.cfg_gen
             && s.neigh_gen == self.neigh.generation();
-        if !ok {
-            return None;
-        }
-        Some((s.hop.port, s.hop.mac?, s.hop.next_hop))
+        (ok && s.hop.mac.is_some()).then_some(&s.hop)
     }
 
     /// How many times a destination's hop was resolved (route and neighbour lookups)
