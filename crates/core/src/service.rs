@@ -394,16 +394,19 @@ impl Config {
 #[derive(Debug)]
 pub struct Snapshot {
     services: Vec<Service>,
-    by_key: HashMap<(u8, Addr, u16), usize>,
-    by_mark: HashMap<(u32, bool), usize>,
+    /// hashbrown's default hasher (foldhash): looked up for every new connection and
+    /// every packet without one, keyed by the workers' own data, not by untrusted input
+    /// that could choose collisions (the keys are the configured services).
+    by_key: hashbrown::HashMap<(u8, Addr, u16), usize>,
+    by_mark: hashbrown::HashMap<(u32, bool), usize>,
     max_dests: u32,
     generation: u64,
 }
 
 impl Snapshot {
     pub fn new(services: Vec<Service>, max_dests: u32) -> Snapshot {
-        let mut by_key = HashMap::with_capacity(services.len());
-        let mut by_mark = HashMap::new();
+        let mut by_key = hashbrown::HashMap::with_capacity(services.len());
+        let mut by_mark = hashbrown::HashMap::new();
         for (i, s) in services.iter().enumerate() {
             match s.key {
                 ServiceKey::Proto { proto, addr, port } => by_key.insert((proto.number(), addr, port), i),

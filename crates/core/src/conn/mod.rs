@@ -394,8 +394,15 @@ impl ConnTable {
     /// ip_vs_conn_new + ip_vs_bind_dest: state NONE, counted inactive, armed for the
     /// NONE timeout until the first packet's [`ConnTable::on_packet`].
     pub fn insert(&mut self, c: &NewConn, now_ms: u64) -> Result<ConnId, InsertError> {
+        self.insert_hashed(c, None, now_ms)
+    }
+
+    /// [`ConnTable::insert`] with the in-key's hash when the caller has it (the staged
+    /// path hashed the packet's tuple already): each key is hashed once per insert.
+    pub(crate) fn insert_hashed(&mut self, c: &NewConn, hin: Option<u64>, now_ms: u64) -> Result<ConnId, InsertError> {
         let tin = Tuple::new(c.proto, c.caddr, c.cport, c.vaddr, c.vport);
-        if let Some(id) = self.lookup_in(&tin) {
+        let hin = hin.unwrap_or_else(|| self.hasher.hash(&tin));
+        if let Some(id) = self.find_in_hashed(&tin, hin, false) {
             return Err(InsertError::Exists(id));
         }
         let fnat = c.fwd == FwdMethod::FullNat;
@@ -407,9 +414,14 @@ impl ConnTable {
             if fnat { laddr } else { c.caddr },
             if fnat { c.lport } else { c.cport },
         );
+        let hout = self.hasher.hash(&out);
         if c.fwd.has_replies() {
-            if let Some(id) = self.lookup_out(&out) {
-                return Err(InsertError::Exists(id));
+            let (slab, pool) = (&self.slab.0, &self.pool);
+            let found = self
+                .index
+                .find(hout, KeyDir::Out, |i| slab.get(i as usize).is_some_and(|e| out_matches(e, pool, &out)));
+            if let Some(id) = found {
+                return Err(InsertError::Exists(ConnId(id)));
             }
         }
         if self.free == NIL || self.slab.0.get(self.free as usize).is_none() {
@@ -436,7 +448,7 @@ impl ConnTable {
             self.stats.refused_full += 1;
             return Err(InsertError::Full);
         };
-        self.place(idx, e, now_ms, self.ticks[TcpState::None as usize]);
+        self.place_hashed(idx, e, hin, hout, now_ms, self.ticks[TcpState::None as usize]);
         self.load.bind(c.dest, false);
         self.stats.inserted += 1;
         Ok(ConnId(idx))
@@ -451,9 +463,15 @@ impl ConnTable {
 
     fn place(&mut self, idx: u32, e: Entry, now_ms: u64, ticks: u64) {
         let hin = self.hasher.hash(&in_tuple(&e, &self.pool));
+        let hout = if e.is(F_HAS_OUT) { self.hasher.hash(&out_tuple(&e, &self.pool)) } else { 0 };
+        self.place_hashed(idx, e, hin, hout, now_ms, ticks);
+    }
+
+    /// Index `e` at `idx` under its keys' hashes `hin` and (if it has one) `hout`, store
+    /// it and arm its timer.
+    fn place_hashed(&mut self, idx: u32, e: Entry, hin: u64, hout: u64, now_ms: u64, ticks: u64) {
         self.index.insert(hin, KeyDir::In, idx);
         if e.is(F_HAS_OUT) {
-            let hout = self.hasher.hash(&out_tuple(&e, &self.pool));
             self.index.insert(hout, KeyDir::Out, idx);
         }
         if let Some(s) = self.slab.0.get_mut(idx as usize) {

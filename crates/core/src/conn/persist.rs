@@ -96,6 +96,19 @@ impl ConnTable {
         local: Option<(Addr, u16)>,
         now_ms: u64,
     ) -> Result<Scheduled, ScheduleError> {
+        self.schedule_hashed(svc, sched, t, None, local, now_ms)
+    }
+
+    /// [`ConnTable::schedule`] with `t`'s hash when the caller has it.
+    pub(crate) fn schedule_hashed(
+        &mut self,
+        svc: &Service,
+        sched: &mut dyn Scheduler,
+        t: &Tuple,
+        hash: Option<u64>,
+        local: Option<(Addr, u16)>,
+        now_ms: u64,
+    ) -> Result<Scheduled, ScheduleError> {
         let proto = Protocol::from_number(t.proto).ok_or(ScheduleError::NoDest)?;
         let mut tpl = NIL;
         let di = if let Some(p) = svc.persistence {
@@ -146,7 +159,7 @@ impl ConnTable {
             dest: d.id,
             fwd: d.fwd,
         };
-        let id = self.insert(&nc, now_ms).map_err(|e| match e {
+        let id = self.insert_hashed(&nc, hash, now_ms).map_err(|e| match e {
             InsertError::Full => ScheduleError::Full,
             InsertError::Exists(id) => ScheduleError::Exists(id),
         })?;

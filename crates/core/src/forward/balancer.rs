@@ -224,7 +224,7 @@ impl Balancer {
             if home != self.core && !redirected {
                 return Action::Redirect(home);
             }
-            return self.schedule(svc, pkt, f, node, now);
+            return self.schedule(svc, pkt, f, Some(h), node, now);
         }
         // Else perhaps a NAT reply to a client whose connection another worker holds.
         if !redirected && !node.config().is_local_addr(t.dst) {
@@ -285,7 +285,15 @@ impl Balancer {
 
     /// A new flow for service `svc` (ip_vs_schedule). Only a SYN starts a TCP connection
     /// (IPVS with sloppy_tcp off).
-    fn schedule<P: PacketBuf>(&mut self, svc: usize, pkt: &mut P, f: &Flow, node: &mut Node<P>, now: u64) -> Action {
+    fn schedule<P: PacketBuf>(
+        &mut self,
+        svc: usize,
+        pkt: &mut P,
+        f: &Flow,
+        hash: Option<u64>,
+        node: &mut Node<P>,
+        now: u64,
+    ) -> Action {
         if f.proto == ip_proto::TCP
             && f.tcp_flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) != tcp_flags::SYN
         {
@@ -294,7 +302,7 @@ impl Balancer {
         let (Some(service), Some(sched)) = (self.snap.service(svc), self.scheds.get_mut(svc)) else {
             return Action::Drop(DropReason::NoDest);
         };
-        match self.conns.schedule(service, sched, &f.tuple(), None, now) {
+        match self.conns.schedule_hashed(service, sched, &f.tuple(), hash, None, now) {
             Ok(Scheduled::Conn(id)) => {
                 if let Some(c) = self.conns.get(id) {
                     if let Some(d) = self.stats.dest(c.dest().0) {
@@ -312,6 +320,9 @@ impl Balancer {
                         };
                         self.share(id, &reply);
                     }
+                }
+                if let Some(a) = self.fast(pkt, f, id, Dir::In, node, now) {
+                    return a;
                 }
                 self.established_in(id, pkt, f, node, now)
             }
@@ -376,7 +387,7 @@ impl Balancer {
     /// reusing TIME_WAIT): a SYN is scheduled afresh, anything else is dropped.
     pub(super) fn expired_in<P: PacketBuf>(&mut self, pkt: &mut P, f: &Flow, node: &mut Node<P>, now: u64) -> Action {
         match self.snap.find(f.proto, f.tuple().dst, f.dport, 0) {
-            Some(svc) if self.conns.lookup_in(&f.tuple()).is_none() => self.schedule(svc, pkt, f, node, now),
+            Some(svc) if self.conns.lookup_in(&f.tuple()).is_none() => self.schedule(svc, pkt, f, None, node, now),
             _ => Action::Drop(DropReason::DestRemoved),
         }
     }
