@@ -1277,7 +1277,8 @@ fn workers_list() -> Vec<usize> {
 
 /// `RVS_BENCH_CASES=substring,…` runs only the matching cases (baselines always run);
 /// the placement cases are named "rss …" (`rss` runs just them; "established nat 1k"
-/// matches "rss established nat 1k" too).
+/// matches "rss established nat 1k" too), the scaling cases "scaling established nat 1M
+/// n=4" and so on.
 fn selected(case: &str) -> bool {
     match std::env::var("RVS_BENCH_CASES") {
         Ok(v) if !v.is_empty() => v.split(',').any(|p| case.contains(p)),
