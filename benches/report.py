@@ -72,6 +72,7 @@ out = {
     "new_connections_per_second_per_core": dp["new_connections_per_second_per_core"],
     "cases": cases,
     "rss_placement": dp.get("rss_placement"),
+    "scaling": dp.get("scaling"),
     "icmp_flood": icmp,
     "director": dr or None,
 }
@@ -87,12 +88,17 @@ base = dp["baseline_mpps"]
 nw = dp.get("workers", 1)
 md += [f"## Data path: {'one worker' if nw == 1 else f'{nw} workers'} over net_ring (64-byte frames)", "",
        f"io-forward baseline (same harness, load balancing bypassed; mean of the first and last run): **{f(base)} Mpps**", "",
-       "| case | mode | flows | Mpps | ns/packet | × baseline | conn/s | drops | generator busy |",
-       "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+       "| case | mode | flows | Mpps | ns/packet | × baseline | conn/s | drops | generator busy |"
+       + (" redirects/packet | Mpps per worker |" if nw > 1 else ""),
+       "|---|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---|" if nw > 1 else "")]
 for c in dp["cases"]:
-    md.append(f"| {c['case']} | {c['mode']} | {c['flows']:,} | {f(c['mpps'])} | {f(c['ns_per_packet'], '{:.1f}')} | "
-              f"{f(c['ratio_to_baseline'], '{:.3f}')} | {f(c.get('connections_per_second'), '{:,.0f}')} | {c.get('drops', '-')} | "
-              f"{f(c.get('generator_busy') * 100 if c.get('generator_busy') is not None else None, '{:.0f}%')} |")
+    row = (f"| {c['case']} | {c['mode']} | {c['flows']:,} | {f(c['mpps'])} | {f(c['ns_per_packet'], '{:.1f}')} | "
+           f"{f(c['ratio_to_baseline'], '{:.3f}')} | {f(c.get('connections_per_second'), '{:,.0f}')} | {c.get('drops', '-')} | "
+           f"{f(c.get('generator_busy') * 100 if c.get('generator_busy') is not None else None, '{:.0f}%')} |")
+    if nw > 1:
+        per = " / ".join(f(w["mpps"]) for w in c.get("per_worker", []))
+        row += f" {f(c.get('redirects_per_packet'), '{:.6f}')} | {per or '-'} |"
+    md.append(row)
 rp = dp.get("rss_placement") or {}
 if rp.get("cases"):
     nw = rp["workers"]
@@ -113,6 +119,18 @@ if rp.get("cases"):
             md += ["", f"Persistence ({c['case']}): {c['clients']:,} clients, {c['connections_checked']:,} connections "
                        f"checked; **clients split across real servers: {c['clients_split_across_real_servers']}** "
                        f"(clients per real server {c['clients_per_real_server']}, per worker {c['clients_per_worker']})."]
+sc = dp.get("scaling") or []
+if sc:
+    md += ["", "## Scaling: established NAT over N workers (one generator per worker, RSS placement)", "",
+           "Flows in total, spread over the workers by their clients' RSS queue; each worker fed by its own "
+           "generator lcore. × (N × 1): aggregate over N times the one-worker figure of the same run.", "",
+           "| flows | N | Mpps | Mpps per worker (mean) | × (N × 1) | redirects/packet | drops | generator busy | Mpps per worker |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for c in sc:
+        per = " / ".join(f(w["mpps"]) for w in c["per_worker"])
+        md.append(f"| {c['flows']:,} | {c['workers']} | {f(c['mpps'])} | {f(c['mpps_per_worker'])} | "
+                  f"{f(c['ratio_to_n_times_one_worker'], '{:.3f}')} | {f(c['redirects_per_packet'], '{:.6f}')} | "
+                  f"{c['drops']} | {f(c['generator_busy'] * 100, '{:.0f}%')} | {per} |")
 md += ["", "Targets (printed, not asserted):", ""]
 for c in dp["cases"]:
     if c["case"].startswith("established") and c["flows"] == 1_000_000:

@@ -2,35 +2,41 @@
 //!
 //! Two `net_ring` devices stand for the director's wan (port 0) and lan (port 1). A
 //! net_ring queue's tx feeds the same queue's rx, so each device gets two queue pairs per
-//! worker: the generator (main lcore) sends into queue 2w, which worker w receives; worker
-//! w sends on queue 2w + 1, which the generator receives (one worker: queues 0 and 1, as
+//! worker: worker w's generator sends into queue 2w, which worker w receives; worker w
+//! sends on queue 2w + 1, which its generator receives (one worker: queues 0 and 1, as
 //! before). Each worker is the real loop, `dataplane::run`, with a real `Director`
 //! (services, connection table, neighbour table, routes) on its own lcore; several
-//! workers share an owner `Directory` and redirect rings, as rvsd wires them.
+//! workers share an owner `Directory` and redirect rings, as rvsd wires them. Each worker
+//! has its own generator lcore (generator g on lcore 2g, the main lcore for g = 0; worker
+//! w on lcore 2w + 1), so the generator is not what limits several workers.
 //!
-//! With several workers the generator places every frame as a NIC's Toeplitz RSS would
-//! with rvs's configuration (`Rss::new(DEFAULT_KEY, workers, 128)`, the client's address
-//! alone): by source address on the wan port (it holds the VIPs), by destination on lan
-//! (NAT replies to clients). So "no packet crosses between workers" is measured, from
-//! each worker's `redirects_out`/`redirects_in`, not assumed.
+//! With several workers every frame is placed as a NIC's Toeplitz RSS would with rvs's
+//! configuration (`Rss::new(DEFAULT_KEY, workers, 128)`, the client's address alone): by
+//! source address on the wan port (it holds the VIPs), by destination on lan (NAT replies
+//! to clients). Generator g stands for RSS queue g: it drives only the clients RSS gives
+//! worker g (the flows, new clients and persistent clients are split by their RSS queue),
+//! and checks every frame's queue before sending it (a frame RSS would give another worker
+//! is counted as misplaced and replaced). So "no packet crosses between workers" is
+//! measured, from each worker's `redirects_out`/`redirects_in`, not assumed.
 //!
-//! The generator keeps a fixed number of packets in flight and recycles every mbuf the
+//! A generator keeps a fixed number of packets in flight and recycles every mbuf its
 //! worker sends back into the next packet of its "chain" (the next flow's packet, or
 //! the next packet of a TCP exchange: a returned SYN towards a real server becomes that
 //! server's SYN-ACK), so it never allocates and reacts to what the director really did.
 //! 64-byte frames on the wire (60 bytes + FCS): Ethernet, IPv4 (checksum filled in;
 //! rvs verifies it), TCP with 6 bytes of payload (its checksum is not filled in: rvs
-//! never verifies it, NAT adjusts it incrementally).
+//! never verifies it, NAT adjusts it incrementally). The generators populate their
+//! flows, wait for each other, then share one warm-up and one measured window.
 //!
-//! Cases, each with a fresh worker:
+//! Cases, each with fresh workers:
 //! - io-forward baseline: the same harness, `WorkerConfig::bypass` (rx → swap MACs → tx);
 //!   the generator re-sends what comes back unchanged, so that it is not the limit.
 //!   Measured first and last; the mean is the baseline.
-//! - established NAT / DR / TUN at 1,000 and 1,000,000 flows: one SYN per flow first
-//!   (connection table populated by the director itself), then ACKs with 6 bytes of data
-//!   over the flows in a scattered order (stride 7919). NAT alternates client→server and
-//!   the server's reply (both directions cross a NAT director); DR and TUN carry the
-//!   client's direction only (replies bypass the director).
+//! - established NAT / DR / TUN at 1,000 and 1,000,000 flows (in total, spread over the
+//!   workers by RSS): one SYN per flow first (connection table populated by the director
+//!   itself), then ACKs with 6 bytes of data over the flows in a scattered order (stride
+//!   7919). NAT alternates client→server and the server's reply (both directions cross a
+//!   NAT director); DR and TUN carry the client's direction only (replies bypass it).
 //! - new connections NAT / DR / TUN: SYN, SYN-ACK, ACK, FIN, FIN, ACK for NAT (6 packets
 //!   through the director), SYN, ACK, FIN, ACK for DR/TUN (4); every completed exchange
 //!   starts the next client.
@@ -38,19 +44,24 @@
 //!   in-flight packets running new NAT connections.
 //! - RSS placement, max(2, `RVS_BENCH_WORKERS`) workers: established NAT / DR / TUN at
 //!   1,000 flows, and new connections to a persistent NAT service (`-p`) from 1,000
-//!   clients, each opening connection after connection from new ports; the generator
-//!   records which real servers each client's packets reached (a split client breaks
+//!   clients, each opening connection after connection from new ports; the generators
+//!   record which real servers each client's packets reached (a split client breaks
 //!   persistence). Redirect counters and that check are printed, never asserted.
+//! - scaling, when `RVS_BENCH_WORKERS` is a list ("1,2,4,8"): established NAT at 1M and
+//!   1k flows for each N of the list (and 1): aggregate and per-worker Mpps, aggregate /
+//!   (N × the one-worker figure), redirects per packet.
 //!
 //! Run (root): `cargo bench -p rvs-benches --bench dataplane`. `RVS_BENCH_SECS` sets the
-//! measured seconds per case (default 1.5); `RVS_BENCH_WORKERS` (1..=8, default 1) the
-//! workers of the main cases. The EAL gets one lcore per worker plus the generator's
-//! (`-l 0-N`, or `--lcores` mapped onto the CPUs this process may use when it has fewer).
+//! measured seconds per case (default 1.5); `RVS_BENCH_WORKERS` (1..=8, default 1; or a
+//! list, whose first entry the main cases use) the workers. The EAL gets two lcores per
+//! worker (`-l 0-(2N-1)`, or `--lcores` mapped onto the CPUs this process may use when it
+//! has fewer: lcore i on the i-th of them, modulo their number, one thread per physical
+//! core first).
 
 #![allow(clippy::manual_is_multiple_of)] // MSRV 1.80
 
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use control::config::REDIRECT_RING;
@@ -248,33 +259,88 @@ fn client(i: u32) -> (Ipv4Addr, u16) {
     (Ipv4Addr::from(0x0b00_0000 + i), 10_000 + (i & 0x3fff) as u16)
 }
 
+/// One generator's share of `n` established flows: the flows RSS gives its worker, in
+/// index order (the order they are populated in) and in the scattered order they are
+/// visited (stride [`STRIDE`] over all `n`, so one worker sees the order it always did).
+struct FlowList {
+    fill: Vec<u32>,
+    walk: Vec<u32>,
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// The RSS queue (worker) of each client address; everything is queue 0 for one worker.
+fn queue_of(rss: &Rss, workers: usize, a: Ipv4Addr) -> usize {
+    if workers == 1 {
+        0
+    } else {
+        usize::from(rss.queue_of(Addr::from(a)))
+    }
+}
+
+/// Flows 0..n split over `workers` generators by their client's RSS queue.
+fn flow_lists(n: u32, rss: &Rss, workers: usize) -> Vec<FlowList> {
+    let owner: Vec<u8> = (0..n).map(|i| queue_of(rss, workers, client(i).0) as u8).collect();
+    let mut lists: Vec<FlowList> = (0..workers)
+        .map(|_| FlowList {
+            fill: Vec::with_capacity(n as usize / workers),
+            walk: Vec::with_capacity(n as usize / workers),
+        })
+        .collect();
+    for i in 0..n {
+        lists[usize::from(owner[i as usize])].fill.push(i);
+    }
+    // A stride that visits every flow once per round.
+    let mut stride = (STRIDE % n).max(1);
+    while gcd(stride, n) != 1 {
+        stride += 1;
+    }
+    let mut cur = 0u32;
+    for _ in 0..n {
+        cur += stride;
+        if cur >= n {
+            cur -= n;
+        }
+        lists[usize::from(owner[cur as usize])].walk.push(cur);
+    }
+    lists
+}
+
 /// Established flows: populate with one SYN each, then ACKs in a scattered order.
 struct Established {
     /// `None`: the mix (mode by flow index).
     mode: Option<Mode>,
-    n: u32,
-    populated: u32,
-    cur: u32,
-    stride: u32,
+    flows: FlowList,
+    populated: usize,
+    cur: usize,
 }
 
 const EST_DATA: u32 = 0x0100;
 const EST_REPLY: u32 = 0x0101;
 
 impl Established {
-    fn new(mode: Option<Mode>, n: u32, populate: bool) -> Self {
-        Established { mode, n, populated: if populate { 0 } else { n }, cur: 0, stride: STRIDE % n }
+    fn new(mode: Option<Mode>, flows: FlowList, populate: bool) -> Self {
+        assert!(!flows.walk.is_empty(), "a generator without flows");
+        let populated = if populate { 0 } else { flows.fill.len() };
+        Established { mode, flows, populated, cur: 0 }
     }
     fn flow_packet(&mut self, m: &mut Mbuf, macs: &Macs) -> u16 {
-        let (i, flags, seq) = if self.populated < self.n {
+        let (i, flags, seq) = if let Some(&i) = self.flows.fill.get(self.populated) {
             self.populated += 1;
-            (self.populated - 1, SYN, 0)
+            (i, SYN, 0)
         } else {
-            self.cur += self.stride;
-            if self.cur >= self.n {
-                self.cur -= self.n;
+            let i = self.flows.walk[self.cur];
+            self.cur += 1;
+            if self.cur == self.flows.walk.len() {
+                self.cur = 0;
             }
-            (self.cur, ACK, EST_DATA)
+            (i, ACK, EST_DATA)
         };
         let mode = self.mode.unwrap_or(Mode::of_flow(i));
         let (src, sport) = client(i);
@@ -296,7 +362,7 @@ impl Traffic for Established {
         self.flow_packet(m, macs)
     }
     fn populating(&self) -> bool {
-        self.populated < self.n
+        self.populated < self.flows.fill.len()
     }
 }
 
@@ -304,11 +370,46 @@ impl Traffic for Established {
 struct NewConns {
     mode: Mode,
     vport: u16,
-    /// 0: every connection from a new client; n: from n clients in turn, each time from a
-    /// new port.
-    clients: u32,
+    clients: Clients,
     next_client: u32,
     done: u64,
+}
+
+/// Who opens the connections of one generator.
+enum Clients {
+    /// Every connection from a new client: any address (one worker), or those of the list
+    /// (the addresses RSS gives this generator's worker), each time from a new port.
+    Fresh(Option<Vec<u32>>),
+    /// These persistence-case clients in turn, each time from a new port.
+    Few(Vec<u32>),
+}
+
+/// Fresh client addresses the generator of each worker may use (RSS spreads them).
+const FRESH_PER_WORKER: usize = 1 << 16;
+
+fn fresh_clients(rss: &Rss, workers: usize) -> Vec<Clients> {
+    if workers == 1 {
+        return vec![Clients::Fresh(None)];
+    }
+    let mut lists = vec![Vec::with_capacity(FRESH_PER_WORKER); workers];
+    let mut a = 0x0c00_0000u32;
+    while lists.iter().any(|l| l.len() < FRESH_PER_WORKER) {
+        let l = &mut lists[queue_of(rss, workers, Ipv4Addr::from(a))];
+        if l.len() < FRESH_PER_WORKER {
+            l.push(a);
+        }
+        a += 1;
+    }
+    lists.into_iter().map(|l| Clients::Fresh(Some(l))).collect()
+}
+
+/// The persistence case's clients, split by RSS queue.
+fn persist_clients(rss: &Rss, workers: usize) -> Vec<Clients> {
+    let mut lists = vec![Vec::new(); workers];
+    for i in 0..PERSIST_CLIENTS {
+        lists[queue_of(rss, workers, persist_client(i))].push(i);
+    }
+    lists.into_iter().map(Clients::Few).collect()
 }
 
 const NEW_KIND: u32 = 0x0200;
@@ -319,18 +420,28 @@ fn persist_client(i: u32) -> Ipv4Addr {
 }
 
 impl NewConns {
-    fn new(mode: Mode) -> Self {
-        NewConns { mode, vport: mode.vport(), clients: 0, next_client: 0, done: 0 }
+    fn new(mode: Mode, clients: Clients) -> Self {
+        assert!(
+            !matches!(&clients, Clients::Few(l) | Clients::Fresh(Some(l)) if l.is_empty()),
+            "a generator without clients"
+        );
+        NewConns { mode, vport: mode.vport(), clients, next_client: 0, done: 0 }
     }
 
     fn start(&mut self, m: &mut Mbuf, macs: &Macs) -> u16 {
         let c = self.next_client;
         self.next_client = self.next_client.wrapping_add(1);
-        let (src, sport) = if self.clients == 0 {
-            (Ipv4Addr::from(0x0c00_0000 + (c & 0x00ff_ffff)), 20_000 + (c >> 24) as u16)
-        } else {
+        let (src, sport) = match &self.clients {
+            Clients::Fresh(None) => (Ipv4Addr::from(0x0c00_0000 + (c & 0x00ff_ffff)), 20_000 + (c >> 24) as u16),
+            Clients::Fresh(Some(l)) => {
+                let k = l.len() as u32;
+                (Ipv4Addr::from(l[(c % k) as usize]), 20_000 + (c / k % 40_000) as u16)
+            }
             // A port is reused only after 60,000 connections of that client.
-            (persist_client(c % self.clients), 1024 + (c / self.clients % 60_000) as u16)
+            Clients::Few(l) => {
+                let k = l.len() as u32;
+                (persist_client(l[(c % k) as usize]), 1024 + (c / k % 60_000) as u16)
+            }
         };
         let p = Pkt { src, dst: self.mode.vip(), sport, dport: self.vport, flags: SYN, seq: NEW_KIND };
         write(m, WAN, &p, macs);
@@ -394,10 +505,12 @@ struct Persist {
 }
 
 impl Persist {
-    fn new() -> Self {
-        let mut new = NewConns::new(Mode::Persist);
-        new.clients = PERSIST_CLIENTS;
-        Persist { new, reached: vec![0; PERSIST_CLIENTS as usize], connections: 0 }
+    fn new(clients: Clients) -> Self {
+        Persist {
+            new: NewConns::new(Mode::Persist, clients),
+            reached: vec![0; PERSIST_CLIENTS as usize],
+            connections: 0,
+        }
     }
 }
 
@@ -453,20 +566,27 @@ impl Traffic for Mix {
     }
 }
 
-/// The generator's queues and pool.
+/// One generator: the queues into its worker and back, and the pool.
 struct Gen {
-    /// Into worker w on port p: index `p * workers + w`, with its pending burst.
+    /// Its worker's index, and the RSS queue it stands for.
+    index: usize,
+    /// Into its worker on port p (index p), with its pending burst.
     tx: Vec<TxQueue>,
     pend: Vec<Burst>,
-    /// What the workers send, with the port it came out of.
+    /// What its worker sends, with the port it came out of.
     rx: Vec<(u16, RxQueue)>,
     pool: Mempool,
     macs: Macs,
     sent: u64,
     recv: u64,
+    /// Workers of the current case, and their RSS configuration, to place frames as
+    /// the NIC would.
     workers: usize,
-    /// The workers' RSS configuration, to place frames as the NIC would.
     rss: Rss,
+    /// Frames RSS would have given another worker (replaced by fresh ones of its own).
+    misplaced: u64,
+    /// Sleep when idle (it shares its CPU), as the workers do.
+    idle_sleep: bool,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -477,40 +597,49 @@ struct Window {
     completed: u64,
 }
 
+/// Sleep when idle for this long (a generator sharing its CPU).
+const GEN_IDLE_SLEEP_US: u64 = 50;
+
+/// What the generators of one case share: they populate, wait for each other, then
+/// generator 0 sets one warm-up and one measured window for all.
+struct Phase {
+    gens: usize,
+    populated: AtomicUsize,
+    /// TSC at the start and end of the measured window (0: not set yet).
+    start: AtomicU64,
+    end: AtomicU64,
+    warm_tsc: u64,
+    measure_tsc: u64,
+}
+
 impl Gen {
-    fn new(s: &Setup) -> Gen {
-        let mut g = Gen {
-            tx: vec![],
-            pend: vec![],
-            rx: vec![],
+    /// Generator `index`, on the queues of worker `index`.
+    fn new(s: &Setup, index: usize) -> Gen {
+        let q = 2 * index as u16;
+        Gen {
+            index,
+            tx: s.ports.iter().map(|p| p.tx_queue(q).expect("tx")).collect(),
+            pend: s.ports.iter().map(|_| Burst::new()).collect(),
+            rx: s.ports.iter().enumerate().map(|(i, p)| (i as u16, p.rx_queue(q + 1).expect("rx"))).collect(),
             pool: s.pool.clone(),
             macs: Macs { port: s.macs },
             sent: 0,
             recv: 0,
-            workers: 0,
+            workers: 1,
             rss: Rss::new(rss::DEFAULT_KEY, 1, 128),
-        };
-        g.set_workers(s, 1);
-        g
+            misplaced: 0,
+            idle_sleep: false,
+        }
     }
 
-    /// Use the queues of `workers` workers.
-    fn set_workers(&mut self, s: &Setup, workers: usize) {
-        if workers == self.workers {
-            return;
-        }
+    /// Get ready for a case of `workers` workers.
+    fn begin(&mut self, workers: usize, idle_sleep: bool) {
         self.workers = workers;
         self.rss = Rss::new(rss::DEFAULT_KEY, workers as u16, 128);
-        // A queue has one owner at a time: release the old ones first.
-        self.tx.clear();
-        self.rx.clear();
-        self.tx = s.ports.iter().flat_map(|p| (0..workers).map(|w| p.tx_queue(2 * w as u16).expect("tx"))).collect();
-        self.pend = self.tx.iter().map(|_| Burst::new()).collect();
-        self.rx = (0..s.ports.len() as u16)
-            .flat_map(|p| {
-                (0..workers).map(move |w| (p, s.ports[usize::from(p)].rx_queue(2 * w as u16 + 1).expect("rx")))
-            })
-            .collect();
+        self.idle_sleep = idle_sleep;
+        self.misplaced = 0;
+        self.sent = 0;
+        self.recv = 0;
     }
 
     /// The worker a NIC with rvs's RSS delivers this frame to: hashed on the client's
@@ -525,9 +654,20 @@ impl Gen {
         usize::from(self.rss.queue_of(Addr::from(a)))
     }
 
+    /// Send `m` into `port` if RSS gives it to this generator's worker; else (a frame
+    /// of another worker's client came back here) count it and send a fresh one instead.
     #[inline]
-    fn push(&mut self, port: u16, m: Mbuf) {
-        let p = usize::from(port) * self.workers + self.worker_of(port, &m);
+    fn push<T: Traffic>(&mut self, t: &mut T, mut port: u16, mut m: Mbuf) {
+        let mut tries = 0;
+        while self.worker_of(port, &m) != self.index {
+            self.misplaced += 1;
+            tries += 1;
+            if tries > 16 {
+                return; // dropping `m` frees it
+            }
+            port = t.next(None, &mut m, &self.macs);
+        }
+        let p = usize::from(port);
         // The worker's input ring never holds more than what is in flight, so a full
         // pending burst always drains.
         while self.pend[p].is_full() {
@@ -553,7 +693,7 @@ impl Gen {
         for _ in in_flight..in_flight_target() {
             let Some(mut m) = self.pool.alloc() else { break };
             let port = t.next(None, &mut m, &self.macs);
-            self.push(port, m);
+            self.push(t, port, m);
         }
         self.flush();
     }
@@ -588,7 +728,7 @@ impl Gen {
                         let seen = parse(m.data());
                         t.next(Some((port, seen)), &mut m, &self.macs)
                     };
-                    self.push(out, m);
+                    self.push(t, out, m);
                 }
             }
             // Full bursts go out as they fill (in `push`); partial ones only when nothing
@@ -603,6 +743,9 @@ impl Gen {
                 if idle % 4096 == 0 {
                     self.top_up(t, stats);
                 }
+                if self.idle_sleep && idle % 64 == 0 {
+                    std::thread::sleep(std::time::Duration::from_micros(GEN_IDLE_SLEEP_US));
+                }
             }
             if done(t, now) {
                 return Window {
@@ -613,6 +756,29 @@ impl Gen {
                 };
             }
         }
+    }
+
+    /// One case on this generator (its worker's `stats`): fill the pipe, populate, wait
+    /// for the other generators, warm up, then the measured window; `at_start` runs
+    /// as it opens.
+    fn case<T: Traffic>(&mut self, t: &mut T, stats: &Arc<CoreStats>, ph: &Phase, at_start: impl FnOnce()) -> Window {
+        let stats = std::slice::from_ref(stats);
+        self.top_up(t, stats);
+        let deadline = lcore::tsc() + 120 * lcore::tsc_hz();
+        self.run(t, stats, |t, now| !t.populating() || now > deadline);
+        ph.populated.fetch_add(1, Ordering::AcqRel);
+        let lead = self.index == 0;
+        self.run(t, stats, |_, now| {
+            if lead && ph.start.load(Ordering::Acquire) == 0 && ph.populated.load(Ordering::Acquire) == ph.gens {
+                ph.end.store(now + ph.warm_tsc + ph.measure_tsc, Ordering::Release);
+                ph.start.store(now + ph.warm_tsc, Ordering::Release);
+            }
+            let start = ph.start.load(Ordering::Acquire);
+            start != 0 && now >= start
+        });
+        at_start();
+        let end = ph.end.load(Ordering::Acquire);
+        self.run(t, stats, |_, now| now >= end)
     }
 
     /// Free everything in the generator's hands and in its rx rings.
@@ -646,9 +812,17 @@ fn cidr(s: &str) -> Ipv4Cidr {
     s.parse().expect("cidr")
 }
 
+/// Mbufs for `workers` generator/worker pairs: what each generator keeps in flight plus
+/// a ring's worth, every lcore's mempool cache, and slack (8191 for up to two pairs).
+fn pool_size(workers: usize) -> u32 {
+    let n = workers * (IN_FLIGHT as usize + 1024) + 2 * workers * 256 + 2048;
+    (n + 1).next_power_of_two() as u32 - 1
+}
+
 /// Ports with `workers` workers' queue pairs (two each), services and routes.
 fn setup(workers: usize) -> Setup {
-    let pool = Mempool::create("bench_pkt", 8191, 256, dpdk::MBUF_DEFAULT_DATA_ROOM, -1).expect("mempool");
+    let pool =
+        Mempool::create("bench_pkt", pool_size(workers), 256, dpdk::MBUF_DEFAULT_DATA_ROOM, -1).expect("mempool");
     let mut ports = Vec::new();
     let mut macs = [EthernetAddress::default(); 2];
     for (i, name) in ["net_ring0", "net_ring1"].iter().enumerate() {
@@ -703,9 +877,13 @@ struct Running {
     _ctl: Vec<crossbeam::channel::Sender<rvs_core::ctl::WorkerCtl>>,
 }
 
-/// Worker w's lcore (the generator has lcore 0).
+/// Worker w's lcore; its generator's is the one before (generator 0: the main lcore).
 fn worker_lcore(w: usize) -> u32 {
-    w as u32 + 1
+    2 * w as u32 + 1
+}
+
+fn gen_lcore(g: usize) -> u32 {
+    2 * g as u32
 }
 
 /// Start `workers` fresh workers (each its own Director and connection table of
@@ -776,12 +954,16 @@ fn start_workers(s: &Setup, snapshot: &Arc<Snapshot>, workers: usize, capacity: 
     Running { stop, stats, _ctl: ctls }
 }
 
-fn stop_workers(r: Running, s: &Setup, g: &mut Gen) {
+fn stop_workers(r: Running, s: &Setup, gens: &mut [Gen]) {
     r.stop.store(true, Ordering::Relaxed);
     for w in 0..r.stats.len() {
         lcore::wait(worker_lcore(w));
     }
-    g.drain();
+    for g in gens.iter_mut() {
+        g.drain();
+        g.sent = 0;
+        g.recv = 0;
+    }
     // What the workers had not received yet.
     let mut b = Burst::new();
     for p in &s.ports {
@@ -792,8 +974,6 @@ fn stop_workers(r: Running, s: &Setup, g: &mut Gen) {
             }
         }
     }
-    g.sent = 0;
-    g.recv = 0;
 }
 
 fn total_drops(stats: &[Arc<CoreStats>]) -> u64 {
@@ -840,11 +1020,13 @@ struct PersistCheck {
 }
 
 impl PersistCheck {
-    fn of(t: &Persist, rss: &Rss, workers: usize) -> PersistCheck {
+    /// From every generator's records (each saw the frames of its own worker).
+    fn of(ts: &[Persist], rss: &Rss, workers: usize) -> PersistCheck {
         let mut per_worker = vec![0; workers];
         let mut per_server = vec![0; RS.len()];
         let (mut clients, mut split) = (0, 0);
-        for (i, &bits) in t.reached.iter().enumerate() {
+        let reached = (0..PERSIST_CLIENTS as usize).map(|i| ts.iter().fold(0u8, |b, t| b | t.reached[i]));
+        for (i, bits) in reached.enumerate() {
             if bits == 0 {
                 continue;
             }
@@ -855,7 +1037,8 @@ impl PersistCheck {
             }
             per_worker[usize::from(rss.queue_of(Addr::from(persist_client(i as u32))))] += 1;
         }
-        PersistCheck { clients, connections: t.connections, split, per_server, per_worker }
+        let connections = ts.iter().map(|t| t.connections).sum();
+        PersistCheck { clients, connections, split, per_server, per_worker }
     }
 }
 
@@ -867,7 +1050,10 @@ struct CaseResult {
     cps: Option<f64>,
     drops: u64,
     conns: u64,
+    /// The busiest generator's share of its time spent on packets.
     gen_busy: f64,
+    /// Frames RSS would have given another worker than the one their generator feeds.
+    misplaced: u64,
     per_worker: Vec<WorkerFigures>,
     persist: Option<PersistCheck>,
 }
@@ -879,11 +1065,18 @@ impl CaseResult {
     }
 }
 
-fn measure<T: Traffic>(s: &Setup, g: &mut Gen, c: Case, t: &mut T) -> CaseResult {
+/// Measure one case: fresh workers, and on each worker's generator the traffic
+/// `make(g)` returns; returns the figures and each generator's traffic.
+fn measure<T: Traffic + Send + 'static>(
+    s: &Setup,
+    gens: &mut Vec<Gen>,
+    c: Case,
+    mut make: impl FnMut(usize) -> T,
+) -> (CaseResult, Vec<T>) {
     let hz = lcore::tsc_hz() as f64;
     let secs: f64 = std::env::var("RVS_BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(1.5);
-    g.set_workers(s, c.workers);
-    let w = start_workers(s, c.snapshot, c.workers, c.capacity, c.bypass);
+    let n = c.workers;
+    let w = start_workers(s, c.snapshot, n, c.capacity, c.bypass);
     // Wait until the workers have built their Directors (a large connection table takes a
     // while to allocate) and taken the neighbour bindings (published at the first tick).
     let ready = lcore::tsc() + (60.0 * hz) as u64;
@@ -893,17 +1086,42 @@ fn measure<T: Traffic>(s: &Setup, g: &mut Gen, c: Case, t: &mut T) -> CaseResult
     {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    g.top_up(t, &w.stats);
-    let deadline = lcore::tsc() + (120.0 * hz) as u64;
-    g.run(t, &w.stats, |t, now| !t.populating() || now > deadline);
-    let warm_end = lcore::tsc() + (0.3 * hz) as u64;
-    g.run(t, &w.stats, |_, now| now >= warm_end);
-    let drops0 = total_drops(&w.stats);
-    let rx0: Vec<u64> = w.stats.iter().map(|st| rx_packets(st)).collect();
-    let end = lcore::tsc() + (secs * hz) as u64;
-    let win = g.run(t, &w.stats, |_, now| now >= end);
+    let ph = Arc::new(Phase {
+        gens: n,
+        populated: AtomicUsize::new(0),
+        start: AtomicU64::new(0),
+        end: AtomicU64::new(0),
+        warm_tsc: (0.3 * hz) as u64,
+        measure_tsc: (secs * hz) as u64,
+    });
+    let idle_sleep = sharing(&s.cpus, n);
+    // Generators 1.. on their lcores, generator 0 here; each comes back with its traffic.
+    let mut idle: Vec<Gen> = gens.drain(n..).collect();
+    let mut own = gens.drain(..).map(Some).collect::<Vec<_>>();
+    let (done_tx, done_rx) = crossbeam::channel::unbounded();
+    for (g, slot) in own.iter_mut().enumerate().skip(1) {
+        let mut gen = slot.take().expect("generator");
+        gen.begin(n, idle_sleep);
+        let mut t = make(g);
+        let (st, ph, done) = (w.stats[g].clone(), ph.clone(), done_tx.clone());
+        lcore::launch(gen_lcore(g), move || {
+            let win = gen.case(&mut t, &st, &ph, || {});
+            let _ = done.send((g, gen, t, win));
+            0
+        })
+        .expect("launch generator");
+    }
+    let mut gen0 = own[0].take().expect("generator");
+    gen0.begin(n, idle_sleep);
+    let mut t0 = make(0);
+    let mut at_start = (0, Vec::new());
+    let win0 = gen0.case(&mut t0, &w.stats[0], &ph, || {
+        at_start = (total_drops(&w.stats), w.stats.iter().map(|st| rx_packets(st)).collect());
+    });
+    // Per worker, over generator 0's window (the others' differ by microseconds).
+    let (drops0, rx0) = at_start;
     let drops = total_drops(&w.stats) - drops0;
-    let dt = win.tsc as f64 / hz;
+    let dt = win0.tsc as f64 / hz;
     let per_worker = w
         .stats
         .iter()
@@ -915,22 +1133,41 @@ fn measure<T: Traffic>(s: &Setup, g: &mut Gen, c: Case, t: &mut T) -> CaseResult
             redirects_in: st.redirects_in.get(),
         })
         .collect();
+    let mut done: Vec<Option<(Gen, T, Window)>> = (0..n).map(|_| None).collect();
+    done[0] = Some((gen0, t0, win0));
+    for _ in 1..n {
+        let (g, gen, t, win) = done_rx.recv().expect("a generator's result");
+        lcore::wait(gen_lcore(g));
+        done[g] = Some((gen, t, win));
+    }
     let conns = w.stats.iter().map(|st| st.conns.get()).sum();
-    stop_workers(w, s, g);
-    let mpps = win.packets as f64 / dt / 1e6;
-    let cps = (win.completed > 0).then(|| win.completed as f64 / dt);
-    CaseResult {
+    let (mut mpps, mut cps, mut busy, mut misplaced) = (0.0, 0.0, 0.0f64, 0);
+    let mut traffic = Vec::with_capacity(n);
+    for (gen, t, win) in done.into_iter().map(|d| d.expect("every generator")) {
+        let dt = win.tsc as f64 / hz;
+        mpps += win.packets as f64 / dt / 1e6;
+        cps += win.completed as f64 / dt;
+        busy = busy.max(win.busy_tsc as f64 / win.tsc as f64);
+        misplaced += gen.misplaced;
+        gens.push(gen);
+        traffic.push(t);
+    }
+    gens.append(&mut idle);
+    stop_workers(w, s, &mut gens[..n]);
+    let r = CaseResult {
         case: c.name,
         mode: c.mode,
         flows: c.flows,
         mpps,
-        cps,
+        cps: (cps > 0.0).then_some(cps),
         drops,
         conns,
-        gen_busy: win.busy_tsc as f64 / win.tsc as f64,
+        gen_busy: busy,
+        misplaced,
         per_worker,
         persist: None,
-    }
+    };
+    (r, traffic)
 }
 
 /// The CPUs this process may run on (`Cpus_allowed_list`, e.g. "0-3,8"); 0 and 1 if unknown.
@@ -950,16 +1187,31 @@ fn allowed_cpus() -> Vec<usize> {
     cpus
 }
 
-/// The CPU of each of `n` lcores (the generator's, then the workers'): the usable CPUs in
-/// order; with fewer CPUs than lcores, the generator keeps the first to itself (it feeds
-/// every worker) and the workers share the others.
-fn lcore_cpus(n: usize) -> Vec<usize> {
-    let cpus = allowed_cpus();
-    if cpus.len() >= n {
-        return cpus[..n].to_vec();
+/// The usable CPUs, one hardware thread of each physical core first, then their
+/// siblings, so that lcores running at once get cores of their own while there are enough.
+fn ordered_cpus() -> Vec<usize> {
+    let topo = |c: usize, f: &str| {
+        std::fs::read_to_string(format!("/sys/devices/system/cpu/cpu{c}/topology/{f}"))
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+    };
+    let mut seen = Vec::new();
+    let mut ranked = Vec::new();
+    for c in allowed_cpus() {
+        let core = (topo(c, "physical_package_id").unwrap_or(0), topo(c, "core_id").unwrap_or(c as i64));
+        ranked.push((seen.iter().filter(|k| **k == core).count(), c));
+        seen.push(core);
     }
-    let rest = if cpus.len() > 1 { &cpus[1..] } else { &cpus[..] };
-    (0..n).map(|i| if i == 0 { cpus[0] } else { rest[(i - 1) % rest.len()] }).collect()
+    ranked.sort_unstable();
+    ranked.into_iter().map(|(_, c)| c).collect()
+}
+
+/// The CPU of each of `n` lcores (generator g: lcore 2g, worker w: 2w + 1): lcore i on
+/// the i-th usable CPU, modulo their number. With two CPUs, the generators share one and
+/// the workers the other; one pair (generator 0, worker 0) never shares.
+fn lcore_cpus(n: usize) -> Vec<usize> {
+    let cpus = ordered_cpus();
+    (0..n).map(|i| cpus[i % cpus.len()]).collect()
 }
 
 /// `-l 0-(n-1)` when lcore i is CPU i (as before: `-l 0-1` for one worker), else `--lcores`.
@@ -971,9 +1223,9 @@ fn lcore_args(cpus: &[usize]) -> Vec<String> {
     vec![format!("--lcores={}", map.join(","))]
 }
 
-/// Whether the first `workers` workers share a CPU with each other or the generator.
+/// Whether the lcores of the first `workers` generator/worker pairs share a CPU.
 fn sharing(cpus: &[usize], workers: usize) -> bool {
-    let used = &cpus[..=workers];
+    let used = &cpus[..2 * workers];
     used.iter().enumerate().any(|(i, c)| used[..i].contains(c))
 }
 
@@ -1005,14 +1257,28 @@ fn in_flight_target() -> u64 {
     std::env::var("RVS_BENCH_IN_FLIGHT").ok().and_then(|v| v.parse().ok()).unwrap_or(IN_FLIGHT).min(1000)
 }
 
-/// Workers of the main cases: `RVS_BENCH_WORKERS` (1..=8), default 1.
-fn workers() -> usize {
-    std::env::var("RVS_BENCH_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1).clamp(1, MAX_WORKERS)
+/// `RVS_BENCH_WORKERS`: a number of workers (1..=8, default 1) or a list ("1,2,4,8"),
+/// whose first entry the main cases use.
+fn workers_list() -> Vec<usize> {
+    let mut l = Vec::new();
+    for p in std::env::var("RVS_BENCH_WORKERS").unwrap_or_default().split(',') {
+        if let Ok(n) = p.trim().parse::<usize>() {
+            let n = n.clamp(1, MAX_WORKERS);
+            if !l.contains(&n) {
+                l.push(n);
+            }
+        }
+    }
+    if l.is_empty() {
+        l.push(1);
+    }
+    l
 }
 
 /// `RVS_BENCH_CASES=substring,…` runs only the matching cases (baselines always run);
 /// the placement cases are named "rss …" (`rss` runs just them; "established nat 1k"
-/// matches "rss established nat 1k" too).
+/// matches "rss established nat 1k" too), the scaling cases "scaling established nat 1M
+/// n=4" and so on.
 fn selected(case: &str) -> bool {
     match std::env::var("RVS_BENCH_CASES") {
         Ok(v) if !v.is_empty() => v.split(',').any(|p| case.contains(p)),
@@ -1039,11 +1305,65 @@ fn workers_json(r: &CaseResult) -> String {
     array(&items)
 }
 
+fn rss_for(workers: usize) -> Rss {
+    Rss::new(rss::DEFAULT_KEY, workers as u16, 128)
+}
+
+/// Each generator's share of `flows` established flows.
+fn established(mode: Option<Mode>, flows: u32, populate: bool, workers: usize) -> impl FnMut(usize) -> Established {
+    let mut lists: Vec<Option<FlowList>> =
+        flow_lists(flows, &rss_for(workers), workers).into_iter().map(Some).collect();
+    move |g| Established::new(mode, lists[g].take().expect("flows"), populate)
+}
+
+fn echo(workers: usize) -> impl FnMut(usize) -> Echo {
+    let mut est = established(Some(Mode::Dr), 1000, false, workers);
+    move |g| Echo(est(g))
+}
+
+fn new_conns(mode: Mode, workers: usize) -> impl FnMut(usize) -> NewConns {
+    let mut clients: Vec<Option<Clients>> = fresh_clients(&rss_for(workers), workers).into_iter().map(Some).collect();
+    move |g| NewConns::new(mode, clients[g].take().expect("clients"))
+}
+
+fn mix(workers: usize) -> impl FnMut(usize) -> Mix {
+    let mut est = established(None, 1_000_000, true, workers);
+    let mut new = new_conns(Mode::Nat, workers);
+    move |g| Mix { est: est(g), new: new(g), every: 10, assigned: 0 }
+}
+
+fn persist(workers: usize) -> impl FnMut(usize) -> Persist {
+    let mut clients: Vec<Option<Clients>> = persist_clients(&rss_for(workers), workers).into_iter().map(Some).collect();
+    move |g| Persist::new(clients[g].take().expect("clients"))
+}
+
+fn flows_label(n: u32) -> String {
+    if n >= 1_000_000 {
+        format!("{}M", n / 1_000_000)
+    } else {
+        format!("{}k", n / 1000)
+    }
+}
+
+/// Mpps per worker, "a / b / …".
+fn shares(r: &CaseResult) -> String {
+    r.per_worker.iter().map(|w| format!("{:.2}", w.mpps)).collect::<Vec<_>>().join(" / ")
+}
+
 fn main() {
-    let workers = workers();
+    let list = workers_list();
+    let workers = list[0];
     // The placement cases need at least two workers.
-    let rss_workers = workers.max(2);
-    let cpus = lcore_cpus(rss_workers + 1);
+    let rss_workers = list.iter().copied().max().unwrap_or(1).max(2);
+    // Scaling runs when several counts are given, always with the one-worker reference.
+    let mut scaling = list.clone();
+    if scaling.len() > 1 && !scaling.contains(&1) {
+        scaling.insert(0, 1);
+    }
+    if scaling.len() < 2 {
+        scaling.clear();
+    }
+    let cpus = lcore_cpus(2 * rss_workers);
     let (args, prefix) = eal_args(&cpus);
     let eal = match Eal::init(&args) {
         Ok(e) => e,
@@ -1055,11 +1375,16 @@ fn main() {
     let huge = !args.iter().any(|a| a == "--no-huge");
     let mut s = setup(rss_workers);
     s.cpus = cpus;
-    let mut g = Gen::new(&s);
+    let mut gens: Vec<Gen> = (0..rss_workers).map(|g| Gen::new(&s, g)).collect();
     println!(
-        "dataplane bench: {workers} worker lcore(s) running dataplane::run ({rss_workers} for the RSS placement cases), generator on the main lcore, net_ring ports, {} memory, {FRAME}+4-byte frames, {IN_FLIGHT} packets in flight",
+        "dataplane bench: {workers} worker lcore(s) running dataplane::run ({rss_workers} for the RSS placement cases{}), each fed by its own generator lcore, net_ring ports, {} memory, {FRAME}+4-byte frames, {IN_FLIGHT} packets in flight per generator",
+        if scaling.is_empty() { String::new() } else { format!("; scaling over {scaling:?}") },
         if huge { "hugepage" } else { "--no-huge" }
     );
+    let map: Vec<String> = (0..rss_workers)
+        .map(|g| format!("g{g}@{} w{g}@{}", s.cpus[gen_lcore(g) as usize], s.cpus[worker_lcore(g) as usize]))
+        .collect();
+    println!("  generator and worker CPUs: {}", map.join(", "));
 
     const SMALL: u32 = 1 << 14;
     const BIG: u32 = 1 << 21;
@@ -1074,23 +1399,19 @@ fn main() {
         snapshot: &s.snapshot,
     };
     let mut rows: Vec<CaseResult> = Vec::new();
-    let mut echo = Echo(Established::new(Some(Mode::Dr), 1000, false));
-    let base1 = measure(&s, &mut g, case("io-forward baseline (first)", "bypass", 1000, SMALL, true), &mut echo);
+    let (base1, _) =
+        measure(&s, &mut gens, case("io-forward baseline (first)", "bypass", 1000, SMALL, true), echo(workers));
     println!("  baseline (first run) {:.2} Mpps", base1.mpps);
     rows.push(base1);
     for n in [1_000u32, 1_000_000] {
         for mode in [Mode::Nat, Mode::Dr, Mode::Tun] {
             let cap = if n > SMALL { BIG } else { SMALL };
-            let label = format!(
-                "established {} {}",
-                mode.name(),
-                if n >= 1_000_000 { "1M".to_string() } else { format!("{}k", n / 1000) }
-            );
+            let label = format!("established {} {}", mode.name(), flows_label(n));
             if !selected(&label) {
                 continue;
             }
-            let mut t = Established::new(Some(mode), n, true);
-            let r = measure(&s, &mut g, case(&label, mode.name(), u64::from(n), cap, false), &mut t);
+            let t = established(Some(mode), n, true, workers);
+            let (r, _) = measure(&s, &mut gens, case(&label, mode.name(), u64::from(n), cap, false), t);
             println!("  {label}: {:.2} Mpps", r.mpps);
             rows.push(r);
         }
@@ -1100,24 +1421,19 @@ fn main() {
         if !selected(&label) {
             continue;
         }
-        let r = measure(&s, &mut g, case(&label, mode.name(), IN_FLIGHT, new_cap, false), &mut NewConns::new(mode));
+        let c = case(&label, mode.name(), IN_FLIGHT * workers as u64, new_cap, false);
+        let (r, _) = measure(&s, &mut gens, c, new_conns(mode, workers));
         println!("  {label}: {:.2} Mpps, {:.0} conn/s", r.mpps, r.cps.unwrap_or(0.0));
         rows.push(r);
     }
-    let mut mix =
-        Mix { est: Established::new(None, 1_000_000, true), new: NewConns::new(Mode::Nat), every: 10, assigned: 0 };
     if selected("mix") {
-        let r = measure(
-            &s,
-            &mut g,
-            case("mix (1M est. NAT/DR/TUN + 1/10 new NAT)", "mix", 1_000_000, new_cap, false),
-            &mut mix,
-        );
+        let c = case("mix (1M est. NAT/DR/TUN + 1/10 new NAT)", "mix", 1_000_000, new_cap, false);
+        let (r, _) = measure(&s, &mut gens, c, mix(workers));
         println!("  mix: {:.2} Mpps", r.mpps);
         rows.push(r);
     }
-    let mut echo = Echo(Established::new(Some(Mode::Dr), 1000, false));
-    let base2 = measure(&s, &mut g, case("io-forward baseline (last)", "bypass", 1000, SMALL, true), &mut echo);
+    let (base2, _) =
+        measure(&s, &mut gens, case("io-forward baseline (last)", "bypass", 1000, SMALL, true), echo(workers));
     println!("  baseline (last run) {:.2} Mpps", base2.mpps);
     rows.push(base2);
     let baseline = (rows[0].mpps + rows[rows.len() - 1].mpps) / 2.0;
@@ -1138,8 +1454,8 @@ fn main() {
         if !selected(&label) {
             continue;
         }
-        let mut t = Established::new(Some(mode), 1000, true);
-        let r = measure(&s, &mut g, rss_case(label, mode.name(), 1000, SMALL, &s.snapshot), &mut t);
+        let t = established(Some(mode), 1000, true, rss_workers);
+        let (r, _) = measure(&s, &mut gens, rss_case(label, mode.name(), 1000, SMALL, &s.snapshot), t);
         let (out, inn, pkts) = r.redirects();
         println!(
             "  {}, {rss_workers} workers: {:.2} Mpps, redirects out {out} in {inn} of {pkts} packets",
@@ -1148,11 +1464,11 @@ fn main() {
         placed.push(r);
     }
     if selected("rss persistence") {
-        let mut t = Persist::new();
         let label = "rss persistence nat -p".to_string();
         let flows = u64::from(PERSIST_CLIENTS);
-        let mut r = measure(&s, &mut g, rss_case(label, Mode::Persist.name(), flows, BIG, &s.persist_snapshot), &mut t);
-        let p = PersistCheck::of(&t, &Rss::new(rss::DEFAULT_KEY, rss_workers as u16, 128), rss_workers);
+        let c = rss_case(label, Mode::Persist.name(), flows, BIG, &s.persist_snapshot);
+        let (mut r, ts) = measure(&s, &mut gens, c, persist(rss_workers));
+        let p = PersistCheck::of(&ts, &rss_for(rss_workers), rss_workers);
         let (out, inn, pkts) = r.redirects();
         println!(
             "  {}, {rss_workers} workers: {:.0} conn/s, redirects out {out} in {inn} of {pkts} packets; {} clients, {} connections: clients split across real servers: {}",
@@ -1166,17 +1482,53 @@ fn main() {
         placed.push(r);
     }
 
+    // Scaling: established NAT over N workers, flows spread over them by RSS.
+    let mut scaled: Vec<CaseResult> = Vec::new();
+    for flows in [1_000_000u32, 1_000] {
+        for &n in &scaling {
+            let label = format!("scaling established nat {} n={n}", flows_label(flows));
+            if !selected(&label) {
+                continue;
+            }
+            let cap = if flows > SMALL { BIG } else { SMALL };
+            let c = Case {
+                name: label,
+                mode: Mode::Nat.name(),
+                flows: u64::from(flows),
+                capacity: cap,
+                bypass: false,
+                workers: n,
+                snapshot: &s.snapshot,
+            };
+            let (r, _) = measure(&s, &mut gens, c, established(Some(Mode::Nat), flows, true, n));
+            println!("  {}: {:.2} Mpps ({})", r.case, r.mpps, shares(&r));
+            scaled.push(r);
+        }
+    }
+
     println!();
     println!(
-        "{:<44} {:>6} {:>9} {:>8} {:>8} {:>7} {:>12} {:>6} {:>9} {:>8}",
-        "case", "mode", "flows", "Mpps", "ns/pkt", "x base", "conn/s", "drops", "conns", "gen busy"
+        "{:<44} {:>6} {:>9} {:>8} {:>8} {:>7} {:>12} {:>6} {:>9} {:>8}{}",
+        "case",
+        "mode",
+        "flows",
+        "Mpps",
+        "ns/pkt",
+        "x base",
+        "conn/s",
+        "drops",
+        "conns",
+        "gen busy",
+        if workers > 1 { "    redir/pkt  Mpps per worker" } else { "" }
     );
     let mut items = Vec::new();
     for r in &rows {
         let ns = 1e3 / r.mpps;
         let ratio = r.mpps / baseline;
+        let (out, inn, pkts) = r.redirects();
+        let per_pkt = out as f64 / pkts.max(1) as f64;
         println!(
-            "{:<44} {:>6} {:>9} {:>8.2} {:>8.1} {:>7.3} {:>12} {:>6} {:>9} {:>7.0}%",
+            "{:<44} {:>6} {:>9} {:>8.2} {:>8.1} {:>7.3} {:>12} {:>6} {:>9} {:>7.0}%{}",
             r.case,
             r.mode,
             r.flows,
@@ -1186,7 +1538,8 @@ fn main() {
             r.cps.map_or("-".into(), |c| format!("{c:.0}")),
             r.drops,
             r.conns,
-            r.gen_busy * 100.0
+            r.gen_busy * 100.0,
+            if workers > 1 { format!(" {per_pkt:>12.6}  {}", shares(r)) } else { String::new() }
         );
         let mut f = vec![
             ("case", string(&r.case)),
@@ -1203,14 +1556,16 @@ fn main() {
         f.push(("generator_busy", num(r.gen_busy)));
         f.push(("workers", r.per_worker.len().to_string()));
         if r.per_worker.len() > 1 {
-            let (out, inn, _) = r.redirects();
             f.push(("redirects_out", out.to_string()));
             f.push(("redirects_in", inn.to_string()));
+            f.push(("redirects_per_packet", num(per_pkt)));
+            f.push(("misplaced", r.misplaced.to_string()));
+            f.push(("per_worker", workers_json(r)));
         }
         items.push(object(&f));
     }
     println!("baseline (mean of first and last io-forward runs): {baseline:.2} Mpps");
-    println!("(gen busy: share of the generator's time spent on packets; near 100% means the generator, not the worker, set the pace)");
+    println!("(gen busy: share of the busiest generator's time spent on packets; near 100% means the generator, not the worker, set the pace)");
 
     let mut placed_items = Vec::new();
     if !placed.is_empty() {
@@ -1224,7 +1579,6 @@ fn main() {
     for r in &placed {
         let (out, inn, pkts) = r.redirects();
         let per_pkt = out as f64 / pkts.max(1) as f64;
-        let shares: Vec<String> = r.per_worker.iter().map(|w| format!("{:.2}", w.mpps)).collect();
         println!(
             "{:<28} {:>8.2} {:>12} {:>10} {:>10} {:>12.6} {:>6}  {}",
             r.case,
@@ -1234,7 +1588,7 @@ fn main() {
             inn,
             per_pkt,
             r.drops,
-            shares.join(" / ")
+            shares(r)
         );
         let mut f = vec![
             ("case", string(&r.case)),
@@ -1253,6 +1607,7 @@ fn main() {
             ("redirects_per_packet", num(per_pkt)),
             ("drops", r.drops.to_string()),
             ("generator_busy", num(r.gen_busy)),
+            ("misplaced", r.misplaced.to_string()),
             ("per_worker", workers_json(r)),
         ]);
         if let Some(p) = &r.persist {
@@ -1270,6 +1625,56 @@ fn main() {
             ]);
         }
         placed_items.push(object(&f));
+    }
+
+    let mut scaled_items = Vec::new();
+    if !scaled.is_empty() {
+        println!();
+        println!("scaling: established NAT, one generator per worker, frames placed by RSS (flows in total, spread over the workers):");
+        println!(
+            "{:<6} {:>3} {:>8} {:>10} {:>10} {:>12} {:>6} {:>9}  Mpps per worker",
+            "flows", "N", "Mpps", "per worker", "x (N x 1)", "redir/pkt", "drops", "gen busy"
+        );
+    }
+    for r in &scaled {
+        let n = r.per_worker.len();
+        let one = scaled.iter().find(|o| o.flows == r.flows && o.per_worker.len() == 1).map(|o| o.mpps);
+        let ratio = one.map_or(f64::NAN, |one| r.mpps / (n as f64 * one));
+        let (out, inn, pkts) = r.redirects();
+        let per_pkt = out as f64 / pkts.max(1) as f64;
+        println!(
+            "{:<6} {:>3} {:>8.2} {:>10.2} {:>10.3} {:>12.6} {:>6} {:>8.0}%  {}",
+            flows_label(r.flows as u32),
+            n,
+            r.mpps,
+            r.mpps / n as f64,
+            ratio,
+            per_pkt,
+            r.drops,
+            r.gen_busy * 100.0,
+            shares(r)
+        );
+        scaled_items.push(object(&[
+            ("case", string(&r.case)),
+            ("mode", string(r.mode)),
+            ("flows", r.flows.to_string()),
+            ("workers", n.to_string()),
+            ("mpps", num(r.mpps)),
+            ("mpps_per_worker", num(r.mpps / n as f64)),
+            ("ratio_to_n_times_one_worker", num(ratio)),
+            ("packets", pkts.to_string()),
+            ("redirects_out", out.to_string()),
+            ("redirects_in", inn.to_string()),
+            ("redirects_per_packet", num(per_pkt)),
+            ("drops", r.drops.to_string()),
+            ("generator_busy", num(r.gen_busy)),
+            ("misplaced", r.misplaced.to_string()),
+            ("per_worker", workers_json(r)),
+        ]));
+    }
+    let misplaced: u64 = rows.iter().chain(&placed).chain(&scaled).map(|r| r.misplaced).sum();
+    if misplaced > 0 {
+        println!("note: {misplaced} frames came back to a generator whose worker RSS would not give them (replaced by fresh ones)");
     }
 
     // Targets: printed with the distance to each, never asserted.
@@ -1299,10 +1704,11 @@ fn main() {
         ("workers", workers.to_string()),
         ("cases", array(&items)),
         ("rss_placement", object(&[("workers", rss_workers.to_string()), ("cases", array(&placed_items))])),
+        ("scaling", array(&scaled_items)),
     ]);
     write_fragment("dataplane", &json);
 
-    drop(g);
+    drop(gens);
     drop(s);
     drop(eal);
     let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
