@@ -503,11 +503,11 @@ impl ConnTable {
     /// accounting, and re-arms the timer with the state's timeout.
     #[inline]
     pub fn on_packet(&mut self, id: ConnId, dir: Dir, flags: TcpFlags, now_ms: u64) -> Verdict {
-        let Some(e) = self.slab.0.get(id.0 as usize).filter(|e| e.is(F_USED) && !e.is(F_TEMPLATE)) else {
+        let Some(e) = self.slab.0.get(id.0 as usize).filter(|e| e.flags & (F_USED | F_TEMPLATE) == F_USED) else {
             return Verdict::Expired;
         };
         let dest = DestId(e.dest);
-        if !self.load.get(dest).available {
+        if !self.load.available(dest) {
             if self.cfg.expire_nodest_conn {
                 self.stats.expired_nodest += 1;
                 self.remove(id);
@@ -516,41 +516,44 @@ impl ConnTable {
             self.stats.dropped_nodest += 1;
             return Verdict::DropNoDest;
         }
-        let ticks = match Protocol::from_number(e.proto) {
-            Some(Protocol::Tcp) => {
-                if dir == Dir::In && flags.0 & TcpFlags::SYN != 0 && self.reusable(e) {
-                    // ip_vs_in: is_new_conn_expected -> ip_vs_conn_expire_now.
-                    self.remove(id);
-                    return Verdict::Expired;
+        let ticks = if e.proto == Protocol::Tcp.number() {
+            if dir == Dir::In && flags.0 & TcpFlags::SYN != 0 && self.reusable(e) {
+                // ip_vs_in: is_new_conn_expected -> ip_vs_conn_expire_now.
+                self.remove(id);
+                return Verdict::Expired;
+            }
+            let mut input_only = false;
+            let mut f = e.flags;
+            if f & F_NOOUTPUT != 0 {
+                if dir == Dir::Out {
+                    f &= !F_NOOUTPUT;
+                } else {
+                    input_only = true;
                 }
-                let mut input_only = false;
-                let mut f = e.flags;
-                if f & F_NOOUTPUT != 0 {
-                    if dir == Dir::Out {
-                        f &= !F_NOOUTPUT;
-                    } else {
-                        input_only = true;
-                    }
+            }
+            let cur = TcpState::from_u8(e.state);
+            let new = tcp::next_state(cur, dir, input_only, flags);
+            if new != cur {
+                if f & F_INACTIVE == 0 && !new.is_active() {
+                    self.load.set_active(dest, false);
+                    f |= F_INACTIVE;
+                } else if f & F_INACTIVE != 0 && new.is_active() {
+                    self.load.set_active(dest, true);
+                    f &= !F_INACTIVE;
                 }
-                let cur = TcpState::from_u8(e.state);
-                let new = tcp::next_state(cur, dir, input_only, flags);
-                if new != cur {
-                    if f & F_INACTIVE == 0 && !new.is_active() {
-                        self.load.set_active(dest, false);
-                        f |= F_INACTIVE;
-                    } else if f & F_INACTIVE != 0 && new.is_active() {
-                        self.load.set_active(dest, true);
-                        f &= !F_INACTIVE;
-                    }
-                }
+            }
+            // Write back only what changed: an established connection's line stays clean.
+            if new != cur || f != e.flags {
                 if let Some(e) = self.slab.0.get_mut(id.0 as usize) {
                     e.state = new as u8;
                     e.flags = f;
                 }
-                self.ticks.get(new as usize).copied().unwrap_or(0)
             }
-            Some(Protocol::Udp) => self.ticks[tcp::TCP_STATES],
-            _ => self.ticks[tcp::TCP_STATES + 1],
+            self.ticks.get(new as usize).copied().unwrap_or(0)
+        } else if e.proto == Protocol::Udp.number() {
+            self.ticks[tcp::TCP_STATES]
+        } else {
+            self.ticks[tcp::TCP_STATES + 1]
         };
         let d = self.deadline(now_ms, ticks);
         self.wheel.arm(&mut self.slab, id.0, d);
@@ -565,7 +568,7 @@ impl ConnTable {
         let Some(e) = self.slab.0.get(id.0 as usize).filter(|e| e.is(F_USED) && !e.is(F_TEMPLATE)) else {
             return Verdict::Expired;
         };
-        if !self.load.get(DestId(e.dest)).available {
+        if !self.load.available(DestId(e.dest)) {
             return Verdict::DropNoDest;
         }
         let ticks = match Protocol::from_number(e.proto) {

@@ -1,7 +1,7 @@
 //! The fields of an Ethernet/IPv4 or IPv6 TCP or UDP frame the forwarder needs, read
 //! once (IPv6 extension headers walked by `wire`).
 
-use wire::{checksum, ethertype, ip_proto, EthernetFrame, Ipv6Packet};
+use wire::{checksum, ethertype, ip_proto, Ipv6Packet};
 
 use crate::addr::{Addr, Tuple};
 
@@ -68,10 +68,11 @@ impl Flow {
     /// error.
     #[inline]
     pub fn parse(frame: &[u8]) -> Option<Flow> {
-        let eth = EthernetFrame::new_checked(frame).ok()?;
-        match eth.ethertype() {
-            ethertype::IPV4 => Self::parse_v4(eth.payload()),
-            ethertype::IPV6 => Self::parse_v6(eth.payload()),
+        // The EtherType straight from the frame (EthernetFrame's check: 14 bytes).
+        let (t, l3) = (frame.get(12..14)?, frame.get(ETH_LEN..)?);
+        match u16::from_be_bytes([t[0], t[1]]) {
+            ethertype::IPV4 => Self::parse_v4(l3),
+            ethertype::IPV6 => Self::parse_v6(l3),
             _ => None,
         }
     }

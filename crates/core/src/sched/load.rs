@@ -111,6 +111,12 @@ impl DestLoad {
         self.c.get(id.0 as usize).map(Cell::read).unwrap_or_default()
     }
 
+    /// IP_VS_DEST_F_AVAILABLE without reading the other fields (every packet asks).
+    #[inline]
+    pub fn available(&self, id: DestId) -> bool {
+        self.c.get(id.0 as usize).is_some_and(|c| c.bits.load(Relaxed) & AVAILABLE != 0)
+    }
+
     /// IP_VS_DEST_F_OVERLOAD without reading the other fields (scheduler hot loop).
     #[inline]
     pub fn overloaded(&self, id: DestId) -> bool {
