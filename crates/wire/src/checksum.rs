@@ -6,8 +6,10 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+/// Fold a sum of 16-bit words to 16 bits (end-around carry), not complemented: for
+/// callers that combine several RFC 1624 updates into one (`!fold(!c + !m + m' ...)`).
 #[inline]
-fn fold(sum: u64) -> u16 {
+pub fn fold(sum: u64) -> u16 {
     // Four end-around-carry steps cover any u64 (64 -> 33 -> 18 -> 17 -> 16 bits),
     // without a data-dependent loop: this runs several times per forwarded packet.
     let s = (sum & 0xffff_ffff) + (sum >> 32);

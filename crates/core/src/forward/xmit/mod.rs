@@ -7,7 +7,7 @@ mod icmp;
 mod nat;
 mod tun;
 
-pub(crate) use nat::{decrement_ttl, nat as nat_rewrite};
+pub(crate) use nat::decrement_ttl;
 
 use wire::PacketBuf;
 
