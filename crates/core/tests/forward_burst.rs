@@ -64,7 +64,12 @@ fn bursts_longer_than_a_stage_lose_nothing() {
 /// same frames out, same drops, same connection states and counters.
 #[test]
 fn fast_path_agrees_with_the_general_path() {
-    let wan = [NAT_SYN_IN, DR_SYN_IN, UDP_IN, NAT_SYN_IN, DR_SYN_IN, UDP_IN, TUN_SYN_IN, TUN_SYN_IN];
+    // A UDP datagram without checksum (0, RFC 768) must keep none on both paths.
+    let mut udp0 = hex(UDP_IN);
+    udp0[14 + 20 + 6] = 0;
+    udp0[14 + 20 + 7] = 0;
+    let udp0: String = udp0.iter().map(|x| format!("{x:02x}")).collect();
+    let wan = [NAT_SYN_IN, DR_SYN_IN, UDP_IN, NAT_SYN_IN, DR_SYN_IN, UDP_IN, TUN_SYN_IN, TUN_SYN_IN, &udp0];
     let lan = [NAT_SYNACK_IN, RS_UNREACH_IN, NAT_SYNACK_IN];
     let (mut general, mut fast) = (lab(), lab());
     general.dir.lb.set_fast_path(false);
@@ -80,6 +85,8 @@ fn fast_path_agrees_with_the_general_path() {
     }
     assert_eq!(outcome(&iff), outcome(&ig));
     assert!(iff.tx.len() > 20);
+    let zero = iff.tx.iter().filter(|(_, f)| f.len() > 41 && f[23] == 17 && f[40] == 0 && f[41] == 0).count();
+    assert_eq!(zero, 3, "the checksum-less datagram went out three times, still without a checksum");
     assert_eq!(general.dir.lb.fast_path_packets(), 0);
     let n = fast.dir.lb.fast_path_packets();
     assert!(n >= 26, "NAT, DR and TUN inbound and NAT replies take the fast path: {n}");
