@@ -72,6 +72,13 @@ fn defect_11_conn_capacity_bounded_by_the_table() {
 }
 
 #[test]
+fn conn_capacity_v6_is_optional_and_bounded() {
+    assert_eq!(ok(BASE).workers.conn_capacity_v6, None, "unset: half the table (ConnConfig)");
+    assert_eq!(ok(&format!("{BASE}conn_capacity_v6 = 4096\n")).workers.conn_capacity_v6, Some(4096));
+    check(&format!("{BASE}conn_capacity_v6 = 8388608\n"), "t.toml:23: workers.conn_capacity_v6: ", "0..=8388607");
+}
+
+#[test]
 fn defect_11_mbufs_bounded() {
     check(&format!("{BASE}mbufs = 4294967295\n"), "t.toml:23: workers.mbufs: ", "out of range");
     // A need past the largest pool names the keys that drive it.

@@ -301,6 +301,7 @@ fn print_table_memory(cfg: &Config, dpdk_huge: bool) {
 fn conn_config(cfg: &Config) -> ConnConfig {
     ConnConfig {
         capacity: cfg.workers.conn_capacity,
+        capacity_v6: cfg.workers.conn_capacity_v6,
         max_dests: MAX_DESTS,
         workers: cfg.workers.lcores.len() as u32,
         ..ConnConfig::default()

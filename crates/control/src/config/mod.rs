@@ -114,6 +114,8 @@ pub struct WorkersConfig {
     pub mbuf_cache: u32,
     /// Connection-table capacity.
     pub conn_capacity: u32,
+    /// IPv6 connections (and templates) of that capacity (`None`: half).
+    pub conn_capacity_v6: Option<u32>,
     /// Neighbour (ARP) entries.
     pub neigh_capacity: u32,
     /// Packets held per unresolved neighbour while ARP resolves.
@@ -135,6 +137,7 @@ impl Default for WorkersConfig {
             mbufs_auto: false,
             mbuf_cache: DEFAULT_MBUF_CACHE,
             conn_capacity: DEFAULT_CONN_CAPACITY,
+            conn_capacity_v6: None,
             neigh_capacity: DEFAULT_NEIGH_CAPACITY,
             neigh_queue: DEFAULT_NEIGH_QUEUE,
             neigh_reachable_secs: DEFAULT_NEIGH_REACHABLE_SECS,

@@ -73,6 +73,8 @@ pub(super) struct RawWorkers {
     #[serde(default)]
     pub conn_capacity: Option<S<u32>>,
     #[serde(default)]
+    pub conn_capacity_v6: Option<S<u32>>,
+    #[serde(default)]
     pub neigh_capacity: Option<S<u32>>,
     #[serde(default)]
     pub neigh_queue: Option<S<u32>>,

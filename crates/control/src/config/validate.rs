@@ -379,6 +379,11 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo, ports: &[PortCo
         mbuf_cache,
         // The table's index names at most MAX_ENTRIES entries (rvs_core::conn).
         conn_capacity: ranged(src, &w.conn_capacity, key("conn_capacity"), d.conn_capacity, 1, MAX_ENTRIES)?,
+        // IPv6 connections take a second line from a pool; unset: half the table.
+        conn_capacity_v6: match &w.conn_capacity_v6 {
+            Some(_) => Some(ranged(src, &w.conn_capacity_v6, key("conn_capacity_v6"), 0, 0, MAX_ENTRIES)?),
+            None => None,
+        },
         // Next hops, not clients: on-link real servers (at most 4096) and gateways.
         neigh_capacity: ranged(src, &w.neigh_capacity, key("neigh_capacity"), d.neigh_capacity, 1, MAX_NEIGH)?,
         neigh_queue: ranged(src, &w.neigh_queue, key("neigh_queue"), d.neigh_queue, 0, 1024)?,
