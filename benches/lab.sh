@@ -82,7 +82,8 @@ rvsd_run() { # rvsd_run METHOD PMD NAME
       -e 's|^socket = .*|socket = "/run/rvs/rvsd-bench.sock"|' \
       -e 's/^conn_capacity = .*/conn_capacity = 1048576/' \
       dpdk-config/demo.toml >"$cfg.toml"
-  grep -q "net_$2" "$cfg.toml" || { echo "lab bench: no $2 ports in $cfg.toml" >&2; return 1; }
+  # Both ports on the PMD asked for (a reworded demo.toml would silently measure the other).
+  [ "$(grep -c -e "^device = \"net_$2[01]\"" -e "\"--vdev=net_$2[01]," "$cfg.toml")" = 4 ] || { echo "lab bench: no $2 ports in $cfg.toml" >&2; return 1; }
   # `ip netns exec` execs rvsd: $! is rvsd itself.
   ip netns exec rvs-director "$RVSD" --config "$cfg.toml" >"$cfg.log" 2>&1 &
   RVSD_PID=$!
