@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The lab part of scripts/bench: real TCP (client namespace → VIP 10.0.2.100:80 → two
-# nginx real servers) through four directors on one topology, one after the other:
-# rvsd NAT, rvsd DR (af_packet ports), the director namespace's own kernel with an
-# nftables DNAT round robin, and HAProxy in TCP mode. Per director two wrk runs:
+# nginx real servers) through these directors on one topology, one after the other:
+# rvsd NAT and DR on each of DPDK's two PMDs that can drive a veth (net_af_packet and
+# net_af_xdp, one worker, alternated so that drift in the shared machine's load hits
+# both alike), the director namespace's own kernel with an nftables DNAT round robin,
+# and HAProxy in TCP mode. Per director two wrk runs:
 #   - connections/s: `/` ("Web Server N") with "Connection: close", so every request
 #     is a new TCP connection through the director;
 #   - throughput: `/big.bin` (20 MiB) over keep-alive connections.
@@ -39,9 +41,9 @@ wait_vip() {
 }
 
 ROWS=()
-# wrk_row NAME MODE: two wrk runs, one JSON row
+# wrk_row NAME MODE [PMD]: two wrk runs, one JSON row
 wrk_row() {
-  local name=$1 mode=$2 c t rps conns xfer gbit
+  local name=$1 mode=$2 pmd=${3:-} c t rps conns xfer gbit
   c=$(nsx rvs-client wrk -t2 -c50 -d"${SECS}s" -H "Connection: close" "http://$VIP/" 2>&1)
   t=$(nsx rvs-client wrk -t2 -c50 -d"${SECS}s" --timeout 30s "http://$VIP/big.bin" 2>&1)
   conns=$(awk '/Requests\/sec/{print $2}' <<<"$c")
@@ -52,31 +54,51 @@ import re,sys
 m=re.match(r'([0-9.]+)([KMG]?)B',sys.argv[1] or '0B')
 v=float(m.group(1))*{'':1,'K':1024,'M':1024**2,'G':1024**3}[m.group(2)] if m else 0
 print(round(v*8/1e9,3))" "$xfer")
-  local errs
+  local errs pj=null
+  [ -z "$pmd" ] || pj="\"$pmd\""
   errs=$( (grep -E "Socket errors|Non-2xx" <<<"$c$t" || true) | tr '\n' ';')
   echo "  $name: ${conns:-0} connections/s, ${gbit} Gbit/s ${errs}"
-  ROWS+=("{\"case\": \"lab $name\", \"mode\": \"$mode\", \"flows\": 50, \"mpps\": null, \"ns_per_packet\": null, \"connections_per_second\": ${conns:-0}, \"requests_per_second\": ${conns:-0}, \"gbit_per_second\": $gbit, \"errors\": \"$errs\"}")
+  ROWS+=("{\"case\": \"lab $name\", \"mode\": \"$mode\", \"pmd\": $pj, \"flows\": 50, \"mpps\": null, \"ns_per_packet\": null, \"connections_per_second\": ${conns:-0}, \"requests_per_second\": ${conns:-0}, \"gbit_per_second\": $gbit, \"errors\": \"$errs\"}")
 }
 
-rvsd_run() { # rvsd_run METHOD NAME
+# vdev PMD IF N: rvsd's --vdev for port N on veth IF. af_xdp: the veth's one queue (DPDK
+# 22.11 sees no combined channels on a veth, so one queue is all it allows), and no busy
+# polling: with it (22.11's default) every empty poll is a recvfrom() syscall, CPU that a
+# 2-core lab's kernel stacks need (measured: fewer connections/s and Gbit/s with it).
+vdev() {
+  case $1 in
+    af_packet) echo "net_af_packet$3,iface=$2,qpairs=1" ;;
+    af_xdp) echo "net_af_xdp$3,iface=$2,start_queue=0,queue_count=1,busy_budget=0" ;;
+  esac
+}
+
+rvsd_run() { # rvsd_run METHOD PMD NAME
+  local cfg=$TMP/rvsd-$1-$2
   sed -e "s/method = \"masq\"/method = \"$1\"/" \
+      -e "s|\"--vdev=net_af_[a-z]*0,[^\"]*\"|\"--vdev=$(vdev "$2" dwan 0)\"|" \
+      -e "s|\"--vdev=net_af_[a-z]*1,[^\"]*\"|\"--vdev=$(vdev "$2" dlan 1)\"|" \
+      -e "s/^device = \"net_af_[a-z]*\([01]\)\"/device = \"net_$2\1\"/" \
       -e 's/--file-prefix=rvsd-demo/--file-prefix=rvs-bench-lab/' \
       -e 's|^socket = .*|socket = "/run/rvs/rvsd-bench.sock"|' \
       -e 's/^conn_capacity = .*/conn_capacity = 1048576/' \
-      dpdk-config/demo.toml >"$TMP/rvsd-$1.toml"
+      dpdk-config/demo.toml >"$cfg.toml"
+  # Both ports on the PMD asked for (a reworded demo.toml would silently measure the other).
+  [ "$(grep -c -e "^device = \"net_$2[01]\"" -e "\"--vdev=net_$2[01]," "$cfg.toml")" = 4 ] || { echo "lab bench: no $2 ports in $cfg.toml" >&2; return 1; }
   # `ip netns exec` execs rvsd: $! is rvsd itself.
-  ip netns exec rvs-director "$RVSD" --config "$TMP/rvsd-$1.toml" >"$TMP/rvsd-$1.log" 2>&1 &
+  ip netns exec rvs-director "$RVSD" --config "$cfg.toml" >"$cfg.log" 2>&1 &
   RVSD_PID=$!
-  wait_vip "rvsd ($1)" || { cat "$TMP/rvsd-$1.log" >&2; return 1; }
-  wrk_row "$2" "$1"
+  wait_vip "rvsd ($1, $2)" || { cat "$cfg.log" >&2; return 1; }
+  wrk_row "$3" "$1" "$2"
   if ! kill -TERM "$RVSD_PID" 2>/dev/null; then
-    echo "lab bench: rvsd ($1) had exited before SIGTERM:" >&2; tail -5 "$TMP/rvsd-$1.log" >&2
+    echo "lab bench: rvsd ($1, $2) had exited before SIGTERM:" >&2; tail -5 "$cfg.log" >&2
   fi
   wait "$RVSD_PID" || true; RVSD_PID=
 }
 
-rvsd_run masq "rvsd NAT"
-rvsd_run route "rvsd DR"
+rvsd_run masq af_packet "rvsd NAT, af_packet"
+rvsd_run masq af_xdp "rvsd NAT, af_xdp"
+rvsd_run route af_packet "rvsd DR, af_packet"
+rvsd_run route af_xdp "rvsd DR, af_xdp"
 
 # The director's kernel takes rvsd's addresses while rvsd is not running.
 nsx rvs-director ip addr add 10.0.2.2/24 dev dwan

@@ -198,11 +198,23 @@ if ctl:
            f"| rvsadm -L -c, full 1M table (after: largest of {ctl['list_chunks']:.0f} per-tick chunks) | {ctl['list_before_ms']:.1f} | {ctl['list_chunk_after_ms']:.3f} | {ctl['list_before_ms'] / ctl['list_chunk_after_ms']:.0f} |",
            f"| longest pause | {ctl['pause_before_ms']:.1f} | {ctl['pause_after_ms']:.3f} | {ctl['pause_before_ms'] / ctl['pause_after_ms']:.0f} |"]
 if lab:
-    md += ["", "## The lab: real TCP through af_packet (wrk, 2 threads, 50 connections)", "",
+    md += ["", "## The lab: real TCP through rvsd (af_packet and af_xdp ports), the kernel and HAProxy (wrk, 2 threads, 50 connections)", "",
            "Connections/s: `/` with `Connection: close` (one TCP connection per request). Throughput: `/big.bin` (20 MiB) over keep-alive.", "",
-           "| director | connections/s | × kernel nftables | Gbit/s | errors |", "|---|---:|---:|---:|---|"]
+           "| director | connections/s | × kernel nftables | Gbit/s | × kernel nftables | errors |", "|---|---:|---:|---:|---:|---|"]
+    kg = kernel["gbit_per_second"] if kernel else None
     for r in lab:
-        md.append(f"| {r['case'][4:]} | {r['connections_per_second']:,.0f} | {f(r['ratio_to_baseline'])} | {r['gbit_per_second']:.2f} | {r.get('errors') or '-'} |")
+        g = r["gbit_per_second"] / kg if kg else None
+        md.append(f"| {r['case'][4:]} | {r['connections_per_second']:,.0f} | {f(r['ratio_to_baseline'])} | {r['gbit_per_second']:.2f} | {f(g)} | {r.get('errors') or '-'} |")
+    # The two PMDs side by side: the lab's default port is whichever carries more.
+    pmd = {(r["mode"], r.get("pmd")): r for r in lab}
+    lines = []
+    for mode, label in (("masq", "NAT"), ("route", "DR")):
+        a, x = pmd.get((mode, "af_packet")), pmd.get((mode, "af_xdp"))
+        if a and x and a["connections_per_second"] and a["gbit_per_second"]:
+            lines.append(f"- rvsd {label}, af_xdp / af_packet: {x['connections_per_second'] / a['connections_per_second']:.2f}× connections/s, "
+                         f"{x['gbit_per_second'] / a['gbit_per_second']:.2f}× Gbit/s")
+    if lines:
+        md += ["", "Same run, same topology:", ""] + lines
 
 os.makedirs(dst, exist_ok=True)
 stamp = now.strftime("%Y%m%dT%H%M%SZ")

@@ -252,6 +252,25 @@ fn af_packet_needs_a_queue_pair_per_worker() {
     assert_eq!(ok(&two).workers.lcores, vec![1, 2]);
 }
 
+/// af_xdp ports take one queue per worker from `queue_count` (on a veth, DPDK 22.11
+/// allows only one: it finds no combined channels there).
+#[test]
+fn af_xdp_needs_a_queue_per_worker() {
+    let t = edit(
+        BASE,
+        "\"--vdev=net_null0\", \"--vdev=net_null1\"",
+        "\"--vdev=net_af_xdp0,iface=a,start_queue=0\", \"--vdev=net_af_xdp1,iface=b,queue_count=2\"",
+    );
+    let t = edit(&t, "\"net_null0\"", "\"net_af_xdp0\"");
+    let t = edit(&t, "\"net_null1\"", "\"net_af_xdp1\"");
+    let t = edit(&t, "\"0,1\"", "\"0-2\"");
+    assert_eq!(ok(&t).ports[0].device, "net_af_xdp0");
+    let two = edit(&t, "lcores = [1]", "lcores = [1, 2]");
+    check(&two, "t.toml:6: port[0].device: ", "net_af_xdp0 has queue_count=1 but 2 worker(s)");
+    let two = edit(&two, "iface=a,start_queue=0", "iface=a,start_queue=0,queue_count=2");
+    assert_eq!(ok(&two).workers.lcores, vec![1, 2]);
+}
+
 #[test]
 fn main_lcore_of_eal_config() {
     let c = ok(BASE);

@@ -427,8 +427,8 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo, ports: &[PortCo
     Ok(out)
 }
 
-/// Each worker needs its own rx/tx queue on every port. af_packet ports
-/// have only as many as their `qpairs` devarg (default 1).
+/// Each worker needs its own rx/tx queue on every port. af_packet ports have only as
+/// many as their `qpairs` devarg, af_xdp ports as their `queue_count` (both default 1).
 fn check_queues(
     src: &Source<'_>,
     spans: &[std::ops::Range<usize>],
@@ -441,16 +441,23 @@ fn check_queues(
         let Some((_, args)) = info.vdevs.iter().find(|(n, _)| *n == p.device) else {
             continue;
         };
-        if !p.device.starts_with("net_af_packet") {
+        let key = if p.device.starts_with("net_af_packet") {
+            "qpairs"
+        } else if p.device.starts_with("net_af_xdp") {
+            "queue_count"
+        } else {
             continue;
-        }
-        let qpairs = eal::devarg(args, "qpairs").unwrap_or("1");
-        if qpairs.parse::<usize>().map_or(true, |q| q < need) {
+        };
+        let have = eal::devarg(args, key).unwrap_or("1");
+        if have.parse::<usize>().map_or(true, |q| q < need) {
             let span = spans.get(i).cloned().unwrap_or(0..0);
             return Err(src.error(
                 span,
                 format!("port[{i}].device"),
-                format!("{} has qpairs={qpairs} but {need} worker(s) need one queue pair each; set qpairs={need} in its --vdev", p.device),
+                format!(
+                    "{} has {key}={have} but {need} worker(s) need one queue pair each; set {key}={need} in its --vdev",
+                    p.device
+                ),
             ));
         }
     }
