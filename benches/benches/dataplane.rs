@@ -67,6 +67,7 @@ use std::sync::Arc;
 use control::config::REDIRECT_RING;
 use dataplane::{NeighInbox, NeighUpdate, WorkerConfig};
 use dpdk::{lcore, Burst, Eal, Mbuf, Mempool, Port, PortConf, Ring, RxQueue, TxQueue};
+use rvs_benches::topo::{LAN, PEER_MAC, ROUTER, RS, WAN};
 use rvs_benches::{array, distance, num, object, string, write_fragment};
 use rvs_core::addr::{Addr, Protocol};
 use rvs_core::conn::ConnConfig;
@@ -90,16 +91,6 @@ const PAYLOAD: usize = 6;
 const IN_FLIGHT: u64 = 960;
 const STRIDE: u32 = 7919;
 const HEADROOM: usize = 128;
-
-const WAN: u16 = 0;
-const LAN: u16 = 1;
-const ROUTER: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 1);
-const RS: [Ipv4Addr; 2] = [Ipv4Addr::new(10, 0, 3, 11), Ipv4Addr::new(10, 0, 3, 12)];
-const PEER_MAC: [EthernetAddress; 3] = [
-    EthernetAddress([0x02, 0, 0, 0, 0xaa, 1]),
-    EthernetAddress([0x02, 0, 0, 0, 0xbb, 11]),
-    EthernetAddress([0x02, 0, 0, 0, 0xbb, 12]),
-];
 
 const TARGET_MPPS: f64 = 20.0;
 const TARGET_FRACTION: f64 = 0.25;
@@ -978,6 +969,20 @@ fn stop_workers(r: Running, s: &Setup, gens: &mut [Gen]) {
     }
 }
 
+/// The JSON fields of a several-worker case: packets, redirects, drops, placement.
+fn redirect_fields(r: &CaseResult, pkts: u64, out: u64, inn: u64, per_pkt: f64) -> Vec<(&'static str, String)> {
+    vec![
+        ("packets", pkts.to_string()),
+        ("redirects_out", out.to_string()),
+        ("redirects_in", inn.to_string()),
+        ("redirects_per_packet", num(per_pkt)),
+        ("drops", r.drops.to_string()),
+        ("generator_busy", num(r.gen_busy)),
+        ("misplaced", r.misplaced.to_string()),
+        ("per_worker", workers_json(r)),
+    ]
+}
+
 fn total_drops(stats: &[Arc<CoreStats>]) -> u64 {
     stats.iter().flat_map(|s| &s.ports).map(|p| p.total_drops()).sum()
 }
@@ -1602,16 +1607,7 @@ fn main() {
         if let Some(c) = r.cps {
             f.push(("connections_per_second", num(c)));
         }
-        f.extend([
-            ("packets", pkts.to_string()),
-            ("redirects_out", out.to_string()),
-            ("redirects_in", inn.to_string()),
-            ("redirects_per_packet", num(per_pkt)),
-            ("drops", r.drops.to_string()),
-            ("generator_busy", num(r.gen_busy)),
-            ("misplaced", r.misplaced.to_string()),
-            ("per_worker", workers_json(r)),
-        ]);
+        f.extend(redirect_fields(r, pkts, out, inn, per_pkt));
         if let Some(p) = &r.persist {
             println!(
                 "  persistence: {} clients, {} connections; clients split across real servers: {} (clients per real server {:?}, per worker {:?})",
@@ -1656,7 +1652,7 @@ fn main() {
             r.gen_busy * 100.0,
             shares(r)
         );
-        scaled_items.push(object(&[
+        let mut f = vec![
             ("case", string(&r.case)),
             ("mode", string(r.mode)),
             ("flows", r.flows.to_string()),
@@ -1664,15 +1660,9 @@ fn main() {
             ("mpps", num(r.mpps)),
             ("mpps_per_worker", num(r.mpps / n as f64)),
             ("ratio_to_n_times_one_worker", num(ratio)),
-            ("packets", pkts.to_string()),
-            ("redirects_out", out.to_string()),
-            ("redirects_in", inn.to_string()),
-            ("redirects_per_packet", num(per_pkt)),
-            ("drops", r.drops.to_string()),
-            ("generator_busy", num(r.gen_busy)),
-            ("misplaced", r.misplaced.to_string()),
-            ("per_worker", workers_json(r)),
-        ]));
+        ];
+        f.extend(redirect_fields(r, pkts, out, inn, per_pkt));
+        scaled_items.push(object(&f));
     }
     let misplaced: u64 = rows.iter().chain(&placed).chain(&scaled).map(|r| r.misplaced).sum();
     if misplaced > 0 {

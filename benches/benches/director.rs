@@ -33,6 +33,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rvs_benches::topo::{LAN, PEER_MAC, ROUTER, RS, WAN};
 use rvs_benches::{array, distance, num, object, string, write_fragment};
 use rvs_core::addr::{Addr, Protocol};
 use rvs_core::conn::ConnConfig;
@@ -56,17 +57,8 @@ const CHECK_EVERY: u64 = 64;
 const NOW: u64 = 1_000;
 const TARGET_MPPS: f64 = 30.0;
 
-const WAN: u16 = 0;
-const LAN: u16 = 1;
 const WAN_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 1]);
 const LAN_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 1, 1]);
-const ROUTER: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 1);
-const RS: [Ipv4Addr; 2] = [Ipv4Addr::new(10, 0, 3, 11), Ipv4Addr::new(10, 0, 3, 12)];
-const PEER_MAC: [EthernetAddress; 3] = [
-    EthernetAddress([0x02, 0, 0, 0, 0xaa, 1]),
-    EthernetAddress([0x02, 0, 0, 0, 0xbb, 11]),
-    EthernetAddress([0x02, 0, 0, 0, 0xbb, 12]),
-];
 
 const SYN: u8 = 0x02;
 const ACK: u8 = 0x10;

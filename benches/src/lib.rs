@@ -79,3 +79,22 @@ mod tests {
         assert_eq!(object(&[("a", num(1.5)), ("b", string("x"))]), "{\"a\": 1.5000, \"b\": \"x\"}");
     }
 }
+
+/// The topology both data-path benches build (the lab's, in miniature): ports, the
+/// router the clients are behind, the two real servers, the peers' MACs.
+pub mod topo {
+    use std::net::Ipv4Addr;
+
+    use wire::EthernetAddress;
+
+    pub const WAN: u16 = 0;
+    pub const LAN: u16 = 1;
+    pub const ROUTER: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 1);
+    pub const RS: [Ipv4Addr; 2] = [Ipv4Addr::new(10, 0, 3, 11), Ipv4Addr::new(10, 0, 3, 12)];
+    /// The router's, then the real servers' MACs.
+    pub const PEER_MAC: [EthernetAddress; 3] = [
+        EthernetAddress([0x02, 0, 0, 0, 0xaa, 1]),
+        EthernetAddress([0x02, 0, 0, 0, 0xbb, 11]),
+        EthernetAddress([0x02, 0, 0, 0, 0xbb, 12]),
+    ];
+}
