@@ -289,20 +289,47 @@ impl Lab {
     pub fn run(&mut self, data: &[u8]) {
         self.ticks_left = u32::from(self.inputs.is_multiple_of(INPUTS_PER_TICK));
         self.inputs += 1;
+        // Consecutive frames for one worker, port and origin, with no time passing and
+        // nothing else between them, arrive as one burst (the worker's staged path), as
+        // a NIC's rx burst does; the rest one at a time.
+        let mut burst: Vec<VecBuf> = Vec::new();
+        let mut key = None;
         for r in records(data) {
+            let this = (r.worker, r.port, r.redirected, r.alloc_fails);
+            let joins = !r.frame.is_empty() && r.step_ms == 0 && !r.tick && key == Some(this);
+            if !joins {
+                self.flush(&mut burst, key);
+            }
             self.now += r.step_ms;
             let now = self.now;
-            let mut io = FuzzIo { alloc_fails: r.alloc_fails, ..FuzzIo::default() };
-            if r.tick && now >= self.ticked[r.worker] + TICK_EVERY_MS {
-                self.tick(r.worker, &mut io);
+            if r.frame.is_empty() || r.tick {
+                let mut io = FuzzIo { alloc_fails: r.alloc_fails, ..FuzzIo::default() };
+                if r.tick && now >= self.ticked[r.worker] + TICK_EVERY_MS {
+                    self.tick(r.worker, &mut io);
+                }
+                if r.frame.is_empty() {
+                    self.control(r.worker, r.ctl);
+                    key = None;
+                    self.deliver(r.worker, io);
+                    continue;
+                }
+                self.deliver(r.worker, io);
             }
-            if r.frame.is_empty() {
-                self.control(r.worker, r.ctl);
-            } else {
-                self.workers[r.worker].input(r.port, VecBuf::from_slice(r.frame), now, r.redirected, &mut io);
-            }
-            self.deliver(r.worker, io);
+            key = Some(this);
+            burst.push(VecBuf::from_slice(r.frame));
         }
+        self.flush(&mut burst, key);
+    }
+
+    /// Hands the pending frames to their worker as one burst.
+    fn flush(&mut self, burst: &mut Vec<VecBuf>, key: Option<(usize, u16, bool, bool)>) {
+        let Some((worker, port, redirected, alloc_fails)) = key else { return };
+        if burst.is_empty() {
+            return;
+        }
+        let mut io = FuzzIo { alloc_fails, ..FuzzIo::default() };
+        self.workers[worker].input_burst(port, burst.drain(..), self.now, redirected, &mut io);
+        self.deliver(worker, io);
     }
 
     fn tick(&mut self, w: usize, io: &mut FuzzIo) {
