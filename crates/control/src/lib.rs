@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod config;
 pub mod ipvsadm;
+pub mod keepalived;
 pub mod live;
 pub mod metrics;
 pub mod net;
