@@ -176,76 +176,12 @@ fn flush(stack: &mut [(Option<Stmt>, Vec<Stmt>)], pos: &Pos, words: &mut Vec<Str
     }
 }
 
-/// glob(3) for include: `*`, `?` and `[...]` in any path component; matches sorted,
-/// dot files only when the pattern names them, directories left out.
+/// glob(3) for include (the `glob` crate: `*`, `?`, `[...]`, dot files only when named),
+/// matches sorted, directories left out.
 fn glob(pattern: &Path) -> Vec<PathBuf> {
-    let mut found = vec![PathBuf::new()];
-    for comp in pattern.components() {
-        let c = comp.as_os_str().to_string_lossy();
-        let wild = c.contains(['*', '?', '[']);
-        let mut next = Vec::new();
-        for base in &found {
-            if !wild {
-                next.push(base.join(comp.as_os_str()));
-                continue;
-            }
-            let dir = if base.as_os_str().is_empty() { Path::new(".") } else { base.as_path() };
-            let Ok(rd) = std::fs::read_dir(dir) else { continue };
-            let mut names: Vec<String> =
-                rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-            names.sort();
-            for n in names {
-                if (!n.starts_with('.') || c.starts_with('.')) && wild_match(c.as_bytes(), n.as_bytes()) {
-                    next.push(base.join(&n));
-                }
-            }
-        }
-        found = next;
-    }
-    found.retain(|p| p.is_file());
+    let Some(p) = pattern.to_str() else { return Vec::new() };
+    let Ok(paths) = glob::glob(p) else { return Vec::new() };
+    let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+    found.sort();
     found
-}
-
-fn wild_match(p: &[u8], s: &[u8]) -> bool {
-    match p.split_first() {
-        None => s.is_empty(),
-        Some((b'*', rest)) => (0..=s.len()).any(|i| wild_match(rest, &s[i..])),
-        Some((b'?', rest)) => !s.is_empty() && wild_match(rest, &s[1..]),
-        Some((b'[', rest)) => {
-            let Some(end) = rest.iter().skip(1).position(|&b| b == b']').map(|i| i + 1) else {
-                return s.first() == Some(&b'[') && wild_match(rest, &s[1..]);
-            };
-            let Some((&ch, tail)) = s.split_first() else { return false };
-            let (neg, set) = match rest[..end].split_first() {
-                Some((b'!' | b'^', set)) => (true, set),
-                _ => (false, &rest[..end]),
-            };
-            let mut hit = false;
-            let mut i = 0;
-            while i < set.len() {
-                if i + 2 < set.len() && set[i + 1] == b'-' {
-                    hit |= set[i] <= ch && ch <= set[i + 2];
-                    i += 3;
-                } else {
-                    hit |= set[i] == ch;
-                    i += 1;
-                }
-            }
-            hit != neg && wild_match(&rest[end + 1..], tail)
-        }
-        Some((&c, rest)) => s.first() == Some(&c) && wild_match(rest, &s[1..]),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::wild_match;
-
-    #[test]
-    fn wildcards() {
-        assert!(wild_match(b"*.conf", b"a.conf"));
-        assert!(!wild_match(b"*.conf", b"a.cfg"));
-        assert!(wild_match(b"rs[0-9]?.conf", b"rs1a.conf"));
-        assert!(!wild_match(b"rs[!0-9].conf", b"rs1.conf"));
-    }
 }
