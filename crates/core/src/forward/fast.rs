@@ -12,7 +12,7 @@ use wire::PacketBuf;
 
 use super::balancer::Balancer;
 use super::flow::{Flow, Frag};
-use super::xmit::End;
+use super::xmit::{ttl_nat4, End};
 use super::Action;
 use crate::conn::{ConnId, Dir, TcpFlags, Verdict};
 use crate::l3::Node;
@@ -78,9 +78,9 @@ impl Balancer {
         }
         let data = pkt.data_mut();
         match (dir, c.fwd) {
-            (Dir::In, FwdMethod::Masq) => rewrite4(data, f, Some((End::Dst, c.daddr, c.dport))),
-            (Dir::Out, _) => rewrite4(data, f, Some((End::Src, c.vaddr, c.vport))),
-            _ => rewrite4(data, f, None),
+            (Dir::In, FwdMethod::Masq) => ttl_nat4(data, f, Some((End::Dst, c.daddr, c.dport))),
+            (Dir::Out, _) => ttl_nat4(data, f, Some((End::Src, c.vaddr, c.vport))),
+            _ => ttl_nat4(data, f, None),
         }
         if (dir, c.fwd) == (Dir::In, FwdMethod::Tunnel) {
             self.tun_ident = self.tun_ident.wrapping_add(1);
@@ -91,45 +91,6 @@ impl Balancer {
         self.fast_packets += 1;
         Some(Action::Send { port, mac })
     }
-}
-
-/// The TTL decrement (RFC 1812 5.3.1) and, for NAT, one end's address and port, with
-/// one RFC 1624 update per checksum: what `decrement_ttl` then `nat` do, in fewer
-/// steps (one's-complement sums are associative). `f`: TCP or UDP, option-less header
-/// (the fast path's conditions), TTL above 1.
-#[inline]
-fn rewrite4(frame: &mut [u8], f: &Flow, nat: Option<(End, [u8; 4], u16)>) {
-    use wire::checksum::fold;
-    const ETH: usize = 14;
-    let w = |b: &[u8], at: usize| b.get(at..at + 2).map_or(0, |x| u16::from_be_bytes([x[0], x[1]]));
-    let Some(ip) = frame.get_mut(ETH..ETH + 20) else { return };
-    let ttl_old = w(ip, 8);
-    ip[8] = ip[8].saturating_sub(1);
-    let mut sum = u64::from(!w(ip, 10)) + u64::from(!ttl_old) + u64::from(w(ip, 8));
-    let Some((end, new, port)) = nat else {
-        ip[10..12].copy_from_slice(&(!fold(sum)).to_be_bytes());
-        return;
-    };
-    let at = if end == End::Dst { 16 } else { 12 };
-    let (old_hi, old_lo) = (w(ip, at), w(ip, at + 2));
-    let (new_hi, new_lo) = (u16::from_be_bytes([new[0], new[1]]), u16::from_be_bytes([new[2], new[3]]));
-    let addr = u64::from(!old_hi) + u64::from(!old_lo) + u64::from(new_hi) + u64::from(new_lo);
-    sum += addr;
-    ip[10..12].copy_from_slice(&(!fold(sum)).to_be_bytes());
-    ip[at..at + 4].copy_from_slice(&new);
-    let udp = f.proto == wire::ip_proto::UDP;
-    let (csum_at, len) = if udp { (6, 8) } else { (16, 18) };
-    let Some(l4) = frame.get_mut(ETH + 20..ETH + 20 + len) else { return };
-    let port_at = if end == End::Dst { 2 } else { 0 };
-    let (c, old_port) = (w(l4, csum_at), w(l4, port_at));
-    // A UDP checksum of 0 means none (RFC 768): it stays 0, and a computed 0 is sent
-    // as 0xffff.
-    if !(udp && c == 0) {
-        let n = !fold(u64::from(!c) + addr + u64::from(!old_port) + u64::from(port));
-        let n = if udp && n == 0 { 0xffff } else { n };
-        l4[csum_at..csum_at + 2].copy_from_slice(&n.to_be_bytes());
-    }
-    l4[port_at..port_at + 2].copy_from_slice(&port.to_be_bytes());
 }
 
 /// IPIP's outer header (RFC 2003), as `wire::ipip::encapsulate` writes it.
@@ -165,12 +126,7 @@ fn ipip4<P: PacketBuf>(pkt: &mut P, f: &Flow, src: [u8; 4], dst: [u8; 4], ident:
     h[11] = 0;
     h[12..16].copy_from_slice(&src);
     h[16..20].copy_from_slice(&dst);
-    let mut sum = 0u32;
-    for w in h.chunks_exact(2) {
-        sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
-    }
-    let sum = (sum & 0xffff) + (sum >> 16);
-    let sum = (sum & 0xffff) + (sum >> 16);
-    h[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    let c = !wire::checksum::data(h);
+    h[10..12].copy_from_slice(&c.to_be_bytes());
     true
 }

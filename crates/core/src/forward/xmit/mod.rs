@@ -7,7 +7,7 @@ mod icmp;
 mod nat;
 mod tun;
 
-pub(crate) use nat::decrement_ttl;
+pub(crate) use nat::{decrement_ttl, ttl_nat4};
 
 use wire::PacketBuf;
 

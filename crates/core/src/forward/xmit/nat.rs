@@ -78,6 +78,33 @@ fn nat4(frame: &mut [u8], f: &Flow, end: End, new: [u8; 4], port: u16) {
     ports_and_checksum(l4, csum_at, udp, end, old, newv, port);
 }
 
+/// The TTL decrement and, for NAT, one end's address and port, with one RFC 1624 update
+/// of the header checksum: what [`decrement_ttl`] then [`nat`] do, in fewer steps (the
+/// fast path's; one's-complement sums are associative). `f`: TCP or UDP behind a 20-byte
+/// header, TTL above 1.
+#[inline]
+pub(crate) fn ttl_nat4(frame: &mut [u8], f: &Flow, nat: Option<(End, [u8; 4], u16)>) {
+    let w = |b: &[u8], at: usize| b.get(at..at + 2).map_or(0, |x| u16::from_be_bytes([x[0], x[1]]));
+    let Some(ip) = frame.get_mut(ETH_LEN..ETH_LEN + 20) else { return };
+    let ttl_old = w(ip, 8);
+    ip[8] = ip[8].saturating_sub(1);
+    let mut sum = u64::from(!w(ip, 10)) + u64::from(!ttl_old) + u64::from(w(ip, 8));
+    let Some((end, new, port)) = nat else {
+        ip[10..12].copy_from_slice(&(!checksum::fold(sum)).to_be_bytes());
+        return;
+    };
+    let at = if end == End::Dst { 16 } else { 12 };
+    let old = u32::from_be_bytes([ip[at], ip[at + 1], ip[at + 2], ip[at + 3]]);
+    let newv = u32::from_be_bytes(new);
+    sum += u64::from(!(old >> 16) as u16) + u64::from(!(old as u16)) + u64::from(newv >> 16) + u64::from(newv as u16);
+    ip[10..12].copy_from_slice(&(!checksum::fold(sum)).to_be_bytes());
+    ip[at..at + 4].copy_from_slice(&new);
+    let (csum_at, udp, len) = if f.proto == ip_proto::UDP { (6, true, 8) } else { (16, false, 18) };
+    if let Some(l4) = frame.get_mut(ETH_LEN + 20..ETH_LEN + 20 + len) {
+        ports_and_checksum(l4, csum_at, udp, end, old, newv, port);
+    }
+}
+
 #[inline]
 fn ports_and_checksum(l4: &mut [u8], csum_at: usize, udp: bool, end: End, old: u32, new: u32, port: u16) {
     let port_at = if end == End::Dst { 2 } else { 0 };
