@@ -939,6 +939,9 @@ fn start_workers(s: &Setup, snapshot: &Arc<Snapshot>, workers: usize, capacity: 
             peers: inboxes.iter().enumerate().filter(|(i, _)| *i != w).map(|(_, b)| b.clone()).collect(),
             announce: false,
             bypass,
+            kernel_up: None,
+            kernel_rate: (1, 1),
+            kernel_down: None,
         };
         lcore::launch(worker_lcore(w), move || dataplane::run(cfg)).expect("launch worker");
         stats.push(st);

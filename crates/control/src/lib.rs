@@ -10,3 +10,4 @@ pub mod metrics;
 pub mod net;
 pub mod rate;
 pub mod services;
+pub mod twin;

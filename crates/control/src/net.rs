@@ -24,6 +24,8 @@ use crate::live::Live;
 pub enum VipOrigin {
     File,
     Admin,
+    /// Found on the port's kernel twin (`ip addr add`, keepalived's virtual_ipaddress).
+    Twin,
 }
 
 impl VipOrigin {
@@ -31,12 +33,14 @@ impl VipOrigin {
         match self {
             VipOrigin::File => "file",
             VipOrigin::Admin => "rvsadm",
+            VipOrigin::Twin => "twin",
         }
     }
 }
 
-/// The L3 view of `cfg` for ports with `macs`, plus `extra` VIPs (address, port index).
-pub fn build_l3(cfg: &Config, macs: &[EthernetAddress], extra: &[(IpAddr, usize)]) -> L3Config {
+/// The L3 view of `cfg` for ports with `macs`, plus `extra` VIPs (address, port index)
+/// and the addresses found on each port's kernel twin (`twin[i]`, port i's).
+pub fn build_l3(cfg: &Config, macs: &[EthernetAddress], extra: &[(IpAddr, usize)], twin: &[Vec<IpAddr>]) -> L3Config {
     let vips: Vec<(IpAddr, usize)> = cfg.vips.iter().map(|v| (v.addr, v.port)).chain(extra.iter().copied()).collect();
     let ports = cfg
         .ports
@@ -44,7 +48,19 @@ pub fn build_l3(cfg: &Config, macs: &[EthernetAddress], extra: &[(IpAddr, usize)
         .enumerate()
         .map(|(i, p)| {
             let here = vips.iter().filter(|(_, port)| *port == i).map(|(a, _)| *a);
+            // The twin holds the port's own addresses too (rvsd puts them there), and may
+            // hold a configured VIP: only what is the twin's alone is listed as such.
+            let twin_only = twin
+                .get(i)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|a| !p.cidrs().any(|c| c.addr() == *a) && !vips.iter().any(|(v, _)| v == a));
+            let kernel = cfg.kernel.enabled && p.twin.is_some();
             PortL3 {
+                kernel,
+                twin4: twin_only.clone().filter_map(|a| if let IpAddr::V4(a) = a { Some(a) } else { None }).collect(),
+                twin6: twin_only.filter_map(|a| if let IpAddr::V6(a) = a { Some(a) } else { None }).collect(),
                 mac: macs.get(i).copied().unwrap_or_default(),
                 addrs: p.addresses.clone(),
                 vips: here.clone().filter_map(|a| if let IpAddr::V4(a) = a { Some(a) } else { None }).collect(),
@@ -70,6 +86,8 @@ struct State {
     file: Config,
     macs: Vec<EthernetAddress>,
     admin: Vec<(IpAddr, usize)>,
+    /// Per port: the addresses its kernel twin holds (rtnetlink).
+    twin: Vec<Vec<IpAddr>>,
     current: Arc<L3Config>,
 }
 
@@ -86,9 +104,10 @@ impl LiveNet {
     /// The configuration the workers start with (`cfg` on ports with `macs`), published
     /// from then on through `live`.
     pub fn new(cfg: &Config, macs: Vec<EthernetAddress>, live: Arc<Live>) -> LiveNet {
-        let current = Arc::new(build_l3(cfg, &macs, &[]));
+        let current = Arc::new(build_l3(cfg, &macs, &[], &[]));
         live.init_net(current.clone());
-        LiveNet { state: Mutex::new(State { file: cfg.clone(), macs, admin: Vec::new(), current }), live }
+        let twin = vec![Vec::new(); cfg.ports.len()];
+        LiveNet { state: Mutex::new(State { file: cfg.clone(), macs, admin: Vec::new(), twin, current }), live }
     }
 
     /// What the workers run (or are about to).
@@ -97,7 +116,7 @@ impl LiveNet {
     }
 
     fn publish(&self, s: &mut State) {
-        s.current = Arc::new(build_l3(&s.file, &s.macs, &s.admin));
+        s.current = Arc::new(build_l3(&s.file, &s.macs, &s.admin, &s.twin));
         self.live.set_net(s.current.clone());
     }
 
@@ -107,9 +126,13 @@ impl LiveNet {
     pub fn reload(&self, cfg: &Config) -> Result<bool, String> {
         let mut s = lock(&self.state);
         let same_ports = s.file.ports.len() == cfg.ports.len()
-            && s.file.ports.iter().zip(&cfg.ports).all(|(a, b)| a.name == b.name && a.device == b.device);
+            && s.file
+                .ports
+                .iter()
+                .zip(&cfg.ports)
+                .all(|(a, b)| a.name == b.name && a.device == b.device && a.twin == b.twin);
         if !same_ports {
-            return Err("ports were added, removed, renamed or moved to other devices: restart rvsd for that".into());
+            return Err("ports were added, removed, renamed, moved to other devices or given other kernel twins: restart rvsd for that".into());
         }
         let changed = s.file.ports != cfg.ports || s.file.vips != cfg.vips || s.file.routes != cfg.routes;
         s.file = cfg.clone();
@@ -119,6 +142,21 @@ impl LiveNet {
             self.publish(&mut s);
         }
         Ok(changed)
+    }
+
+    /// The addresses port `port`'s kernel twin holds now (from rtnetlink): the data path
+    /// answers for each from the workers' next tick, and no longer for one removed.
+    /// Returns whether anything changed.
+    pub fn set_twin(&self, port: usize, mut addrs: Vec<IpAddr>) -> bool {
+        let mut s = lock(&self.state);
+        addrs.sort();
+        addrs.dedup();
+        match s.twin.get_mut(port) {
+            Some(t) if *t != addrs => *t = addrs,
+            _ => return false,
+        }
+        self.publish(&mut s);
+        true
     }
 
     /// `rvsadm --add-vip ADDR [--ifname PORT]`: the port defaults to the one whose
@@ -173,7 +211,12 @@ impl LiveNet {
         let name = |i: usize| s.file.ports.get(i).map_or(String::new(), |p| p.name.clone());
         let file = s.file.vips.iter().map(|v| (v.addr, name(v.port), VipOrigin::File));
         let admin = s.admin.iter().map(|(a, p)| (*a, name(*p), VipOrigin::Admin));
-        file.chain(admin).collect()
+        let twin = s.current.ports.iter().enumerate().flat_map(|(i, p)| {
+            let v4 = p.twin4.iter().map(|a| IpAddr::V4(*a));
+            v4.chain(p.twin6.iter().map(|a| IpAddr::V6(*a))).map(move |a| (a, i))
+        });
+        let twin: Vec<_> = twin.map(|(a, i)| (a, name(i), VipOrigin::Twin)).collect();
+        file.chain(admin).chain(twin).collect()
     }
 }
 
@@ -244,5 +287,35 @@ lcores = [1]
         let origins: Vec<_> = net.vips().into_iter().map(|(_, _, o)| o).collect();
         assert_eq!(origins, [VipOrigin::File, VipOrigin::Admin, VipOrigin::Admin]);
         assert!(!net.reload(&config("[[vip]]\naddress = \"10.0.2.102\"")).unwrap(), "unchanged");
+    }
+
+    #[test]
+    fn twin_addresses_are_published_and_owned_like_vips() {
+        let (tx, rx) = crossbeam::channel::unbounded();
+        let mut file = config("[[vip]]\naddress = \"10.0.2.100\"");
+        assert_eq!(file.ports[0].twin.as_deref(), Some("wan"), "a twin by default, named after the port");
+        file.ports[1].twin = None;
+        let live = Arc::new(Live::new(rvs_core::service::Config::new(16), vec![tx]));
+        let net = LiveNet::new(&file, vec![EthernetAddress([2, 0, 0, 0, 0, 1]); 2], live);
+        assert!(net.current().ports[0].kernel && !net.current().ports[1].kernel);
+        // The twin holds the port's address (rvsd put it there), the file's VIP and one more.
+        let on_twin = ["10.0.2.2", "10.0.2.100", "10.0.2.101", "2001:db8:2::101"].map(|a| a.parse().unwrap());
+        assert!(net.set_twin(0, on_twin.to_vec()));
+        let l3 = published(&rx);
+        assert_eq!(
+            l3.ports[0].twin4,
+            ["10.0.2.101".parse::<std::net::Ipv4Addr>().unwrap()],
+            "only what is the twin's alone"
+        );
+        assert_eq!(l3.ports[0].twin6, ["2001:db8:2::101".parse::<std::net::Ipv6Addr>().unwrap()]);
+        assert!(l3.is_local("10.0.2.101".parse().unwrap()) && l3.kernel_owns("10.0.2.101".parse().unwrap()));
+        assert!(!l3.kernel_owns("10.0.2.100".parse().unwrap()), "a VIP of the file is rvs's, not the kernel's");
+        assert!(!net.set_twin(0, on_twin.into_iter().rev().collect()), "same set: nothing published");
+        assert!(rx.try_recv().is_err());
+        let origins: Vec<_> = net.vips().into_iter().map(|(a, _, o)| (a.to_string(), o)).collect();
+        assert!(origins.contains(&("10.0.2.101".into(), VipOrigin::Twin)));
+        // Removed from the twin: no longer ours.
+        assert!(net.set_twin(0, vec!["10.0.2.2".parse().unwrap()]));
+        assert!(!published(&rx).is_local("10.0.2.101".parse().unwrap()));
     }
 }

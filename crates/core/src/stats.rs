@@ -65,10 +65,15 @@ pub enum DropReason {
     RedirectMiss,
     /// TTL 1 or less on a packet to forward (ICMP time exceeded is sent, RFC 1812 5.3.1).
     TtlExceeded,
+    /// For the kernel twin, over the exception path's rate (`[kernel] rate_pps`): a
+    /// flood towards the box is dropped here, in O(1), not queued.
+    KernelRateLimit,
+    /// For the kernel twin, but its queue was full (or the port has no twin thread).
+    KernelQueueFull,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 25;
+    pub const COUNT: usize = 27;
     pub const ALL: [DropReason; Self::COUNT] = [
         Self::Malformed,
         Self::BadChecksum,
@@ -95,6 +100,8 @@ impl DropReason {
         Self::RedirectFull,
         Self::RedirectMiss,
         Self::TtlExceeded,
+        Self::KernelRateLimit,
+        Self::KernelQueueFull,
     ];
 
     /// The metric label value.
@@ -125,6 +132,8 @@ impl DropReason {
             Self::RedirectFull => "redirect_full",
             Self::RedirectMiss => "redirect_miss",
             Self::TtlExceeded => "ttl_exceeded",
+            Self::KernelRateLimit => "kernel_rate_limit",
+            Self::KernelQueueFull => "kernel_queue_full",
         }
     }
 }
@@ -177,6 +186,10 @@ pub struct PortCounters {
     pub tx_packets: Counter,
     pub tx_bytes: Counter,
     pub drops: [Counter; DropReason::COUNT],
+    /// Frames passed up to the port's kernel twin, and the kernel's frames sent out of
+    /// the port (the exception path).
+    pub kernel_up: Counter,
+    pub kernel_down: Counter,
 }
 
 impl PortCounters {

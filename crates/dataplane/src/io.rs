@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use dpdk::{Burst, Mbuf, Mempool, Ring, TxQueue};
-use rvs_core::l3::Io;
+use rvs_core::l3::{Io, TokenBucket};
 use rvs_core::stats::{CoreStats, DropReason};
 use wire::EthernetAddress;
 
@@ -23,7 +23,19 @@ pub(crate) struct RedirectBuffer {
     pub pending: Burst,
 }
 
+/// Frames for the kernel twins, waiting for the ring to the kernel thread, behind the
+/// exception path's rate limit.
+pub struct KernelBuffer {
+    pub ring: Ring<Mbuf>,
+    pub pending: Burst,
+    pub bucket: TokenBucket,
+}
+
 pub(crate) struct WorkerIo<'a> {
+    /// Up to the kernel thread (`None`: no port has a twin).
+    pub kernel: Option<&'a mut KernelBuffer>,
+    /// The worker's clock (ms), for the kernel path's rate limit.
+    pub now: u64,
     pub tx: &'a mut [TxBuffer],
     /// Indexed by worker; `None` for this worker itself.
     pub redirect: &'a mut [Option<RedirectBuffer>],
@@ -70,10 +82,31 @@ impl WorkerIo<'_> {
         }
     }
 
+    /// Hand frames for the kernel to the kernel thread's ring; a full ring drops them,
+    /// counted (the kernel path never holds a worker up).
+    fn flush_kernel(&mut self) {
+        let Some(k) = self.kernel.as_deref_mut() else { return };
+        if k.pending.is_empty() {
+            return;
+        }
+        let mut ports = [0u16; dpdk::BURST];
+        for (p, m) in ports.iter_mut().zip(k.pending.iter()) {
+            *p = m.port();
+        }
+        let n = k.ring.enqueue_burst(&mut k.pending);
+        for &p in ports.iter().take(n) {
+            self.stats.port(p).kernel_up.inc();
+        }
+        for m in k.pending.drain(..) {
+            self.stats.port(m.port()).drop(DropReason::KernelQueueFull);
+        }
+    }
+
     pub fn flush_all(&mut self) {
         for port in 0..self.tx.len() {
             self.flush(port);
         }
+        self.flush_kernel();
         for core in 0..self.redirect.len() {
             self.flush_redirect(core);
         }
@@ -130,6 +163,25 @@ impl Io<Mbuf> for WorkerIo<'_> {
         // worker resolves the neighbour itself.
         for peer in self.peers {
             let _ = peer.push(NeighUpdate { port, ip, mac });
+        }
+    }
+
+    fn kernel(&mut self, port: u16, mut pkt: Mbuf) {
+        let now = self.now;
+        let Some(k) = self.kernel.as_deref_mut() else {
+            return self.stats.port(port).drop(DropReason::KernelQueueFull);
+        };
+        if !k.bucket.take(now) {
+            return self.stats.port(port).drop(DropReason::KernelRateLimit);
+        }
+        pkt.set_port(port);
+        if let Err(e) = k.pending.try_push(pkt) {
+            self.flush_kernel();
+            if let Some(k) = self.kernel.as_deref_mut() {
+                if k.pending.try_push(e.element()).is_err() {
+                    self.stats.port(port).drop(DropReason::KernelQueueFull);
+                }
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod io;
+pub mod kernel;
 mod worker;
 
 pub use worker::{run, NeighInbox, NeighUpdate, WorkerConfig};

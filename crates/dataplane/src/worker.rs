@@ -11,14 +11,14 @@ use dpdk::{lcore, Burst, Mbuf, Mempool, Ring, RxQueue, TxQueue};
 use rvs_core::conn::ConnConfig;
 use rvs_core::ctl::WorkerCtl;
 use rvs_core::forward::{Balancer, Director, Directory};
-use rvs_core::l3::{Io, L3Config, Node};
+use rvs_core::l3::{Io, L3Config, Node, TokenBucket};
 use rvs_core::neigh::NeighConfig;
 use rvs_core::rss::Rss;
 use rvs_core::service::Snapshot;
 use rvs_core::stats::CoreStats;
 use wire::EthernetAddress;
 
-use crate::io::{RedirectBuffer, TxBuffer, WorkerIo};
+use crate::io::{KernelBuffer, RedirectBuffer, TxBuffer, WorkerIo};
 
 /// A neighbour binding learned by another worker.
 #[derive(Clone, Copy, Debug)]
@@ -65,6 +65,13 @@ pub struct WorkerConfig {
     pub peers: Vec<Arc<NeighInbox>>,
     /// Send gratuitous ARP for every address and VIP at start (one worker does).
     pub announce: bool,
+    /// The exception path: frames for the kernel twins go up this ring (to the kernel
+    /// thread), at most `kernel_rate` (per second, burst) of them; `None`: no twins.
+    pub kernel_up: Option<Ring<Mbuf>>,
+    pub kernel_rate: (u64, u64),
+    /// Frames the kernel twins sent, to transmit (their `port` says out of which port).
+    /// One worker takes them all, so the kernel's flows keep their order.
+    pub kernel_down: Option<Ring<Mbuf>>,
     /// Benchmark baseline only (rvsd: false): skip `rvs_core` entirely; every received
     /// frame gets its MAC addresses swapped and goes back out of the port it came in on
     /// through the same tx buffering (testpmd's macswap). The I/O ceiling of this loop.
@@ -101,6 +108,9 @@ pub fn run(cfg: WorkerConfig) -> i32 {
         peers,
         announce,
         bypass,
+        kernel_up,
+        kernel_rate,
+        kernel_down,
         ..
     } = cfg;
     let max_burst = max_burst.clamp(1, dpdk::BURST);
@@ -113,11 +123,18 @@ pub fn run(cfg: WorkerConfig) -> i32 {
     let mut redirect: Vec<Option<RedirectBuffer>> =
         rings_out.into_iter().map(|r| r.map(|ring| RedirectBuffer { ring, pending: Burst::new() })).collect();
     let start = lcore::tsc() / tsc_per_ms;
+    let mut kernel = kernel_up.map(|ring| KernelBuffer {
+        ring,
+        pending: Burst::new(),
+        bucket: TokenBucket::new(kernel_rate.0, kernel_rate.1, start),
+    });
     let mut dir = Director::new(
         Node::new(l3, neigh),
         Balancer::new(core, conn, snapshot, owners, stats.clone(), start).with_rss(rss),
     );
     let mut io = WorkerIo {
+        kernel: kernel.as_mut(),
+        now: start,
         tx: &mut tx,
         redirect: &mut redirect,
         stats: &stats,
@@ -142,6 +159,7 @@ pub fn run(cfg: WorkerConfig) -> i32 {
             io.flush_all();
             prev_drain = cur;
             now = cur / tsc_per_ms;
+            io.now = now;
             while let Some(u) = inbox.pop() {
                 dir.node.learn(u.port, u.ip, u.mac, true, now, &mut io);
             }
@@ -176,6 +194,16 @@ pub fn run(cfg: WorkerConfig) -> i32 {
                 continue;
             }
             dir.input_burst(i as u16, burst.drain(..), now, false, &mut io);
+        }
+        if let Some(ring) = &kernel_down {
+            // One burst per loop: the kernel's traffic is bounded work here too.
+            let n = ring.dequeue_burst(&mut burst);
+            got += n;
+            for m in burst.drain(..) {
+                let port = m.port();
+                stats.port(port).kernel_down.inc();
+                io.tx(port, m);
+            }
         }
         for ring in &rings_in {
             let n = ring.dequeue_burst(&mut burst);

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 // Redirect rings hold REDIRECT_RING mbufs each; the pool is sized with it.
-use control::config::{Config, MbufNeed, REDIRECT_RING};
+use control::config::{Config, MbufNeed, KERNEL_RING, REDIRECT_RING};
 use control::live::Live;
 use control::metrics::{self, service_label, BuildInfo, Metrics};
 use control::net::LiveNet;
@@ -48,6 +48,7 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
 
     let mut eal_args = vec!["rvsd".to_string()];
     eal_args.extend(cfg.eal.args.iter().cloned());
+    eal_args.extend(crate::kernel::twin_vdevs(&cfg)?);
     let eal = Eal::init(&eal_args).map_err(|e| format!("EAL init failed: {e}"))?;
     let enabled = lcore::worker_lcores();
     println!("eal: main lcore {}, worker lcores available {:?}", lcore::main_lcore(), enabled);
@@ -71,6 +72,23 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
     let pool = Mempool::create("rvs_pkt", cfg.workers.mbufs, cfg.workers.mbuf_cache, dpdk::MBUF_DEFAULT_DATA_ROOM, -1)
         .map_err(|e| format!("mempool: {e}"))?;
     let (ports, macs, rss) = start_ports(&cfg, &pool, nb_workers as u16)?;
+    let (taps, twins) = crate::kernel::start_twins(&cfg, &pool, &macs)?;
+    for line in control::twin::configure(&cfg)? {
+        println!("{line}");
+    }
+    // The exception path's rings: one up from each worker, one down to worker 0.
+    let kernel_up: Vec<Option<Ring<Mbuf>>> = (0..nb_workers)
+        .map(|q| {
+            (!taps.is_empty())
+                .then(|| Ring::create(&format!("rvs_ku_{q}"), KERNEL_RING, true, true))
+                .transpose()
+                .map_err(|e| format!("kernel ring: {e}"))
+        })
+        .collect::<Result<_>>()?;
+    let kernel_down = (!taps.is_empty())
+        .then(|| Ring::create("rvs_kd", KERNEL_RING, true, true))
+        .transpose()
+        .map_err(|e| format!("kernel ring: {e}"))?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let stats: Vec<Arc<CoreStats>> = cfg
@@ -85,7 +103,13 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
     let net = Arc::new(LiveNet::new(&cfg, macs, live.clone()));
     let l3 = net.current();
     print_services(&live.snapshot());
-    launch_workers(&cfg, &ports, &pool, &l3, &rss, &stats, &live, receivers, &stop)?;
+    let kernel = crate::kernel::KernelRings { up: kernel_up.clone(), down: kernel_down.clone() };
+    launch_workers(&cfg, &ports, &pool, &l3, &rss, &stats, &live, receivers, &stop, &kernel)?;
+    let kernel_thread = match kernel_down {
+        Some(down) => Some(crate::kernel::spawn(&cfg, twins, kernel_up.into_iter().flatten().collect(), down, &stop)?),
+        None => None,
+    };
+    let twin_watch = if taps.is_empty() { None } else { Some(control::twin::watch(&cfg, net.clone(), stop.clone())?) };
 
     if let Some(cpu) = cfg.control.cpu {
         core_affinity::set_for_current(core_affinity::CoreId { id: cpu });
@@ -112,6 +136,15 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
     println!("rvsd: signal received, stopping");
     stop.store(true, Ordering::Relaxed);
     lcore::wait_all();
+    for t in [kernel_thread, twin_watch].into_iter().flatten() {
+        let _ = t.join();
+    }
+    for (p, name) in &taps {
+        let _ = p.stop();
+        if let Err(e) = p.close() {
+            eprintln!("rvsd: twin {name}: close: {e}");
+        }
+    }
     for (p, c) in ports.iter().zip(&cfg.ports) {
         if let Err(e) = p.stop() {
             eprintln!("rvsd: port {}: stop: {e}", c.name);
@@ -207,6 +240,7 @@ fn launch_workers(
     live: &Live,
     receivers: Vec<crossbeam::channel::Receiver<WorkerCtl>>,
     stop: &Arc<AtomicBool>,
+    kernel: &crate::kernel::KernelRings,
 ) -> Result<()> {
     let n = cfg.workers.lcores.len();
     let inboxes: Vec<Arc<NeighInbox>> = (0..n).map(|_| Arc::new(NeighInbox::new(NEIGH_INBOX))).collect();
@@ -265,6 +299,9 @@ fn launch_workers(
             peers: inboxes.iter().enumerate().filter(|(i, _)| *i != q).map(|(_, b)| b.clone()).collect(),
             announce: q == 0,
             bypass: false,
+            kernel_up: kernel.up.get(q).cloned().flatten(),
+            kernel_rate: (cfg.kernel.rate_pps, cfg.kernel.burst),
+            kernel_down: if q == 0 { kernel.down.clone() } else { None },
         };
         lcore::launch(lcore_id, move || dataplane::run(w)).map_err(|e| format!("worker lcore {lcore_id}: {e}"))?;
         let names: Vec<&str> = cfg.ports.iter().map(|p| p.name.as_str()).collect();

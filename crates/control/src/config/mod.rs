@@ -23,7 +23,7 @@ use toml::Spanned;
 
 pub use cidr::{IpCidr, Ipv4Cidr, Ipv6Cidr, ParseCidrError};
 pub use service::ServiceDecl;
-pub use sizing::{MbufNeed, MAX_MBUFS, REDIRECT_RING};
+pub use sizing::{MbufNeed, KERNEL_RING, MAX_MBUFS, REDIRECT_RING, TWIN_DESC};
 
 /// Default RX/TX ring sizes per queue.
 pub const DEFAULT_DESC: u16 = 1024;
@@ -53,6 +53,7 @@ pub struct Config {
     pub routes: Vec<RouteConfig>,
     pub workers: WorkersConfig,
     pub control: ControlConfig,
+    pub kernel: KernelConfig,
     /// `[[service]]`: virtual services with their real servers, in file order.
     pub services: Vec<ServiceDecl>,
 }
@@ -77,6 +78,32 @@ pub struct PortConfig {
     pub rx_desc: u16,
     pub tx_desc: u16,
     pub mtu: u16,
+    /// The kernel interface that stands for this port (`twin`, default: the port's
+    /// name); `None` when `[kernel] enabled = false` or `twin = ""`.
+    pub twin: Option<String>,
+}
+
+/// `[kernel]`: the exception path to the ports' kernel twins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelConfig {
+    /// Give ports kernel twins (default true).
+    pub enabled: bool,
+    /// Frames each worker passes up per second, and in one burst.
+    pub rate_pps: u64,
+    pub burst: u64,
+}
+
+/// Per worker: far above what VRRP, BGP, health checks and SSH need, far below what
+/// would let a flood towards the box cost the workers more than a counter.
+pub const DEFAULT_KERNEL_RATE_PPS: u64 = 50_000;
+pub const DEFAULT_KERNEL_BURST: u64 = 256;
+/// Longest interface name Linux takes (IFNAMSIZ − 1).
+pub const MAX_IFNAME: usize = 15;
+
+impl Default for KernelConfig {
+    fn default() -> Self {
+        KernelConfig { enabled: true, rate_pps: DEFAULT_KERNEL_RATE_PPS, burst: DEFAULT_KERNEL_BURST }
+    }
 }
 
 /// `[[vip]]`: an address the director answers ARP (or NDP) for and load-balances.

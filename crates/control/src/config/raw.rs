@@ -20,6 +20,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub control: Option<S<RawControl>>,
     #[serde(default)]
+    pub kernel: Option<S<RawKernel>>,
+    #[serde(default)]
     pub service: Vec<S<super::service::RawService>>,
 }
 
@@ -41,6 +43,8 @@ pub(super) struct RawPort {
     pub tx_desc: Option<S<u16>>,
     #[serde(default)]
     pub mtu: Option<S<u16>>,
+    #[serde(default)]
+    pub twin: Option<S<String>>,
 }
 
 #[derive(Deserialize)]
@@ -93,4 +97,15 @@ pub(super) struct RawControl {
     pub socket: Option<S<String>>,
     #[serde(default)]
     pub cpu: Option<S<usize>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawKernel {
+    #[serde(default)]
+    pub enabled: Option<S<bool>>,
+    #[serde(default)]
+    pub rate_pps: Option<S<u64>>,
+    #[serde(default)]
+    pub burst: Option<S<u64>>,
 }

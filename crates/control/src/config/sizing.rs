@@ -8,6 +8,12 @@ use super::{PortConfig, WorkersConfig};
 
 /// Slots per worker-to-worker redirect ring (rvsd creates them with exactly this many).
 pub const REDIRECT_RING: u32 = 1024;
+/// Slots of each ring between a worker and the kernel thread (the exception path's
+/// queue; its rate limit keeps it far from full).
+pub const KERNEL_RING: u32 = 128;
+/// rx and tx descriptors of each kernel twin's queue.
+pub const TWIN_DESC: u16 = 128;
+
 /// Largest pool rvsd makes: 2^24 - 1 mbufs, about 40 GB of 2 KiB buffers.
 pub const MAX_MBUFS: u32 = (1 << 24) - 1;
 
@@ -24,6 +30,9 @@ pub struct MbufNeed {
     pub redirect_rings: u64,
     /// Packets waiting on unresolved neighbours, every entry's queue full.
     pub neigh_queues: u64,
+    /// The exception path: the twins' descriptors, the rings to and from the kernel
+    /// thread full, its bursts.
+    pub kernel: u64,
 }
 
 impl MbufNeed {
@@ -36,11 +45,17 @@ impl MbufNeed {
             bursts: n * w.burst as u64 * (1 + ports.len() as u64 + n.saturating_sub(1)),
             redirect_rings: n * n.saturating_sub(1) * u64::from(REDIRECT_RING),
             neigh_queues: n * u64::from(w.neigh_capacity) * u64::from(w.neigh_queue),
+            kernel: match ports.iter().filter(|p| p.twin.is_some()).count() as u64 {
+                0 => 0,
+                t => {
+                    t * (2 * u64::from(TWIN_DESC) + w.burst as u64) + (n + 1) * u64::from(KERNEL_RING) + w.burst as u64
+                }
+            },
         }
     }
 
     pub fn total(&self) -> u64 {
-        self.descriptors + self.caches + self.bursts + self.redirect_rings + self.neigh_queues
+        self.descriptors + self.caches + self.bursts + self.redirect_rings + self.neigh_queues + self.kernel
     }
 
     /// The pool size chosen when `mbufs` is not set: the need rounded up to 2^n - 1
@@ -56,13 +71,14 @@ impl fmt::Display for MbufNeed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} = descriptors {} + caches {} + bursts {} + redirect rings {} + neighbour queues {}",
+            "{} = descriptors {} + caches {} + bursts {} + redirect rings {} + neighbour queues {} + kernel path {}",
             self.total(),
             self.descriptors,
             self.caches,
             self.bursts,
             self.redirect_rings,
-            self.neigh_queues
+            self.neigh_queues,
+            self.kernel
         )
     }
 }

@@ -4,11 +4,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 use super::eal::{self, EalInfo};
-use super::raw::{RawConfig, RawControl, RawPort, RawRoute, RawVip, RawWorkers, S};
+use super::raw::{RawConfig, RawControl, RawKernel, RawPort, RawRoute, RawVip, RawWorkers, S};
 use super::sizing::{MbufNeed, MAX_MBUFS};
 use super::{
-    Config, ConfigError, ControlConfig, EalConfig, IpCidr, Ipv4Cidr, PortConfig, RouteConfig, Source, VipConfig,
-    WorkersConfig,
+    Config, ConfigError, ControlConfig, EalConfig, IpCidr, Ipv4Cidr, KernelConfig, PortConfig, RouteConfig, Source,
+    VipConfig, WorkersConfig, MAX_IFNAME,
 };
 
 use rvs_core::conn::MAX_ENTRIES;
@@ -30,7 +30,9 @@ pub(super) fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config> {
         src.error(span, format!("eal.args[{}]", e.index), e.message)
     })?;
     let port_spans: Vec<_> = raw.port.iter().map(|p| p.get_ref().device.span()).collect();
+    let port_twins: Vec<_> = raw.port.iter().map(|p| p.get_ref().twin.clone()).collect();
     let ports = ports(src, raw.port, &info)?;
+    let (kernel, ports) = kernel(src, raw.kernel, port_twins, ports)?;
     let vips = vips(src, raw.vip, &ports)?;
     let routes = routes(src, raw.route, &ports)?;
     let workers = workers(src, raw.workers, &info, &ports)?;
@@ -45,8 +47,67 @@ pub(super) fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config> {
         routes,
         workers,
         control,
+        kernel,
         services,
     })
+}
+
+/// `[kernel]`, and each port's twin name: a valid Linux interface name, one per port.
+fn kernel(
+    src: &Source<'_>,
+    raw: Option<S<RawKernel>>,
+    twins: Vec<Option<S<String>>>,
+    mut ports: Vec<PortConfig>,
+) -> Result<(KernelConfig, Vec<PortConfig>)> {
+    let mut out = KernelConfig::default();
+    if let Some(k) = raw {
+        let k = k.into_inner();
+        if let Some(e) = &k.enabled {
+            out.enabled = *e.get_ref();
+        }
+        for (v, field, dst) in [(&k.rate_pps, "rate_pps", &mut out.rate_pps), (&k.burst, "burst", &mut out.burst)] {
+            if let Some(v) = v {
+                if *v.get_ref() == 0 {
+                    return Err(src.error(v.span(), format!("kernel.{field}"), "must be at least 1"));
+                }
+                *dst = *v.get_ref();
+            }
+        }
+    }
+    for (i, (p, twin)) in ports.iter_mut().zip(twins).enumerate() {
+        let key = format!("port[{i}].twin");
+        let (name, span) = match &twin {
+            Some(t) => (t.get_ref().trim().to_string(), Some(t.span())),
+            None => (p.name.clone(), None),
+        };
+        if !out.enabled || (twin.is_some() && name.is_empty()) {
+            continue;
+        }
+        let bad = name.len() > MAX_IFNAME
+            || name == "."
+            || name == ".."
+            || name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control());
+        if bad {
+            let why = format!(
+                "'{name}' is not a Linux interface name (at most {MAX_IFNAME} characters, no '/', ':' or spaces){}",
+                if span.is_none() { "; name the port's kernel twin with twin = \"...\"" } else { "" }
+            );
+            return Err(match span {
+                Some(s) => src.error(s, key, why),
+                None => src.error_nowhere(key, why),
+            });
+        }
+        p.twin = Some(name);
+    }
+    for (i, p) in ports.iter().enumerate() {
+        if let Some(j) = ports[..i].iter().position(|q| q.twin.is_some() && q.twin == p.twin) {
+            return Err(src.error_nowhere(
+                format!("port[{i}].twin"),
+                format!("kernel twin '{}' is also port[{j}]'s", p.twin.as_deref().unwrap_or_default()),
+            ));
+        }
+    }
+    Ok((out, ports))
 }
 
 /// Addresses a host may not own.
@@ -171,6 +232,7 @@ fn ports(src: &Source<'_>, raw: Vec<S<RawPort>>, info: &EalInfo) -> Result<Vec<P
             rx_desc: nonzero(&p.rx_desc, "rx_desc", 1, super::DEFAULT_DESC)?,
             tx_desc: nonzero(&p.tx_desc, "tx_desc", 1, super::DEFAULT_DESC)?,
             mtu: nonzero(&p.mtu, "mtu", MIN_MTU, super::DEFAULT_MTU)?,
+            twin: None,
         });
     }
     Ok(out)

@@ -52,6 +52,7 @@ pub struct Metrics {
     nic_counters: IntCounterVec,
     link_up: IntGaugeVec,
     redirects: IntCounterVec,
+    kernel: IntCounterVec,
     icmp_errors: IntCounterVec,
     directory_full: IntCounterVec,
     conn_entries: IntGaugeVec,
@@ -131,6 +132,12 @@ impl Metrics {
         let r = Registry::new();
         let per_port = &["lcore", "port"];
         let m = Metrics {
+            kernel: counter(
+                &r,
+                "rvs_kernel_packets_total",
+                "Packets through the kernel twin of a port: up (to the kernel), down (the kernel's, out of the port).",
+                &["lcore", "port", "direction"],
+            ),
             redirects: counter(
                 &r,
                 "rvs_worker_redirects_total",
@@ -231,6 +238,8 @@ impl Metrics {
                 for reason in DropReason::ALL {
                     set(&self.drops, &[&lcore, name, reason.name()], c.drops(reason));
                 }
+                set(&self.kernel, &[&lcore, name, "up"], c.kernel_up.get());
+                set(&self.kernel, &[&lcore, name, "down"], c.kernel_down.get());
             }
             self.neighbours.with_label_values(&[&lcore]).set(core.neighbours.get() as i64);
             set(&self.redirects, &[&lcore, "out"], core.redirects_out.get());

@@ -19,6 +19,13 @@ pub struct PortL3 {
     pub vips6: Vec<Ipv6Addr>,
     /// Largest IP packet the link carries (TUN checks it before encapsulating).
     pub mtu: u16,
+    /// The port has a kernel twin: what the data path does not consume and is addressed
+    /// to the box goes up to it instead of being dropped.
+    pub kernel: bool,
+    /// Addresses found on the twin beyond `addrs`/`addrs6` (an operator's `ip addr add`,
+    /// keepalived's virtual_ipaddress): answered and owned like VIPs, and the kernel's.
+    pub twin4: Vec<Ipv4Addr>,
+    pub twin6: Vec<Ipv6Addr>,
 }
 
 impl PortL3 {
@@ -27,7 +34,17 @@ impl PortL3 {
     /// A port speaks IPv6 (NDP, its link-local address) only when given an IPv6
     /// address or VIP: an IPv4-only director stays silent in IPv6.
     pub fn has_ipv6(&self) -> bool {
-        !self.addrs6.is_empty() || !self.vips6.is_empty()
+        !self.addrs6.is_empty() || !self.vips6.is_empty() || !self.twin6.is_empty()
+    }
+
+    /// Every IPv4 address answered on this port: addresses, VIPs, the twin's.
+    pub fn all4(&self) -> impl Iterator<Item = Ipv4Addr> + '_ {
+        self.addrs.iter().map(|a| a.addr).chain(self.vips.iter().copied()).chain(self.twin4.iter().copied())
+    }
+
+    /// Every IPv6 address answered on this port (the link-local one aside).
+    pub fn all6(&self) -> impl Iterator<Item = Ipv6Addr> + '_ {
+        self.addrs6.iter().map(|a| a.addr).chain(self.vips6.iter().copied()).chain(self.twin6.iter().copied())
     }
 
     pub fn link_local(&self) -> Ipv6Addr {
@@ -74,14 +91,36 @@ impl L3Config {
 
     /// Whether `ip` is one of this port's own addresses or VIPs (ARP is answered per port).
     pub fn owns_on_port(&self, port: u16, ip: Ipv4Addr) -> bool {
-        self.ports.get(usize::from(port)).is_some_and(|p| p.vips.contains(&ip) || p.addrs.iter().any(|a| a.addr == ip))
+        self.ports
+            .get(usize::from(port))
+            .is_some_and(|p| p.vips.contains(&ip) || p.addrs.iter().any(|a| a.addr == ip) || p.twin4.contains(&ip))
     }
 
     /// The same for IPv6 (NDP is answered per port), the link-local address included.
     pub fn owns6_on_port(&self, port: u16, ip: Ipv6Addr) -> bool {
         self.ports.get(usize::from(port)).is_some_and(|p| {
-            p.vips6.contains(&ip) || p.addrs6.iter().any(|a| a.addr == ip) || (p.has_ipv6() && p.link_local() == ip)
+            p.vips6.contains(&ip)
+                || p.addrs6.iter().any(|a| a.addr == ip)
+                || p.twin6.contains(&ip)
+                || (p.has_ipv6() && p.link_local() == ip)
         })
+    }
+
+    /// Whether packets for `ip` that the data path does not consume go up to a kernel
+    /// twin: it holds the address (the port's own addresses, what was added to the
+    /// twin; not a VIP that lives only in rvs's configuration).
+    pub fn kernel_owns(&self, ip: IpAddr) -> bool {
+        self.ports.iter().filter(|p| p.kernel).any(|p| match ip {
+            IpAddr::V4(a) => p.addrs.iter().any(|c| c.addr == a) || p.twin4.contains(&a),
+            IpAddr::V6(a) => {
+                p.addrs6.iter().any(|c| c.addr == a) || p.twin6.contains(&a) || (p.has_ipv6() && p.link_local() == a)
+            }
+        })
+    }
+
+    /// Whether `port` has a kernel twin.
+    pub fn has_kernel(&self, port: u16) -> bool {
+        self.ports.get(usize::from(port)).is_some_and(|p| p.kernel)
     }
 
     /// Whether `ip` is local on any port (weak host model, as Linux).
@@ -99,6 +138,13 @@ impl L3Config {
             IpAddr::V4(v4) => self.is_local(v4),
             IpAddr::V6(v6) => self.is_local6(v6),
         }
+    }
+
+    /// Whether `ip` is the broadcast address of one of `port`'s subnets.
+    pub fn is_broadcast(&self, port: u16, ip: Ipv4Addr) -> bool {
+        self.ports
+            .get(usize::from(port))
+            .is_some_and(|p| p.addrs.iter().any(|a| a.prefix_len < 31 && a.broadcast() == ip))
     }
 
     /// Whether `ip` is on a subnet connected to `port`.

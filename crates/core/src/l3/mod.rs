@@ -59,6 +59,11 @@ pub trait Io<P> {
     fn redirect(&mut self, _core: u8, port: u16, pkt: P) {
         self.drop(port, pkt, DropReason::RedirectFull);
     }
+    /// Pass a frame that arrived on `port` up to the port's kernel twin (the exception
+    /// path: rate-limited and queued by the worker, written to the twin off the workers).
+    fn kernel(&mut self, port: u16, pkt: P) {
+        self.drop(port, pkt, DropReason::KernelQueueFull);
+    }
 }
 
 /// ICMP errors a worker may send per second, and in one burst: Linux's
@@ -68,7 +73,7 @@ pub const ICMP_ERRORS_BURST: u64 = 50;
 
 /// A token bucket refilled with the clock the worker passes in (ms).
 #[derive(Debug)]
-struct TokenBucket {
+pub struct TokenBucket {
     per_sec: u64,
     burst: u64,
     tokens: u64,
@@ -78,11 +83,11 @@ struct TokenBucket {
 }
 
 impl TokenBucket {
-    fn new(per_sec: u64, burst: u64, now: u64) -> Self {
+    pub fn new(per_sec: u64, burst: u64, now: u64) -> Self {
         TokenBucket { per_sec, burst, tokens: burst, at: now, carry: 0 }
     }
 
-    fn take(&mut self, now: u64) -> bool {
+    pub fn take(&mut self, now: u64) -> bool {
         let credit = now.saturating_sub(self.at).saturating_mul(self.per_sec).saturating_add(self.carry);
         self.at = now.max(self.at);
         self.tokens = self.tokens.saturating_add(credit / 1000).min(self.burst);
@@ -134,12 +139,12 @@ impl<P: PacketBuf> Node<P> {
     pub fn set_config(&mut self, cfg: Arc<L3Config>) {
         for (i, p) in cfg.ports.iter().enumerate() {
             let old = self.cfg.ports.get(i);
-            let v4 = p.addrs.iter().map(|a| a.addr).chain(p.vips.iter().copied()).map(IpAddr::V4);
-            let v6 = p.addrs6.iter().map(|a| a.addr).chain(p.vips6.iter().copied()).map(IpAddr::V6);
+            let v4 = p.all4().map(IpAddr::V4);
+            let v6 = p.all6().map(IpAddr::V6);
             for a in v4.chain(v6) {
                 let had = old.is_some_and(|o| match a {
-                    IpAddr::V4(a) => o.vips.contains(&a) || o.addrs.iter().any(|c| c.addr == a),
-                    IpAddr::V6(a) => o.vips6.contains(&a) || o.addrs6.iter().any(|c| c.addr == a),
+                    IpAddr::V4(a) => o.all4().any(|x| x == a),
+                    IpAddr::V6(a) => o.all6().any(|x| x == a),
                 });
                 if !had && !self.fresh.contains(&(i as u16, a)) {
                     self.fresh.push((i as u16, a));
@@ -184,6 +189,17 @@ impl<P: PacketBuf> Node<P> {
             ethertype::IPV4 => self.ipv4_input(port, pkt, io),
             ethertype::IPV6 => self.ipv6_input(port, pkt, now, io),
             _ => io.drop(port, pkt, DropReason::UnknownEthertype),
+        }
+    }
+
+    /// Up to the kernel twin when it holds `dst`, else dropped for `reason` (what the
+    /// data path does for a director without a twin).
+    #[inline]
+    pub(crate) fn up_or_drop(&self, port: u16, dst: IpAddr, pkt: P, reason: DropReason, io: &mut impl Io<P>) {
+        if self.cfg.kernel_owns(dst) {
+            io.kernel(port, pkt)
+        } else {
+            io.drop(port, pkt, reason)
         }
     }
 

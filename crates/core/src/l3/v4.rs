@@ -1,7 +1,7 @@
 //! The node's IPv4 half: ARP (answer for our addresses and VIPs, learn, probe,
 //! gratuitous), ICMP echo, and the ICMP errors rvs sends.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use wire::{
     arp_op, checksum, ethertype, icmpv4, icmpv4_type, ip_proto, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame,
@@ -25,7 +25,12 @@ impl<P: PacketBuf> Node<P> {
             self.learn(port, spa, sha, for_us, now, io);
         }
         if op != arp_op::REQUEST || !for_us || spa == tpa {
-            // Replies and gratuitous ARP have done their work by now (learned above).
+            // Replies and gratuitous ARP have done their work by now (learned above). A
+            // reply to one of our addresses may answer the kernel twin's own request: it
+            // goes up too, so the kernel resolves its neighbours as on any Ethernet.
+            if op == arp_op::REPLY && for_us && self.cfg.has_kernel(port) {
+                return io.kernel(port, pkt);
+            }
             if !for_us && !self.cfg.on_link(port, spa) {
                 io.drop(port, pkt, DropReason::ArpIgnored);
             }
@@ -51,16 +56,25 @@ impl<P: PacketBuf> Node<P> {
             }
             (ip.dst_addr(), ip.protocol(), ip.header_len(), usize::from(ip.total_len()), ip.is_fragment())
         };
+        let to = IpAddr::V4(dst);
         if !self.cfg.is_local(dst) {
+            // Multicast and broadcast are the kernel's (VRRP's 224.0.0.18, IPVS sync's
+            // 224.0.0.81); the director is not a router for the rest.
+            if (dst.is_multicast() || dst.is_broadcast() || self.cfg.is_broadcast(port, dst))
+                && self.cfg.has_kernel(port)
+            {
+                return io.kernel(port, pkt);
+            }
             return io.drop(port, pkt, DropReason::NotLocal);
         }
         if fragment {
-            return io.drop(port, pkt, DropReason::Fragment);
+            // The kernel reassembles what is its own; the data path never does.
+            return self.up_or_drop(port, to, pkt, DropReason::Fragment, io);
         }
         match proto {
             ip_proto::ICMP => {}
-            ip_proto::TCP | ip_proto::UDP => return io.drop(port, pkt, DropReason::NoService),
-            _ => return io.drop(port, pkt, DropReason::UnknownProtocol),
+            ip_proto::TCP | ip_proto::UDP => return self.up_or_drop(port, to, pkt, DropReason::NoService, io),
+            _ => return self.up_or_drop(port, to, pkt, DropReason::UnknownProtocol, io),
         }
         // Bounded by the IPv4 total length, not the frame (Ethernet pads short frames).
         let message = pkt.data().get(ETH_LEN + header_len..ETH_LEN + total).unwrap_or(&[]);
@@ -71,8 +85,10 @@ impl<P: PacketBuf> Node<P> {
         if !csum_ok {
             return io.drop(port, pkt, DropReason::BadChecksum);
         }
-        if ty != icmpv4_type::ECHO_REQUEST {
-            return io.drop(port, pkt, DropReason::IcmpIgnored);
+        // With a twin, ICMP to the kernel's addresses is the kernel's (echo included:
+        // ping answers as Linux does, and replies and errors reach its own sockets).
+        if ty != icmpv4_type::ECHO_REQUEST || self.cfg.kernel_owns(to) {
+            return self.up_or_drop(port, to, pkt, DropReason::IcmpIgnored, io);
         }
         let Some(our_mac) = self.cfg.mac(port) else {
             return io.drop(port, pkt, DropReason::IcmpIgnored);
@@ -185,7 +201,7 @@ impl<P: PacketBuf> Node<P> {
     /// Gratuitous ARP for every address and VIP of every port.
     pub(super) fn announce_v4(&self, io: &mut impl Io<P>) {
         for (i, p) in self.cfg.ports.iter().enumerate() {
-            for ip in p.addrs.iter().map(|a| a.addr).chain(p.vips.iter().copied()) {
+            for ip in p.all4() {
                 self.garp(i as u16, ip, io);
             }
         }

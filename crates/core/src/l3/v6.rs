@@ -2,7 +2,7 @@
 //! addresses and VIPs, learn from advertisements, solicit, announce), ICMPv6 echo, and
 //! the ICMPv6 errors rvs sends (RFC 4443).
 
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use wire::{
     checksum, ethertype, icmpv6, icmpv6_type, ip_proto, EthernetAddress, EthernetFrame, EthernetRepr, Icmpv6Packet,
@@ -36,7 +36,7 @@ impl<P: PacketBuf> Node<P> {
         if self.cfg.owns6_on_port(port, dst) || dst == ALL_NODES {
             return true;
         }
-        let mine = p.addrs6.iter().map(|a| a.addr).chain(p.vips6.iter().copied()).chain([p.link_local()]);
+        let mine = p.all6().chain([p.link_local()]);
         dst.segments()[0] == 0xff02 && mine.into_iter().any(|a| solicited_node(a) == dst)
     }
 
@@ -54,7 +54,14 @@ impl<P: PacketBuf> Node<P> {
         let Ok((src, dst, hop_limit, up, total)) = parsed else {
             return io.drop(port, pkt, DropReason::Malformed);
         };
+        let to = IpAddr::V6(dst);
+        let twin = self.cfg.has_kernel(port);
         if !self.accepts6(port, dst) {
+            // Other groups (MLD's, VRRP's ff02::12, the twin's own solicited-node
+            // groups) are the kernel's.
+            if dst.is_multicast() && twin {
+                return io.kernel(port, pkt);
+            }
             return io.drop(
                 port,
                 pkt,
@@ -62,12 +69,12 @@ impl<P: PacketBuf> Node<P> {
             );
         }
         if up.fragment.is_some() {
-            return io.drop(port, pkt, DropReason::Fragment);
+            return self.up_or_drop(port, to, pkt, DropReason::Fragment, io);
         }
         match up.protocol {
             ip_proto::ICMPV6 => {}
-            ip_proto::TCP | ip_proto::UDP => return io.drop(port, pkt, DropReason::NoService),
-            _ => return io.drop(port, pkt, DropReason::UnknownProtocol),
+            ip_proto::TCP | ip_proto::UDP => return self.up_or_drop(port, to, pkt, DropReason::NoService, io),
+            _ => return self.up_or_drop(port, to, pkt, DropReason::UnknownProtocol, io),
         }
         let message = pkt.data().get(ETH_LEN + up.offset..ETH_LEN + total).unwrap_or(&[]);
         let Ok(icmp) = Icmpv6Packet::new_checked(message) else {
@@ -98,11 +105,20 @@ impl<P: PacketBuf> Node<P> {
                 if let Some(mac) = target_lladdr.filter(|m| m.is_unicast()) {
                     self.learn(port, target, mac, false, now, io);
                 }
+                // It may answer the kernel twin's own solicitation.
+                if twin {
+                    return io.kernel(port, pkt);
+                }
                 io.drop(port, pkt, DropReason::NdpIgnored);
             }
-            Ok(Icmpv6Repr::EchoRequest { .. }) if self.cfg.owns6_on_port(port, dst) || self.cfg.is_local6(dst) => {
+            Ok(Icmpv6Repr::EchoRequest { .. })
+                if (self.cfg.owns6_on_port(port, dst) || self.cfg.is_local6(dst)) && !self.cfg.kernel_owns(to) =>
+            {
                 self.echo6_reply(port, pkt, up.offset, io)
             }
+            // Echo to the kernel's addresses, replies and errors for its sockets, router
+            // advertisements, MLD: the kernel's.
+            Ok(_) if twin && (dst.is_multicast() || self.cfg.kernel_owns(to)) => io.kernel(port, pkt),
             Ok(_) => io.drop(port, pkt, DropReason::IcmpIgnored),
             Err(_) => io.drop(port, pkt, DropReason::Malformed),
         }
@@ -197,7 +213,7 @@ impl<P: PacketBuf> Node<P> {
     /// port, so neighbours' caches point at us at start (RFC 4861 7.2.6).
     pub(super) fn announce_v6(&self, io: &mut impl Io<P>) {
         for (i, p) in self.cfg.ports.iter().enumerate().filter(|(_, p)| p.has_ipv6()) {
-            for ip in p.addrs6.iter().map(|a| a.addr).chain(p.vips6.iter().copied()).chain([p.link_local()]) {
+            for ip in p.all6().chain([p.link_local()]) {
                 self.unsolicited_na(i as u16, ip, io);
             }
         }
