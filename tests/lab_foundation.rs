@@ -44,9 +44,10 @@ fn lab_rvsd_answers_arp_and_icmp_counts_drops_and_stops_on_sigterm() {
     let neigh = ns_ok("rvs-router", &["ip", "neigh", "show", "10.0.2.100", "dev", "rtr-wan"]);
     assert!(neigh.contains(&format!("lladdr {mac}")), "router neighbour entry for the VIP: {neigh:?}");
 
-    // An unknown IP protocol is dropped and counted by reason.
+    // An unknown IP protocol to the VIP is dropped and counted by reason (to the port's
+    // own address it would go up to the kernel twin, whose address it is).
     let before = sample(&rvsd.metrics(), UNKNOWN_PROTO);
-    send_proto_253("10.0.2.2", 3);
+    send_proto_253("10.0.2.100", 3);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     let mut after = before;
     while after < before + 3 && std::time::Instant::now() < deadline {
