@@ -205,6 +205,15 @@ impl PortCounters {
     }
 }
 
+/// What the kernel thread loses on one port's exception path (it alone writes these).
+#[derive(Debug, Default)]
+pub struct TwinCounters {
+    /// Frames for the kernel the twin refused (its queue to the kernel full).
+    pub up_dropped: Counter,
+    /// Frames from the kernel the worker's ring had no room for.
+    pub down_dropped: Counter,
+}
+
 /// Everything one worker counts.
 #[derive(Debug)]
 pub struct CoreStats {

@@ -14,21 +14,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dpdk::{Burst, Mbuf, Ring, RxQueue, TxQueue};
-use rvs_core::stats::Counter;
+pub use rvs_core::stats::TwinCounters;
 
 /// One port's twin: its tap queue pair.
 pub struct Twin {
     pub rx: RxQueue,
     pub tx: TxQueue,
-}
-
-/// What this thread loses, per port (it alone writes these).
-#[derive(Debug, Default)]
-pub struct TwinCounters {
-    /// Frames for the kernel the tap refused (its queue to the kernel full).
-    pub up_dropped: Counter,
-    /// Frames from the kernel the worker's ring had no room for.
-    pub down_dropped: Counter,
 }
 
 pub struct KernelConfig {

@@ -75,9 +75,9 @@ pub fn spawn(
     twins: Vec<Option<Twin>>,
     from_workers: Vec<Ring<Mbuf>>,
     to_worker: Ring<Mbuf>,
+    counters: Arc<Vec<TwinCounters>>,
     stop: &Arc<AtomicBool>,
 ) -> Result<std::thread::JoinHandle<()>> {
-    let counters = Arc::new(cfg.ports.iter().map(|_| TwinCounters::default()).collect());
     let k = dataplane::kernel::KernelConfig {
         twins,
         from_workers,

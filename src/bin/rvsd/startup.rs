@@ -105,8 +105,16 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
     print_services(&live.snapshot());
     let kernel = crate::kernel::KernelRings { up: kernel_up.clone(), down: kernel_down.clone() };
     launch_workers(&cfg, &ports, &pool, &l3, &rss, &stats, &live, receivers, &stop, &kernel)?;
+    let twin_counters: Arc<Vec<_>> = Arc::new(cfg.ports.iter().map(|_| Default::default()).collect());
     let kernel_thread = match kernel_down {
-        Some(down) => Some(crate::kernel::spawn(&cfg, twins, kernel_up.into_iter().flatten().collect(), down, &stop)?),
+        Some(down) => Some(crate::kernel::spawn(
+            &cfg,
+            twins,
+            kernel_up.into_iter().flatten().collect(),
+            down,
+            twin_counters.clone(),
+            &stop,
+        )?),
         None => None,
     };
     let twin_watch = if taps.is_empty() { None } else { Some(control::twin::watch(&cfg, net.clone(), stop.clone())?) };
@@ -117,7 +125,9 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
     let build = BuildInfo { version: crate::VERSION, commit: crate::COMMIT, dpdk: crate::DPDK_VERSION };
     let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
     let nic = crate::nic::reader(&cfg);
-    let metrics = Arc::new(Metrics::new(stats.clone(), port_names, &build, Some(nic), Some(live.clone())));
+    let metrics = Arc::new(
+        Metrics::new(stats.clone(), port_names, &build, Some(nic), Some(live.clone())).with_twins(twin_counters),
+    );
     match metrics::serve(cfg.control.metrics, metrics) {
         Ok((addr, _)) => println!("metrics: http://{addr}/metrics"),
         Err(e) => eprintln!("rvsd: metrics on {}: {e} (continuing without)", cfg.control.metrics),

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use prometheus::{Encoder, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 use rvs_core::addr::fmt_addr_port;
 use rvs_core::service::{ServiceKey, Snapshot};
-use rvs_core::stats::{CoreStats, DropReason};
+use rvs_core::stats::{CoreStats, DropReason, TwinCounters};
 
 use crate::live::Live;
 
@@ -53,6 +53,9 @@ pub struct Metrics {
     link_up: IntGaugeVec,
     redirects: IntCounterVec,
     kernel: IntCounterVec,
+    kernel_drops: IntCounterVec,
+    /// The kernel thread's losses, per port (`None`: no twins).
+    twins: Option<Arc<Vec<TwinCounters>>>,
     icmp_errors: IntCounterVec,
     directory_full: IntCounterVec,
     conn_entries: IntGaugeVec,
@@ -138,6 +141,13 @@ impl Metrics {
                 "Packets through the kernel twin of a port: up (to the kernel), down (the kernel's, out of the port).",
                 &["lcore", "port", "direction"],
             ),
+            kernel_drops: counter(
+                &r,
+                "rvs_kernel_drops_total",
+                "Frames the kernel thread lost: up (the twin refused them), down (no room towards the worker).",
+                &["port", "direction"],
+            ),
+            twins: None,
             redirects: counter(
                 &r,
                 "rvs_worker_redirects_total",
@@ -224,6 +234,12 @@ impl Metrics {
     }
 
     /// Refresh every value from the workers and render the text exposition format.
+    /// Export the kernel thread's counters (one per port).
+    pub fn with_twins(mut self, twins: Arc<Vec<TwinCounters>>) -> Self {
+        self.twins = Some(twins);
+        self
+    }
+
     pub fn render(&self) -> String {
         let _one = self.render_lock.lock().unwrap_or_else(|e| e.into_inner());
         for core in &self.cores {
@@ -252,6 +268,12 @@ impl Metrics {
         }
         if let Some(live) = &self.live {
             self.services(&live.snapshot());
+        }
+        if let Some(twins) = &self.twins {
+            for (c, name) in twins.iter().zip(&self.ports) {
+                set(&self.kernel_drops, &[name, "up"], c.up_dropped.get());
+                set(&self.kernel_drops, &[name, "down"], c.down_dropped.get());
+            }
         }
         if let Some(read) = &self.nic {
             for (name, s) in self.ports.iter().zip(read()) {
