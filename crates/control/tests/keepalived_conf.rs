@@ -136,3 +136,26 @@ fn same_verdict_as_keepalived_config_test() {
         assert!(errs.iter().any(|e| e.to_string().contains(&format!("{name}{why}"))), "{name}: {errs:?}");
     }
 }
+
+/// Seeds 000 and 002 (fixed) build exactly the services ipvsadm would be given, and
+/// dpdk-config/keepalived-lab.conf (what the lab runs) is seed 000's.
+#[test]
+fn seed_services_are_the_expected_service_defs() {
+    use rvs_core::service::{DestSpec, ServiceDef, ServiceSpec};
+    let svc = |sched: &str, fwd: FwdMethod| {
+        let mut spec = ServiceSpec::new(ServiceKey::Proto { proto: Protocol::Tcp, addr: v4("10.0.2.100"), port: 80 });
+        spec.scheduler = sched.into();
+        let rs = |a: &str| DestSpec { fwd, ..DestSpec::new(v4(a), 80) };
+        ServiceDef { spec, dests: vec![rs("10.0.3.11"), rs("10.0.3.12")] }
+    };
+    let nat = svc("rr", FwdMethod::Masq);
+    for name in ["seed000.conf", "seed000_retry.conf"] {
+        assert_eq!(keepalived::load(&file(name)).expect(name).services, std::slice::from_ref(&nat), "{name}");
+    }
+    let dr = svc("rr", FwdMethod::Route);
+    assert_eq!(keepalived::load(&file("seed002_fixed.conf")).expect("loads").services, [dr]);
+    let lab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dpdk-config/keepalived-lab.conf");
+    let lab = keepalived::config_test(&lab).expect("the lab's file passes keepalived -t's rules");
+    let seed = keepalived::load(&file("seed000_retry.conf")).expect("loads");
+    assert_eq!((lab.services, lab.checks), (seed.services, seed.checks));
+}

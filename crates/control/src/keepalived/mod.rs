@@ -2,8 +2,8 @@
 //! blocks become the same [`ServiceDef`] values a TOML `[[service]]` or rvsadm builds
 //! (a `virtual_server group` one per address and port of its `virtual_server_group`,
 //! as keepalived installs them in IPVS); checker blocks become plain data ([`check`]);
-//! `global_defs` and `vrrp_*` blocks are kept aside for the real keepalived. Not yet
-//! wired into rvsd.
+//! `global_defs` and `vrrp_*` blocks are kept aside for the real keepalived. rvsd reads
+//! the file `[control] keepalived` names ([`load_for`], [`apply`]).
 //!
 //! What keepalived 2.2.7 logs and goes on from (unknown keywords, an extra `}`, a missing
 //! `protocol`/`lb_algo`/`lb_kind`) is a warning with file:line; `keepalived -t` fails on
@@ -14,6 +14,7 @@
 //! mixing families for one virtual server).
 
 pub mod check;
+mod declared;
 mod group;
 mod lexer;
 mod rs;
@@ -24,6 +25,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use check::{Checker, CheckerKind, HttpCheck, MiscCheck, RealServerChecks, ServiceChecks, UrlCheck};
+pub use declared::{apply, declared, load_for};
 pub use group::MAX_GROUP_SERVICES;
 pub use lexer::Stmt;
 use rvs_core::service::ServiceDef;
@@ -57,6 +59,13 @@ impl fmt::Display for Diag {
 
 impl std::error::Error for Diag {}
 
+impl Diag {
+    /// `file:line: warning: message`.
+    pub fn as_warning(&self) -> String {
+        format!("{}:{}: warning: {}", self.pos.file.display(), self.pos.line, self.message)
+    }
+}
+
 /// A keepalived configuration as rvs reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct KeepalivedConf {
@@ -71,6 +80,13 @@ pub struct KeepalivedConf {
     pub kept: Vec<Stmt>,
     /// What keepalived would log and go on from.
     pub warnings: Vec<Diag>,
+}
+
+impl KeepalivedConf {
+    /// How many `virtual_server` blocks built services (a group's services share one).
+    pub fn virtual_servers(&self) -> usize {
+        self.checks.iter().filter(|c| c.same_checks_as.is_none()).count()
+    }
 }
 
 /// Top-level blocks keepalived 2.2.7 knows that rvs leaves to keepalived.
