@@ -70,7 +70,7 @@ fn seed002_fixed_is_dr_tcp() {
 fn include_flags_ops_persistence_and_kept_blocks() {
     let c = keepalived::config_test(&file("full.conf")).expect("clean");
     let kept: Vec<&str> = c.kept.iter().map(|s| s.keyword()).collect();
-    assert_eq!(kept, ["global_defs", "vrrp_instance"]);
+    assert_eq!(kept, ["global_defs", "SSL", "vrrp_instance"]);
     let s = &c.services[0];
     assert_eq!(s.spec.scheduler, "sh");
     assert!(s.spec.one_packet);

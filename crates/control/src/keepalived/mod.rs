@@ -76,7 +76,8 @@ pub struct KeepalivedConf {
     pub checks: Vec<ServiceChecks>,
     /// The `virtual_server` line of `services[i]` (same index).
     pub places: Vec<Pos>,
-    /// `global_defs`, `vrrp_*` and other blocks for the real keepalived, untouched.
+    /// `global_defs`, `vrrp_*` and other blocks for the real keepalived, and `SSL`
+    /// (SSL_GET's TLS context) for the health checker, untouched.
     pub kept: Vec<Stmt>,
     /// What keepalived would log and go on from.
     pub warnings: Vec<Diag>,
@@ -89,7 +90,7 @@ impl KeepalivedConf {
     }
 }
 
-/// Top-level blocks keepalived 2.2.7 knows that rvs leaves to keepalived.
+/// Top-level blocks keepalived 2.2.7 knows that rvs does not build services from.
 const KEPT: &[&str] = &[
     "global_defs",
     "vrrp_instance",
@@ -105,6 +106,8 @@ const KEPT: &[&str] = &[
     "net_namespace",
     "use_pid_dir",
     "instance",
+    // SSL_GET's TLS context (password, ca, certificate, key): for the health checker.
+    "SSL",
 ];
 
 /// Reads `path`; warnings are in the result, the first error is returned.

@@ -49,10 +49,14 @@ pub(super) fn virtual_server(
     warnings: &mut Vec<Diag>,
 ) -> Result<Option<Vec<(ServiceDef, ServiceChecks)>>, Diag> {
     let (members, group) = target(b, groups)?;
+    if b.block.is_none() {
+        return Err(rs::no_block(b));
+    }
     let v4 = members.first().is_none_or(|m| m.0.is_ipv4());
-    let name = match group {
-        Some(g) => format!("Virtual server group {g}"),
-        None => format!("Virtual server [{}]:{}", members[0].0, members[0].1),
+    let name = match (group, members.first()) {
+        (Some(g), _) => format!("Virtual server group {g}"),
+        (None, Some((a, p))) => format!("Virtual server [{a}]:{p}"),
+        (None, None) => "Virtual server".into(),
     };
     let mut vs = Vs {
         name,
