@@ -55,7 +55,8 @@ fn reload(running: &Config, live: &Live, net: &LiveNet) {
         Err(e) => return eprintln!("rvsd: reload refused: {e}; the running configuration stays"),
     };
     for w in keepalived.iter().flat_map(|k| &k.warnings) {
-        eprintln!("rvsd: reload: keepalived: {}", w.as_warning());
+        // Not "rvsd: reload:", which announces what a reload applied.
+        eprintln!("rvsd: keepalived: {}", w.as_warning());
     }
     // Services are tried on a copy first, so that a refusal leaves addresses alone too.
     let services = crate::startup::keepalived_services(keepalived.as_ref());
