@@ -1,7 +1,9 @@
 //! rvsd's command line: `--check-config`, and bad configurations refused before anything
-//! starts, with the file, line and key named.
+//! starts, with the file, line and key named; with a keepalived.conf ([control]
+//! keepalived) too: both files checked, its warnings printed with file and line, a
+//! service both files declare named in both.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn rvsd(args: &[&str]) -> (bool, String, String) {
@@ -22,18 +24,22 @@ fn variant(name: &str, from: &str, to: &str) -> PathBuf {
     path
 }
 
-fn line_of(path: &PathBuf, needle: &str) -> usize {
+fn line_of(path: &Path, needle: &str) -> usize {
     std::fs::read_to_string(path).unwrap().lines().position(|l| l.contains(needle)).unwrap() + 1
 }
 
 #[test]
 fn check_config_accepts_the_shipped_examples() {
-    for file in ["demo.toml", "pci-example.toml"] {
+    for file in ["demo.toml", "pci-example.toml", "keepalived-lab.toml"] {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dpdk-config").join(file);
         let (ok, out, err) = rvsd(&["--check-config", path.to_str().unwrap()]);
         assert!(ok, "{file}: {err}");
         assert!(out.contains(": ok ("), "{out}");
+        assert!(err.is_empty(), "{file}: {err}");
     }
+    let (_, out, _) =
+        rvsd(&["--check-config", &format!("{}/dpdk-config/keepalived-lab.toml", env!("CARGO_MANIFEST_DIR"))]);
+    assert!(out.contains("keepalived-lab.conf: 1 virtual server, 1 service, 0 warnings)"), "{out}");
 }
 
 #[test]
@@ -123,4 +129,128 @@ fn rvsadm_refuses_sctp_and_fwmark_services_without_rvsd() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert_eq!(String::from_utf8_lossy(&out.stderr), why, "{args:?}");
     }
+}
+
+// keepalived.conf named by [control] keepalived.
+
+fn shipped(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dpdk-config").join(name)
+}
+
+/// A directory of its own for one test: the lab's TOML naming `keepalived.conf` (relative,
+/// so the directory's), with `toml_edit` applied, and that keepalived.conf.
+fn pair(name: &str, keepalived: &str, toml_edit: (&str, &str)) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("rvs-kcli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = std::fs::read_to_string(shipped("keepalived-lab.toml")).unwrap();
+    let line = "keepalived = \"keepalived-lab.conf\"";
+    assert!(toml.contains(line), "keepalived-lab.toml changed");
+    let toml = toml.replacen(line, "keepalived = \"keepalived.conf\"", 1);
+    assert!(toml.contains(toml_edit.0), "keepalived-lab.toml changed");
+    let toml = toml.replacen(toml_edit.0, toml_edit.1, 1);
+    std::fs::write(dir.join("rvs.toml"), toml).unwrap();
+    std::fs::write(dir.join("keepalived.conf"), keepalived).unwrap();
+    (dir.join("rvs.toml"), dir.join("keepalived.conf"))
+}
+
+fn lab_conf() -> String {
+    std::fs::read_to_string(shipped("keepalived-lab.conf")).unwrap()
+}
+
+fn clean(toml: &Path) {
+    if let Some(dir) = toml.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn check_config_reads_the_keepalived_file_the_toml_names() {
+    let (toml, k) = pair("ok", &lab_conf(), ("", ""));
+    let (ok, out, err) = rvsd(&["--check-config", toml.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains(&format!("keepalived {}: 1 virtual server, 1 service, 0 warnings)", k.display())), "{out}");
+    clean(&toml);
+}
+
+#[test]
+fn a_bad_keepalived_conf_names_its_line_and_starts_nothing() {
+    let bad = lab_conf().replacen("lb_kind NAT", "lb_kind FNAT", 1);
+    let (toml, k) = pair("bad", &bad, ("", ""));
+    let want = format!("{}:{}: lb_kind FNAT: FullNAT is not supported yet", k.display(), line_of(&k, "lb_kind FNAT"));
+    for mode in ["--check-config", "--config"] {
+        let (ok, out, err) = rvsd(&[mode, toml.to_str().unwrap()]);
+        assert!(!ok, "{mode} accepted it");
+        assert!(err.contains(&want), "{mode}: expected {want:?} in:\n{err}");
+        assert!(!out.contains("eal:") && !out.contains("port "), "{mode}: something started:\n{out}");
+        if mode == "--config" {
+            assert!(err.contains("rvsd: nothing started"), "{err}");
+        }
+    }
+    let (ok, _, err) = rvsd(&["--check-keepalived", k.to_str().unwrap()]);
+    assert!(!ok && err.contains(&want), "{err}");
+    clean(&toml);
+}
+
+#[test]
+fn a_missing_keepalived_conf_is_an_error() {
+    let (toml, k) = pair("missing", "", ("", ""));
+    std::fs::remove_file(&k).unwrap();
+    let (ok, _, err) = rvsd(&["--check-config", toml.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains(&format!("{}:0: cannot read", k.display())), "{err}");
+    clean(&toml);
+}
+
+/// Seed 000 as printed: keepalived logs nb_get_retry in TCP_CHECK and goes on; so does rvsd.
+#[test]
+fn keepalived_warnings_are_printed_with_file_and_line() {
+    let (toml, k) = pair("warn", &lab_conf().replace(" retry 3", " nb_get_retry 3"), ("", ""));
+    let line = line_of(&k, "nb_get_retry 3");
+    let want = format!("{}:{line}: warning: Unknown keyword 'nb_get_retry'", k.display());
+    let (ok, out, err) = rvsd(&["--check-config", toml.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(err.lines().any(|l| l == want), "expected {want:?} in:\n{err}");
+    assert!(out.contains("1 virtual server, 1 service, 2 warnings)"), "{out}");
+    // At start they are printed before anything else happens (here a bad --restore file
+    // stops rvsd before the EAL).
+    let rules = toml.with_file_name("bad.rules");
+    std::fs::write(&rules, "-A -t 10.0.2.101:80 -s bogus\n").unwrap();
+    let (ok, out, err) = rvsd(&["--config", toml.to_str().unwrap(), "--restore", rules.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains(&format!("rvsd: keepalived: {want}")), "{err}");
+    assert!(out.contains("keepalived: ") && !out.contains("eal:"), "{out}");
+    clean(&toml);
+}
+
+#[test]
+fn a_service_in_both_files_names_both_places() {
+    let both =
+        "[[service]]\ntcp = \"10.0.2.100:80\"\nscheduler = \"wlc\"\n\n[[service]]\ntcp = \"[2001:db8:2::100]:80\"";
+    let (toml, k) = pair("both", &lab_conf(), ("[[service]]\ntcp = \"[2001:db8:2::100]:80\"", both));
+    let want = format!(
+        "{}:{}: TCP 10.0.2.100:80 is also declared in {}:{} (service[0]); declare it in one file",
+        k.display(),
+        line_of(&k, "virtual_server 10.0.2.100 80"),
+        toml.display(),
+        line_of(&toml, "tcp = \"10.0.2.100:80\"") - 1
+    );
+    for mode in ["--check-config", "--config"] {
+        let (ok, out, err) = rvsd(&[mode, toml.to_str().unwrap()]);
+        assert!(!ok && err.contains(&want), "{mode}: expected {want:?} in:\n{err}");
+        assert!(!out.contains("eal:"), "{out}");
+    }
+    clean(&toml);
+}
+
+#[test]
+fn toml_errors_stay_the_tomls() {
+    let (toml, _) = pair("toml-error", &lab_conf(), ("lcores = [1]", "lcores = [1]\nturbo = true"));
+    let (ok, _, err) = rvsd(&["--check-config", toml.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains(&format!("{}:{}: workers.turbo:", toml.display(), line_of(&toml, "turbo"))), "{err}");
+    let (toml2, _) = pair("empty-key", &lab_conf(), ("keepalived = \"keepalived.conf\"", "keepalived = \"\""));
+    let (ok, _, err) = rvsd(&["--check-config", toml2.to_str().unwrap()]);
+    assert!(!ok && err.contains("control.keepalived: names no file"), "{err}");
+    clean(&toml);
+    clean(&toml2);
 }

@@ -89,3 +89,15 @@ fn all_examples_parse() {
     }
     assert!(n >= 2);
 }
+
+#[test]
+fn keepalived_lab_toml_names_its_keepalived_conf() {
+    let path = example("keepalived-lab.toml");
+    let c = config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.control.keepalived, Some(example("keepalived-lab.conf")));
+    let k = control::keepalived::load_for(&c).unwrap_or_else(|e| panic!("{e}")).expect("named");
+    assert_eq!((k.services.len(), c.services.len(), k.warnings.len()), (1, 1, 0));
+    let all = control::keepalived::declared(&c, &k.services);
+    assert_eq!(all.len(), 2);
+    assert_eq!(control::services::build(&all, 4096).map(|m| m.services().len()), Ok(2));
+}

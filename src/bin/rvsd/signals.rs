@@ -1,12 +1,13 @@
 //! The control thread's wait: SIGINT/SIGTERM stop rvsd; SIGHUP re-reads the
-//! configuration file and applies its [[service]] tables live. A file with an error is
-//! reported with file, line and key, and the running configuration stays.
+//! configuration file and the keepalived.conf it names, and applies their services
+//! live. A file with an error is reported with file and line, and the running
+//! configuration stays.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use control::config::Config;
+use control::config::{Config, ControlConfig};
 use control::live::Live;
 use control::net::LiveNet;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -48,7 +49,23 @@ fn reload(running: &Config, live: &Live, net: &LiveNet) {
         Ok(new) => new,
         Err(e) => return eprintln!("rvsd: reload refused: {e}; the running configuration stays"),
     };
-    if new.eal != running.eal || new.workers != running.workers || new.control != running.control {
+    // Both files are read before anything is applied.
+    let keepalived = match control::keepalived::load_for(&new) {
+        Ok(k) => k,
+        Err(e) => return eprintln!("rvsd: reload refused: {e}; the running configuration stays"),
+    };
+    for w in keepalived.iter().flat_map(|k| &k.warnings) {
+        // Not "rvsd: reload:", which announces what a reload applied.
+        eprintln!("rvsd: keepalived: {}", w.as_warning());
+    }
+    // Services are tried on a copy first, so that a refusal leaves addresses alone too.
+    let services = crate::startup::keepalived_services(keepalived.as_ref());
+    if let Err(e) = control::keepalived::apply(&mut live.config(), &new, services) {
+        return eprintln!("rvsd: reload refused: {e}; the running configuration stays");
+    }
+    // [control] keepalived is a source of services: it applies now.
+    let control_changed = ControlConfig { keepalived: running.control.keepalived.clone(), ..new.control.clone() };
+    if new.eal != running.eal || new.workers != running.workers || control_changed != running.control {
         eprintln!("rvsd: reload: [eal], [workers] and [control] apply at the next start; ignored now");
     }
     // Addresses, VIPs and routes apply live (the ports themselves need a restart).
@@ -60,11 +77,11 @@ fn reload(running: &Config, live: &Live, net: &LiveNet) {
         Ok(false) => {}
         Err(e) => eprintln!("rvsd: reload: {e}; addresses, VIPs and routes unchanged"),
     }
-    match live.update(|c| control::services::apply(c, &new.services)) {
+    match live.update(|c| control::keepalived::apply(c, &new, services)) {
         Ok(changes) => {
             println!("rvsd: reload: {changes}");
             crate::startup::print_services(&live.snapshot());
         }
-        Err(e) => eprintln!("rvsd: reload refused: {}: {e}; the running configuration stays", running.path.display()),
+        Err(e) => eprintln!("rvsd: reload refused: {e}; the running configuration stays"),
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 // Redirect rings hold REDIRECT_RING mbufs each; the pool is sized with it.
 use control::config::{Config, MbufNeed, KERNEL_RING, REDIRECT_RING};
+use control::keepalived::KeepalivedConf;
 use control::live::Live;
 use control::metrics::{self, service_label, BuildInfo, Metrics};
 use control::net::LiveNet;
@@ -17,7 +18,7 @@ use rvs_core::forward::Directory;
 use rvs_core::l3::L3Config;
 use rvs_core::neigh::NeighConfig;
 use rvs_core::rss::{self, Rss};
-use rvs_core::service::Snapshot;
+use rvs_core::service::{ServiceDef, Snapshot};
 use rvs_core::stats::CoreStats;
 use wire::EthernetAddress;
 
@@ -30,15 +31,23 @@ const NEIGH_INBOX: usize = 256;
 
 pub type Result<T> = std::result::Result<T, String>;
 
-pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
+pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std::path::Path>) -> Result<()> {
     println!("rvsd {} ({}, DPDK {})", crate::VERSION, crate::COMMIT, crate::DPDK_VERSION);
     println!("config: {}", cfg.path.display());
+    if let (Some(path), Some(k)) = (&cfg.control.keepalived, &keepalived) {
+        println!(
+            "keepalived: {}: {} virtual servers, {} services",
+            path.display(),
+            k.virtual_servers(),
+            k.services.len()
+        );
+    }
     let signals = Signals::install()?;
 
     // Services first: a bad one refuses to start before any port is touched.
     let mut services = rvs_core::service::Config::new(MAX_DESTS);
-    control::services::apply(&mut services, &cfg.services)
-        .map_err(|e| format!("{}: services: {e}", cfg.path.display()))?;
+    control::keepalived::apply(&mut services, &cfg, keepalived_services(keepalived.as_ref()))
+        .map_err(|e| format!("{e}; nothing started"))?;
     if let Some(rules) = restore {
         let text = std::fs::read_to_string(rules).map_err(|e| format!("{}: {e}", rules.display()))?;
         control::admin::restore(&mut services, &text)
@@ -138,7 +147,7 @@ pub fn run(cfg: Config, restore: Option<&std::path::Path>) -> Result<()> {
         Ok(_) => println!("admin: {} (rvsadm)", cfg.control.socket.display()),
         Err(e) => eprintln!("rvsd: admin socket {}: {e} (continuing without)", cfg.control.socket.display()),
     }
-    println!("rvsd: running; SIGHUP reloads [[service]], SIGINT or SIGTERM stops");
+    println!("rvsd: running; SIGHUP reloads [[service]] and keepalived.conf, SIGINT or SIGTERM stops");
 
     signals.serve(&cfg, &live, &net, || admin.tick());
     let _ = std::fs::remove_file(&cfg.control.socket);
@@ -353,6 +362,12 @@ fn conn_config(cfg: &Config) -> ConnConfig {
         workers: cfg.workers.lcores.len() as u32,
         ..ConnConfig::default()
     }
+}
+
+/// The services keepalived.conf declares (none without one). A health checker would
+/// give its effective list of them here instead.
+pub fn keepalived_services(k: Option<&KeepalivedConf>) -> &[ServiceDef] {
+    k.map_or(&[], |k| &k.services)
 }
 
 /// One line per service and real server, in ipvsadm's words.

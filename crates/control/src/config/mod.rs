@@ -4,6 +4,11 @@
 //! serde cannot: addresses, devices against the EAL arguments, lcores,
 //! VIP/route resolution, services as rvsadm checks them. Every
 //! [`ConfigError`] names file, line and key.
+//!
+//! Services come from `[[service]]` tables and, when `[control] keepalived` names a
+//! keepalived.conf, from its `virtual_server` blocks: [`crate::keepalived::load_for`]
+//! reads that file (its errors are `FILE:LINE: message` of that file) and
+//! [`crate::keepalived::apply`] applies both lists as the configuration's services.
 
 mod cidr;
 mod eal;
@@ -56,6 +61,9 @@ pub struct Config {
     pub kernel: KernelConfig,
     /// `[[service]]`: virtual services with their real servers, in file order.
     pub services: Vec<ServiceDecl>,
+    /// The line of each `[[service]]` (same index), for errors that involve another
+    /// file (a service keepalived.conf declares too).
+    pub service_lines: Vec<usize>,
 }
 
 /// `[eal]`: arguments passed verbatim to `rte_eal_init` (after argv[0]).
@@ -182,11 +190,21 @@ pub struct ControlConfig {
     pub socket: PathBuf,
     /// CPU to pin the control-plane threads to.
     pub cpu: Option<usize>,
+    /// A keepalived.conf whose virtual servers rvsd serves beside the `[[service]]`
+    /// tables (a relative path is taken from this file's directory). This module does
+    /// not read it: [`crate::keepalived::load_for`] does, so that each file's errors
+    /// stay its own.
+    pub keepalived: Option<PathBuf>,
 }
 
 impl Default for ControlConfig {
     fn default() -> Self {
-        Self { metrics: SocketAddr::from(([127, 0, 0, 1], 9469)), socket: PathBuf::from(DEFAULT_SOCKET), cpu: None }
+        Self {
+            metrics: SocketAddr::from(([127, 0, 0, 1], 9469)),
+            socket: PathBuf::from(DEFAULT_SOCKET),
+            cpu: None,
+            keepalived: None,
+        }
     }
 }
 

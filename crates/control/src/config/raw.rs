@@ -97,6 +97,8 @@ pub(super) struct RawControl {
     pub socket: Option<S<String>>,
     #[serde(default)]
     pub cpu: Option<S<usize>>,
+    #[serde(default)]
+    pub keepalived: Option<S<String>>,
 }
 
 #[derive(Deserialize)]

@@ -38,6 +38,7 @@ pub(super) fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config> {
     let workers = workers(src, raw.workers, &info, &ports)?;
     check_queues(src, &port_spans, &ports, &workers, &info)?;
     let control = control(src, raw.control, &workers, &info)?;
+    let service_lines = raw.service.iter().map(|s| src.line_of(s.span().start)).collect();
     let services = super::service::build(src, raw.service)?;
     Ok(Config {
         path: src.path.to_path_buf(),
@@ -49,6 +50,7 @@ pub(super) fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config> {
         control,
         kernel,
         services,
+        service_lines,
     })
 }
 
@@ -562,6 +564,15 @@ fn control(
             ));
         }
         out.cpu = Some(n);
+    }
+    if let Some(k) = &c.keepalived {
+        let p = PathBuf::from(k.get_ref());
+        if k.get_ref().trim().is_empty() {
+            return Err(src.error(k.span(), "control.keepalived", "names no file (a keepalived.conf path)"));
+        }
+        // Relative to this file's directory, as keepalived's own includes are.
+        let dir = src.path.parent().unwrap_or(std::path::Path::new(""));
+        out.keepalived = Some(if p.is_absolute() { p } else { dir.join(p) });
     }
     Ok(out)
 }

@@ -4,6 +4,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use rvs_core::service::FwdMethod;
+
 use super::lexer::Stmt;
 use super::Diag;
 
@@ -22,11 +24,27 @@ pub struct ServiceChecks {
     pub hysteresis: u32,
     pub quorum_up: Option<String>,
     pub quorum_down: Option<String>,
+    /// Its port is this service's when the file gives none.
     pub sorry_server: Option<(IpAddr, u16)>,
+    /// `sorry_server_lvs_method`, else the virtual server's method (with `sorry_server`).
+    pub sorry_server_fwd: Option<FwdMethod>,
+    pub sorry_server_inhibit: bool,
     pub inhibit_on_failure: bool,
     pub alpha: bool,
     pub omega: bool,
     pub virtualhost: Option<String>,
+    /// `ha_suspend`: checkers run only while the virtual address is local (keepalived:
+    /// while VRRP holds it).
+    pub ha_suspend: bool,
+    /// `smtp_alert [BOOL]`; None: global_defs decides (keepalived).
+    pub smtp_alert: Option<bool>,
+    /// `virtual_server group NAME`: the group's name.
+    pub group: Option<String>,
+    /// Set on the second and later services one `virtual_server group` block builds:
+    /// the index (in [`super::KeepalivedConf::services`]) of the first. Their real
+    /// servers and checkers are the same, in the same order: check them once (on the
+    /// first) and apply each real server's state to every member, as keepalived does.
+    pub same_checks_as: Option<usize>,
     /// One per real server, in the service's order.
     pub real_servers: Vec<RealServerChecks>,
 }
@@ -40,10 +58,16 @@ impl Default for ServiceChecks {
             quorum_up: None,
             quorum_down: None,
             sorry_server: None,
+            sorry_server_fwd: None,
+            sorry_server_inhibit: false,
             inhibit_on_failure: false,
             alpha: false,
             omega: false,
             virtualhost: None,
+            ha_suspend: false,
+            smtp_alert: None,
+            group: None,
+            same_checks_as: None,
             real_servers: Vec::new(),
         }
     }
@@ -51,10 +75,17 @@ impl Default for ServiceChecks {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RealServerChecks {
+    /// The real server's `inhibit_on_failure [BOOL]`, else the virtual server's.
     pub inhibit_on_failure: bool,
     pub notify_up: Option<String>,
     pub notify_down: Option<String>,
     pub checkers: Vec<Checker>,
+    /// The real server's `alpha [BOOL]`, else the virtual server's.
+    pub alpha: bool,
+    /// `smtp_alert [BOOL]`; None: global_defs decides (keepalived).
+    pub smtp_alert: Option<bool>,
+    /// The real server's `virtualhost` (HTTP_GET/SSL_GET's Host when theirs is unset).
+    pub virtualhost: Option<String>,
 }
 
 /// One checker with its timers resolved (checker, then real server, then virtual

@@ -1,14 +1,23 @@
 //! keepalived.conf reader (keepalived 2.2.7's grammar and defaults): `virtual_server`
-//! blocks become the same [`ServiceDef`] values a TOML `[[service]]` or rvsadm builds;
-//! checker blocks become plain data ([`check`]); `global_defs` and `vrrp_*` blocks are
-//! kept aside for the real keepalived. Not yet wired into rvsd.
+//! blocks become the same [`ServiceDef`] values a TOML `[[service]]` or rvsadm builds
+//! (a `virtual_server group` one per address and port of its `virtual_server_group`,
+//! as keepalived installs them in IPVS); checker blocks become plain data ([`check`]);
+//! `global_defs` and `vrrp_*` blocks are kept aside for the real keepalived. rvsd reads
+//! the file `[control] keepalived` names ([`load_for`], [`apply`]).
 //!
 //! What keepalived 2.2.7 logs and goes on from (unknown keywords, an extra `}`, a missing
 //! `protocol`/`lb_algo`/`lb_kind`) is a warning with file:line; `keepalived -t` fails on
-//! those, and so does [`config_test`]. What rvs cannot build is an error.
+//! those, and so does [`config_test`]. What rvs cannot build or serve is an error:
+//! firewall marks, SCTP, FullNAT, GUE/GRE tunnels, persistence engines, checkers other
+//! than TCP_CHECK, HTTP_GET, SSL_GET and MISC_CHECK; also a few things keepalived 2.2.7
+//! accepts and then drops silently (a group that is not defined, defined twice, or
+//! mixing families for one virtual server).
 
 pub mod check;
+mod declared;
+mod group;
 mod lexer;
+mod rs;
 mod vs;
 
 use std::fmt;
@@ -16,6 +25,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use check::{Checker, CheckerKind, HttpCheck, MiscCheck, RealServerChecks, ServiceChecks, UrlCheck};
+pub use declared::{apply, declared, load_for};
+pub use group::MAX_GROUP_SERVICES;
 pub use lexer::Stmt;
 use rvs_core::service::ServiceDef;
 
@@ -48,20 +59,38 @@ impl fmt::Display for Diag {
 
 impl std::error::Error for Diag {}
 
+impl Diag {
+    /// `file:line: warning: message`.
+    pub fn as_warning(&self) -> String {
+        format!("{}:{}: warning: {}", self.pos.file.display(), self.pos.line, self.message)
+    }
+}
+
 /// A keepalived configuration as rvs reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct KeepalivedConf {
-    /// One per `virtual_server`, in file order.
+    /// One per `virtual_server` (a `virtual_server group`: one per address and port of
+    /// the group, in its order), in file order.
     pub services: Vec<ServiceDef>,
     /// Health-check settings of `services[i]` (same index).
     pub checks: Vec<ServiceChecks>,
-    /// `global_defs`, `vrrp_*` and other blocks for the real keepalived, untouched.
+    /// The `virtual_server` line of `services[i]` (same index).
+    pub places: Vec<Pos>,
+    /// `global_defs`, `vrrp_*` and other blocks for the real keepalived, and `SSL`
+    /// (SSL_GET's TLS context) for the health checker, untouched.
     pub kept: Vec<Stmt>,
     /// What keepalived would log and go on from.
     pub warnings: Vec<Diag>,
 }
 
-/// Top-level blocks keepalived 2.2.7 knows that rvs leaves to keepalived.
+impl KeepalivedConf {
+    /// How many `virtual_server` blocks built services (a group's services share one).
+    pub fn virtual_servers(&self) -> usize {
+        self.checks.iter().filter(|c| c.same_checks_as.is_none()).count()
+    }
+}
+
+/// Top-level blocks keepalived 2.2.7 knows that rvs does not build services from.
 const KEPT: &[&str] = &[
     "global_defs",
     "vrrp_instance",
@@ -77,32 +106,67 @@ const KEPT: &[&str] = &[
     "net_namespace",
     "use_pid_dir",
     "instance",
+    // SSL_GET's TLS context (password, ca, certificate, key): for the health checker.
+    "SSL",
 ];
 
 /// Reads `path`; warnings are in the result, the first error is returned.
 pub fn load(path: &Path) -> Result<KeepalivedConf, Diag> {
     let mut conf = KeepalivedConf::default();
     let stmts = lexer::read(path, &mut conf.warnings)?;
-    let mut at = Vec::new();
+    // keepalived links groups after reading everything: they may follow their use.
+    let mut groups: Vec<group::Group> = Vec::new();
+    for s in stmts.iter().filter(|s| s.keyword() == "virtual_server_group") {
+        let g = group::group(s)?;
+        if let Some(o) = groups.iter().find(|o| o.name == g.name) {
+            // keepalived 2.2.7 would use the first and ignore this one silently.
+            return Err(s.pos.diag(format!("virtual_server_group {} is already defined at {}", g.name, place(&o.pos))));
+        }
+        groups.push(g);
+    }
     for s in stmts {
         match s.keyword() {
             "virtual_server" => {
-                let (def, checks) = vs::virtual_server(&s, &mut conf.warnings)?;
-                conf.services.push(def);
-                conf.checks.push(checks);
-                at.push(s.pos.clone());
+                let first = conf.services.len();
+                for (def, checks) in vs::virtual_server(&s, &groups, first, &mut conf.warnings)?.unwrap_or_default() {
+                    conf.services.push(def);
+                    conf.checks.push(checks);
+                    conf.places.push(s.pos.clone());
+                }
             }
-            "virtual_server_group" => {
-                return Err(s.pos.diag("virtual_server_group is not supported by rvs yet"));
-            }
+            "virtual_server_group" => {}
             k if KEPT.contains(&k) || k.starts_with("vrrp_") => conf.kept.push(s),
             k => conf.warnings.push(s.pos.diag(format!("Unknown keyword '{k}'"))),
         }
     }
-    if !at.is_empty() {
-        vs::check_together(&conf, &at)?;
-    }
+    check_together(&conf)?;
     Ok(conf)
+}
+
+/// The model's own rules across services (duplicates, families), at the offending block.
+fn check_together(conf: &KeepalivedConf) -> Result<(), Diag> {
+    let Err(e) = crate::services::build(&conf.services, u32::MAX) else { return Ok(()) };
+    let (Some(def), Some(at)) = (conf.services.get(e.service), conf.places.get(e.service)) else {
+        let pos = conf.places.first().cloned().unwrap_or(Pos { file: Arc::from(Path::new("")), line: 0 });
+        return Err(pos.diag(e.error.to_string()));
+    };
+    let label = crate::metrics::service_label(&def.spec.key);
+    let first = conf.services.iter().position(|d| d.spec.key == def.spec.key).and_then(|i| conf.places.get(i));
+    Err(match (&e.error, first, e.real_server) {
+        (rvs_core::service::ConfigError::ServiceExists, Some(p), None) => {
+            at.diag(format!("{label} is already a virtual server at {}", place(p)))
+        }
+        (err, _, Some(j)) => {
+            let d = def.dests.get(j).map(|d| rvs_core::addr::fmt_addr_port(d.addr, d.port)).unwrap_or_default();
+            at.diag(format!("{label}: real server {d}: {err}"))
+        }
+        (err, _, None) => at.diag(format!("{label}: {err}")),
+    })
+}
+
+/// `file:line`.
+pub(crate) fn place(p: &Pos) -> String {
+    format!("{}:{}", p.file.display(), p.line)
 }
 
 /// `keepalived -t`: the configuration, or every error and warning (the first error last).
