@@ -124,6 +124,7 @@ pub(super) fn virtual_server(b: &Stmt, warnings: &mut Vec<Diag>) -> Result<(Serv
         return Err(b.pos.diag("ops (one-packet scheduling) is only for UDP virtual services"));
     }
     checks.delay_loop = timers.delay_loop.unwrap_or(check::DEFAULT_DELAY_LOOP);
+    checks.lb_kind = fwd;
     let mut dests = Vec::with_capacity(rs.len());
     for s in rs {
         let (d, c) = real_server(s, vport, fwd, timers, warnings)?;
