@@ -83,6 +83,8 @@ fn connect_ip_port_and_bindto_are_used() {
     let r = Running::start(&conf(&text));
     assert!(r.servers(0).is_empty(), "alpha: out until checked");
     r.wait_servers(0, &["192.0.2.1:80=1"], Duration::from_secs(10));
+    // The listener records a peer when its thread accepts, after the handshake.
+    wait_for(Duration::from_secs(5), || !l.peers.lock().unwrap().is_empty()).expect("an accepted connection");
     let peers = l.peers.lock().unwrap().clone();
     assert_eq!(peers.first().map(|p| p.to_string()), Some(format!("127.0.0.2:{src_port}")), "{peers:?}");
 }

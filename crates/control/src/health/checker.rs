@@ -61,7 +61,9 @@ pub(crate) fn tcp(st: &mut CkState, c: &Checker, ok: bool) -> Step {
     let mut step = Step { delay: c.delay_loop, update: None, retrying: None, weight_changed: false };
     if ok || st.retry_it >= c.retry {
         st.retry_it = 0;
-        if ok && (!st.is_up || !st.has_run) || !ok && (st.is_up || !st.has_run) {
+        // A verdict on a change, or on the first run.
+        let news = if ok { !st.is_up } else { st.is_up };
+        if news || !st.has_run {
             step.update = Some(Verdict { alive: ok, had_run: st.has_run });
         }
     } else {

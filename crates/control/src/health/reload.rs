@@ -15,7 +15,7 @@ impl Engine {
     pub fn reload(&mut self, conf: &KeepalivedConf) -> Effects {
         let mut fx = Effects::default();
         let mut new = Engine::build_raw(conf, self.generation + 1, &mut fx.logs);
-        let old = std::mem::replace(&mut self.services, Vec::new());
+        let old = std::mem::take(&mut self.services);
         let mut kept = vec![false; new.services.len()];
         let mut bring_up = Vec::new();
         for os in old {
@@ -37,11 +37,7 @@ impl Engine {
             ns.sorry_alive = os.sorry_alive && same_sorry;
             for or in os.rs {
                 match ns.rs.iter().position(|r| (r.dest.addr, r.dest.port) == (or.dest.addr, or.dest.port)) {
-                    Some(nj) => {
-                        if migrate(&or, &mut ns.rs[nj]) {
-                            bring_up.push((ni, nj));
-                        }
-                    }
+                    Some(nj) => bring_up.extend(migrate(&or, &mut ns.rs[nj]).then_some((ni, nj))),
                     None if or.alive => {
                         fx.log(format!(
                             "health: reload: real server {} of {} no longer configured",
