@@ -8,6 +8,22 @@
 //! [`Health`] runs it: one plain thread per checker (never a worker lcore), blocking
 //! I/O bounded by the checker's timeouts, sleeps on a condition variable so that a stop
 //! is prompt, and one thread that hands every change of the list to `on_change`.
+//!
+//! Where rvs differs from keepalived 2.2.7, on purpose:
+//! - A MISC_CHECK script that cannot be started fails its check (keepalived drops a
+//!   missing script when loading, and a failed exec exits 0, i.e. passes).
+//! - A MISC_CHECK run that timed out or was killed forgets its last exit code, so a
+//!   misc_dynamic script that recovers with the same code sets its weight again.
+//! - Real servers added by a reload honour `alpha` (2.2.7 applies it at startup only);
+//!   on reload a misc_dynamic exit 0 keeps the configured weight (2.2.7: weight 0).
+//! - HTTP: reading stops at Content-Length (keepalived reads to EOF) and
+//!   connect_timeout bounds the whole exchange, not each read; the body is hashed as
+//!   it streams, so there is no size cap. SSL_GET needs TLS 1.2 or later (rustls).
+//! - A sorry server equal to a real server replaces that entry while it is in.
+//! - MISC_CHECK `user` is looked up in /etc/passwd and /etc/group (not NSS).
+//! - Not done: smtp_alert, notify FIFOs, SNMP, track files, BFD, DNS/UDP/SMTP/FILE
+//!   checkers, HTTP regex and fast_recovery, sorry_server_inhibit/lvs_method (the
+//!   reader does not keep them either).
 
 mod checker;
 mod engine;
