@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod health;
 pub mod ipvsadm;
 pub mod keepalived;
 pub mod live;

@@ -2,6 +2,7 @@
 //! thread (metrics, later the admin API), and stops cleanly on SIGINT/SIGTERM.
 #![forbid(unsafe_code)]
 
+mod checks;
 mod kernel;
 mod nic;
 mod report;

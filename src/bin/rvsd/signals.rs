@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 
 use control::config::{Config, ControlConfig};
 use control::live::Live;
+use control::metrics::Metrics;
 use control::net::LiveNet;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+use crate::checks::Checks;
 
 pub struct Signals {
     term: Arc<AtomicBool>,
@@ -28,12 +31,21 @@ impl Signals {
 
     /// Serve signals until SIGINT or SIGTERM, running `every_period` every
     /// [`control::rate::PERIOD_SECS`] (the rate estimator's sample).
-    pub fn serve(&self, cfg: &Config, live: &Live, net: &LiveNet, mut every_period: impl FnMut()) {
+    pub fn serve(
+        &self,
+        cfg: &Config,
+        live: &Live,
+        net: &LiveNet,
+        checks: &Checks,
+        metrics: &Metrics,
+        mut every_period: impl FnMut(),
+    ) {
         let period = Duration::from_secs(control::rate::PERIOD_SECS);
         let mut next = Instant::now() + period;
         while !self.term.load(Ordering::Relaxed) {
             if self.hup.swap(false, Ordering::Relaxed) {
-                reload(cfg, live, net);
+                reload(cfg, live, net, checks);
+                metrics.set_health(checks.source());
             }
             if Instant::now() >= next {
                 every_period();
@@ -44,7 +56,7 @@ impl Signals {
     }
 }
 
-fn reload(running: &Config, live: &Live, net: &LiveNet) {
+fn reload(running: &Config, live: &Live, net: &LiveNet, checks: &Checks) {
     let new = match control::config::load(&running.path) {
         Ok(new) => new,
         Err(e) => return eprintln!("rvsd: reload refused: {e}; the running configuration stays"),
@@ -77,7 +89,8 @@ fn reload(running: &Config, live: &Live, net: &LiveNet) {
         Ok(false) => {}
         Err(e) => eprintln!("rvsd: reload: {e}; addresses, VIPs and routes unchanged"),
     }
-    match live.update(|c| control::keepalived::apply(c, &new, services)) {
+    // The health checker keeps its servers' states and gives the list to apply.
+    match checks.reload(&new, keepalived.as_ref()) {
         Ok(changes) => {
             println!("rvsd: reload: {changes}");
             crate::startup::print_services(&live.snapshot());

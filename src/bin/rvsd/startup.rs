@@ -127,6 +127,8 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
         None => None,
     };
     let twin_watch = if taps.is_empty() { None } else { Some(control::twin::watch(&cfg, net.clone(), stop.clone())?) };
+    // Health checks go out through the twins: they start once the kernel path runs.
+    let checks = crate::checks::Checks::start(live.clone(), &cfg, keepalived.as_ref())?;
 
     if let Some(cpu) = cfg.control.cpu {
         core_affinity::set_for_current(core_affinity::CoreId { id: cpu });
@@ -137,7 +139,8 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
     let metrics = Arc::new(
         Metrics::new(stats.clone(), port_names, &build, Some(nic), Some(live.clone())).with_twins(twin_counters),
     );
-    match metrics::serve(cfg.control.metrics, metrics) {
+    metrics.set_health(checks.source());
+    match metrics::serve(cfg.control.metrics, metrics.clone()) {
         Ok((addr, _)) => println!("metrics: http://{addr}/metrics"),
         Err(e) => eprintln!("rvsd: metrics on {}: {e} (continuing without)", cfg.control.metrics),
     }
@@ -149,10 +152,11 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
     }
     println!("rvsd: running; SIGHUP reloads [[service]] and keepalived.conf, SIGINT or SIGTERM stops");
 
-    signals.serve(&cfg, &live, &net, || admin.tick());
+    signals.serve(&cfg, &live, &net, &checks, &metrics, || admin.tick());
     let _ = std::fs::remove_file(&cfg.control.socket);
 
     println!("rvsd: signal received, stopping");
+    checks.stop();
     stop.store(true, Ordering::Relaxed);
     lcore::wait_all();
     for t in [kernel_thread, twin_watch].into_iter().flatten() {
@@ -364,8 +368,8 @@ fn conn_config(cfg: &Config) -> ConnConfig {
     }
 }
 
-/// The services keepalived.conf declares (none without one). A health checker would
-/// give its effective list of them here instead.
+/// The services keepalived.conf declares (none without one): what is validated before
+/// anything starts, and applied until the health checker gives its effective list.
 pub fn keepalived_services(k: Option<&KeepalivedConf>) -> &[ServiceDef] {
     k.map_or(&[], |k| &k.services)
 }

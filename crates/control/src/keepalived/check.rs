@@ -47,6 +47,9 @@ pub struct ServiceChecks {
     pub same_checks_as: Option<usize>,
     /// One per real server, in the service's order.
     pub real_servers: Vec<RealServerChecks>,
+    /// `lb_kind`: the sorry server's forwarding method (keepalived's `alloc_ssvr` takes
+    /// the virtual server's; NAT when unset).
+    pub lb_kind: FwdMethod,
 }
 
 impl Default for ServiceChecks {
@@ -69,6 +72,7 @@ impl Default for ServiceChecks {
             group: None,
             same_checks_as: None,
             real_servers: Vec::new(),
+            lb_kind: FwdMethod::Masq,
         }
     }
 }
@@ -266,7 +270,8 @@ pub(super) fn checker(b: &Stmt, outer: Inherit, warnings: &mut Vec<Diag>) -> Res
         bindto,
         bind_port,
         connect_timeout: t.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-        retry: t.retry.unwrap_or(DEFAULT_RETRY),
+        // keepalived's misc_check_handler sets `default_retry = 0` for MISC_CHECK.
+        retry: t.retry.unwrap_or(if misc { 0 } else { DEFAULT_RETRY }),
         delay_before_retry: t.delay_before_retry.unwrap_or(if http {
             DEFAULT_HTTP_DELAY_BEFORE_RETRY
         } else {

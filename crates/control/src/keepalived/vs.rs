@@ -103,6 +103,7 @@ pub(super) fn virtual_server(
     }
     defaults(&mut vs, &b.pos, &rss, &members, warnings);
     vs.checks.delay_loop = timers.delay_loop.unwrap_or(check::DEFAULT_DELAY_LOOP);
+    vs.checks.lb_kind = vs.checks.sorry_server_fwd.or(vs.fwd).unwrap_or(FwdMethod::Masq);
     let persistence = persistence(&vs, v4)?;
     let mut out = Vec::with_capacity(members.len());
     let mut port_warned = vec![false; rss.len()];

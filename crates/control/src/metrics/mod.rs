@@ -6,11 +6,12 @@ mod http;
 
 use std::sync::{Arc, Mutex};
 
-use prometheus::{Encoder, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 use rvs_core::addr::fmt_addr_port;
 use rvs_core::service::{ServiceKey, Snapshot};
 use rvs_core::stats::{CoreStats, DropReason, TwinCounters};
 
+use crate::health::HealthSource;
 use crate::live::Live;
 
 pub use http::{serve, serve_with, Limits};
@@ -66,6 +67,11 @@ pub struct Metrics {
     rs_active: IntGaugeVec,
     rs_inactive: IntGaugeVec,
     rs_weight: IntGaugeVec,
+    /// Health checks ([`Metrics::set_health`]): none until a source is given.
+    health: Mutex<Option<Arc<dyn HealthSource>>>,
+    rs_up: IntGaugeVec,
+    checks: IntCounterVec,
+    check_latency: GaugeVec,
     /// Rendering resets and refills shared families: one scrape at a time.
     render_lock: Mutex<()>,
 }
@@ -194,6 +200,31 @@ impl Metrics {
                 &["service", "server"],
             ),
             live,
+            health: Mutex::new(None),
+            rs_up: gauge(
+                &r,
+                "rvs_real_server_up",
+                "1 when every health checker of a real server passes (keepalived's alive), else 0.",
+                &["service", "server"],
+            ),
+            checks: counter(
+                &r,
+                "rvs_health_checks_total",
+                "Health-check attempts of a real server's checker, by result (ok or failed; retries count).",
+                &["service", "server", "checker", "result"],
+            ),
+            check_latency: {
+                let g = GaugeVec::new(
+                    Opts::new(
+                        "rvs_health_check_last_duration_seconds",
+                        "How long a checker's last attempt took (connect and exchange, or the script's run).",
+                    ),
+                    &["service", "server", "checker"],
+                )
+                .expect("static metric definition");
+                r.register(Box::new(g.clone())).expect("metric registered once");
+                g
+            },
             rx_packets: counter(&r, "rvs_port_rx_packets_total", "Packets received by a worker on a port.", per_port),
             rx_bytes: counter(&r, "rvs_port_rx_bytes_total", "Bytes received by a worker on a port.", per_port),
             tx_packets: counter(&r, "rvs_port_tx_packets_total", "Packets a worker handed to a port's NIC.", per_port),
@@ -275,6 +306,10 @@ impl Metrics {
                 set(&self.kernel_drops, &[name, "down"], c.down_dropped.get());
             }
         }
+        let health = lock(&self.health).clone();
+        if let Some(h) = health {
+            self.health(h.as_ref());
+        }
         if let Some(read) = &self.nic {
             for (name, s) in self.ports.iter().zip(read()) {
                 self.link_up.with_label_values(&[name]).set(i64::from(s.link_up));
@@ -298,6 +333,30 @@ impl Metrics {
 }
 
 impl Metrics {
+    /// Reports health checks from `source` from the next scrape on (None: no more).
+    pub fn set_health(&self, source: Option<Arc<dyn HealthSource>>) {
+        *lock(&self.health) = source;
+    }
+
+    /// Rebuilt on every scrape, so removed servers leave the output.
+    fn health(&self, source: &dyn HealthSource) {
+        self.rs_up.reset();
+        self.checks.reset();
+        self.check_latency.reset();
+        for rs in source.real_servers() {
+            let (svc, server) = (rs.service.as_str(), rs.server.as_str());
+            self.rs_up.with_label_values(&[svc, server]).set(i64::from(rs.up));
+            for c in &rs.checkers {
+                let ck = c.checker.as_str();
+                set(&self.checks, &[svc, server, ck, "ok"], c.ok);
+                set(&self.checks, &[svc, server, ck, "failed"], c.failed);
+                if let Some(l) = c.last_latency {
+                    self.check_latency.with_label_values(&[svc, server, ck]).set(l.as_secs_f64());
+                }
+            }
+        }
+    }
+
     /// Per service and real server, summed over the workers. Families are rebuilt from
     /// the current snapshot so deleted services and servers disappear from the output.
     fn services(&self, snap: &Snapshot) {
@@ -339,6 +398,10 @@ impl Metrics {
             self.svc.set(&[&name], total);
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A counter mirrors a value counted elsewhere: reset it to that value.
@@ -414,6 +477,46 @@ mod tests {
         assert!(text.contains("rvs_real_server_weight{server=\"10.0.3.11:80\",service=\"TCP 10.0.2.100:80\"} 3\n"));
         live.update(|c| c.del_service(&key)).unwrap();
         assert!(!m.render().contains("TCP 10.0.2.100:80"), "a deleted service leaves the output");
+    }
+
+    #[test]
+    fn health_source_feeds_up_checks_and_latency() {
+        use crate::health::{CheckerStatus, RealServerStatus};
+        struct Fake(Mutex<Vec<RealServerStatus>>);
+        impl HealthSource for Fake {
+            fn real_servers(&self) -> Vec<RealServerStatus> {
+                lock(&self.0).clone()
+            }
+        }
+        let (_, m) = metrics();
+        assert!(!m.render().contains("rvs_real_server_up"), "no source, no health families");
+        let rs = |up, ok, failed| RealServerStatus {
+            service: "TCP 10.0.2.100:80".into(),
+            server: "10.0.3.11:80".into(),
+            up,
+            in_pool: up,
+            weight: 1,
+            checkers: vec![CheckerStatus {
+                checker: "TCP_CHECK".into(),
+                up,
+                ok,
+                failed,
+                last_latency: Some(std::time::Duration::from_millis(250)),
+            }],
+        };
+        let fake = Arc::new(Fake(Mutex::new(vec![rs(true, 3, 0)])));
+        m.set_health(Some(fake.clone()));
+        let l = "server=\"10.0.3.11:80\",service=\"TCP 10.0.2.100:80\"";
+        let text = m.render();
+        assert!(text.contains(&format!("rvs_real_server_up{{{l}}} 1\n")), "{text}");
+        assert!(text.contains(&format!("rvs_health_checks_total{{checker=\"TCP_CHECK\",result=\"ok\",{l}}} 3\n")));
+        assert!(text.contains(&format!("rvs_health_check_last_duration_seconds{{checker=\"TCP_CHECK\",{l}}} 0.25\n")));
+        *lock(&fake.0) = vec![rs(false, 3, 2)];
+        let text = m.render();
+        assert!(text.contains(&format!("rvs_real_server_up{{{l}}} 0\n")), "{text}");
+        assert!(text.contains(&format!("rvs_health_checks_total{{checker=\"TCP_CHECK\",result=\"failed\",{l}}} 2\n")));
+        lock(&fake.0).clear();
+        assert!(!m.render().contains("10.0.3.11:80"), "a removed server leaves the output");
     }
 
     #[test]
