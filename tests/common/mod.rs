@@ -279,3 +279,12 @@ pub fn big_download_matches(base: &str) {
     let got = ns_ok("rvs-client", &["sh", "-c", &format!("curl -g -sS --max-time 60 '{base}big.bin' | sha256sum")]);
     assert_eq!(got.split_whitespace().next(), want.split_whitespace().next(), "20 MiB through {base}");
 }
+
+/// python's http.server on `ip:port`, serving the current directory: a TCPServer, since
+/// HTTPServer's bind looks up the host's name, which takes seconds without DNS.
+pub fn http_server(ip: &str, port: u16) -> String {
+    format!(
+        "import socketserver, http.server as h; socketserver.TCPServer.allow_reuse_address = True; \
+         socketserver.TCPServer(('{ip}', {port}), h.SimpleHTTPRequestHandler).serve_forever()"
+    )
+}
