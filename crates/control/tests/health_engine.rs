@@ -360,3 +360,40 @@ fn shutdown_runs_down_scripts_only_with_omega() {
     let (mut e, _) = Engine::new(&conf(&text("")));
     assert!(e.shutdown().scripts.is_empty());
 }
+
+#[test]
+fn a_group_is_checked_once_and_its_states_apply_to_every_member() {
+    let c = conf(
+        "virtual_server_group LAB {\n 10.0.2.100-102 80\n}\nvirtual_server group LAB {\n delay_loop 10\n lb_algo rr\n \
+         lb_kind NAT\n protocol TCP\n quorum_up \"/q up\"\n real_server 10.0.3.11 80 {\n TCP_CHECK {\n }\n }\n \
+         real_server 10.0.3.12 80 {\n TCP_CHECK {\n }\n }\n}\n",
+    );
+    assert_eq!(c.services.len(), 3, "one service per member");
+    let (mut e, fx) = Engine::new(&c);
+    assert_eq!(fx.scripts, ["/q up"], "one virtual server to keepalived: its scripts run once");
+    let id = ids(&e);
+    assert_eq!(id.len(), 2, "two real servers, one checker each, whatever the number of members");
+    assert_eq!(e.status().len(), 2);
+    report(&mut e, id[1], fail());
+    let list = e.effective();
+    for m in 0..3 {
+        assert_eq!(servers(&list, m), ["10.0.3.11:80=1"], "member {m} follows the check");
+    }
+    report(&mut e, id[1], ok());
+    assert!((0..3).all(|m| servers(&e.effective(), m).len() == 2));
+}
+
+#[test]
+fn sorry_server_inhibit_keeps_it_at_weight_0_while_quorum_holds() {
+    let c = conf(&format!(
+        "{VS} quorum 1\n sorry_server 10.0.3.99 80\n sorry_server_inhibit\n \
+         real_server 10.0.3.11 80 {{\n TCP_CHECK {{\n }}\n }}\n}}\n"
+    ));
+    let (mut e, _) = Engine::new(&c);
+    assert_eq!(servers(&e.effective(), 0), ["10.0.3.11:80=1", "10.0.3.99:80=0"]);
+    let id = ids(&e)[0];
+    report(&mut e, id, fail());
+    assert_eq!(servers(&e.effective(), 0), ["10.0.3.99:80=1"]);
+    report(&mut e, id, ok());
+    assert_eq!(servers(&e.effective(), 0), ["10.0.3.11:80=1", "10.0.3.99:80=0"]);
+}

@@ -159,3 +159,28 @@ fn seed_services_are_the_expected_service_defs() {
     let seed = keepalived::load(&file("seed000_retry.conf")).expect("loads");
     assert_eq!((lab.services, lab.checks), (seed.services, seed.checks));
 }
+
+/// Valid keepalived that rvs does not act on is said, not silently dropped.
+#[test]
+fn smtp_alert_and_ha_suspend_are_noted() {
+    let dir = std::env::temp_dir().join(format!("rvs-notes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("k.conf");
+    std::fs::write(
+        &p,
+        "virtual_server 10.0.2.100 80 {\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    smtp_alert\n    \
+         ha_suspend\n    real_server 10.0.3.11 80 {\n        TCP_CHECK {\n        }\n    }\n}\n",
+    )
+    .unwrap();
+    let k = keepalived::load(&p).unwrap();
+    let notes: Vec<String> = k.notes().iter().map(|n| n.to_string()).collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(
+        notes[0].ends_with(
+            "k.conf:1: smtp_alert: rvs sends no mail; transitions are logged and exported (rvs_real_server_up)"
+        ),
+        "{notes:?}"
+    );
+    assert!(notes[1].contains("ha_suspend"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

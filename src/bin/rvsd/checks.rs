@@ -6,6 +6,7 @@
 //! One lock orders every application: a check result and a SIGHUP never apply a list
 //! computed from the other's stale configuration.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use control::config::Config;
@@ -23,6 +24,9 @@ struct State {
 struct Inner {
     live: Arc<Live>,
     state: Mutex<State>,
+    /// rvsd is stopping: what the checker reports while it winds down (its shutdown
+    /// clears the pool) is not applied.
+    stopping: AtomicBool,
 }
 
 pub struct Checks {
@@ -46,7 +50,8 @@ impl Checks {
     /// Start checking `k`'s real servers (when rvsd has a keepalived.conf) and apply
     /// what that gives: with `alpha`, servers are out until their first good check.
     pub fn start(live: Arc<Live>, cfg: &Config, k: Option<&KeepalivedConf>) -> Result<Checks, String> {
-        let inner = Arc::new(Inner { live, state: Mutex::new(State { cfg: cfg.clone(), health: None }) });
+        let state = Mutex::new(State { cfg: cfg.clone(), health: None });
+        let inner = Arc::new(Inner { live, state, stopping: AtomicBool::new(false) });
         let checks = Checks { inner };
         let mut st = lock(&checks.inner.state);
         st.health = k.map(|k| Health::start(k, checks.on_change()));
@@ -61,6 +66,9 @@ impl Checks {
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
         Arc::new(move |_| {
             let Some(inner) = weak.upgrade() else { return };
+            if inner.stopping.load(Ordering::Acquire) {
+                return;
+            }
             let st = lock(&inner.state);
             match inner.apply(&st) {
                 Ok(ch) if !ch.is_empty() => println!("rvsd: health: {ch}"),
@@ -99,6 +107,7 @@ impl Checks {
 
     /// Stop checking (omega's scripts run, as at keepalived's shutdown).
     pub fn stop(&self) {
+        self.inner.stopping.store(true, Ordering::Release);
         let h = lock(&self.inner.state).health.take();
         if let Some(h) = h {
             h.stop();

@@ -71,6 +71,9 @@ fn main() -> ExitCode {
     for w in keepalived.iter().flat_map(|k| &k.warnings) {
         eprintln!("rvsd: keepalived: {}", w.as_warning());
     }
+    for n in keepalived.iter().flat_map(|k| k.notes()) {
+        eprintln!("rvsd: keepalived: {}:{}: note: {}", n.pos.file.display(), n.pos.line, n.message);
+    }
     match startup::run(cfg, keepalived, args.restore.as_deref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -155,6 +155,8 @@ pub(crate) struct Svc {
     pub quorum_up_script: Option<String>,
     pub quorum_down_script: Option<String>,
     pub sorry: Option<DestSpec>,
+    /// `sorry_server_inhibit`: out of quorum loss, the sorry server stays at weight 0.
+    pub sorry_inhibit: bool,
     pub omega: bool,
     pub delay_loop: Duration,
     pub virtualhost: Option<String>,
@@ -195,6 +197,10 @@ pub struct CheckerStatus {
 pub struct Engine {
     pub(crate) generation: u64,
     pub(crate) services: Vec<Svc>,
+    /// Per service: the group member whose checks it shares (`ServiceChecks::
+    /// same_checks_as`). A virtual_server group is one virtual server to keepalived:
+    /// its real servers are checked once, and their states apply to every member.
+    pub(crate) same_as: Vec<Option<usize>>,
 }
 
 pub(crate) fn kind_name(k: &CheckerKind) -> &'static str {
@@ -297,6 +303,7 @@ impl Svc {
             quorum_up_script: ch.quorum_up.clone(),
             quorum_down_script: ch.quorum_down.clone(),
             sorry,
+            sorry_inhibit: ch.sorry_server_inhibit,
             omega: ch.omega,
             delay_loop: ch.delay_loop,
             virtualhost: ch.virtualhost.clone(),
@@ -312,20 +319,30 @@ impl Svc {
         self.rs[j].alive && (self.quorum_up || self.sorry.is_none() || !self.sorry_alive)
     }
 
-    fn effective(&self) -> ServiceDef {
+    /// This service's real servers as `st`'s checks left them (`st` is this service,
+    /// or the group member that checks for it: same real servers, same order).
+    fn effective_as(&self, st: &Svc) -> ServiceDef {
         let mut dests = Vec::with_capacity(self.rs.len() + 1);
         for (j, r) in self.rs.iter().enumerate() {
-            if self.in_pool(j) {
-                dests.push(DestSpec { weight: r.weight(), ..r.dest });
+            let Some(state) = st.rs.get(j) else { continue };
+            if st.in_pool(j) {
+                dests.push(DestSpec { weight: state.weight(), ..r.dest });
             } else if r.inhibit {
                 // ipvswrapper.c ipvs_cmd: inhibit_on_failure edits the weight to 0.
                 dests.push(DestSpec { weight: 0, ..r.dest });
             }
         }
-        if let (Some(s), true) = (self.sorry, self.sorry_alive) {
-            // A sorry server that is also a real server takes that entry.
-            dests.retain(|d| (d.addr, d.port) != (s.addr, s.port));
-            dests.push(s);
+        match (self.sorry, st.sorry_alive) {
+            (Some(s), true) => {
+                // A sorry server that is also a real server takes that entry.
+                dests.retain(|d| (d.addr, d.port) != (s.addr, s.port));
+                dests.push(s);
+            }
+            // sorry_server_inhibit: inhibit_on_failure's weight 0 for the sorry server.
+            (Some(s), false) if self.sorry_inhibit && !dests.iter().any(|d| (d.addr, d.port) == (s.addr, s.port)) => {
+                dests.push(DestSpec { weight: 0, ..s });
+            }
+            _ => {}
         }
         ServiceDef { spec: self.def.spec.clone(), dests }
     }
@@ -347,14 +364,21 @@ impl Engine {
             .iter()
             .enumerate()
             .map(|(i, def)| Svc::build(def, conf.checks.get(i).unwrap_or(&none), warnings))
+            .collect::<Vec<Svc>>();
+        let same_as = (0..services.len())
+            .map(|i| {
+                let f = conf.checks.get(i)?.same_checks_as.filter(|&f| f < i)?;
+                (services[f].rs.len() == services[i].rs.len()).then_some(f)
+            })
             .collect();
-        Engine { generation, services }
+        Engine { generation, services, same_as }
     }
 
     pub(crate) fn build(conf: &KeepalivedConf, generation: u64) -> (Engine, Effects) {
         let mut fx = Effects::default();
         let mut e = Engine::build_raw(conf, generation, &mut fx.logs);
-        for i in 0..e.services.len() {
+        let checked: Vec<usize> = (0..e.services.len()).filter(|&i| e.same_as[i].is_none()).collect();
+        for i in checked {
             fx.append(e.init_service(i, false));
         }
         fx.changed = true;
@@ -385,7 +409,7 @@ impl Engine {
     /// Every checker to run, with what its runner needs.
     pub fn checkers(&self) -> Vec<CheckerInfo> {
         let mut out = Vec::new();
-        for (i, s) in self.services.iter().enumerate() {
+        for (i, s) in self.services.iter().enumerate().filter(|(i, _)| self.same_as[*i].is_none()) {
             for (j, r) in s.rs.iter().enumerate() {
                 for (k, c) in r.checkers.iter().enumerate() {
                     out.push(CheckerInfo {
@@ -407,12 +431,16 @@ impl Engine {
     /// The effective list: the configured services in order, real servers as IPVS
     /// would hold them under keepalived.
     pub fn effective(&self) -> Vec<ServiceDef> {
-        self.services.iter().map(Svc::effective).collect()
+        self.services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| s.effective_as(self.same_as[i].and_then(|f| self.services.get(f)).unwrap_or(s)))
+            .collect()
     }
 
     pub fn status(&self) -> Vec<RealServerStatus> {
         let mut out = Vec::new();
-        for s in &self.services {
+        for (_, s) in self.services.iter().enumerate().filter(|(i, _)| self.same_as[*i].is_none()) {
             for (j, r) in s.rs.iter().enumerate() {
                 out.push(RealServerStatus {
                     service: s.label.clone(),

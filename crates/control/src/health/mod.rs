@@ -22,8 +22,8 @@
 //! - A sorry server equal to a real server replaces that entry while it is in.
 //! - MISC_CHECK `user` is looked up in /etc/passwd and /etc/group (not NSS).
 //! - Not done: smtp_alert, notify FIFOs, SNMP, track files, BFD, DNS/UDP/SMTP/FILE
-//!   checkers, HTTP regex and fast_recovery, sorry_server_inhibit/lvs_method (the
-//!   reader does not keep them either).
+//!   checkers, HTTP regex and fast_recovery (the reader refuses them or, for
+//!   smtp_alert, rvsd says so at start).
 
 mod checker;
 mod engine;

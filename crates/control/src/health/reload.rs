@@ -53,7 +53,8 @@ impl Engine {
         for (i, j) in bring_up {
             self.perform_svr_state(i, j, true, "health: reload: no checker failing", &mut fx);
         }
-        for (i, kept) in kept.into_iter().enumerate() {
+        let same_as = self.same_as.clone();
+        for (i, kept) in kept.into_iter().enumerate().filter(|(i, _)| same_as[*i].is_none()) {
             fx.append(self.init_service(i, kept));
         }
         fx.changed = true;

@@ -88,6 +88,26 @@ impl KeepalivedConf {
     pub fn virtual_servers(&self) -> usize {
         self.checks.iter().filter(|c| c.same_checks_as.is_none()).count()
     }
+
+    /// What keepalived would do with these settings that rvs does not (they are valid
+    /// keepalived, so not warnings; rvsd says so at start rather than ignore them
+    /// silently): mail alerts, and suspending checks while VRRP is BACKUP.
+    pub fn notes(&self) -> Vec<Diag> {
+        let mut out = Vec::new();
+        for (c, pos) in self.checks.iter().zip(&self.places).filter(|(c, _)| c.same_checks_as.is_none()) {
+            if c.smtp_alert == Some(true) || c.real_servers.iter().any(|r| r.smtp_alert == Some(true)) {
+                out.push(
+                    pos.diag("smtp_alert: rvs sends no mail; transitions are logged and exported (rvs_real_server_up)"),
+                );
+            }
+            if c.ha_suspend {
+                out.push(
+                    pos.diag("ha_suspend: rvs does not follow VRRP yet; checks run whatever the instance's state"),
+                );
+            }
+        }
+        out
+    }
 }
 
 /// Top-level blocks keepalived 2.2.7 knows that rvs does not build services from.
