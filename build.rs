@@ -5,7 +5,9 @@
 use std::process::Command;
 
 fn output(cmd: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new(cmd).args(args).output().ok()?;
+    // GIT_OPTIONAL_LOCKS=0: `git status` must not refresh and rewrite .git/index, which
+    // is an input of this script: it would make every build rebuild the root crate.
+    let out = Command::new(cmd).args(args).env("GIT_OPTIONAL_LOCKS", "0").output().ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string()).filter(|s| !s.is_empty())
 }
 

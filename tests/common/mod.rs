@@ -40,7 +40,35 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         let _ = Command::new(repo().join("scripts/lab")).arg("down").output();
+        remove_scratch();
     }
+}
+
+/// Removes this test process's scratch files when dropped: a test leaves nothing behind.
+pub struct Scratch;
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        remove_scratch();
+    }
+}
+
+/// This process's files and folders in the temp dir (named `rvs…-<pid>…` or
+/// `rvsd-test-<pid>.log` by the tests), and the DPDK runtime folder of the lab tests'
+/// rvsd (DPDK leaves it behind; rvsd removes it on a clean stop, not when killed).
+pub fn remove_scratch() {
+    let pid = std::process::id().to_string();
+    let ours =
+        |name: &str| name.starts_with("rvs") && name.split(|c: char| c == '-' || c == '.').any(|part| part == pid);
+    if let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) {
+        for e in dir.flatten() {
+            if ours(&e.file_name().to_string_lossy()) {
+                let p = e.path();
+                let _ = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all("/var/run/dpdk/rvs-lab-test");
 }
 
 /// Run a command inside a namespace and return its output.

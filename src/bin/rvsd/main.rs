@@ -6,6 +6,7 @@ mod checks;
 mod kernel;
 mod nic;
 mod report;
+mod runtime;
 mod signals;
 mod startup;
 
@@ -22,7 +23,8 @@ pub const DPDK_VERSION: &str = env!("RVS_DPDK_VERSION");
 #[command(
     name = "rvsd",
     version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("RVS_GIT_COMMIT"), ", DPDK ", env!("RVS_DPDK_VERSION"), ")"),
-    about = "rvs: a DPDK Layer-4 load balancer in the Linux Virtual Server tradition"
+    about = "rvs: a DPDK Layer-4 load balancer in the Linux Virtual Server tradition",
+    override_usage = "rvsd --config FILE [--restore RULES]\n       rvsd --check-config FILE\n       rvsd --check-keepalived FILE"
 )]
 struct Args {
     /// Run the appliance with this configuration file.

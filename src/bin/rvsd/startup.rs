@@ -58,7 +58,15 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
     let mut eal_args = vec!["rvsd".to_string()];
     eal_args.extend(cfg.eal.args.iter().cloned());
     eal_args.extend(crate::kernel::twin_vdevs(&cfg)?);
-    let eal = Eal::init(&eal_args).map_err(|e| format!("EAL init failed: {e}"))?;
+    let prefix = crate::runtime::file_prefix(&eal_args);
+    let eal = Eal::init(&eal_args).map_err(|e| match crate::runtime::holder(&prefix) {
+        Some(pid) => format!(
+            "EAL init failed: process {pid} (another rvsd?) runs DPDK with --file-prefix={prefix} and holds {}; \
+             stop it, or give this rvsd another --file-prefix in [eal] args",
+            crate::runtime::dir(&prefix).display()
+        ),
+        None => format!("EAL init failed: {e}"),
+    })?;
     let enabled = lcore::worker_lcores();
     println!("eal: main lcore {}, worker lcores available {:?}", lcore::main_lcore(), enabled);
     for l in &cfg.workers.lcores {
@@ -179,6 +187,7 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
     crate::report::counters(&cfg, &stats);
     drop(pool);
     drop(eal);
+    crate::runtime::remove(&prefix);
     println!("rvsd: stopped");
     Ok(())
 }

@@ -66,8 +66,14 @@ fn handle(stream: UnixStream, admin: &Admin) -> std::io::Result<()> {
 
 /// The client side, used by rvsadm.
 pub fn call(path: &Path, req: &Request) -> Result<Response, String> {
-    let stream = UnixStream::connect(path)
-        .map_err(|e| format!("cannot talk to rvsd at {}: {e} (is rvsd running?)", path.display()))?;
+    let stream = UnixStream::connect(path).map_err(|e| {
+        let hint = match e.kind() {
+            // The socket is root's (0600): rvsd's configuration is root's to change.
+            std::io::ErrorKind::PermissionDenied => "rvsadm must run as root, as ipvsadm does",
+            _ => "is rvsd running?",
+        };
+        format!("cannot talk to rvsd at {}: {e} ({hint})", path.display())
+    })?;
     let mut body = serde_json::to_string(req).map_err(|e| e.to_string())?;
     body.push('\n');
     (&stream).write_all(body.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -132,5 +132,6 @@ rvs extensions (not in ipvsadm; long options, no ipvsadm letter changes meaning)
   --synproxy                          SYN proxy (SYN cookies) for the service
   --proxy-protocol v1|v2              pass the client address in a PROXY header
   --toa                               pass the client address in a TCP option (TOA)
+  --scheduler    -s twos              also: power of two choices (Linux 6.11), newer than ipvsadm 1.31
 Addresses and ports are always listed numerically (no DNS on the control path).
 "#;
