@@ -100,7 +100,11 @@ rvsd_run masq af_xdp "rvsd NAT, af_xdp"
 rvsd_run route af_packet "rvsd DR, af_packet"
 rvsd_run route af_xdp "rvsd DR, af_xdp"
 
-# The director's kernel takes rvsd's addresses while rvsd is not running.
+# The director's kernel takes rvsd's addresses while rvsd is not running, on dwan/dlan
+# themselves: the lab keeps its stack off them for rvsd (lab/bpf/stack_off.c), so that
+# filter goes for these rows.
+nsx rvs-director tc qdisc del dev dwan clsact
+nsx rvs-director tc qdisc del dev dlan clsact
 nsx rvs-director ip addr add 10.0.2.2/24 dev dwan
 nsx rvs-director ip addr add "$VIP/32" dev dwan
 nsx rvs-director ip addr add 10.0.3.1/24 dev dlan
