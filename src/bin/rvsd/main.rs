@@ -5,6 +5,8 @@
 mod checks;
 mod kernel;
 mod nic;
+mod notify;
+mod progress;
 mod report;
 mod runtime;
 mod signals;

@@ -39,13 +39,16 @@ impl Signals {
         checks: &Checks,
         metrics: &Metrics,
         mut every_period: impl FnMut(),
+        status: impl Fn() -> String,
     ) {
         let period = Duration::from_secs(control::rate::PERIOD_SECS);
         let mut next = Instant::now() + period;
         while !self.term.load(Ordering::Relaxed) {
             if self.hup.swap(false, Ordering::Relaxed) {
+                crate::notify::reloading();
                 reload(cfg, live, net, checks);
                 metrics.set_health(checks.source());
+                crate::notify::ready(&status());
             }
             if Instant::now() >= next {
                 every_period();
