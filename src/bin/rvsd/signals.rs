@@ -30,7 +30,9 @@ impl Signals {
     }
 
     /// Serve signals until SIGINT or SIGTERM, running `every_period` every
-    /// [`control::rate::PERIOD_SECS`] (the rate estimator's sample).
+    /// [`control::rate::PERIOD_SECS`] (the rate estimator's sample); `status` is the
+    /// unit's STATUS after a reload.
+    #[allow(clippy::too_many_arguments)]
     pub fn serve(
         &self,
         cfg: &Config,
