@@ -191,8 +191,17 @@ fn lab_installed_rvsd_notifies_systemd_and_serves() {
     let (ok, out, err) = prepare(&template);
     assert!(!ok && err.contains("device 0000:03:00.0: no such PCI device"), "rvs-prepare on the template: {out}{err}");
 
-    // The installed rvsd as the unit runs it.
+    // The installed rvsd as the unit runs it. A bad configuration first: nothing starts,
+    // and the unit's status says why.
     let mut notify = Notify::bind();
+    let bad = write_config("bad", &lab_config(SERVICE).replace("lcores = [1, 2]", "lcores = \"one\""));
+    let (ok, out, err) =
+        run(Command::new(sbin.join("rvsd")).arg("--config").arg(&bad).env("NOTIFY_SOCKET", &notify.path));
+    assert!(!ok && err.contains("nothing started"), "bad config: {out}{err}");
+    let mut buf = [0u8; 4096];
+    let n = notify.sock.recv(&mut buf).expect("a STATUS for the failed start");
+    let failed = String::from_utf8_lossy(&buf[..n]);
+    assert!(failed.starts_with("STATUS=failed: ") && failed.contains("lcores"), "{failed:?}");
     let log = std::env::temp_dir().join(format!("rvsd-test-{pid}.log"));
     let file = std::fs::File::create(&log).expect("log");
     let child = Command::new("ip")

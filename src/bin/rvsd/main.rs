@@ -69,6 +69,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("rvsd: {e}");
             eprintln!("rvsd: nothing started");
+            notify::status(&format!("failed: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -82,6 +83,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rvsd: {e}");
+            // systemctl status shows why the start failed.
+            notify::status(&format!("failed: {e}"));
             ExitCode::FAILURE
         }
     }

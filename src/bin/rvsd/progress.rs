@@ -22,7 +22,7 @@ const EVERY: Duration = Duration::from_secs(2);
 pub fn tables_begin(cfg: &Config, capacity: u32) -> Instant {
     let bytes = u64::from(capacity) * rvs_core::conn::ENTRY_BYTES as u64;
     progress(&format!(
-        "conn tables: allocating {} x {capacity} connections (about {} MiB each)",
+        "conn tables: allocating {} x {capacity} connections (entries: about {} MiB each)",
         cfg.workers.lcores.len(),
         bytes.div_ceil(1 << 20)
     ));
