@@ -5,6 +5,8 @@
 mod checks;
 mod kernel;
 mod nic;
+mod notify;
+mod progress;
 mod report;
 mod runtime;
 mod signals;
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("rvsd: {e}");
             eprintln!("rvsd: nothing started");
+            notify::status(&format!("failed: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -80,6 +83,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rvsd: {e}");
+            // systemctl status shows why the start failed.
+            notify::status(&format!("failed: {e}"));
             ExitCode::FAILURE
         }
     }

@@ -30,7 +30,9 @@ impl Signals {
     }
 
     /// Serve signals until SIGINT or SIGTERM, running `every_period` every
-    /// [`control::rate::PERIOD_SECS`] (the rate estimator's sample).
+    /// [`control::rate::PERIOD_SECS`] (the rate estimator's sample); `status` is the
+    /// unit's STATUS after a reload.
+    #[allow(clippy::too_many_arguments)]
     pub fn serve(
         &self,
         cfg: &Config,
@@ -39,13 +41,16 @@ impl Signals {
         checks: &Checks,
         metrics: &Metrics,
         mut every_period: impl FnMut(),
+        status: impl Fn() -> String,
     ) {
         let period = Duration::from_secs(control::rate::PERIOD_SECS);
         let mut next = Instant::now() + period;
         while !self.term.load(Ordering::Relaxed) {
             if self.hup.swap(false, Ordering::Relaxed) {
+                crate::notify::reloading();
                 reload(cfg, live, net, checks);
                 metrics.set_health(checks.source());
+                crate::notify::ready(&status());
             }
             if Instant::now() >= next {
                 every_period();

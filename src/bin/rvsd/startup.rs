@@ -59,6 +59,7 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
     eal_args.extend(cfg.eal.args.iter().cloned());
     eal_args.extend(crate::kernel::twin_vdevs(&cfg)?);
     let prefix = crate::runtime::file_prefix(&eal_args);
+    crate::notify::progress("eal: starting DPDK");
     let eal = Eal::init(&eal_args).map_err(|e| match crate::runtime::holder(&prefix) {
         Some(pid) => format!(
             "EAL init failed: process {pid} (another rvsd?) runs DPDK with --file-prefix={prefix} and holds {}; \
@@ -89,6 +90,7 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
     let pool = Mempool::create("rvs_pkt", cfg.workers.mbufs, cfg.workers.mbuf_cache, dpdk::MBUF_DEFAULT_DATA_ROOM, -1)
         .map_err(|e| format!("mempool: {e}"))?;
     let (ports, macs, rss) = start_ports(&cfg, &pool, nb_workers as u16)?;
+    crate::progress::links(&cfg, &ports, crate::progress::LINK_WAIT);
     let (taps, twins) = crate::kernel::start_twins(&cfg, &pool, &macs)?;
     for line in control::twin::configure(&cfg)? {
         println!("{line}");
@@ -121,7 +123,13 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
     let l3 = net.current();
     print_services(&live.snapshot());
     let kernel = crate::kernel::KernelRings { up: kernel_up.clone(), down: kernel_down.clone() };
+    let tables = crate::progress::tables_begin(&cfg, conn_config(&cfg).effective_capacity());
     launch_workers(&cfg, &ports, &pool, &l3, &rss, &stats, &live, receivers, &stop, &kernel)?;
+    if let Err(e) = crate::progress::tables_wait(&stats, tables) {
+        stop.store(true, Ordering::Relaxed);
+        lcore::wait_all();
+        return Err(e);
+    }
     let twin_counters: Arc<Vec<_>> = Arc::new(cfg.ports.iter().map(|_| Default::default()).collect());
     let kernel_thread = match kernel_down {
         Some(down) => Some(crate::kernel::spawn(
@@ -159,8 +167,10 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
         Err(e) => eprintln!("rvsd: admin socket {}: {e} (continuing without)", cfg.control.socket.display()),
     }
     println!("rvsd: running; SIGHUP reloads [[service]] and keepalived.conf, SIGINT or SIGTERM stops");
+    crate::notify::ready(&running_status(&cfg, &ports, &live));
 
-    signals.serve(&cfg, &live, &net, &checks, &metrics, || admin.tick());
+    signals.serve(&cfg, &live, &net, &checks, &metrics, || admin.tick(), || running_status(&cfg, &ports, &live));
+    crate::notify::stopping();
     let _ = std::fs::remove_file(&cfg.control.socket);
 
     println!("rvsd: signal received, stopping");
@@ -190,6 +200,23 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
     crate::runtime::remove(&prefix);
     println!("rvsd: stopped");
     Ok(())
+}
+
+/// The unit's STATUS while running: services and each port's link.
+fn running_status(cfg: &Config, ports: &[Port], live: &Live) -> String {
+    let links: Vec<String> = ports
+        .iter()
+        .zip(&cfg.ports)
+        .map(|(p, c)| {
+            let l = p.link();
+            if l.up {
+                format!("{} up {} Mbps", c.name, l.speed_mbps)
+            } else {
+                format!("{} down", c.name)
+            }
+        })
+        .collect();
+    format!("running: {} services; {}", live.snapshot().services().len(), links.join(", "))
 }
 
 /// Configure and start every port with one rx and one tx queue per worker; returns the

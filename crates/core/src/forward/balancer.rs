@@ -88,12 +88,14 @@ impl Balancer {
         stats: Arc<CoreStats>,
         now: u64,
     ) -> Self {
+        let conns = ConnTable::new(conn, now);
+        // Set once the table exists: rvsd's startup waits for it on every worker.
         stats.conn_capacity.set(u64::from(conn.effective_capacity()));
         let mut b = Balancer {
             core,
             snap: Arc::new(Snapshot::new(Vec::new(), conn.max_dests)),
             scheds: SchedSet::default(),
-            conns: ConnTable::new(conn, now),
+            conns,
             owners,
             stats,
             tun_ident: u16::from(core) << 12,
