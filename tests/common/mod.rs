@@ -2,6 +2,8 @@
 //! the director's namespace, commands run inside namespaces.
 #![allow(dead_code)]
 
+pub mod prometheus;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -58,8 +60,7 @@ impl Drop for Scratch {
 /// rvsd (DPDK leaves it behind; rvsd removes it on a clean stop, not when killed).
 pub fn remove_scratch() {
     let pid = std::process::id().to_string();
-    let ours =
-        |name: &str| name.starts_with("rvs") && name.split(['-', '.']).any(|part| part == pid);
+    let ours = |name: &str| name.starts_with("rvs") && name.split(['-', '.']).any(|part| part == pid);
     if let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) {
         for e in dir.flatten() {
             if ours(&e.file_name().to_string_lossy()) {
