@@ -178,7 +178,8 @@ fn now() -> f64 {
 }
 
 /// Offline facts of the export format: one Prometheus datasource input, used by every
-/// panel and query; rates over `$__rate_interval` only; a unit on every panel.
+/// panel and query; selectors scoped by `$instance`; rates over `$__rate_interval` only;
+/// a unit on every panel.
 #[test]
 fn dashboard_json_is_an_importable_export() {
     let d = dashboard();
@@ -204,6 +205,13 @@ fn dashboard_json_is_an_importable_export() {
     }
     for (what, expr) in targets(&d) {
         assert!(!expr.trim().is_empty(), "{what}: empty query");
+        // Every selector scoped to the chosen rvsd (dashboard-linter's target-instance rule).
+        for (i, _) in expr.match_indices('{') {
+            assert!(
+                expr[i + 1..].starts_with("instance=~\"$instance\""),
+                "{what}: a selector not scoped by $instance: {expr}"
+            );
+        }
         for (i, _) in expr.match_indices('[') {
             assert!(expr[i..].starts_with("[$__rate_interval]"), "{what}: a range other than $__rate_interval: {expr}");
         }
