@@ -2,6 +2,8 @@
 //! the director's namespace, commands run inside namespaces.
 #![allow(dead_code)]
 
+pub mod prometheus;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
