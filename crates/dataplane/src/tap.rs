@@ -2,6 +2,7 @@
 //! the director, and as transmitted, in `Io::tx`. Timestamps are the TSC in ns plus a
 //! wall-clock offset taken once, when the worker arms the capture at its tick.
 
+use std::num::NonZeroU128;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -11,19 +12,20 @@ use rvs_core::capture::{Capture, Stage};
 pub(crate) struct Tap {
     cap: Arc<Capture>,
     core: u8,
-    hz: u64,
+    /// TSC ticks per second (never 0: no division check on the fast path).
+    hz: NonZeroU128,
     /// Wall-clock ns at TSC 0.
     offset_ns: u64,
 }
 
-fn tsc_ns(tsc: u64, hz: u64) -> u64 {
-    (u128::from(tsc) * 1_000_000_000 / u128::from(hz.max(1))) as u64
+fn tsc_ns(tsc: u64, hz: NonZeroU128) -> u64 {
+    (u128::from(tsc) * 1_000_000_000 / hz) as u64
 }
 
 impl Tap {
     /// At a tick (reads the wall clock).
     pub fn new(cap: Arc<Capture>, core: u8) -> Tap {
-        let hz = lcore::tsc_hz().max(1);
+        let hz = NonZeroU128::new(u128::from(lcore::tsc_hz())).unwrap_or(NonZeroU128::MIN);
         let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
         let offset_ns = wall.wrapping_sub(tsc_ns(lcore::tsc(), hz));
         Tap { cap, core, hz, offset_ns }
