@@ -138,3 +138,39 @@ fn a_disarmed_capture_takes_nothing() {
     assert!(c.pop().is_none());
     assert_eq!(c.lost(), 0);
 }
+
+proptest::proptest! {
+    /// Any bytes, as a frame or behind a valid Ethernet/IP start: no panic.
+    #[test]
+    fn the_matcher_takes_any_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..128), v6 in proptest::bool::ANY) {
+        let f = service();
+        let _ = f.matches(0, &bytes);
+        let mut framed = vec![0u8; 12];
+        framed.extend_from_slice(if v6 { &[0x86, 0xdd, 0x60] } else { &[0x08, 0x00, 0x45] });
+        framed.extend_from_slice(&bytes);
+        let _ = f.matches(0, &framed);
+        let c = Capture::new(f, 1, 64);
+        c.offer(0, Stage::In, 0, &framed, || 0);
+    }
+}
+
+#[test]
+fn workers_racing_take_exactly_count() {
+    let c = std::sync::Arc::new(Capture::new(Filter::Port(0), 500, 64));
+    let threads: Vec<_> = (0..4u8)
+        .map(|core| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for _ in 0..1000 {
+                    c.offer(0, Stage::Out, core, &[core; 80], || 1);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(c.complete() && !c.armed());
+    assert_eq!(std::iter::from_fn(|| c.pop()).count(), 500);
+    assert_eq!(c.lost(), 0);
+}
