@@ -117,7 +117,10 @@ impl Capture {
             return;
         }
         let Some(mut buf) = self.free.pop() else {
-            self.lost.fetch_add(1, Relaxed);
+            // All taken by the last frames of a finished capture is no loss.
+            if self.claimed.load(Relaxed) < self.count {
+                self.lost.fetch_add(1, Relaxed);
+            }
             return;
         };
         let n = self.claimed.fetch_add(1, Relaxed);

