@@ -9,6 +9,11 @@
 //! the control thread drains filled buffers into the file and returns them. A frame that
 //! finds no free buffer is counted as lost, never waited for.
 //!
+//! "In" is each rx burst as the NIC gave it, on the worker that polled it (a frame
+//! redirected to its connection's owner is not taken again there); "Out" is every frame
+//! handed to a port's tx buffer, on whichever worker sends it (the kernel twins' frames
+//! too). Frames dropped, or passed up to a kernel twin, appear only as received.
+//!
 //! Cost: off, a worker holds no capture and tests one `Option` per rx burst and per
 //! transmitted frame. On, one relaxed load per burst/frame (still armed?), the filter
 //! (a port compare, or a header parse for a service) and, for a match, one atomic add
