@@ -28,6 +28,18 @@ fn main() -> ExitCode {
         Some(Ok(_)) => return call(args, None),
         None => {}
     }
+    // rvs's packet capture: rvsd writes the file, so a relative path is made ours.
+    match control::capture::request::parse(&args) {
+        Some(Err(usage)) => {
+            eprint!("{usage}");
+            return exit(2);
+        }
+        Some(Ok(_)) => {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            return call(control::capture::request::absolute_file(&args, &cwd), None);
+        }
+        None => {}
+    }
     let cmd = match ipvsadm::parse(&args) {
         Ok(c) => c,
         Err(e) => {

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod capture;
 pub mod config;
 pub mod health;
 pub mod ipvsadm;

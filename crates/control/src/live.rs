@@ -57,6 +57,12 @@ impl Live {
         }
     }
 
+    /// Arm `cap` on every worker (replacing any capture they run); returns how many
+    /// workers were told (a stopped one is not).
+    pub fn arm_capture(&self, cap: &Arc<rvs_core::capture::Capture>) -> usize {
+        self.workers.iter().filter(|w| w.send(WorkerCtl::Capture(cap.clone())).is_ok()).count()
+    }
+
     /// The timeouts in force: (tcp, tcpfin, udp) seconds.
     pub fn timeouts(&self) -> (u32, u32, u32) {
         *lock(&self.timeouts)

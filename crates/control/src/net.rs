@@ -205,6 +205,11 @@ impl LiveNet {
         Ok(())
     }
 
+    /// The ports' names, by index.
+    pub fn port_names(&self) -> Vec<String> {
+        lock(&self.state).file.ports.iter().map(|p| p.name.clone()).collect()
+    }
+
     /// Every VIP with its port's name and origin, the file's first.
     pub fn vips(&self) -> Vec<(IpAddr, String, VipOrigin)> {
         let s = lock(&self.state);

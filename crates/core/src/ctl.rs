@@ -4,6 +4,7 @@
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
+use crate::capture::Capture;
 use crate::conn::ConnInfo;
 use crate::l3::L3Config;
 use crate::sched::Prebuilt;
@@ -47,4 +48,7 @@ pub enum WorkerCtl {
     /// Send a copy of every connection and template (`ipvsadm -L -c`), in chunks of a
     /// bounded part of the table per tick, as /proc/net/ip_vs_conn reads them.
     ListConns(Sender<ConnChunk>),
+    /// Arm a packet capture (replacing any armed one): served by the worker's I/O,
+    /// which sees frames before the director and after it.
+    Capture(Arc<Capture>),
 }

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod addr;
+pub mod capture;
 pub mod conn;
 pub mod sched;
 pub mod service;

@@ -9,6 +9,7 @@ use rvs_core::l3::{Io, TokenBucket};
 use rvs_core::stats::{CoreStats, DropReason};
 use wire::EthernetAddress;
 
+use crate::tap::Tap;
 use crate::worker::{NeighInbox, NeighUpdate};
 
 /// Packets waiting for one port's tx queue.
@@ -44,6 +45,8 @@ pub(crate) struct WorkerIo<'a> {
     pub peers: &'a [Arc<NeighInbox>],
     /// Flush a buffer once it holds this many packets.
     pub flush_at: usize,
+    /// An armed packet capture (`None`, the usual case: one test per frame sent).
+    pub tap: Option<Tap>,
 }
 
 impl WorkerIo<'_> {
@@ -116,6 +119,9 @@ impl WorkerIo<'_> {
 impl Io<Mbuf> for WorkerIo<'_> {
     #[inline]
     fn tx(&mut self, port: u16, pkt: Mbuf) {
+        if let Some(t) = &self.tap {
+            t.tx(port, pkt.data());
+        }
         let i = usize::from(port);
         let Some(b) = self.tx.get_mut(i) else {
             return self.stats.port(port).drop(DropReason::NoRoute);

@@ -5,6 +5,7 @@
 
 mod io;
 pub mod kernel;
+mod tap;
 mod worker;
 
 pub use worker::{run, NeighInbox, NeighUpdate, WorkerConfig};

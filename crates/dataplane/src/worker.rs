@@ -19,6 +19,7 @@ use rvs_core::stats::CoreStats;
 use wire::EthernetAddress;
 
 use crate::io::{KernelBuffer, RedirectBuffer, TxBuffer, WorkerIo};
+use crate::tap::Tap;
 
 /// A neighbour binding learned by another worker.
 #[derive(Clone, Copy, Debug)]
@@ -141,6 +142,7 @@ pub fn run(cfg: WorkerConfig) -> i32 {
         pool: &pool,
         peers: &peers,
         flush_at: max_burst,
+        tap: None,
     };
     let mut burst = Burst::new();
 
@@ -165,7 +167,13 @@ pub fn run(cfg: WorkerConfig) -> i32 {
             }
             if now >= next_tick {
                 while let Ok(msg) = ctl.try_recv() {
-                    dir.control(msg, now);
+                    match msg {
+                        WorkerCtl::Capture(c) => io.tap = Some(Tap::new(c, core)),
+                        m => dir.control(m, now),
+                    }
+                }
+                if io.tap.as_ref().is_some_and(|t| !t.armed()) {
+                    io.tap = None; // finished or stopped: back to no cost
                 }
                 dir.tick(now, &mut io);
                 stats.neighbours.set(dir.node.neighbours().len() as u64);
@@ -182,6 +190,9 @@ pub fn run(cfg: WorkerConfig) -> i32 {
             let counters = stats.port(i as u16);
             counters.rx_packets.add(n as u64);
             counters.rx_bytes.add(burst.iter().map(|m| m.len() as u64).sum());
+            if let Some(t) = &io.tap {
+                t.rx(i as u16, &burst);
+            }
             if bypass {
                 for mut m in burst.drain(..) {
                     if let Some((dst, rest)) = m.data_mut().split_at_mut_checked(6) {

@@ -2,11 +2,13 @@
 //! configuration, answered with ipvsadm's exact output. Served on a Unix socket by the
 //! control thread (see [`socket`]).
 
+mod capture;
 pub mod socket;
 pub mod vip;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rvs_core::addr::{Addr, Protocol};
@@ -69,6 +71,8 @@ pub struct Admin {
     cores: Vec<Arc<CoreStats>>,
     table_size: u32,
     state: Mutex<State>,
+    /// A capture is running (one at a time).
+    capturing: AtomicBool,
 }
 
 /// Per-real-server figures summed over the workers.
@@ -118,7 +122,14 @@ fn stats(t: Totals, r: crate::rate::Rates) -> ipv::Stats {
 impl Admin {
     /// `table_size` is what the listing header reports as `size=`.
     pub fn new(live: Arc<Live>, cores: Vec<Arc<CoreStats>>, table_size: u32) -> Self {
-        Admin { live, net: None, cores, table_size, state: Mutex::new(State::default()) }
+        Admin {
+            live,
+            net: None,
+            cores,
+            table_size,
+            state: Mutex::new(State::default()),
+            capturing: AtomicBool::new(false),
+        }
     }
 
     /// The running addresses and VIPs, for `rvsadm --add-vip` and friends.
@@ -209,6 +220,11 @@ impl Admin {
 
     /// Run one rvsadm command line.
     pub fn execute(&self, req: &Request) -> Response {
+        match crate::capture::request::parse(&req.args) {
+            Some(Ok(c)) => return self.capture(&c),
+            Some(Err(usage)) => return Response::err(usage, 2),
+            None => {}
+        }
         match (vip::parse(&req.args), &self.net) {
             (Some(Ok(c)), Some(net)) => return vip::execute(net, c),
             (Some(Ok(_)), None) => return Response::err("rvsadm: this rvsd manages no VIPs", 255),

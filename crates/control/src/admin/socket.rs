@@ -51,17 +51,30 @@ fn prepare(path: &Path) -> std::io::Result<()> {
     std::fs::remove_file(path)
 }
 
-fn handle(stream: UnixStream, admin: &Admin) -> std::io::Result<()> {
+fn handle(stream: UnixStream, admin: &Arc<Admin>) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut line = String::new();
     BufReader::new((&stream).take(MAX_REQUEST)).read_line(&mut line)?;
     let resp = match serde_json::from_str::<Request>(&line) {
+        // A capture runs until its count or timeout: on its own thread (one at a time).
+        Ok(req) if crate::capture::request::parse(&req.args).is_some() => {
+            let admin = admin.clone();
+            std::thread::Builder::new()
+                .name("rvs-capture".into())
+                .spawn(move || reply(&stream, &admin.execute(&req)))?;
+            return Ok(());
+        }
         Ok(req) => admin.execute(&req),
         Err(e) => Response { stderr: format!("rvsd: bad admin request: {e}\n"), code: 2, ..Response::default() },
     };
-    let mut out = serde_json::to_string(&resp).unwrap_or_default();
+    reply(&stream, &resp)
+}
+
+fn reply(stream: &UnixStream, resp: &Response) -> std::io::Result<()> {
+    let mut out = serde_json::to_string(resp).unwrap_or_default();
     out.push('\n');
-    (&stream).write_all(out.as_bytes())
+    let mut stream = stream;
+    stream.write_all(out.as_bytes())
 }
 
 /// The client side, used by rvsadm.

@@ -124,6 +124,7 @@ const EXTENSIONS: &str = r#"
 rvs extensions (not in ipvsadm; long options, no ipvsadm letter changes meaning):
   %PROG% --add-laddr|--del-laddr virtual-service -z local-address
   %PROG% --get-laddr virtual-service
+  %PROG% --capture -i port|-t|-u service-address -c count -w file [-s snaplen] [--timeout seconds]
   --fullnat                           full NAT forwarding (listed FullNat)
   --add-laddr                         add a local address to a FullNAT service
   --del-laddr                         delete a local address of a FullNAT service
@@ -132,6 +133,14 @@ rvs extensions (not in ipvsadm; long options, no ipvsadm letter changes meaning)
   --synproxy                          SYN proxy (SYN cookies) for the service
   --proxy-protocol v1|v2              pass the client address in a PROXY header
   --toa                               pass the client address in a TCP option (TOA)
+  --capture                           write the next count packets of a port or a service,
+                                      as received and as sent, to a pcapng file;
+                                      after --capture the letters are tcpdump's:
+  --interface    -i port              a port, by name (with --capture)
+  --count        -c count             packets to capture, 1..100000 (with --capture)
+  --write        -w file              the pcapng file, written by rvsd (with --capture)
+  --snaplen      -s bytes             bytes kept per packet, default 2048 (with --capture)
+  --timeout         seconds           stop after this long, default 10 (with --capture)
   --scheduler    -s twos              also: power of two choices (Linux 6.11), newer than ipvsadm 1.31
 Addresses and ports are always listed numerically (no DNS on the control path).
 "#;

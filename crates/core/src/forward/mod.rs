@@ -162,6 +162,8 @@ impl<P: PacketBuf> Director<P> {
             },
             WorkerCtl::Timeouts { tcp, tcpfin, udp } => self.lb.conns_mut().set_timeouts(tcp, tcpfin, udp),
             WorkerCtl::ListConns(reply) => self.listings.push_back(Listing { reply, next: 0 }),
+            // The worker loop arms captures; a director alone has no frames to copy.
+            WorkerCtl::Capture(_) => {}
         }
     }
 }
