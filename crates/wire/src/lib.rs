@@ -31,6 +31,7 @@
 //! | [`icmpv4`], [`icmpv6`] | ICMP, quoted packets of errors, next-hop / PTB MTU, NDP |
 //! | [`ipip`] | IPv4-in-IPv4 encapsulation and decapsulation over a [`PacketBuf`] |
 //! | [`ip6tnl`] | IPv6-in-IPv6 (RFC 2473) encapsulation and decapsulation |
+//! | [`ipvs_sync`] | IPVS connection sync, protocol version 1 (Linux `ip_vs_sync.c`) |
 //! | [`frame`] | whole ARP / ICMPv4 / ICMPv6 frames from `Repr`s |
 //! | [`checksum`] | RFC 1071 sums, pseudo headers, RFC 1624 updates |
 #![forbid(unsafe_code)]
@@ -49,6 +50,7 @@ pub mod ip6tnl;
 pub mod ipip;
 pub mod ipv4;
 pub mod ipv6;
+pub mod ipvs_sync;
 pub mod tcp;
 pub mod udp;
 
@@ -63,5 +65,6 @@ pub use ip6tnl::Ipv6TunnelEncap;
 pub use ipip::IpipEncap;
 pub use ipv4::{ip_proto, Ipv4Packet, Ipv4Repr};
 pub use ipv6::{Ipv6ExtHeader, Ipv6ExtHeaders, Ipv6FragInfo, Ipv6FragmentHeader, Ipv6Packet, Ipv6Repr, Ipv6UpperLayer};
+pub use ipvs_sync::{SyncConn, SyncConnRepr, SyncMessage, SyncMessageBuilder, SyncMessageRepr};
 pub use tcp::{tcp_flags, tcp_option_kind, SynOptions, TcpOption, TcpOptions, TcpPacket};
 pub use udp::UdpPacket;
