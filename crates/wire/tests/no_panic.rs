@@ -63,7 +63,9 @@ fn every_view(b: &[u8]) {
     }
     if let Ok(u) = UdpPacket::new_checked(b) {
         let _ = (u.payload(), u.len());
+        common::ipvs_sync::walk(u.payload());
     }
+    common::ipvs_sync::walk(b);
     for o in TcpOptions::new(b).take(64).flatten() {
         let mut out = [0u8; 300];
         let _ = o.emit(&mut out);
