@@ -10,13 +10,15 @@
 //! record is not padded: the header `size` is exactly the datagram length.
 //!
 //! What the receiver drops, as Linux does:
-//! - the whole message: size field ≠ datagram length, a record header past the end, a
-//!   record version ≠ 0, a record type other than 0 or with bit 0 (IPv6), a record
-//!   shorter than its fixed part, an option with length 0 or past the record, a
-//!   sequence option not 24 bytes, a PE name over 16 bytes, a known option twice
-//!   (negative `retc` in `ip_vs_proc_sync_conn`: "Dropping buffer"). [`SyncConns`]
-//!   yields the records before such a fault, then the error, as Linux applies them;
-//!   [`SyncMessageRepr::parse`] refuses the message.
+//! - the whole message: a size field ≠ the datagram length, a header other than
+//!   version 1 (`ip_vs_process_message` then reads it as version 0).
+//! - the rest of the message ("Dropping buffer"; negative `retc` of
+//!   `ip_vs_proc_sync_conn`): a record header past the end, a record size past the end,
+//!   a record version ≠ 0, a record type that is neither 0 nor has bit 0 (IPv6) set, a
+//!   record shorter than its fixed part, an option with length 0 or past the record, a
+//!   sequence option not 24 bytes, a PE name over 16 bytes, a known option twice.
+//!   [`SyncConns`] yields the records before such a fault, then the error, as Linux
+//!   applies them; [`SyncMessageRepr::parse`] refuses the message.
 //! - one record: an unknown option without the optional bit [`opt::F_OPTIONAL`]
 //!   (`retc = 20`, "Unknown mandatory param"); [`SyncConn::unknown_mandatory`] tells,
 //!   [`SyncMessageRepr::parse`] counts it in `skipped`.
