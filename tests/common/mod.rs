@@ -58,8 +58,7 @@ impl Drop for Scratch {
 /// rvsd (DPDK leaves it behind; rvsd removes it on a clean stop, not when killed).
 pub fn remove_scratch() {
     let pid = std::process::id().to_string();
-    let ours =
-        |name: &str| name.starts_with("rvs") && name.split(['-', '.']).any(|part| part == pid);
+    let ours = |name: &str| name.starts_with("rvs") && name.split(['-', '.']).any(|part| part == pid);
     if let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) {
         for e in dir.flatten() {
             if ours(&e.file_name().to_string_lossy()) {

@@ -423,6 +423,10 @@ impl Engine<'_> {
                 continue;
             }
             for m in b.drain(..) {
+                // A frame of ours (or of the kernel sharing the interface) seen going out.
+                if m.data().get(6..12) == Some(&self.eth.src_addr.0[..]) {
+                    continue;
+                }
                 let rx = packet::parse(m.data());
                 drop(m);
                 match rx {
