@@ -1180,6 +1180,57 @@ fn measure<T: Traffic + Send + 'static>(
     (r, traffic)
 }
 
+/// rvs-gen's engine (crates/gen, open loop: allocates, sends as fast as the ring takes
+/// them, frees what comes back) in generator 0's place, on its queues and lcore, against
+/// one fresh worker (or the io-forward bypass): `flows` TCP flows from 11.0.0.0/8 to
+/// `mode`'s VIP (a SYN per flow, then ACK|PSH, 64-byte frames). Returns its report and
+/// the worker's drops.
+fn rvs_gen_case(s: &Setup, gens: &mut [Gen], mode: Mode, flows: u32, bypass: bool) -> (rvs_gen::Report, u64) {
+    let hz = lcore::tsc_hz() as f64;
+    let secs: f64 = std::env::var("RVS_BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(1.5);
+    let w = start_workers(s, &s.snapshot, 1, 1 << 14, bypass);
+    let ready = lcore::tsc() + (60.0 * hz) as u64;
+    while w.stats.iter().any(|st| st.conn_capacity.get() == 0 || st.neighbours.get() < 3)
+        && !bypass
+        && lcore::tsc() < ready
+    {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let g = &mut gens[0];
+    let mut txs = std::mem::take(&mut g.tx);
+    let tx = txs.remove(usize::from(WAN));
+    let mut io = rvs_gen::Io {
+        tx,
+        rx: std::mem::take(&mut g.rx).into_iter().map(|(_, q)| q).collect(),
+        pool: s.pool.clone(),
+        mac: PEER_MAC[0],
+    };
+    let cfg = rvs_gen::Config {
+        mode: rvs_gen::Mode::Flows,
+        src_ip: Ipv4Addr::new(11, 0, 0, 1),
+        src_count: flows,
+        src_port: 10_000,
+        port_count: 1,
+        dst_ip: mode.vip(),
+        dst_port: mode.vport(),
+        gw_mac: Some(s.macs[usize::from(WAN)]),
+        duration: std::time::Duration::from_secs_f64(secs),
+        frame_size: 64,
+        flows,
+        drain: std::time::Duration::from_millis(50),
+        ..rvs_gen::Config::default()
+    };
+    let stop = AtomicBool::new(false);
+    let drops0 = total_drops(&w.stats);
+    let report = rvs_gen::run(&cfg, &mut io, &stop).expect("rvs-gen run");
+    let drops = total_drops(&w.stats) - drops0;
+    txs.insert(usize::from(WAN), io.tx);
+    g.tx = txs;
+    g.rx = io.rx.into_iter().enumerate().map(|(i, q)| (i as u16, q)).collect();
+    stop_workers(w, s, &mut gens[..1]);
+    (report, drops)
+}
+
 /// The CPUs this process may run on (`Cpus_allowed_list`, e.g. "0-3,8"); 0 and 1 if unknown.
 fn allowed_cpus() -> Vec<usize> {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -1424,6 +1475,29 @@ fn main() {
             let (r, _) = measure(&s, &mut gens, case(&label, mode.name(), u64::from(n), cap, false), t);
             println!("  {label}: {:.2} Mpps", r.mpps);
             rows.push(r);
+        }
+    }
+    // rvs-gen's engine in the same harness, beside the bench's generator (one worker).
+    let mut gen_rows: Vec<(String, rvs_gen::Report, u64, f64)> = Vec::new();
+    if workers == 1 && selected("rvs-gen") {
+        let bench_of =
+            |rows: &[CaseResult], case: &str| rows.iter().find(|r| r.case == case).map_or(f64::NAN, |r| r.mpps);
+        for (mode, bypass, theirs) in [
+            (Mode::Nat, true, "io-forward baseline (first)"),
+            (Mode::Nat, false, "established nat 1k"),
+            (Mode::Dr, false, "established dr 1k"),
+        ] {
+            let (r, drops) = rvs_gen_case(&s, &mut gens, mode, 1000, bypass);
+            let label = if bypass { "rvs-gen io-forward".to_string() } else { format!("rvs-gen {}", theirs) };
+            let bench = bench_of(&rows, theirs);
+            println!(
+                "  {label}: sent {:.2} Mpps, back {:.2} Mpps (worker drops {drops}); bench generator ({theirs}) {:.2} Mpps; ratio {:.2}",
+                r.sent_mpps,
+                r.received_mpps,
+                bench,
+                r.received_mpps / bench
+            );
+            gen_rows.push((label, r, drops, bench));
         }
     }
     for mode in [Mode::Nat, Mode::Dr, Mode::Tun] {
@@ -1694,7 +1768,37 @@ fn main() {
             println!("  {:<28} >= {t:.0} conn/s per core: {c:.0} {}", r.case, distance(c, *t, true));
         }
     }
+    if !gen_rows.is_empty() {
+        println!();
+        println!("rvs-gen (crates/gen engine, open loop, 1000 flows, 64-byte frames) beside the bench's generator, same harness and worker:");
+        println!(
+            "  {:<36} {:>10} {:>10} {:>12} {:>12} {:>7}",
+            "case", "sent Mpps", "back Mpps", "worker drops", "bench Mpps", "ratio"
+        );
+        for (label, r, drops, bench) in &gen_rows {
+            println!(
+                "  {label:<36} {:>10.2} {:>10.2} {drops:>12} {bench:>12.2} {:>6.2}x",
+                r.sent_mpps,
+                r.received_mpps,
+                r.received_mpps / bench
+            );
+        }
+    }
+    let gen_items: Vec<String> = gen_rows
+        .iter()
+        .map(|(label, r, drops, bench)| {
+            object(&[
+                ("case", string(label)),
+                ("sent_mpps", num(r.sent_mpps)),
+                ("received_mpps", num(r.received_mpps)),
+                ("worker_drops", drops.to_string()),
+                ("bench_generator_mpps", num(*bench)),
+                ("ratio", num(r.received_mpps / bench)),
+            ])
+        })
+        .collect();
     let json = object(&[
+        ("rvs_gen", array(&gen_items)),
         ("baseline_mpps", num(baseline)),
         ("new_connections_per_second_per_core", num(new_nat)),
         ("memory", string(if huge { "hugepages" } else { "--no-huge" })),

@@ -7,7 +7,7 @@ use dpdk::{lcore, Burst, Mempool, RxQueue, TxQueue};
 use hdrhistogram::Histogram;
 use wire::{arp_op, ethertype, tcp_flags, ArpRepr, EthernetAddress, EthernetRepr, PacketBuf};
 
-use crate::packet::{self, Rx, Seg, TcpSeen};
+use crate::packet::{self, Rx, Seg, TcpSeen, Template};
 use crate::{Config, ConnReport, Mode, Percentiles, Proto, Report};
 
 /// The queues and pool a generator runs on (it owns them for the run).
@@ -75,6 +75,8 @@ struct Engine<'a> {
     complete: Histogram<u64>,
     rng: u64,
     gw_ip: Option<Ipv4Addr>,
+    /// Flows mode: the data frame, stamped per packet.
+    data: Option<Template>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -121,9 +123,23 @@ pub fn run(cfg: &Config, io: &mut Io, stop: &AtomicBool) -> Result<Report, Strin
         complete: histogram(),
         rng: 0x9e37_79b9_7f4a_7c15 ^ lcore::tsc(),
         gw_ip: cfg.gw_ip,
+        data: None,
     };
     if cfg.gw_mac.is_none() {
         e.resolve_gateway(stop)?;
+    }
+    if cfg.mode == Mode::Flows {
+        let wire_len = usize::from(cfg.frame_size) - 4;
+        e.data = Some(match cfg.proto {
+            Proto::Udp => Template::udp(&e.eth, cfg.dst_ip, cfg.dst_port, wire_len - packet::UDP_HEADERS),
+            Proto::Tcp => Template::tcp(
+                &e.eth,
+                cfg.dst_ip,
+                cfg.dst_port,
+                wire_len - packet::TCP_HEADERS,
+                tcp_flags::ACK | tcp_flags::PSH,
+            ),
+        });
     }
     Ok(e.main(stop))
 }
@@ -244,6 +260,13 @@ impl Engine<'_> {
             };
             // At most a burst's worth of new packets or connections a turn.
             let want = due.saturating_sub(issued).min(dpdk::BURST as u64);
+            let syns = if cfg.syn_first && cfg.proto == Proto::Tcp { u64::from(cfg.flows) } else { 0 };
+            if cfg.mode == Mode::Flows && issued >= syns {
+                issued += self.flow_burst(issued, want as usize) as u64;
+                self.flush();
+                now = lcore::tsc();
+                continue;
+            }
             for _ in 0..want {
                 if !self.room() {
                     break;
@@ -310,35 +333,53 @@ impl Engine<'_> {
         }
     }
 
-    /// Flows mode: packet `n` (flow n mod flows, round n / flows).
+    /// Flows mode, the data packets: up to `want` from packet `first` on (flow n mod
+    /// flows, round n / flows), mbufs allocated in bulk, frames stamped from the template.
+    fn flow_burst(&mut self, first: u64, want: usize) -> usize {
+        let n = want.min(self.pend.remaining_capacity());
+        if n == 0 {
+            self.c.tx_full += 1;
+            return 0;
+        }
+        let mut fresh = Burst::new();
+        if !self.io.pool.alloc_bulk(&mut fresh, n) {
+            self.c.no_mbuf += 1;
+            return 0;
+        }
+        let Some(t) = self.data.as_ref() else { return 0 };
+        let flows = u64::from(self.cfg.flows);
+        let step = (t.len() - packet::TCP_HEADERS) as u32;
+        let rounds0 = u64::from(self.cfg.syn_first && self.cfg.proto == Proto::Tcp);
+        for (k, mut m) in fresh.drain(..).enumerate() {
+            let pkt = first + k as u64;
+            let flow = (pkt % flows) as u32;
+            let round = (pkt / flows - rounds0) as u32;
+            let (src, sport) = self.tuple(flow);
+            let seq = flow.wrapping_mul(2_654_435_761).wrapping_add(1).wrapping_add(round.wrapping_mul(step));
+            if !m.append(t.len()).is_some_and(|buf| t.stamp(buf, src, sport, seq)) {
+                return k;
+            }
+            self.pend.push(m);
+        }
+        n
+    }
+
+    /// Flows mode, TCP: the SYN of flow `n` (the first round, before the data).
     fn flow_packet(&mut self, n: u64) -> bool {
         let cfg = self.cfg;
         let flow = (n % u64::from(cfg.flows)) as u32;
-        let round = n / u64::from(cfg.flows);
         let (src, sport) = self.tuple(flow);
-        let wire_len = usize::from(cfg.frame_size) - 4;
-        if cfg.proto == Proto::Udp {
-            let payload = wire_len.saturating_sub(packet::UDP_HEADERS);
-            let eth = self.eth;
-            return self.send(packet::udp_len(payload), |b| {
-                packet::write_udp(b, &eth, (src, sport), (cfg.dst_ip, cfg.dst_port), payload)
-            });
-        }
-        let iss = flow.wrapping_mul(2_654_435_761);
-        let syn = cfg.syn_first && round == 0;
-        let fill = if syn { 0 } else { wire_len.saturating_sub(packet::TCP_HEADERS) };
-        let seq = iss.wrapping_add(1).wrapping_add((round.saturating_sub(1) as u32).wrapping_mul(fill as u32));
         self.send_tcp(&Seg {
             src,
             dst: cfg.dst_ip,
             sport,
             dport: cfg.dst_port,
-            seq: if syn { iss } else { seq },
-            ack: if syn { 0 } else { 1 },
-            flags: if syn { tcp_flags::SYN } else { tcp_flags::ACK | tcp_flags::PSH },
-            mss: syn,
+            seq: flow.wrapping_mul(2_654_435_761),
+            ack: 0,
+            flags: tcp_flags::SYN,
+            mss: true,
             data: b"",
-            fill,
+            fill: 0,
         })
     }
 
@@ -418,18 +459,23 @@ impl Engine<'_> {
 
     fn poll(&mut self, now: u64) {
         let mut b = Burst::new();
+        let parse_all = self.cfg.mode != Mode::Flows;
         for q in 0..self.io.rx.len() {
             if self.io.rx[q].rx_burst(&mut b) == 0 {
                 continue;
             }
-            for m in b.drain(..) {
+            for m in &b {
+                let d = m.data();
                 // A frame of ours (or of the kernel sharing the interface) seen going out.
-                if m.data().get(6..12) == Some(&self.eth.src_addr.0[..]) {
+                if d.get(6..12) == Some(&self.eth.src_addr.0[..]) {
                     continue;
                 }
-                let rx = packet::parse(m.data());
-                drop(m);
-                match rx {
+                let arp = d.get(12..14) == Some(&ethertype::ARP.to_be_bytes()[..]);
+                if !arp && !parse_all {
+                    self.c.received += 1;
+                    continue;
+                }
+                match packet::parse(d) {
                     Rx::Arp(a, _) => self.arp(&a),
                     Rx::Tcp(t) => {
                         self.c.received += 1;
@@ -438,6 +484,7 @@ impl Engine<'_> {
                     Rx::OtherIp | Rx::Other => self.c.received += 1,
                 }
             }
+            dpdk::free_burst(&mut b);
         }
     }
 
