@@ -2,7 +2,7 @@
 //! cli0, with source addresses of its own (10.0.1.100–199, which it answers the router's
 //! ARP for), and opens TCP connections (SYN, ACK, FIN) at a fixed rate for a few seconds:
 //! to the NAT VIP through rvsd, then to a real server directly through the router
-//! (kernel only). Both reports are printed side by side.
+//! (kernel only), printed side by side; then HTTP GETs and a short SYN flood at the VIP.
 //!
 //! The client's kernel owns cli0 too and sees the SYN-ACKs for rvs-gen's addresses; they
 //! are not its addresses and it does not forward, so it drops them without a reset: the
@@ -33,35 +33,36 @@ fn gen_child() {
 
 /// rvs-gen's JSON report of a connect run to `dst` from the client namespace.
 fn connect(dst: &str, label: &str) -> String {
+    let (rate, secs) = (RATE.to_string(), SECS.to_string());
+    gen(&["--mode", "connect", "--dst", dst, "--rate", &rate, "--duration", &secs, "--timeout-ms", "2000"], label)
+}
+
+/// rvs-gen with `args` (its source addresses and gateway added) in the client namespace;
+/// its JSON report.
+fn gen(args: &[&str], label: &str) -> String {
     let prefix = format!("rvs-gen-{}-{label}", std::process::id());
     let args = [
-        "--mode",
-        "connect",
-        "--src",
-        "10.0.1.100-10.0.1.199",
-        "--dst",
-        dst,
-        "--gw-ip",
-        "10.0.1.1",
-        "--rate",
-        &RATE.to_string(),
-        "--duration",
-        &SECS.to_string(),
-        "--timeout-ms",
-        "2000",
-        "--json",
-        "--",
-        "--no-huge",
-        "-m",
-        "256",
-        "--no-pci",
-        "--no-telemetry",
-        "-l",
-        "0",
-        "--log-level=lib.eal:error",
-        &format!("--file-prefix={prefix}"),
-        "--vdev=net_af_packet0,iface=cli0",
+        args,
+        &[
+            "--src",
+            "10.0.1.100-10.0.1.199",
+            "--gw-ip",
+            "10.0.1.1",
+            "--json",
+            "--",
+            "--no-huge",
+            "-m",
+            "256",
+            "--no-pci",
+            "--no-telemetry",
+            "-l",
+            "0",
+            "--log-level=lib.eal:error",
+            &format!("--file-prefix={prefix}"),
+            "--vdev=net_af_packet0,iface=cli0",
+        ],
     ]
+    .concat()
     .join("\x1f");
     let exe = std::env::current_exe().expect("test binary");
     let out = Command::new("ip")
@@ -73,7 +74,7 @@ fn connect(dst: &str, label: &str) -> String {
         .expect("run rvs-gen");
     let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "rvs-gen to {dst}: {}\n{stdout}{}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "rvs-gen {label}: {}\n{stdout}{}", out.status, String::from_utf8_lossy(&out.stderr));
     // libtest may print "test gen_child ... " in front of it.
     let at = stdout.find("{\"mode\"").unwrap_or_else(|| panic!("no JSON report from rvs-gen: {stdout}"));
     stdout[at..].lines().next().unwrap_or_default().to_string()
@@ -144,21 +145,34 @@ fn lab_gen() {
         "router's neighbours on rtr-cli: {neigh}"
     );
 
+    // With an HTTP GET after the handshake (nginx answers, then both sides close).
+    let http =
+        gen(&["--mode", "connect", "--http", "--dst", "10.0.2.100:80", "--rate", "500", "--duration", "2"], "http");
+    println!("rvs-gen connect --http via rvsd: {http}");
+
     // Directly to rs1 through the router: its replies to the client subnet go back via the
     // router (in NAT they go via rvsd's lan address, its default route).
     ns_ok("rvs-rs1", &["ip", "route", "add", "10.0.1.0/24", "via", "10.0.3.254"]);
     let direct = connect("10.0.3.11:80", "direct");
     println!("rvs-gen connect direct (10.0.3.11:80, kernel only): {direct}");
     let rsts = out_rsts() - rsts0;
+    ns_ok("rvs-rs1", &["ip", "route", "del", "10.0.1.0/24", "via", "10.0.3.254"]);
+
+    // SYNs only, from the source range, at the VIP: the servers' SYN-ACKs come back
+    // through rvsd.
+    let flood = gen(&["--mode", "synflood", "--dst", "10.0.2.100:80", "--rate", "2000", "--duration", "1"], "flood");
+    println!("rvs-gen synflood via rvsd: {flood}");
     drop(rvsd);
+    let h = check("http via rvsd", &http);
+    assert!(field(&flood, "", "syn_acks") > 0.0, "no SYN-ACK came back to the SYN flood: {flood}");
 
     let (v, d) = (check("via rvsd", &vip), check("direct", &direct));
-    println!("\nrvs-gen connect, {RATE}/s for {SECS} s, SYN -> ACK -> FIN (no data):");
+    println!("\nrvs-gen connect, {RATE}/s for {SECS} s, SYN -> ACK -> FIN (HTTP row: GET, reply, then FIN); SYN -> SYN-ACK latency:");
     println!(
         "{:<28} {:>9} {:>9} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8}",
         "", "attempted", "completed", "conn/s", "failed", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us"
     );
-    for (name, r) in [("NAT VIP via rvsd", &v), ("real server direct", &d)] {
+    for (name, r) in [("NAT VIP via rvsd", &v), ("real server direct", &d), ("NAT VIP, HTTP GET, 500/s", &h)] {
         println!(
             "{name:<28} {:>9} {:>9} {:>9.0} {:>7} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
             r.attempted,
