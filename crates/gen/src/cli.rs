@@ -85,6 +85,9 @@ struct Args {
     /// Milliseconds to keep receiving after sending (flows, synflood).
     #[arg(long, default_value_t = 100)]
     drain_ms: u64,
+    /// Sleep this many microseconds when idle (a generator sharing its CPU); 0: spin.
+    #[arg(long, default_value_t = 0)]
+    idle_sleep_us: u64,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -138,6 +141,7 @@ fn config(a: &Args) -> Result<Config, String> {
         conn_timeout: Duration::from_millis(a.timeout_ms),
         random_src: a.random_src,
         drain: Duration::from_millis(a.drain_ms),
+        idle_sleep_us: a.idle_sleep_us,
     };
     c.validate()?;
     Ok(c)

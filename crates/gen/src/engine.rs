@@ -251,8 +251,15 @@ impl Engine<'_> {
         let mut issued = 0u64;
         let (sent0, recv0) = (self.c.sent, self.c.received);
         let mut now = start;
+        let mut idle = 0u32;
         while now < end && !stop.load(Ordering::Relaxed) {
-            self.poll(now);
+            let got = self.poll(now);
+            if cfg.idle_sleep_us > 0 {
+                idle = if got > 0 { 0 } else { idle + 1 };
+                if idle % 64 == 63 {
+                    std::thread::sleep(std::time::Duration::from_micros(cfg.idle_sleep_us));
+                }
+            }
             let due = if cfg.rate == 0 {
                 u64::MAX
             } else {
@@ -296,7 +303,9 @@ impl Engine<'_> {
                 (cfg.drain.as_secs_f64() * hz as f64) as u64
             };
         while now < drain_end && !stop.load(Ordering::Relaxed) {
-            self.poll(now);
+            if self.poll(now) == 0 && cfg.idle_sleep_us > 0 {
+                std::thread::sleep(std::time::Duration::from_micros(cfg.idle_sleep_us));
+            }
             self.flush();
             if cfg.mode == Mode::Connect {
                 self.expire(now);
@@ -411,9 +420,9 @@ impl Engine<'_> {
         let t = (n % u64::from(self.tuples)) as u32;
         let slot = t as usize % self.conns.len();
         if self.conns[slot].state != State::Free {
-            // Still open: count it and move on (the rate is kept, the connection skipped).
+            // Still open: wait for it (counted once per turn that waits).
             self.c.conn.table_full += 1;
-            return true;
+            return false;
         }
         let iss = (self.rand() >> 32) as u32;
         let (src, sport) = self.tuple(t);
@@ -457,7 +466,9 @@ impl Engine<'_> {
         }
     }
 
-    fn poll(&mut self, now: u64) {
+    /// Receive and handle what came in; returns how many frames.
+    fn poll(&mut self, now: u64) -> usize {
+        let mut got = 0;
         let mut b = Burst::new();
         let parse_all = self.cfg.mode != Mode::Flows;
         for q in 0..self.io.rx.len() {
@@ -484,8 +495,10 @@ impl Engine<'_> {
                     Rx::OtherIp | Rx::Other => self.c.received += 1,
                 }
             }
+            got += b.len();
             dpdk::free_burst(&mut b);
         }
+        got
     }
 
     fn arp(&mut self, a: &ArpRepr) {

@@ -94,6 +94,9 @@ pub struct Config {
     /// After the sending window: keep receiving this long (connect: until every
     /// connection closed or timed out, at most `conn_timeout`).
     pub drain: Duration,
+    /// Sleep this many microseconds after 64 idle loop turns (nothing received, nothing
+    /// to send): for a generator sharing its CPU. 0: always spin.
+    pub idle_sleep_us: u64,
 }
 
 impl Default for Config {
@@ -120,6 +123,7 @@ impl Default for Config {
             conn_timeout: Duration::from_secs(2),
             random_src: false,
             drain: Duration::from_millis(100),
+            idle_sleep_us: 0,
         }
     }
 }
@@ -170,7 +174,8 @@ pub struct ConnReport {
     pub reset: u64,
     /// Not closed within the timeout (still open at the end included).
     pub timeouts: u64,
-    /// New connections not opened: the table slot was still busy.
+    /// Turns a new connection waited: its table slot was still busy (`max_open`
+    /// connections open).
     pub table_full: u64,
     /// Completions per second of the sending window.
     pub cps: f64,
