@@ -77,6 +77,8 @@ struct Engine<'a> {
     gw_ip: Option<Ipv4Addr>,
     /// Flows mode: the data frame, stamped per packet.
     data: Option<Template>,
+    /// Connect mode: the next tuple's number.
+    next_tuple: u64,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -124,6 +126,7 @@ pub fn run(cfg: &Config, io: &mut Io, stop: &AtomicBool) -> Result<Report, Strin
         rng: 0x9e37_79b9_7f4a_7c15 ^ lcore::tsc(),
         gw_ip: cfg.gw_ip,
         data: None,
+        next_tuple: 0,
     };
     if cfg.gw_mac.is_none() {
         e.resolve_gateway(stop)?;
@@ -191,9 +194,14 @@ impl Engine<'_> {
 
     /// Queue a frame of `len` bytes that `fill` writes.
     fn send(&mut self, len: usize, fill: impl FnOnce(&mut [u8]) -> bool) -> bool {
-        if !self.room() {
-            self.c.tx_full += 1;
-            return false;
+        // A reply (ACK, FIN, ARP) lost here would cost a connection: try a while.
+        let mut tries = 0;
+        while !self.room() {
+            tries += 1;
+            if tries == 256 {
+                self.c.tx_full += 1;
+                return false;
+            }
         }
         let Some(mut m) = self.io.pool.alloc() else {
             self.c.no_mbuf += 1;
@@ -281,7 +289,7 @@ impl Engine<'_> {
                 if !match cfg.mode {
                     Mode::Flows => self.flow_packet(issued),
                     Mode::Synflood => self.syn_packet(),
-                    Mode::Connect => self.open(issued, now),
+                    Mode::Connect => self.open(now),
                 } {
                     break;
                 }
@@ -415,15 +423,24 @@ impl Engine<'_> {
         })
     }
 
-    /// Connect mode: open connection number `n` (its tuple: n mod the range).
-    fn open(&mut self, n: u64, now: u64) -> bool {
-        let t = (n % u64::from(self.tuples)) as u32;
-        let slot = t as usize % self.conns.len();
-        if self.conns[slot].state != State::Free {
-            // Still open: wait for it (counted once per turn that waits).
+    /// Connect mode: open the next connection, on the next tuple (of the range, in
+    /// order) whose table slot is free, looking at 8 at most; `false` if none was.
+    fn open(&mut self, now: u64) -> bool {
+        let mut found = None;
+        for _ in 0..8 {
+            let t = (self.next_tuple % u64::from(self.tuples)) as u32;
+            self.next_tuple += 1;
+            let slot = t as usize % self.conns.len();
+            if self.conns[slot].state == State::Free {
+                found = Some((t, slot));
+                break;
+            }
+        }
+        let Some((t, slot)) = found else {
+            // `max_open` connections open: wait (counted once per turn that waits).
             self.c.conn.table_full += 1;
             return false;
-        }
+        };
         let iss = (self.rand() >> 32) as u32;
         let (src, sport) = self.tuple(t);
         let ok = self.send_tcp(&Seg {
