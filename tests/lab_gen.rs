@@ -2,7 +2,8 @@
 //! cli0, with source addresses of its own (10.0.1.100–199, which it answers the router's
 //! ARP for), and opens TCP connections (SYN, ACK, FIN) at a fixed rate for a few seconds:
 //! to the NAT VIP through rvsd, then to a real server directly through the router
-//! (kernel only), printed side by side; then HTTP GETs and a short SYN flood at the VIP.
+//! (kernel only), printed side by side; then HTTP GETs, HTTP GETs as fast as they go
+//! beside wrk (the lab bench's generator) in the same run, and a short SYN flood at the VIP.
 //!
 //! The client's kernel owns cli0 too and sees the SYN-ACKs for rvs-gen's addresses; they
 //! are not its addresses and it does not forward, so it drops them without a reset: the
@@ -150,12 +151,45 @@ fn lab_gen() {
         gen(&["--mode", "connect", "--http", "--dst", "10.0.2.100:80", "--rate", "500", "--duration", "2"], "http");
     println!("rvs-gen connect --http via rvsd: {http}");
 
+    // As many as it can (50 open at most) beside the lab bench's generator, wrk with 50
+    // connections and `Connection: close` (benches/lab.sh), 2 s each, through rvsd.
+    let max = gen(
+        &[
+            "--mode",
+            "connect",
+            "--http",
+            "--dst",
+            "10.0.2.100:80",
+            "--rate",
+            "0",
+            "--max-open",
+            "50",
+            "--duration",
+            "2",
+            "--idle-sleep-us",
+            "50",
+        ],
+        "max",
+    );
+    println!("rvs-gen connect --http, 50 open, as fast as it can, via rvsd: {max}");
+    // wrk's own connections (the kernel's) may end in resets: not counted below.
+    let before_wrk = out_rsts();
+    let wrk = ns_ok("rvs-client", &["wrk", "-t2", "-c50", "-d2s", "-H", "Connection: close", "http://10.0.2.100/"]);
+    let wrk_rps: f64 = wrk
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("wrk: {wrk}"));
+    let wrk_rsts = out_rsts() - before_wrk;
+    let max_cps = field(&max, "\"connections\"", "cps");
+    assert!(max_cps > 0.0, "rvs-gen at full speed completed nothing: {max}");
+
     // Directly to rs1 through the router: its replies to the client subnet go back via the
     // router (in NAT they go via rvsd's lan address, its default route).
     ns_ok("rvs-rs1", &["ip", "route", "add", "10.0.1.0/24", "via", "10.0.3.254"]);
     let direct = connect("10.0.3.11:80", "direct");
     println!("rvs-gen connect direct (10.0.3.11:80, kernel only): {direct}");
-    let rsts = out_rsts() - rsts0;
+    let rsts = out_rsts() - rsts0 - wrk_rsts;
     ns_ok("rvs-rs1", &["ip", "route", "del", "10.0.1.0/24", "via", "10.0.3.254"]);
 
     // SYNs only, from the source range, at the VIP: the servers' SYN-ACKs come back
@@ -187,5 +221,12 @@ fn lab_gen() {
         );
     }
     println!("SYN -> SYN-ACK p50 via rvsd / direct: {:.2}x", v.syn_ack[0] / d.syn_ack[0].max(1e-9));
+    println!(
+        "as fast as they go through rvsd, 2 s, 50 connections open, GET then close: rvs-gen {max_cps:.0} conn/s \
+         (reset {}, timeouts {}), wrk {wrk_rps:.0} requests/s: rvs-gen / wrk {:.2}x",
+        field(&max, "\"connections\"", "reset"),
+        field(&max, "\"connections\"", "timeouts"),
+        max_cps / wrk_rps.max(1e-9)
+    );
     assert_eq!(rsts, 0, "the client's kernel reset {rsts} connections of rvs-gen's");
 }

@@ -94,8 +94,9 @@ pub struct Config {
     /// After the sending window: keep receiving this long (connect: until every
     /// connection closed or timed out, at most `conn_timeout`).
     pub drain: Duration,
-    /// Sleep this many microseconds after 64 idle loop turns (nothing received, nothing
-    /// to send): for a generator sharing its CPU. 0: always spin.
+    /// Sleep this many microseconds after 64 loop turns in a row that received nothing
+    /// (and whenever a drain turn receives nothing): for a generator sharing its CPU.
+    /// 0: always spin.
     pub idle_sleep_us: u64,
 }
 
