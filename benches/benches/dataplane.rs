@@ -1283,10 +1283,10 @@ fn responder(
     (rx, tx)
 }
 
-/// rvs-gen's connect mode (rate 0, 960 connections open at most, as the bench's
-/// generator keeps 960 packets in flight) from the wan queues through a fresh NAT worker
+/// rvs-gen's connect mode (rate 0, 480 connections open at most: up to 960 packets in
+/// flight, as the bench's generator keeps) from the wan queues through a fresh NAT worker
 /// to [`responder`] on lcore 2 with the lan queues.
-fn rvs_gen_connect(s: &Setup, gens: &mut [Gen]) -> rvs_gen::Report {
+fn rvs_gen_connect(s: &Setup, gens: &mut [Gen]) -> (rvs_gen::Report, u64) {
     let secs: f64 = std::env::var("RVS_BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(1.5);
     let w = start_workers(s, &s.snapshot, 1, rvs_core::conn::MAX_ENTRIES, false);
     let hz = lcore::tsc_hz() as f64;
@@ -1318,12 +1318,16 @@ fn rvs_gen_connect(s: &Setup, gens: &mut [Gen]) -> rvs_gen::Report {
         dst_port: 80,
         gw_mac: Some(s.macs[usize::from(WAN)]),
         duration: std::time::Duration::from_secs_f64(secs),
-        max_open: IN_FLIGHT as u32,
+        // Each connection has up to two packets in flight (its ACK and FIN): half the
+        // bench's in-flight count keeps every net_ring ring below its 1023 slots.
+        max_open: IN_FLIGHT as u32 / 2,
         conn_timeout: std::time::Duration::from_millis(500),
         idle_sleep_us: GEN_IDLE_SLEEP_US,
         ..rvs_gen::Config::default()
     };
+    let drops0 = total_drops(&w.stats);
     let report = rvs_gen::run(&cfg, &mut io, &AtomicBool::new(false)).expect("rvs-gen connect");
+    let drops = total_drops(&w.stats) - drops0;
     stop.store(true, Ordering::Relaxed);
     let (lan_rx, lan_tx) = done_rx.recv().expect("responder");
     lcore::wait(gen_lcore(1));
@@ -1334,7 +1338,7 @@ fn rvs_gen_connect(s: &Setup, gens: &mut [Gen]) -> rvs_gen::Report {
     rx.push(lan_rx);
     g.rx = rx.into_iter().enumerate().map(|(i, q)| (i as u16, q)).collect();
     stop_workers(w, s, &mut gens[..1]);
-    report
+    (report, drops)
 }
 
 /// The CPUs this process may run on (`Cpus_allowed_list`, e.g. "0-3,8"); 0 and 1 if unknown.
@@ -1618,15 +1622,17 @@ fn main() {
     }
     let mut gen_connect: Option<(rvs_gen::Report, f64)> = None;
     if workers == 1 && selected("rvs-gen connect") {
-        let r = rvs_gen_connect(&s, &mut gens);
+        let (r, drops) = rvs_gen_connect(&s, &mut gens);
         let bench = rows.iter().find(|r| r.case == "new connections nat").and_then(|r| r.cps).unwrap_or(f64::NAN);
         if let Some(c) = &r.conn {
             println!(
-                "  rvs-gen connect nat: {:.0} conn/s completed (attempted {}, reset {}, timeouts {}), SYN -> SYN-ACK p50 {:.1} us p99 {:.1} us p99.9 {:.1} us; bench generator (new connections nat) {bench:.0} conn/s; ratio {:.2}",
+                "  rvs-gen connect nat: {:.0} conn/s completed (attempted {}, reset {}, timeouts {}; worker drops {drops}, rvs-gen no mbuf {} tx full {}), SYN -> SYN-ACK p50 {:.1} us p99 {:.1} us p99.9 {:.1} us; bench generator (new connections nat) {bench:.0} conn/s; ratio {:.2}",
                 c.cps,
                 c.attempted,
                 c.reset,
                 c.timeouts,
+                r.no_mbuf,
+                r.tx_full,
                 c.syn_ack_us.p50,
                 c.syn_ack_us.p99,
                 c.syn_ack_us.p999,
