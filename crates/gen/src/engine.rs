@@ -353,6 +353,9 @@ impl Engine<'_> {
     /// Flows mode, the data packets: up to `want` from packet `first` on (flow n mod
     /// flows, round n / flows), mbufs allocated in bulk, frames stamped from the template.
     fn flow_burst(&mut self, first: u64, want: usize) -> usize {
+        if want == 0 {
+            return 0;
+        }
         let n = want.min(self.pend.remaining_capacity());
         if n == 0 {
             self.c.tx_full += 1;

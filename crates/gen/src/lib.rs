@@ -200,7 +200,8 @@ pub struct Report {
     pub received: u64,
     pub sent_mpps: f64,
     pub received_mpps: f64,
-    /// Sending stalled: no mbuf, or the tx queue full.
+    /// Sending stalled: no mbuf, or the tx queue full (flows mode at full speed: loop
+    /// turns that found the tx queue full; otherwise frames not sent).
     pub no_mbuf: u64,
     pub tx_full: u64,
     pub arp_replies: u64,
