@@ -131,6 +131,19 @@ if sc:
         md.append(f"| {c['flows']:,} | {c['workers']} | {f(c['mpps'])} | {f(c['mpps_per_worker'])} | "
                   f"{f(c['ratio_to_n_times_one_worker'], '{:.3f}')} | {f(c['redirects_per_packet'], '{:.6f}')} | "
                   f"{c['drops']} | {f(c['generator_busy'] * 100, '{:.0f}%')} | {per} |")
+rg = dp.get("rvs_gen") or []
+if rg:
+    md += ["", "## rvs-gen beside the bench's generator (same harness, one worker)", "",
+           "rvs-gen's engine (crates/gen, open loop) on generator 0's net_ring queues; ratio: rvs-gen over the "
+           "bench's generator for the same case in this run.", "",
+           "| case | rvs-gen | bench's generator | ratio |", "|---|---:|---:|---:|"]
+    for c in rg:
+        if "cps" in c:
+            md.append(f"| {c['case']} | {f(c['cps'], '{:,.0f}')} conn/s (SYN→SYN-ACK p50 {f(c['syn_ack_p50_us'], '{:.0f}')} µs, "
+                      f"p99 {f(c['syn_ack_p99_us'], '{:.0f}')} µs; timeouts {c['timeouts']}) | "
+                      f"{f(c['bench_generator_cps'], '{:,.0f}')} conn/s | {f(c['ratio'])} |")
+        else:
+            md.append(f"| {c['case']} | {f(c['received_mpps'])} Mpps | {f(c['bench_generator_mpps'])} Mpps | {f(c['ratio'])} |")
 md += ["", "Targets (printed, not asserted):", ""]
 for c in dp["cases"]:
     if c["case"].startswith("established") and c["flows"] == 1_000_000:

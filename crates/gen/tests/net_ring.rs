@@ -1,0 +1,145 @@
+//! The engine over a DPDK `net_ring` device (no NIC, no lab; root for the EAL), against
+//! a few lines of TCP peer on another thread: the device's queue 0 carries rvs-gen's
+//! frames to the peer, queue 1 the peer's back (a net_ring queue's tx feeds its rx).
+//! One test: the EAL starts once per process.
+
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dpdk::{Burst, Eal, Mempool, Port, PortConf, RxQueue, TxQueue};
+use rvs_gen::packet::{parse, tcp_len, write_tcp, Rx, Seg};
+use rvs_gen::{Config, Io, Mode, Report};
+use wire::{tcp_flags, EthernetAddress, EthernetRepr, PacketBuf};
+
+const PEER_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0xaa]);
+
+/// SYN → SYN-ACK, FIN → FIN-ACK, data → an ACK with a few bytes of reply, bare ACKs
+/// dropped.
+fn peer(mut rx: RxQueue, mut tx: TxQueue, gen_mac: EthernetAddress, stop: Arc<AtomicBool>) -> (RxQueue, TxQueue) {
+    let mut b = Burst::new();
+    let mut out = Burst::new();
+    while !stop.load(Ordering::Relaxed) {
+        if rx.rx_burst(&mut b) == 0 {
+            std::thread::yield_now();
+            continue;
+        }
+        for mut m in b.drain(..) {
+            let Rx::Tcp(t) = parse(m.data()) else { continue };
+            let syn = t.flags & tcp_flags::SYN != 0;
+            let fin = t.flags & tcp_flags::FIN != 0;
+            if !syn && !fin && t.payload_len == 0 {
+                continue;
+            }
+            let eth = EthernetRepr { src_addr: PEER_MAC, dst_addr: gen_mac, ethertype: 0x0800 };
+            let seg = Seg {
+                src: t.dst,
+                dst: t.src,
+                sport: t.dport,
+                dport: t.sport,
+                seq: if syn { 1000 } else { t.ack },
+                ack: t.seq.wrapping_add(t.payload_len).wrapping_add(u32::from(syn || fin)),
+                flags: tcp_flags::ACK
+                    | if syn {
+                        tcp_flags::SYN
+                    } else if fin {
+                        tcp_flags::FIN
+                    } else {
+                        tcp_flags::PSH
+                    },
+                mss: false,
+                data: if syn || fin { b"" } else { b"HTTP/1.1 200 OK\r\n\r\n" },
+                fill: 0,
+            };
+            let len = m.len();
+            m.trim(len);
+            if m.append(tcp_len(&seg)).is_some_and(|buf| write_tcp(buf, &eth, &seg)) {
+                out.push(m);
+            }
+        }
+        while !out.is_empty() && !stop.load(Ordering::Relaxed) {
+            tx.tx_burst(&mut out);
+        }
+        dpdk::free_burst(&mut out);
+    }
+    (rx, tx)
+}
+
+fn run(port: Port, pool: &Mempool, cfg: &Config) -> Report {
+    let mac = port.mac_addr().expect("mac");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (prx, ptx) = (port.rx_queue(0).expect("rx 0"), port.tx_queue(1).expect("tx 1"));
+    let st = stop.clone();
+    let h = std::thread::spawn(move || peer(prx, ptx, mac, st));
+    let mut io =
+        Io { tx: port.tx_queue(0).expect("tx 0"), rx: vec![port.rx_queue(1).expect("rx 1")], pool: pool.clone(), mac };
+    let r = rvs_gen::run(cfg, &mut io, &AtomicBool::new(false)).expect("run");
+    stop.store(true, Ordering::Relaxed);
+    drop(h.join().expect("peer"));
+    drop(io);
+    print!("{}", r.text());
+    r
+}
+
+#[test]
+fn modes_over_net_ring() {
+    let prefix = format!("rvs-gen-test-{}", std::process::id());
+    let args = [
+        "rvs-gen-test",
+        "--no-huge",
+        "-m",
+        "256",
+        "--no-pci",
+        "--no-telemetry",
+        "-l",
+        "0",
+        "--log-level=lib.eal:error",
+        "--vdev=net_ring0",
+        &format!("--file-prefix={prefix}"),
+    ];
+    let eal = Eal::init(&args).expect("EAL (run as root)");
+    let pool = Mempool::create("gen_test", 8191, 256, dpdk::MBUF_DEFAULT_DATA_ROOM, -1).expect("mempool");
+    let port = Port::by_name("net_ring0").expect("net_ring0");
+    let conf = PortConf { rx_queues: 2, tx_queues: 2, rss: false, ..PortConf::default() };
+    port.configure(&conf, &pool).expect("configure");
+    port.start().expect("start");
+    let base = Config {
+        src_ip: Ipv4Addr::new(10, 0, 1, 100),
+        src_count: 100,
+        dst_ip: Ipv4Addr::new(10, 0, 2, 100),
+        dst_port: 80,
+        gw_mac: Some(PEER_MAC),
+        duration: Duration::from_millis(300),
+        ..Config::default()
+    };
+
+    // Connections at 20k/s: every one completes, none times out.
+    let c = run(port, &pool, &Config { mode: Mode::Connect, rate: 20_000, ..base.clone() });
+    let conn = c.conn.expect("connect figures");
+    assert!(conn.attempted > 1000, "{c:?}");
+    assert_eq!((conn.completed, conn.established, conn.reset, conn.timeouts), (conn.attempted, conn.attempted, 0, 0));
+    assert_eq!(conn.syn_ack_us.samples, conn.attempted);
+    assert!(conn.syn_ack_us.p50 > 0.0 && conn.syn_ack_us.p50 <= conn.syn_ack_us.p99);
+
+    // With an HTTP GET: the peer answers it, then the FINs.
+    let h = run(port, &pool, &Config { mode: Mode::Connect, rate: 5_000, http: true, ..base.clone() });
+    let hc = h.conn.expect("connect figures");
+    assert!(hc.attempted > 100 && hc.completed == hc.attempted && hc.timeouts == 0, "{h:?}");
+
+    // Flows, 1518-byte frames, as fast as it goes: a reply comes back for each.
+    let f = run(port, &pool, &Config { mode: Mode::Flows, frame_size: 1518, flows: 64, ..base.clone() });
+    assert!(f.received_window > 1000 && f.received <= f.sent, "{f:?}");
+    // At a rate: 50k pps for 0.3 s.
+    let r = run(port, &pool, &Config { mode: Mode::Flows, rate: 50_000, ..base.clone() });
+    assert!((14_000..=15_100).contains(&r.sent) && r.tx_full == 0, "{r:?}");
+
+    // SYN flood at 20k pps: a SYN-ACK for each SYN.
+    let s = run(port, &pool, &Config { mode: Mode::Synflood, rate: 20_000, ..base.clone() });
+    assert!(s.sent > 5000 && s.syn_acks == s.sent, "{s:?}");
+
+    let _ = port.stop();
+    drop(pool);
+    drop(eal);
+    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
+}
