@@ -192,11 +192,14 @@ fn prune(opts: &[u8], syn: bool, need: usize, out: &mut [u8; MAX_OPTS]) -> usize
             freed += len;
             if freed >= need {
                 out.copy_within(r + len..n, w);
-                return w + n - (r + len);
+                w += n - (r + len);
+                break;
             }
         }
         r += len;
     }
+    // What compaction left behind becomes zero (EOL) padding.
+    out.get_mut(w..).unwrap_or(&mut []).fill(0);
     w
 }
 
