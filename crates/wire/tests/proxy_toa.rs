@@ -220,6 +220,27 @@ fn crc32c_table(data: &[u8]) -> u32 {
 }
 
 #[test]
+fn v2_tlvs_match_a_python_encoding() {
+    // Built with Python's struct from §2.2 (sig, 0x21, 0x21, be16 len, addresses,
+    // ports, TLVs ALPN "h2" and AUTHORITY "example.com").
+    let py = hex(concat!(
+        "0d0a0d0a000d0a515549540a2121003720010db800000000000000000000000a20010db80001000000",
+        "00000000000005c73801bb010002683202000b6578616d706c652e636f6d"
+    ));
+    let r = ProxyHeaderRepr::tcp(ProxyVersion::V2, sa("[2001:db8::a]:51000"), sa("[2001:db8:1::5]:443"));
+    let tlvs = [
+        ProxyTlv { kind: pp2_type::ALPN, value: b"h2" },
+        ProxyTlv { kind: pp2_type::AUTHORITY, value: b"example.com" },
+    ];
+    let mut out = [0u8; 128];
+    assert_eq!(r.emit_with_tlvs(&tlvs, &mut out), Ok(py.len()));
+    assert_eq!(&out[..py.len()], &py[..]);
+    assert_eq!(ProxyHeaderRepr::parse(&py), Ok((r, py.len())));
+    let got: Vec<_> = ProxyTlvs::of_header(&py).unwrap().collect::<Result<_, _>>().unwrap();
+    assert_eq!(got, tlvs);
+}
+
+#[test]
 fn v2_tlvs_are_kept_and_crc_checked() {
     let r = ProxyHeaderRepr::tcp(ProxyVersion::V2, sa("10.1.2.3:40000"), sa("10.9.9.9:443"));
     let tlvs = [
