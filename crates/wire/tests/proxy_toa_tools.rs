@@ -162,6 +162,9 @@ fn tshark_decodes_our_proxy_headers() {
     }
 }
 
+/// client, (L3 src, L3 dst), TCP flags, options, payload.
+type Case<'a> = (&'a str, (IpAddr, IpAddr), u8, &'a [u8], &'a [u8]);
+
 /// The TOA cases run through both decoders: (client, L3 src, L3 dst, flags, options).
 fn toa_cases() -> Vec<(String, Vec<u8>, usize)> {
     let l4: (IpAddr, IpAddr) = (Ipv4Addr::new(10, 0, 0, 1).into(), Ipv4Addr::new(10, 0, 0, 2).into());
@@ -169,7 +172,7 @@ fn toa_cases() -> Vec<(String, Vec<u8>, usize)> {
         (Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1).into(), Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2).into());
     let syn_opts = common::hex("020405b401030307010104020101080a00000001000000001c048000fe0800010a0a0a0a");
     let sack = common::hex("0101080a00000007000000090101051a000000010000000200000003000000040000000500000006");
-    let cases: [(&str, (IpAddr, IpAddr), u8, &[u8], &[u8]); 5] = [
+    let cases: [Case; 5] = [
         ("198.51.100.7:51234", l4, 0x10, b"", b""),
         ("[2001:db8::7]:51234", l4, 0x18, &[1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2], b"odd"),
         ("198.51.100.7:51234", l4, 0x02, &syn_opts, b""),
