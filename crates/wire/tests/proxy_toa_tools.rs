@@ -9,7 +9,7 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::{Command, Stdio};
 
-use wire::proxy_proto::{pp2_type, ProxyTlv};
+use wire::proxy_proto::{pp2_type, ProxyTlv, ProxyTlvs};
 use wire::toa::insert_toa;
 use wire::{checksum, ProxyHeaderRepr, ProxyVersion, TcpPacket, ToaInsert, ToaRepr, VecBuf};
 
@@ -284,4 +284,108 @@ for line in sys.stdin:
         }
         assert_eq!(*line, format!("{hl} 1 254 {} 1", common::to_hex(&value)), "{text}");
     }
+}
+
+/// haproxy (Debian's 2.6) on loopback: an `accept-proxy` frontend answers each
+/// request with the addresses it took from our header (v1, v2, IPv4, IPv6, LOCAL),
+/// and `send-proxy` / `send-proxy-v2` servers send their headers (v2 with a CRC32C
+/// TLV) to a listener of ours, which must parse them to the real endpoints.
+#[test]
+fn haproxy_reads_ours_and_we_read_haproxys() {
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
+    use std::time::{Duration, Instant};
+
+    let free = || TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (port, send_v1, send_v2) = (free(), free(), free());
+    // The other way round, haproxy as the encoder: `send-proxy` / `send-proxy-v2`
+    // (with a CRC32C TLV) towards a listener of ours.
+    let ours = TcpListener::bind("127.0.0.1:0").unwrap();
+    let ours_port = ours.local_addr().unwrap().port();
+    let cfg = std::env::temp_dir().join(format!("rvs-proxy-haproxy-{}.cfg", std::process::id()));
+    let conf = format!(
+        "global\n  maxconn 100\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+         frontend f\n  bind 127.0.0.1:{port} accept-proxy\n  \
+         http-request return status 200 content-type text/plain lf-string \"%[src] %[src_port] %[dst] %[dst_port]\"\n\
+         listen s1\n  mode tcp\n  bind 127.0.0.1:{send_v1}\n  server o 127.0.0.1:{ours_port} send-proxy\n\
+         listen s2\n  mode tcp\n  bind 127.0.0.1:{send_v2}\n  \
+         server o 127.0.0.1:{ours_port} send-proxy-v2 proxy-v2-options crc32c\n"
+    );
+    std::fs::write(&cfg, conf).unwrap();
+    let child =
+        Command::new("haproxy").arg("-db").arg("-f").arg(&cfg).stdout(Stdio::null()).stderr(Stdio::piped()).spawn();
+    let Ok(mut child) = child else {
+        let _ = std::fs::remove_file(&cfg);
+        eprintln!("no haproxy: skipped");
+        return;
+    };
+    let ask = |header: &[u8]| -> String {
+        let start = Instant::now();
+        let mut s = loop {
+            match TcpStream::connect(("127.0.0.1", port)) {
+                Ok(s) => break s,
+                Err(_) if start.elapsed() < Duration::from_secs(5) => std::thread::sleep(Duration::from_millis(50)),
+                Err(e) => panic!("haproxy did not listen: {e}"),
+            }
+        };
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(&[header, b"GET / HTTP/1.0\r\n\r\n"].concat()).unwrap();
+        let mut resp = String::new();
+        let _ = s.read_to_string(&mut resp);
+        resp.rsplit("\r\n\r\n").next().unwrap_or("").to_string()
+    };
+    let (c4, v4) = (sa("192.0.2.10:51000"), sa("203.0.113.5:443"));
+    let (c6, v6) = (sa("[2001:db8::a]:51001"), sa("[2001:db8:1::5]:8443"));
+    let mut answers = Vec::new();
+    for version in [ProxyVersion::V1, ProxyVersion::V2] {
+        for (c, v) in [(c4, v4), (c6, v6)] {
+            let mut p = [0u8; 128];
+            let n = ProxyHeaderRepr::tcp(version, c, v).emit(&mut p).unwrap();
+            answers.push((format!("{} {} {} {}", c.ip(), c.port(), v.ip(), v.port()), ask(&p[..n])));
+        }
+    }
+    // A v2 LOCAL header: haproxy keeps the real endpoints.
+    let local = ProxyHeaderRepr { version: ProxyVersion::V2, command: wire::ProxyCommand::Local, addrs: None };
+    let mut p = [0u8; 16];
+    local.emit(&mut p).unwrap();
+    let real = ask(&p);
+    let mut encoded = Vec::new();
+    for (via, version) in [(send_v1, ProxyVersion::V1), (send_v2, ProxyVersion::V2)] {
+        let client = TcpStream::connect(("127.0.0.1", via)).unwrap();
+        let (mut conn, _) = ours.accept().unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut got = Vec::new();
+        let mut b = [0u8; 256];
+        // Read until the header parses (haproxy sends it at once; TCP may not).
+        let parsed = loop {
+            match ProxyHeaderRepr::parse(&got) {
+                Err(wire::Error::Truncated) => {}
+                other => break other,
+            }
+            let n = conn.read(&mut b).unwrap();
+            assert!(n > 0, "eof after {got:?}");
+            got.extend_from_slice(&b[..n]);
+        };
+        let want = ProxyHeaderRepr::tcp(version, client.local_addr().unwrap(), sa(&format!("127.0.0.1:{via}")));
+        let (r, n) = parsed.unwrap_or_else(|e| panic!("{e:?}: {}", common::to_hex(&got)));
+        let tlvs: Vec<u8> = match version {
+            ProxyVersion::V2 => ProxyTlvs::of_header(&got[..n]).unwrap().flatten().map(|t| t.kind).collect(),
+            ProxyVersion::V1 => Vec::new(),
+        };
+        encoded.push((r, want, tlvs));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_file(&cfg);
+    eprintln!("haproxy: {answers:?} local: {real:?}");
+    for (want, got) in &answers {
+        assert_eq!(got, want, "haproxy stderr: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    eprintln!("haproxy-encoded: {encoded:?}");
+    for (got, want, _) in &encoded {
+        assert_eq!(got, want);
+    }
+    assert_eq!(encoded[1].2, [pp2_type::CRC32C], "v2 carries a CRC32C TLV, checked by parse");
+    assert!(real.starts_with("127.0.0.1 "), "{real}");
+    assert!(real.ends_with(&format!(" 127.0.0.1 {port}")), "{real}");
 }
