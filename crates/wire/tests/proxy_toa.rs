@@ -101,6 +101,13 @@ fn v1_invalid_lines() {
     for n in 0..6 {
         assert_eq!(v1(&b"PROXY "[..n]), Err(Error::Truncated));
     }
+    // Garbage is refused before the CRLF arrives; a possible start waits for more.
+    for bad in [&b"PROXY X"[..], b"PROXY TCP5", b"PROXY TCP4 1.2.3.4 x", b"PROXY TCP4 1.2\r ", b"PROXY UNKNOWNX"] {
+        assert_eq!(v1(bad), Err(Error::Malformed), "{}", String::from_utf8_lossy(bad));
+    }
+    for ok in [&b"PROXY T"[..], b"PROXY TCP6 ::1 ", b"PROXY UNKNOWN anything!", b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r"] {
+        assert_eq!(v1(ok), Err(Error::Truncated), "{}", String::from_utf8_lossy(ok));
+    }
 }
 
 #[test]

@@ -72,12 +72,45 @@ fn port(s: &str) -> Result<u16> {
     s.parse().map_err(|_| Error::Malformed)
 }
 
+/// Whether the start of a line without its LF yet can still become a valid one, so
+/// that garbage is refused at once rather than after 107 bytes (§2.1: "abort the
+/// connection as soon as possible"): the family must be a prefix of `TCP4`, `TCP6`
+/// or `UNKNOWN` (after which anything may follow), and a TCP line holds only
+/// address, port and space characters, with a CR only last.
+fn could_continue(line: &[u8]) -> bool {
+    let Some(rest) = line.get(6..) else { return true }; // "PROXY " checked by detect
+    let fam_len = rest.iter().position(|&c| c == b' ').unwrap_or(rest.len());
+    let (fam, fields) = rest.split_at(fam_len);
+    if fam == b"UNKNOWN" || fam == b"UNKNOWN\r" {
+        return true; // the rest of an UNKNOWN line is ignored
+    }
+    let is_prefix = |w: &[u8]| w.get(..fam.len()) == Some(fam);
+    if !(is_prefix(b"TCP4") || is_prefix(b"TCP6") || is_prefix(b"UNKNOWN")) {
+        return false;
+    }
+    if fields.is_empty() {
+        return true;
+    }
+    if fam != b"TCP4" && fam != b"TCP6" {
+        return false;
+    }
+    let body = match fields {
+        [body @ .., b'\r'] => body,
+        _ => fields,
+    };
+    body.iter().all(|c| c.is_ascii_hexdigit() || matches!(c, b'.' | b':' | b' '))
+}
+
 pub(super) fn parse(buf: &[u8]) -> Result<(ProxyHeaderRepr, usize)> {
     // §2.1: wait for the CRLF; none in the first 107 bytes is invalid, and a lone LF
     // must not end the line.
     let window = buf.get(..V1_MAX_LEN).unwrap_or(buf);
     let Some(lf) = window.iter().position(|&c| c == b'\n') else {
-        return Err(if window.len() == V1_MAX_LEN { Error::Malformed } else { Error::Truncated });
+        return Err(if window.len() == V1_MAX_LEN || !could_continue(window) {
+            Error::Malformed
+        } else {
+            Error::Truncated
+        });
     };
     let line = match lf.checked_sub(1).and_then(|cr| window.get(..=cr)) {
         Some([line @ .., b'\r']) => line,
