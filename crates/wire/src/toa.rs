@@ -13,6 +13,15 @@
 //! - [`insert_toa`] puts the option right after the 20-byte fixed header, moving the
 //!   old options and the payload back (`tcp_in_add_toa`), pruning first when the
 //!   40-byte option space or the MTU has no room (`tcp_in_prune_options`, see there).
+//!
+//! Left to the FullNAT caller, as in DPVS: which segments get the option (client
+//! segments with ack == RS ISN + 1 and neither SYN nor RST; DPVS >= 1.9.6 not the SYN),
+//! lowering the MSS of the RS's SYN-ACK by the option length ([`TcpPacket::clamp_mss`])
+//! so the RS never sends segments that cannot grow, the IP total / payload length
+//! (and IPv4 header checksum) from the returned segment length, and counting
+//! [`ToaInsert::NoRoom`]. The checksum update is incremental over a full checksum; a
+//! path that leaves the TCP checksum to the NIC (pseudo-header sum only in the field)
+//! must recompute that field afterwards instead.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -264,8 +273,11 @@ fn plan(seg: &[u8], toa: &ToaRepr, need: usize) -> Option<([u8; MAX_HDR], usize,
 /// Old kind-254 options never survive. When the option does not fit the 40-byte
 /// option space, or the segment would exceed `max_seg_len` (the route MTU less the
 /// IP header; `usize::MAX` for none), or the buffer has no tailroom for the growth,
-/// the options are pruned ([`prune`]'s rules, DPVS `tcp_in_prune_options`) by just
-/// enough to fit (DPVS frees a whole option length) and the insertion retried; if
+/// the options are pruned as DPVS's `tcp_in_prune_options` does (first every NOP
+/// and old 254 option; then, in order, the unprotected options: a SYN keeps one
+/// each of MSS, window scale, SACK-permitted, timestamps, MPTCP and TFO, another
+/// segment one timestamps option) by just enough to fit (DPVS frees a whole option
+/// length, or everything pass 1 frees) and the insertion retried; if
 /// that fails the segment is left unchanged and [`ToaInsert::NoRoom`] returned.
 /// Bytes after the segment (Ethernet padding) are dropped. The payload moves by
 /// the change in header length (the buffer must have the tailroom to grow).
