@@ -32,6 +32,8 @@
 //! | [`ipip`] | IPv4-in-IPv4 encapsulation and decapsulation over a [`PacketBuf`] |
 //! | [`ip6tnl`] | IPv6-in-IPv6 (RFC 2473) encapsulation and decapsulation |
 //! | [`ipvs_sync`] | IPVS connection sync, protocol version 1 (Linux `ip_vs_sync.c`) |
+//! | [`proxy_proto`] | HAProxy PROXY protocol v1 (text) and v2 (binary) headers |
+//! | [`toa`] | DPVS's TOA TCP option (kind 254): parse, strip, insert with pruning |
 //! | [`frame`] | whole ARP / ICMPv4 / ICMPv6 frames from `Repr`s |
 //! | [`checksum`] | RFC 1071 sums, pseudo headers, RFC 1624 updates |
 #![forbid(unsafe_code)]
@@ -51,7 +53,9 @@ pub mod ipip;
 pub mod ipv4;
 pub mod ipv6;
 pub mod ipvs_sync;
+pub mod proxy_proto;
 pub mod tcp;
+pub mod toa;
 pub mod udp;
 
 pub use buf::{PacketBuf, VecBuf};
@@ -66,5 +70,7 @@ pub use ipip::IpipEncap;
 pub use ipv4::{ip_proto, Ipv4Packet, Ipv4Repr};
 pub use ipv6::{Ipv6ExtHeader, Ipv6ExtHeaders, Ipv6FragInfo, Ipv6FragmentHeader, Ipv6Packet, Ipv6Repr, Ipv6UpperLayer};
 pub use ipvs_sync::{SyncConn, SyncConnRepr, SyncMessage, SyncMessageBuilder, SyncMessageRepr};
+pub use proxy_proto::{ProxyAddrs, ProxyCommand, ProxyHeaderRepr, ProxyTransport, ProxyVersion};
 pub use tcp::{tcp_flags, tcp_option_kind, SynOptions, TcpOption, TcpOptions, TcpPacket};
+pub use toa::{ToaInsert, ToaRepr};
 pub use udp::UdpPacket;
