@@ -178,3 +178,37 @@ fn lab_rvsd_restores_an_ipvsadm_save_file_at_start() {
     let (status, _) = rvsd.terminate();
     assert!(status.success());
 }
+
+/// What a new user hit, said in rvs's words: a second rvsd on a file prefix another holds
+/// names the holder (not DPDK's "Success", not its twins); rvsadm run by a user other
+/// than root is told to run as root.
+#[test]
+fn lab_second_rvsd_and_non_root_rvsadm_are_told_why() {
+    let _lab = Lab::up();
+    let path = write_config("second", &lab_config(""));
+    let mut rvsd = Rvsd::start(&path);
+    let out = ns("rvs-director", &[env!("CARGO_BIN_EXE_rvsd"), "--config", path.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let want = format!("process {} (another rvsd?) runs DPDK with --file-prefix=rvs-lab-test", rvsd.pid());
+    assert!(err.contains(&want) && err.contains("nothing started"), "{err}");
+    let nobody = ns(
+        "rvs-director",
+        &[
+            "env",
+            &format!("RVSADM_SOCKET={}", common::LAB_SOCKET),
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_rvsadm"),
+            "-L",
+            "-n",
+        ],
+    );
+    let err = String::from_utf8_lossy(&nobody.stderr);
+    assert!(err.contains("Permission denied") && err.contains("rvsadm must run as root"), "{err}");
+    assert!(rvsadm_ok("-L -n").contains("IP Virtual Server"), "the first rvsd still serves");
+    let (status, _) = rvsd.terminate();
+    assert!(status.success());
+}

@@ -254,3 +254,16 @@ fn toml_errors_stay_the_tomls() {
     clean(&toml);
     clean(&toml2);
 }
+
+/// The usage line shows rvsd's three forms, so "--config is required" matches it; rvsadm's
+/// help names twos, the scheduler ipvsadm 1.31 predates.
+#[test]
+fn usage_shows_what_is_required() {
+    let (ok, _, err) = rvsd(&[]);
+    assert!(!ok);
+    assert!(err.contains("--config") && err.contains("Usage: rvsd --config FILE [--restore RULES]"), "{err}");
+    assert!(err.contains("rvsd --check-config FILE") && err.contains("rvsd --check-keepalived FILE"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_rvsadm")).arg("-h").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("-s twos") && help.contains("power of two choices"), "{help}");
+}

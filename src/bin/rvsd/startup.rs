@@ -57,15 +57,23 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
 
     let mut eal_args = vec!["rvsd".to_string()];
     eal_args.extend(cfg.eal.args.iter().cloned());
-    eal_args.extend(crate::kernel::twin_vdevs(&cfg)?);
+    // Another rvsd on this file prefix is said first: its twins would otherwise be named
+    // as the reason, and DPDK's own refusal reads "Success".
     let prefix = crate::runtime::file_prefix(&eal_args);
+    let held = |pid: u32| {
+        format!(
+            "process {pid} (another rvsd?) runs DPDK with --file-prefix={prefix} and holds {}; \
+             stop it, or give this rvsd another --file-prefix in [eal] args; nothing started",
+            crate::runtime::dir(&prefix).display()
+        )
+    };
+    if let Some(pid) = crate::runtime::holder(&prefix) {
+        return Err(held(pid));
+    }
+    eal_args.extend(crate::kernel::twin_vdevs(&cfg)?);
     crate::notify::progress("eal: starting DPDK");
     let eal = Eal::init(&eal_args).map_err(|e| match crate::runtime::holder(&prefix) {
-        Some(pid) => format!(
-            "EAL init failed: process {pid} (another rvsd?) runs DPDK with --file-prefix={prefix} and holds {}; \
-             stop it, or give this rvsd another --file-prefix in [eal] args",
-            crate::runtime::dir(&prefix).display()
-        ),
+        Some(pid) => format!("EAL init failed: {}", held(pid)),
         None => format!("EAL init failed: {e}"),
     })?;
     let enabled = lcore::worker_lcores();
