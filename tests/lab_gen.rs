@@ -41,6 +41,11 @@ fn connect(dst: &str, label: &str) -> String {
 /// rvs-gen with `args` (its source addresses and gateway added) in the client namespace;
 /// its JSON report.
 fn gen(args: &[&str], label: &str) -> String {
+    gen_on(args, label, "0", "")
+}
+
+/// [`gen`] on EAL lcores `lcores`, with `vdev_args` added to the af_packet vdev.
+fn gen_on(args: &[&str], label: &str, lcores: &str, vdev_args: &str) -> String {
     let prefix = format!("rvs-gen-{}-{label}", std::process::id());
     let args = [
         args,
@@ -57,10 +62,10 @@ fn gen(args: &[&str], label: &str) -> String {
             "--no-pci",
             "--no-telemetry",
             "-l",
-            "0",
+            lcores,
             "--log-level=lib.eal:error",
             &format!("--file-prefix={prefix}"),
-            "--vdev=net_af_packet0,iface=cli0",
+            &format!("--vdev=net_af_packet0,iface=cli0{vdev_args}"),
         ],
     ]
     .concat()
@@ -216,7 +221,33 @@ fn lab_gen() {
     // through rvsd.
     let flood = gen(&["--mode", "synflood", "--dst", "10.0.2.100:80", "--rate", "2000", "--duration", "1"], "flood");
     println!("rvs-gen synflood via rvsd: {flood}");
+
+    // On two lcores, a queue pair each (af_packet qpairs=2: the kernel's fanout spreads
+    // the replies; one on the other lcore's queue goes to its owner over a ring).
+    let two = gen_on(
+        &[
+            "--mode",
+            "connect",
+            "--dst",
+            "10.0.2.100:80",
+            "--rate",
+            "1000",
+            "--duration",
+            "2",
+            "--lcores",
+            "0,1",
+            "--idle-sleep-us",
+            "50",
+        ],
+        "lcores",
+        "0-1",
+        ",qpairs=2",
+    );
+    println!("rvs-gen connect on 2 lcores via rvsd: {two}");
     drop(rvsd);
+    let t = check("2 lcores via rvsd", &two);
+    assert_eq!(two.matches("\"lcore\": ").count(), 2, "not 2 lcores: {two}");
+    assert!(t.completed > 1000.0, "2 lcores: {two}");
     let h = check("http via rvsd", &http);
     assert!(field(&flood, "", "syn_acks") > 0.0, "no SYN-ACK came back to the SYN flood: {flood}");
 

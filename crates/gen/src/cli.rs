@@ -1,12 +1,13 @@
 //! The `rvs-gen` command line: EAL arguments after `--`, one port, the engine on the main
-//! lcore, the report as text or JSON.
+//! lcore (or on `--lcores`, a queue pair each), the report as text or JSON.
 
 use std::net::Ipv4Addr;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use dpdk::{Eal, Mempool, Port, PortConf};
+use dpdk::{lcore, Eal, Mempool, Port, PortConf};
 use wire::EthernetAddress;
 
 use crate::{Config, Io, Mode, Proto};
@@ -88,6 +89,10 @@ struct Args {
     /// Sleep this many microseconds when idle (a generator sharing its CPU); 0: spin.
     #[arg(long, default_value_t = 0)]
     idle_sleep_us: u64,
+    /// EAL lcores to generate on, one rx/tx queue pair each (RSS on when the device has
+    /// it; af_packet: give it qpairs=N): "1,2" or "1-3". Default: the main lcore alone.
+    #[arg(long)]
+    lcores: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -190,7 +195,25 @@ pub fn main_with(argv: impl IntoIterator<Item = String>) -> i32 {
     code
 }
 
+/// `--lcores`: "1,2", "1-3", "0,2-3".
+fn lcore_list(s: &str) -> Result<Vec<u32>, String> {
+    let mut v = Vec::new();
+    for part in s.split(',') {
+        let (a, b) = range::<u32>(part)?;
+        if b < a || b - a >= 1024 {
+            return Err(format!("bad lcore range {part:?}"));
+        }
+        v.extend(a..=b);
+    }
+    Ok(v)
+}
+
 fn run_port(a: &Args, cfg: &Config) -> Result<crate::Report, String> {
+    let lcores = match a.lcores.as_deref() {
+        Some(l) => lcore_list(l)?,
+        None => vec![lcore::lcore_id()],
+    };
+    let n = lcores.len() as u16;
     let port = match a.port.as_deref() {
         None => Port::from_id(0),
         Some(p) => match p.parse::<u16>() {
@@ -199,21 +222,39 @@ fn run_port(a: &Args, cfg: &Config) -> Result<crate::Report, String> {
         },
     }
     .map_err(|e| format!("port: {e}"))?;
-    let pool = Mempool::create("rvs_gen_pkt", 16383, 256, dpdk::MBUF_DEFAULT_DATA_ROOM, port.socket_id())
+    let mbufs = 16384 * u32::from(n) - 1;
+    let pool = Mempool::create("rvs_gen_pkt", mbufs, 256, dpdk::MBUF_DEFAULT_DATA_ROOM, port.socket_id())
         .map_err(|e| format!("mempool: {e}"))?;
-    let conf = PortConf { rx_queues: 1, tx_queues: 1, rss: false, ..PortConf::default() };
-    port.configure(&conf, &pool).map_err(|e| format!("configure {}: {e}", port.name()))?;
+    let conf = PortConf { rx_queues: n, tx_queues: n, rss: n > 1, ..PortConf::default() };
+    port.configure(&conf, &pool).map_err(|e| {
+        let hint = if n > 1 { " (af_packet: add qpairs=N to its --vdev)" } else { "" };
+        format!("configure {} with {n} queue pairs: {e}{hint}", port.name())
+    })?;
     port.start().map_err(|e| format!("start {}: {e}", port.name()))?;
     let mac = port.mac_addr().map_err(|e| format!("MAC: {e}"))?;
-    let mut io = Io {
-        tx: port.tx_queue(0).map_err(|e| e.to_string())?,
-        rx: vec![port.rx_queue(0).map_err(|e| e.to_string())?],
-        pool,
-        mac,
+    let r = if a.lcores.is_none() {
+        // One lcore, as it always was: the engine on this one.
+        let mut io = Io {
+            tx: port.tx_queue(0).map_err(|e| e.to_string())?,
+            rx: vec![port.rx_queue(0).map_err(|e| e.to_string())?],
+            pool,
+            mac,
+        };
+        let r = crate::run(cfg, &mut io, &AtomicBool::new(false));
+        drop(io);
+        r
+    } else {
+        let mut ios = Vec::with_capacity(lcores.len());
+        for q in 0..n {
+            ios.push(Io {
+                tx: port.tx_queue(q).map_err(|e| e.to_string())?,
+                rx: vec![port.rx_queue(q).map_err(|e| e.to_string())?],
+                pool: pool.clone(),
+                mac,
+            });
+        }
+        crate::run_lcores(cfg, ios, &lcores, Arc::new(AtomicBool::new(false)))
     };
-    let stop = AtomicBool::new(false);
-    let r = crate::run(cfg, &mut io, &stop);
-    drop(io);
     let _ = port.stop();
     r
 }
@@ -250,5 +291,7 @@ mod tests {
         assert!(config(&bad).is_ok());
         bad.gw_mac = None;
         assert!(config(&bad).unwrap_err().contains("gateway"));
+        assert_eq!(lcore_list("1,3-5").unwrap(), [1, 3, 4, 5]);
+        assert!(lcore_list("3-1").is_err() && lcore_list("x").is_err());
     }
 }

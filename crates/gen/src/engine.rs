@@ -19,35 +19,12 @@ pub struct Io {
     pub mac: EthernetAddress,
 }
 
-const HTTP_GET: &[u8] = b"GET / HTTP/1.1\r\nHost: rvs\r\nUser-Agent: rvs-gen\r\nAccept: */*\r\n\r\n";
-/// Connection-table slots looked at for timeouts per loop turn.
-const SCAN: usize = 16;
+mod conn;
+mod multi;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-enum State {
-    #[default]
-    Free,
-    SynSent,
-    /// Handshake done, GET sent, waiting for the reply.
-    Requested,
-    /// Our FIN sent.
-    FinSent,
-}
-
-/// One connection (connect mode).
-#[derive(Clone, Copy, Default)]
-struct Conn {
-    state: State,
-    /// Its tuple's index in the source range (address first, then port).
-    tuple: u32,
-    iss: u32,
-    /// Our next sequence number (after the GET), and the FIN's.
-    snd_nxt: u32,
-    rcv_nxt: u32,
-    t_syn: u64,
-    fin_acked: bool,
-    peer_fin: bool,
-}
+use conn::{Conn, State};
+pub use multi::run_lcores;
+use multi::{Handoff, Part};
 
 #[derive(Default)]
 struct Counters {
@@ -58,12 +35,16 @@ struct Counters {
     arp_replies: u64,
     syn_acks: u64,
     rsts: u64,
+    handed_off: u64,
+    handoff_drops: u64,
     conn: ConnReport,
 }
 
 struct Engine<'a> {
     cfg: &'a Config,
     io: &'a mut Io,
+    part: Part,
+    hand: Option<Handoff>,
     pend: Burst,
     eth: EthernetRepr,
     hz: u64,
@@ -79,6 +60,13 @@ struct Engine<'a> {
     data: Option<Template>,
     /// Connect mode: the next tuple's number.
     next_tuple: u64,
+}
+
+/// One lcore's result: its report and the histograms to merge.
+pub(crate) struct Outcome {
+    pub report: Report,
+    pub syn_ack: Histogram<u64>,
+    pub complete: Histogram<u64>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -104,12 +92,18 @@ fn percentiles(h: &Histogram<u64>) -> Percentiles {
 /// Run `cfg` on `io` until its duration is over (or `stop` is set), then drain.
 pub fn run(cfg: &Config, io: &mut Io, stop: &AtomicBool) -> Result<Report, String> {
     cfg.validate()?;
+    run_part(cfg, io, stop, Part::new(cfg, 0, 1), None).map(|o| o.report)
+}
+
+fn engine<'a>(cfg: &'a Config, io: &'a mut Io, part: Part, hand: Option<Handoff>) -> Engine<'a> {
     let src_mac = cfg.src_mac.unwrap_or(io.mac);
-    let tuples = (u64::from(cfg.src_count) * u64::from(cfg.port_count)).min(u64::from(u32::MAX)) as u32;
-    let table = if cfg.mode == Mode::Connect { cfg.max_open.min(tuples) as usize } else { 0 };
-    let mut e = Engine {
+    let tuples = (u64::from(cfg.src_count) * u64::from(part.ports)).min(u64::from(u32::MAX)) as u32;
+    let table = if cfg.mode == Mode::Connect { part.max_open.min(tuples) as usize } else { 0 };
+    Engine {
         cfg,
         io,
+        part,
+        hand,
         pend: Burst::new(),
         eth: EthernetRepr {
             src_addr: src_mac,
@@ -123,11 +117,30 @@ pub fn run(cfg: &Config, io: &mut Io, stop: &AtomicBool) -> Result<Report, Strin
         scan: 0,
         syn_ack: histogram(),
         complete: histogram(),
-        rng: 0x9e37_79b9_7f4a_7c15 ^ lcore::tsc(),
+        rng: 0x9e37_79b9_7f4a_7c15 ^ lcore::tsc() ^ u64::from(part.index).wrapping_mul(0x1000_0000_01b3),
         gw_ip: cfg.gw_ip,
         data: None,
         next_tuple: 0,
-    };
+    }
+}
+
+/// The gateway's MAC by ARP, over `io` (every rx queue in it).
+pub(crate) fn resolve(cfg: &Config, io: &mut Io, stop: &AtomicBool) -> Result<EthernetAddress, String> {
+    let mut e = engine(cfg, io, Part::new(cfg, 0, 1), None);
+    e.resolve_gateway(stop)?;
+    e.flush();
+    Ok(e.eth.dst_addr)
+}
+
+/// One lcore's run: `part` of `cfg`, sharing with the others through `hand`.
+pub(crate) fn run_part(
+    cfg: &Config,
+    io: &mut Io,
+    stop: &AtomicBool,
+    part: Part,
+    hand: Option<Handoff>,
+) -> Result<Outcome, String> {
+    let mut e = engine(cfg, io, part, hand);
     if cfg.gw_mac.is_none() {
         e.resolve_gateway(stop)?;
     }
@@ -152,18 +165,19 @@ impl Engine<'_> {
         (u128::from(tsc) * 1_000_000_000 / u128::from(self.hz)) as u64
     }
 
-    /// The `t`-th tuple of the source range: addresses first, then ports.
+    /// The `t`-th tuple of this lcore's source range: addresses first, then its ports.
     fn tuple(&self, t: u32) -> (Ipv4Addr, u16) {
         let ip = u32::from(self.cfg.src_ip) + t % self.cfg.src_count;
-        let port = self.cfg.src_port as u32 + (t / self.cfg.src_count) % u32::from(self.cfg.port_count);
-        (Ipv4Addr::from(ip), port as u16)
+        let k = (t / self.cfg.src_count) % self.part.ports;
+        (Ipv4Addr::from(ip), (u32::from(self.part.port0) + k * self.part.n) as u16)
     }
 
-    /// The tuple index of (addr, port), if it is in the source range.
+    /// The tuple index of (addr, port), if it is in this lcore's source range.
     fn tuple_of(&self, ip: Ipv4Addr, port: u16) -> Option<u32> {
         let a = u32::from(ip).wrapping_sub(u32::from(self.cfg.src_ip));
-        let p = u32::from(port).wrapping_sub(u32::from(self.cfg.src_port));
-        (a < self.cfg.src_count && p < u32::from(self.cfg.port_count)).then(|| p * self.cfg.src_count + a)
+        let p = u32::from(port).wrapping_sub(u32::from(self.part.port0));
+        let (k, r) = (p / self.part.n, p % self.part.n);
+        (a < self.cfg.src_count && r == 0 && k < self.part.ports).then(|| k * self.cfg.src_count + a)
     }
 
     fn ours(&self, ip: Ipv4Addr) -> bool {
@@ -251,7 +265,7 @@ impl Engine<'_> {
         Ok(())
     }
 
-    fn main(mut self, stop: &AtomicBool) -> Report {
+    fn main(mut self, stop: &AtomicBool) -> Outcome {
         let cfg = self.cfg;
         let hz = self.hz;
         let start = lcore::tsc();
@@ -268,14 +282,14 @@ impl Engine<'_> {
                     std::thread::sleep(std::time::Duration::from_micros(cfg.idle_sleep_us));
                 }
             }
-            let due = if cfg.rate == 0 {
+            let due = if self.part.rate == 0 {
                 u64::MAX
             } else {
-                (u128::from(now - start) * u128::from(cfg.rate) / u128::from(hz)) as u64
+                (u128::from(now - start) * u128::from(self.part.rate) / u128::from(hz)) as u64
             };
             // At most a burst's worth of new packets or connections a turn.
             let want = due.saturating_sub(issued).min(dpdk::BURST as u64);
-            let syns = if cfg.syn_first && cfg.proto == Proto::Tcp { u64::from(cfg.flows) } else { 0 };
+            let syns = if cfg.syn_first && cfg.proto == Proto::Tcp { u64::from(self.part.flows) } else { 0 };
             if cfg.mode == Mode::Flows && issued >= syns {
                 issued += self.flow_burst(issued, want as usize) as u64;
                 self.flush();
@@ -324,6 +338,7 @@ impl Engine<'_> {
             now = lcore::tsc();
         }
         self.flush();
+        self.linger(drain_end, stop);
         let open = self.conns.iter().filter(|c| c.state != State::Free).count() as u64;
         let conn = (cfg.mode == Mode::Connect).then(|| ConnReport {
             timeouts: self.c.conn.timeouts + open,
@@ -332,7 +347,7 @@ impl Engine<'_> {
             complete_us: percentiles(&self.complete),
             ..self.c.conn
         });
-        Report {
+        let report = Report {
             mode: cfg.mode.name(),
             frame_size: if cfg.mode == Mode::Flows { cfg.frame_size } else { 64 },
             secs,
@@ -346,8 +361,12 @@ impl Engine<'_> {
             arp_replies: self.c.arp_replies,
             syn_acks: self.c.syn_acks,
             rsts: self.c.rsts,
+            handed_off: self.c.handed_off,
+            handoff_drops: self.c.handoff_drops,
             conn,
-        }
+            ..Report::default()
+        };
+        Outcome { report, syn_ack: self.syn_ack, complete: self.complete }
     }
 
     /// Flows mode, the data packets: up to `want` from packet `first` on (flow n mod
@@ -367,7 +386,7 @@ impl Engine<'_> {
             return 0;
         }
         let Some(t) = self.data.as_ref() else { return 0 };
-        let flows = u64::from(self.cfg.flows);
+        let flows = u64::from(self.part.flows);
         let step = (t.len() - packet::TCP_HEADERS) as u32;
         let rounds0 = u64::from(self.cfg.syn_first && self.cfg.proto == Proto::Tcp);
         for (k, mut m) in fresh.drain(..).enumerate() {
@@ -387,7 +406,7 @@ impl Engine<'_> {
     /// Flows mode, TCP: the SYN of flow `n` (the first round, before the data).
     fn flow_packet(&mut self, n: u64) -> bool {
         let cfg = self.cfg;
-        let flow = (n % u64::from(cfg.flows)) as u32;
+        let flow = (n % u64::from(self.part.flows)) as u32;
         let (src, sport) = self.tuple(flow);
         self.send_tcp(&Seg {
             src,
@@ -411,7 +430,10 @@ impl Engine<'_> {
         } else {
             Ipv4Addr::from(u32::from(self.cfg.src_ip) + (r as u32) % self.cfg.src_count)
         };
-        let sport = 1024 + ((r >> 32) as u16 % 64512);
+        // Ports 1024.. whose remainder mod n is this lcore's (all of them on one lcore).
+        let n = self.part.n;
+        let k = (u32::from((r >> 32) as u16) % (64512 / n)) * n;
+        let sport = (1024 + k + (self.part.index + n - 1024 % n) % n) as u16;
         self.send_tcp(&Seg {
             src,
             dst: self.cfg.dst_ip,
@@ -426,76 +448,35 @@ impl Engine<'_> {
         })
     }
 
-    /// Connect mode: open the next connection, on the next tuple (of the range, in
-    /// order) whose table slot is free, looking at 8 at most; `false` if none was.
-    fn open(&mut self, now: u64) -> bool {
-        let mut found = None;
-        for _ in 0..8 {
-            let t = (self.next_tuple % u64::from(self.tuples)) as u32;
-            self.next_tuple += 1;
-            let slot = t as usize % self.conns.len();
-            if self.conns[slot].state == State::Free {
-                found = Some((t, slot));
-                break;
-            }
-        }
-        let Some((t, slot)) = found else {
-            // `max_open` connections open: wait (counted once per turn that waits).
-            self.c.conn.table_full += 1;
-            return false;
-        };
-        let iss = (self.rand() >> 32) as u32;
-        let (src, sport) = self.tuple(t);
-        let ok = self.send_tcp(&Seg {
-            src,
-            dst: self.cfg.dst_ip,
-            sport,
-            dport: self.cfg.dst_port,
-            seq: iss,
-            ack: 0,
-            flags: tcp_flags::SYN,
-            mss: true,
-            data: b"",
-            fill: 0,
-        });
-        if ok {
-            self.conns[slot] = Conn {
-                state: State::SynSent,
-                tuple: t,
-                iss,
-                snd_nxt: iss.wrapping_add(1),
-                t_syn: now,
-                ..Conn::default()
-            };
-            self.c.conn.attempted += 1;
-        }
-        ok
-    }
-
-    /// Time out a few connections a turn.
-    fn expire(&mut self, now: u64) {
-        let n = self.conns.len();
-        let limit = (self.cfg.conn_timeout.as_secs_f64() * self.hz as f64) as u64;
-        for _ in 0..SCAN.min(n) {
-            let c = &mut self.conns[self.scan];
-            if c.state != State::Free && now.saturating_sub(c.t_syn) > limit {
-                c.state = State::Free;
-                self.c.conn.timeouts += 1;
-            }
-            self.scan = (self.scan + 1) % n;
-        }
-    }
-
-    /// Receive and handle what came in; returns how many frames.
+    /// Receive and handle what came in (and what other lcores handed over); returns how
+    /// many frames.
     fn poll(&mut self, now: u64) -> usize {
         let mut got = 0;
         let mut b = Burst::new();
+        let rings = self.hand.as_ref().map_or(0, |h| h.from.len());
+        for r in 0..rings {
+            let Some(h) = self.hand.as_ref() else { break };
+            if h.from[r].dequeue_burst(&mut b) == 0 {
+                continue;
+            }
+            for m in &b {
+                if let Rx::Tcp(t) = packet::parse(m.data()) {
+                    self.tcp(&t, now);
+                }
+            }
+            got += b.len();
+            dpdk::free_burst(&mut b);
+        }
         let parse_all = self.cfg.mode != Mode::Flows;
+        let handoff = self.cfg.mode == Mode::Connect && rings > 0;
+        // (index in the burst, owner) of the replies for other lcores.
+        let mut fwd = [(0u16, 0u16); dpdk::BURST];
         for q in 0..self.io.rx.len() {
             if self.io.rx[q].rx_burst(&mut b) == 0 {
                 continue;
             }
-            for m in &b {
+            let mut nf = 0;
+            for (k, m) in b.iter().enumerate() {
                 let d = m.data();
                 // A frame of ours (or of the kernel sharing the interface) seen going out.
                 if d.get(6..12) == Some(&self.eth.src_addr.0[..]) {
@@ -510,13 +491,23 @@ impl Engine<'_> {
                     Rx::Arp(a, _) => self.arp(&a),
                     Rx::Tcp(t) => {
                         self.c.received += 1;
-                        self.tcp(&t, now);
+                        match self.owner(&t) {
+                            Some(o) if handoff && o != self.part.index => {
+                                fwd[nf] = (k as u16, o as u16);
+                                nf += 1;
+                            }
+                            _ => self.tcp(&t, now),
+                        }
                     }
                     Rx::OtherIp | Rx::Other => self.c.received += 1,
                 }
             }
             got += b.len();
-            dpdk::free_burst(&mut b);
+            if nf == 0 {
+                dpdk::free_burst(&mut b);
+            } else {
+                self.hand_off(&mut b, &fwd[..nf]);
+            }
         }
         got
     }
@@ -545,85 +536,5 @@ impl Engine<'_> {
             }
             Mode::Connect => self.conn_segment(t, now),
         }
-    }
-
-    fn conn_segment(&mut self, t: &TcpSeen, now: u64) {
-        if t.src != self.cfg.dst_ip || t.sport != self.cfg.dst_port {
-            return;
-        }
-        let Some(tuple) = self.tuple_of(t.dst, t.dport) else { return };
-        let slot = tuple as usize % self.conns.len();
-        let mut c = self.conns[slot];
-        if c.state == State::Free || c.tuple != tuple {
-            return;
-        }
-        let seg = |seq: u32, ack: u32, flags: u8, data: &'static [u8]| Seg {
-            src: t.dst,
-            dst: t.src,
-            sport: t.dport,
-            dport: t.sport,
-            seq,
-            ack,
-            flags,
-            mss: false,
-            data,
-            fill: 0,
-        };
-        if t.flags & tcp_flags::RST != 0 {
-            self.conns[slot].state = State::Free;
-            self.c.conn.reset += 1;
-            return;
-        }
-        match c.state {
-            State::SynSent => {
-                if t.flags & (tcp_flags::SYN | tcp_flags::ACK) != (tcp_flags::SYN | tcp_flags::ACK)
-                    || t.ack != c.iss.wrapping_add(1)
-                {
-                    return;
-                }
-                let _ = self.syn_ack.record(self.ns(now - c.t_syn).max(1));
-                self.c.conn.established += 1;
-                c.rcv_nxt = t.seq.wrapping_add(1);
-                self.send_tcp(&seg(c.snd_nxt, c.rcv_nxt, tcp_flags::ACK, b""));
-                if self.cfg.http {
-                    self.send_tcp(&seg(c.snd_nxt, c.rcv_nxt, tcp_flags::ACK | tcp_flags::PSH, HTTP_GET));
-                    c.snd_nxt = c.snd_nxt.wrapping_add(HTTP_GET.len() as u32);
-                    c.state = State::Requested;
-                } else {
-                    self.send_tcp(&seg(c.snd_nxt, c.rcv_nxt, tcp_flags::ACK | tcp_flags::FIN, b""));
-                    c.state = State::FinSent;
-                }
-            }
-            State::Requested | State::FinSent => {
-                if t.flags & tcp_flags::SYN != 0 {
-                    return; // a retransmitted SYN-ACK
-                }
-                let fin_seq = c.snd_nxt;
-                if c.state == State::FinSent && t.flags & tcp_flags::ACK != 0 && t.ack == fin_seq.wrapping_add(1) {
-                    c.fin_acked = true;
-                }
-                let fin = t.flags & tcp_flags::FIN != 0;
-                if t.payload_len > 0 || fin {
-                    if t.seq == c.rcv_nxt {
-                        c.rcv_nxt = t.seq.wrapping_add(t.payload_len).wrapping_add(u32::from(fin));
-                        c.peer_fin |= fin;
-                    }
-                    if c.state == State::Requested {
-                        // The reply (or its first segment): ACK it with our FIN.
-                        self.send_tcp(&seg(fin_seq, c.rcv_nxt, tcp_flags::ACK | tcp_flags::FIN, b""));
-                        c.state = State::FinSent;
-                    } else {
-                        self.send_tcp(&seg(fin_seq.wrapping_add(1), c.rcv_nxt, tcp_flags::ACK, b""));
-                    }
-                }
-                if c.state == State::FinSent && c.fin_acked && c.peer_fin {
-                    let _ = self.complete.record(self.ns(now - c.t_syn).max(1));
-                    self.c.conn.completed += 1;
-                    c.state = State::Free;
-                }
-            }
-            State::Free => {}
-        }
-        self.conns[slot] = c;
     }
 }

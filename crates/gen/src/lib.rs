@@ -15,6 +15,13 @@
 //!   SYN→SYN-ACK and SYN→closed latency percentiles (HdrHistogram).
 //! - [`Mode::Synflood`]: SYNs from ranged or random sources; SYN-ACKs and RSTs counted.
 //!
+//! [`run_lcores`] runs it on several lcores, an [`Io`] each: lcore `i` of `n` owns the
+//! source ports `p % n == i` (so its flows, SYN sources and connections are disjoint from
+//! the others'), sends `1/n` of the rate on its own tx queue and keeps its own connection
+//! table and histograms. A connect-mode reply that arrives on another lcore's rx queue
+//! goes to its owner (its destination port mod `n`) over a single-producer/
+//! single-consumer ring. Counts are summed and histograms merged at the end.
+//!
 //! No allocation in the send/receive loop: mbufs come from the mempool, frames are
 //! written in place with the `wire` crate, histograms have fixed bounds.
 #![forbid(unsafe_code)]
@@ -27,7 +34,7 @@ use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-pub use engine::{run, Io};
+pub use engine::{run, run_lcores, Io};
 use wire::EthernetAddress;
 
 /// What the generator sends.
@@ -208,7 +215,15 @@ pub struct Report {
     /// Synflood: SYN-ACKs and RSTs received.
     pub syn_acks: u64,
     pub rsts: u64,
+    /// Several lcores, connect mode: replies that landed on another lcore's rx queue and
+    /// were handed to their owner over a ring, and those lost because it was full.
+    pub handed_off: u64,
+    pub handoff_drops: u64,
     pub conn: Option<ConnReport>,
+    /// In a per-lcore report: the EAL lcore it ran on.
+    pub lcore: Option<u32>,
+    /// Several lcores: each one's report (this one sums them).
+    pub per_lcore: Vec<Report>,
 }
 
 fn pct_json(p: &Percentiles) -> String {
@@ -253,6 +268,32 @@ impl Report {
             let _ = writeln!(s, "  SYN -> SYN-ACK: {}", pct_text(&c.syn_ack_us));
             let _ = writeln!(s, "  SYN -> closed:  {}", pct_text(&c.complete_us));
         }
+        if !self.per_lcore.is_empty() {
+            let _ = write!(s, "  {} lcores", self.per_lcore.len());
+            if self.conn.is_some() {
+                let _ = write!(
+                    s,
+                    "; replies handed to their owner lcore {}, lost (ring full) {}",
+                    self.handed_off, self.handoff_drops
+                );
+            }
+            s.push('\n');
+        }
+        for r in &self.per_lcore {
+            let _ = write!(
+                s,
+                "    lcore {:>3}: sent {:>8.3} Mpps, received {:>8.3} Mpps ({} / {} frames)",
+                r.lcore.unwrap_or(0),
+                r.sent_mpps,
+                r.received_mpps,
+                r.sent,
+                r.received
+            );
+            if let Some(c) = &r.conn {
+                let _ = write!(s, ", completed {} of {}", c.completed, c.attempted);
+            }
+            s.push('\n');
+        }
         s
     }
 
@@ -288,6 +329,21 @@ impl Report {
                 pct_json(&c.syn_ack_us),
                 pct_json(&c.complete_us)
             );
+        }
+        if let Some(l) = self.lcore {
+            let _ = write!(s, ", \"lcore\": {l}");
+        }
+        if !self.per_lcore.is_empty() {
+            let _ = write!(
+                s,
+                ", \"handed_off\": {}, \"handoff_drops\": {}, \"lcores\": [",
+                self.handed_off, self.handoff_drops
+            );
+            for (i, r) in self.per_lcore.iter().enumerate() {
+                s.push_str(if i == 0 { "" } else { ", " });
+                s.push_str(&r.json());
+            }
+            s.push(']');
         }
         s.push('}');
         s

@@ -8,70 +8,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dpdk::{Burst, Eal, Mempool, Port, PortConf, RxQueue, TxQueue};
-use rvs_gen::packet::{parse, tcp_len, write_tcp, Rx, Seg};
+mod common;
+
+use common::{peer, PEER_MAC};
+use dpdk::{Eal, Mempool, Port, PortConf};
 use rvs_gen::{Config, Io, Mode, Report};
-use wire::{tcp_flags, EthernetAddress, EthernetRepr, PacketBuf};
-
-const PEER_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0xaa]);
-
-/// SYN → SYN-ACK, FIN → FIN-ACK, data → an ACK with a few bytes of reply, bare ACKs
-/// dropped.
-fn peer(mut rx: RxQueue, mut tx: TxQueue, gen_mac: EthernetAddress, stop: Arc<AtomicBool>) -> (RxQueue, TxQueue) {
-    let mut b = Burst::new();
-    let mut out = Burst::new();
-    while !stop.load(Ordering::Relaxed) {
-        if rx.rx_burst(&mut b) == 0 {
-            std::thread::yield_now();
-            continue;
-        }
-        for mut m in b.drain(..) {
-            let Rx::Tcp(t) = parse(m.data()) else { continue };
-            let syn = t.flags & tcp_flags::SYN != 0;
-            let fin = t.flags & tcp_flags::FIN != 0;
-            if !syn && !fin && t.payload_len == 0 {
-                continue;
-            }
-            let eth = EthernetRepr { src_addr: PEER_MAC, dst_addr: gen_mac, ethertype: 0x0800 };
-            let seg = Seg {
-                src: t.dst,
-                dst: t.src,
-                sport: t.dport,
-                dport: t.sport,
-                seq: if syn { 1000 } else { t.ack },
-                ack: t.seq.wrapping_add(t.payload_len).wrapping_add(u32::from(syn || fin)),
-                flags: tcp_flags::ACK
-                    | if syn {
-                        tcp_flags::SYN
-                    } else if fin {
-                        tcp_flags::FIN
-                    } else {
-                        tcp_flags::PSH
-                    },
-                mss: false,
-                data: if syn || fin { b"" } else { b"HTTP/1.1 200 OK\r\n\r\n" },
-                fill: 0,
-            };
-            let len = m.len();
-            m.trim(len);
-            if m.append(tcp_len(&seg)).is_some_and(|buf| write_tcp(buf, &eth, &seg)) {
-                out.push(m);
-            }
-        }
-        while !out.is_empty() && !stop.load(Ordering::Relaxed) {
-            tx.tx_burst(&mut out);
-        }
-        dpdk::free_burst(&mut out);
-    }
-    (rx, tx)
-}
 
 fn run(port: Port, pool: &Mempool, cfg: &Config) -> Report {
     let mac = port.mac_addr().expect("mac");
     let stop = Arc::new(AtomicBool::new(false));
     let (prx, ptx) = (port.rx_queue(0).expect("rx 0"), port.tx_queue(1).expect("tx 1"));
     let st = stop.clone();
-    let h = std::thread::spawn(move || peer(prx, ptx, mac, st));
+    let h = std::thread::spawn(move || peer(vec![prx], vec![ptx], mac, st, |_| 0));
     let mut io =
         Io { tx: port.tx_queue(0).expect("tx 0"), rx: vec![port.rx_queue(1).expect("rx 1")], pool: pool.clone(), mac };
     let r = rvs_gen::run(cfg, &mut io, &AtomicBool::new(false)).expect("run");
