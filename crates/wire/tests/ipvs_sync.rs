@@ -9,6 +9,7 @@ mod common;
 
 use std::net::IpAddr;
 
+use common::formats::ipvs_sync as walk;
 use common::ipvs_sync::*;
 use common::{hex, to_hex};
 use proptest::prelude::*;

@@ -63,9 +63,8 @@ fn every_view(b: &[u8]) {
     }
     if let Ok(u) = UdpPacket::new_checked(b) {
         let _ = (u.payload(), u.len());
-        common::ipvs_sync::walk(u.payload());
+        common::formats::ipvs_sync(u.payload());
     }
-    common::ipvs_sync::walk(b);
     for o in TcpOptions::new(b).take(64).flatten() {
         let mut out = [0u8; 300];
         let _ = o.emit(&mut out);
@@ -79,32 +78,7 @@ fn every_view(b: &[u8]) {
         }
     }
     let _ = wire::ethernet::l3_offset(b);
-    proxy_and_toa(b);
-}
-
-/// PROXY headers and TOA on the same bytes: parse, TLV walk, and a TOA strip and
-/// insertion on whatever passes as a TCP header (IPv6 client: the largest option).
-fn proxy_and_toa(b: &[u8]) {
-    if let Ok((r, _)) = wire::ProxyHeaderRepr::parse(b) {
-        let mut out = [0u8; 128];
-        if let Ok(n) = r.emit(&mut out) {
-            assert_eq!(wire::ProxyHeaderRepr::parse(&out[..n]).map(|x| x.0), Ok(r));
-        }
-    }
-    if let Ok(t) = wire::proxy_proto::ProxyTlvs::of_header(b) {
-        for x in t.take(64) {
-            let _ = x;
-        }
-    }
-    let _ = wire::ToaRepr::parse(b);
-    let mut c = b.to_vec();
-    if let Ok(mut t) = wire::TcpPacket::new_checked(&mut c[..]) {
-        let _ = wire::ToaRepr::find(&t);
-        wire::toa::strip_toa(&mut t);
-    }
-    let client = std::net::SocketAddr::new(Ipv6Addr::LOCALHOST.into(), 1);
-    let mut buf = wire::VecBuf::from_slice(b);
-    let _ = wire::toa::insert_toa(&mut buf, 0, b.len(), &wire::ToaRepr { client }, b.len() + 8);
+    common::formats::walk_formats(b);
 }
 
 /// Every Repr parse straight on `b`, even where the view was never checked.

@@ -7,8 +7,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::hex;
 use wire::ipvs_sync::{
-    conn_flags, opt, other_state, tcp_state, SeqOptionRepr, SeqRepr, SyncConn, SyncConnRepr, SyncMessage,
-    SyncMessageRepr, SyncOptionRepr,
+    conn_flags, opt, other_state, tcp_state, SeqOptionRepr, SeqRepr, SyncConnRepr, SyncMessage, SyncMessageRepr,
+    SyncOptionRepr,
 };
 
 /// One IPv4 TCP connection, direct routing, established; no options.
@@ -207,27 +207,4 @@ pub fn parse(b: &[u8]) -> wire::Result<SyncMessageRepr> {
 /// All goldens, decoded.
 pub fn goldens() -> Vec<Vec<u8>> {
     [G_V4, G_SEQ_V6, G_MANDATORY, G_PE].iter().map(|h| hex(h)).collect()
-}
-
-/// Every accessor reachable from a checked view, and the reprs re-emitted.
-pub fn walk(b: &[u8]) {
-    if let Ok(c) = SyncConn::new_checked(b) {
-        let _ = (c.size(), c.flags(), c.caddr(), c.vaddr(), c.daddr(), c.timeout(), c.unknown_mandatory());
-        let _ = c.options().count();
-    }
-    let Ok(m) = SyncMessage::new_checked(b) else { return };
-    let _ = (m.syncid(), m.nr_conns(), m.size());
-    for c in m.records().flatten() {
-        let _ = (c.protocol(), c.state(), c.cport(), c.vport(), c.dport(), c.fwmark(), c.daddr());
-        let _ = c.options().count();
-        if let Ok(r) = SyncConnRepr::parse(&c) {
-            let mut out = vec![0; r.buffer_len()];
-            r.emit(&mut SyncConn::new_unchecked(&mut out[..])).unwrap();
-            assert_eq!(SyncConnRepr::parse(&SyncConn::new_unchecked(&out[..])).unwrap(), r);
-        }
-    }
-    if let Ok(r) = SyncMessageRepr::parse(&m) {
-        let again = parse(&emit(&r)).unwrap();
-        assert_eq!(again.conns, r.conns);
-    }
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod emit_vectors;
+pub mod formats;
 pub mod ipvs_sync;
 pub mod vectors;
 pub mod walk;
