@@ -6,15 +6,13 @@
 mod common;
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::{Command, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{lab_config, ns, ns_ok, write_config, Lab, Rvsd};
+use common::prometheus::{Prometheus, JOB};
+use common::{lab_config, ns_ok, write_config, Lab, Rvsd};
 
 const SERVICE: &str = "TCP 10.0.2.100:80";
-const JOB: &str = "rvsd";
-const PROM: &str = "127.0.0.1:9090";
 const REQUESTS: u64 = 20;
 
 const NAT_RR: &str = r#"[[service]]
@@ -32,133 +30,11 @@ method = "masq"
 weight = 1
 "#;
 
-/// A Prometheus server in `rvs-director` with its own config and TSDB in a temp dir;
-/// killed and its directory removed when dropped.
-struct Prometheus {
-    child: Option<Child>,
-    dir: PathBuf,
-}
-
-impl Prometheus {
-    fn start() -> Prometheus {
-        let dir = std::env::temp_dir().join(format!("rvs-prometheus-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("data")).expect("prometheus temp dir");
-        let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: {JOB}\n    static_configs:\n      - targets: [\"127.0.0.1:9469\"]\n"
-            ),
-        )
-        .expect("prometheus.yml");
-        let log = std::fs::File::create(dir.join("prometheus.log")).expect("prometheus log");
-        let child = Command::new("ip")
-            .args(["netns", "exec", "rvs-director", "prometheus"])
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-            .arg(format!("--web.listen-address={PROM}"))
-            .stdout(log.try_clone().expect("dup log"))
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("spawn prometheus (scripts/setup installs Debian's prometheus package)");
-        let mut p = Prometheus { child: Some(child), dir };
-        let start = Instant::now();
-        loop {
-            if ns("rvs-director", &["curl", "-sf", "--max-time", "1", &format!("http://{PROM}/-/ready")])
-                .status
-                .success()
-            {
-                return p;
-            }
-            if let Some(Ok(Some(status))) = p.child.as_mut().map(Child::try_wait) {
-                panic!("prometheus exited early ({status}):\n{}", p.log());
-            }
-            assert!(start.elapsed() < Duration::from_secs(20), "prometheus not ready within 20 s:\n{}", p.log());
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
-    }
-
-    /// An instant query through the HTTP API: the values of the resulting vector.
-    fn query(&self, q: &str) -> Vec<f64> {
-        let url = format!("http://{PROM}/api/v1/query");
-        let out = ns(
-            "rvs-director",
-            &["curl", "-sS", "--max-time", "5", "-G", &url, "--data-urlencode", &format!("query={q}")],
-        );
-        let body = String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() {
-            panic!(
-                "query {q:?}: curl {}: {}{body}\nprometheus log:\n{}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr),
-                self.log()
-            );
-        }
-        vector_values(&body).unwrap_or_else(|e| panic!("query {q:?}: {e}: {body}"))
-    }
-
-    /// The single value of a query that must yield exactly one sample.
-    fn one(&self, q: &str) -> f64 {
-        let v = self.query(q);
-        assert_eq!(v.len(), 1, "query {q:?} must yield one sample: {v:?}");
-        v[0]
-    }
-
-    /// Wait until Prometheus holds a scrape of rvsd that started after `after` (Unix
-    /// seconds). (`timestamp()` of a raw series is its sample's time; of an expression
-    /// such as `up == 1` it would be the evaluation time.)
-    fn scraped_after(&self, after: f64) {
-        let start = Instant::now();
-        loop {
-            let ts = self.query(&format!("timestamp(up{{job=\"{JOB}\"}})"));
-            if ts.first().is_some_and(|t| *t > after) {
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(15),
-                "no successful scrape of rvsd after {after} (last {ts:?}):\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// The values of an instant-vector answer of `/api/v1/query`:
-/// `{"status":"success","data":{"resultType":"vector","result":[{"metric":{…},"value":[ts,"v"]},…]}}`.
-/// Label values never contain `"value":[` here, so a scan for it is exact enough.
-fn vector_values(json: &str) -> Result<Vec<f64>, String> {
-    if !json.contains(r#""status":"success""#) {
-        return Err("not a success".into());
-    }
-    if !json.contains(r#""resultType":"vector""#) {
-        return Err("not an instant vector".into());
-    }
-    let mut out = Vec::new();
-    for (i, _) in json.match_indices(r#""value":["#) {
-        let rest = &json[i + r#""value":["#.len()..];
-        let close = rest.find(']').ok_or("unterminated value")?;
-        let (_, v) = rest[..close].split_once(',').ok_or("value without a comma")?;
-        out.push(v.trim().trim_matches('"').parse::<f64>().map_err(|e| format!("value {v}: {e}"))?);
-    }
-    Ok(out)
+/// The one value of an instant query (a test bug, not rvsd's, if it has several).
+fn one(p: &Prometheus, q: &str) -> f64 {
+    let v = p.query(q).unwrap_or_else(|e| panic!("{q}: {e}\n{}", p.log()));
+    assert_eq!(v.len(), 1, "{q}: one series expected: {v:?}");
+    v[0].1
 }
 
 fn now() -> f64 {
@@ -177,14 +53,14 @@ struct Seen {
 
 fn seen(p: &Prometheus) -> Seen {
     let rs = |a: &str| {
-        p.one(&format!("rvs_real_server_connections_total{{job=\"{JOB}\",service=\"{SERVICE}\",server=\"{a}\"}}"))
+        one(p, &format!("rvs_real_server_connections_total{{job=\"{JOB}\",service=\"{SERVICE}\",server=\"{a}\"}}"))
     };
     Seen {
-        service: p.one(&format!("rvs_service_connections_total{{job=\"{JOB}\",service=\"{SERVICE}\"}}")),
+        service: one(p, &format!("rvs_service_connections_total{{job=\"{JOB}\",service=\"{SERVICE}\"}}")),
         rs: [rs("10.0.3.11:80"), rs("10.0.3.12:80")],
-        rs_sum: p.one(&format!("sum(rvs_real_server_connections_total{{job=\"{JOB}\"}})")),
-        rx_wan: p.one(&format!("sum(rvs_port_rx_packets_total{{job=\"{JOB}\",port=\"wan\"}})")),
-        rx_lan: p.one(&format!("sum(rvs_port_rx_packets_total{{job=\"{JOB}\",port=\"lan\"}})")),
+        rs_sum: one(p, &format!("sum(rvs_real_server_connections_total{{job=\"{JOB}\"}})")),
+        rx_wan: one(p, &format!("sum(rvs_port_rx_packets_total{{job=\"{JOB}\",port=\"wan\"}})")),
+        rx_lan: one(p, &format!("sum(rvs_port_rx_packets_total{{job=\"{JOB}\",port=\"lan\"}})")),
     }
 }
 
@@ -209,8 +85,8 @@ fn lab_prometheus_scrapes_rvsd() {
     eprintln!("promtool check metrics: {}\n{lint_text}", lint.status);
 
     let prom = Prometheus::start();
-    prom.scraped_after(0.0);
-    assert_eq!(prom.one(&format!("up{{job=\"{JOB}\"}}")), 1.0, "Prometheus sees rvsd up");
+    prom.scrapes_after(0.0, 1);
+    assert_eq!(one(&prom, &format!("up{{job=\"{JOB}\"}}")), 1.0, "Prometheus sees rvsd up");
     let before = seen(&prom);
 
     // 20 separate connections (one curl each: no keep-alive reuse) through the NAT service.
@@ -221,8 +97,8 @@ fn lab_prometheus_scrapes_rvsd() {
     assert_eq!(codes.lines().filter(|l| *l == "200").count() as u64, REQUESTS, "every request answered: {codes}");
     let sent = now();
 
-    prom.scraped_after(sent);
-    assert_eq!(prom.one(&format!("up{{job=\"{JOB}\"}}")), 1.0, "Prometheus sees rvsd up");
+    prom.scrapes_after(sent, 1);
+    assert_eq!(one(&prom, &format!("up{{job=\"{JOB}\"}}")), 1.0, "Prometheus sees rvsd up");
     let after = seen(&prom);
     let n = REQUESTS as f64;
     let ctx = format!("before {before:?}\nafter {after:?}");
