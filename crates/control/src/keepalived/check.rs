@@ -1,5 +1,5 @@
 //! Health-check settings as keepalived 2.2.7 reads them (`check/check_*.c`), kept as
-//! plain data with keepalived's defaults; nothing runs them yet.
+//! plain data with keepalived's defaults; `control::health` runs them.
 
 use std::net::IpAddr;
 use std::time::Duration;
