@@ -37,3 +37,16 @@ fn bad_twins_are_refused_with_their_line() {
     let t = format!("{BASE}\n[kernel]\nrate = 5\n");
     assert!(err(&t).contains("rate"), "unknown keys are errors: {}", err(&t));
 }
+
+#[test]
+fn vrrp_needs_a_keepalived_conf() {
+    let t = format!("{BASE}\n[control]\nvrrp = true\n");
+    assert!(
+        err(&t).contains("control.vrrp: keepalived --vrrp runs on the file control.keepalived names"),
+        "{}",
+        err(&t)
+    );
+    let c = ok(&format!("{BASE}\n[control]\nkeepalived = \"/etc/keepalived/keepalived.conf\"\nvrrp = true\n"));
+    assert!(c.control.vrrp);
+    assert!(!ok(BASE).control.vrrp, "off unless asked");
+}

@@ -11,6 +11,7 @@ mod report;
 mod runtime;
 mod signals;
 mod startup;
+mod vrrp;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

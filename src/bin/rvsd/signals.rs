@@ -40,6 +40,7 @@ impl Signals {
         net: &LiveNet,
         checks: &Checks,
         metrics: &Metrics,
+        vrrp: Option<&crate::vrrp::Vrrp>,
         mut every_period: impl FnMut(),
         status: impl Fn() -> String,
     ) {
@@ -48,8 +49,12 @@ impl Signals {
         while !self.term.load(Ordering::Relaxed) {
             if self.hup.swap(false, Ordering::Relaxed) {
                 crate::notify::reloading();
-                reload(cfg, live, net, checks);
+                let accepted = reload(cfg, live, net, checks);
                 metrics.set_health(checks.source());
+                // keepalived re-reads the same file, only once rvsd has accepted it.
+                if let (true, Some(v)) = (accepted, vrrp) {
+                    v.reload();
+                }
                 crate::notify::ready(&status());
             }
             if Instant::now() >= next {
@@ -61,15 +66,22 @@ impl Signals {
     }
 }
 
-fn reload(running: &Config, live: &Live, net: &LiveNet, checks: &Checks) {
+/// Whether the files were accepted (the running configuration stays when not).
+fn reload(running: &Config, live: &Live, net: &LiveNet, checks: &Checks) -> bool {
     let new = match control::config::load(&running.path) {
         Ok(new) => new,
-        Err(e) => return eprintln!("rvsd: reload refused: {e}; the running configuration stays"),
+        Err(e) => {
+            eprintln!("rvsd: reload refused: {e}; the running configuration stays");
+            return false;
+        }
     };
     // Both files are read before anything is applied.
     let keepalived = match control::keepalived::load_for(&new) {
         Ok(k) => k,
-        Err(e) => return eprintln!("rvsd: reload refused: {e}; the running configuration stays"),
+        Err(e) => {
+            eprintln!("rvsd: reload refused: {e}; the running configuration stays");
+            return false;
+        }
     };
     for w in keepalived.iter().flat_map(|k| &k.warnings) {
         // Not "rvsd: reload:", which announces what a reload applied.
@@ -78,7 +90,8 @@ fn reload(running: &Config, live: &Live, net: &LiveNet, checks: &Checks) {
     // Services are tried on a copy first, so that a refusal leaves addresses alone too.
     let services = crate::startup::keepalived_services(keepalived.as_ref());
     if let Err(e) = control::keepalived::apply(&mut live.config(), &new, services) {
-        return eprintln!("rvsd: reload refused: {e}; the running configuration stays");
+        eprintln!("rvsd: reload refused: {e}; the running configuration stays");
+        return false;
     }
     // [control] keepalived is a source of services: it applies now.
     let control_changed = ControlConfig { keepalived: running.control.keepalived.clone(), ..new.control.clone() };
@@ -99,7 +112,11 @@ fn reload(running: &Config, live: &Live, net: &LiveNet, checks: &Checks) {
         Ok(changes) => {
             println!("rvsd: reload: {changes}");
             crate::startup::print_services(&live.snapshot());
+            true
         }
-        Err(e) => eprintln!("rvsd: reload refused: {e}; the running configuration stays"),
+        Err(e) => {
+            eprintln!("rvsd: reload refused: {e}; the running configuration stays");
+            false
+        }
     }
 }

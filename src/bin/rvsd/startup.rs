@@ -153,6 +153,14 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
     let twin_watch = if taps.is_empty() { None } else { Some(control::twin::watch(&cfg, net.clone(), stop.clone())?) };
     // Health checks go out through the twins: they start once the kernel path runs.
     let checks = crate::checks::Checks::start(live.clone(), &cfg, keepalived.as_ref())?;
+    // VRRP by the real keepalived, once the twins it speaks on exist.
+    let vrrp = match (&cfg.control.keepalived, cfg.control.vrrp) {
+        (Some(k), true) => {
+            let run = cfg.control.socket.parent().unwrap_or(std::path::Path::new("/run/rvs"));
+            Some(crate::vrrp::Vrrp::start(k, run)?)
+        }
+        _ => None,
+    };
 
     if let Some(cpu) = cfg.control.cpu {
         core_affinity::set_for_current(core_affinity::CoreId { id: cpu });
@@ -177,12 +185,24 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
     println!("rvsd: running; SIGHUP reloads [[service]] and keepalived.conf, SIGINT or SIGTERM stops");
     crate::notify::ready(&running_status(&cfg, &ports, &live));
 
-    signals.serve(&cfg, &live, &net, &checks, &metrics, || admin.tick(), || running_status(&cfg, &ports, &live));
+    signals.serve(
+        &cfg,
+        &live,
+        &net,
+        &checks,
+        &metrics,
+        vrrp.as_ref(),
+        || admin.tick(),
+        || running_status(&cfg, &ports, &live),
+    );
     crate::notify::stopping();
     let _ = std::fs::remove_file(&cfg.control.socket);
 
     println!("rvsd: signal received, stopping");
     checks.stop();
+    if let Some(v) = vrrp {
+        v.stop();
+    }
     stop.store(true, Ordering::Relaxed);
     lcore::wait_all();
     for t in [kernel_thread, twin_watch].into_iter().flatten() {

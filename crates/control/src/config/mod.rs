@@ -195,6 +195,10 @@ pub struct ControlConfig {
     /// not read it: [`crate::keepalived::load_for`] does, so that each file's errors
     /// stay its own.
     pub keepalived: Option<PathBuf>,
+    /// rvsd runs the real keepalived's VRRP part (`keepalived --vrrp`) on that file, on
+    /// the kernel twins, supervised: restarted if it dies, reloaded on SIGHUP, stopped
+    /// with rvsd. Off: the operator runs keepalived (or nothing).
+    pub vrrp: bool,
 }
 
 impl Default for ControlConfig {
@@ -204,6 +208,7 @@ impl Default for ControlConfig {
             socket: PathBuf::from(DEFAULT_SOCKET),
             cpu: None,
             keepalived: None,
+            vrrp: false,
         }
     }
 }

@@ -99,6 +99,8 @@ pub(super) struct RawControl {
     pub cpu: Option<S<usize>>,
     #[serde(default)]
     pub keepalived: Option<S<String>>,
+    #[serde(default)]
+    pub vrrp: Option<S<bool>>,
 }
 
 #[derive(Deserialize)]

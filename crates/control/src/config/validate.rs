@@ -574,5 +574,15 @@ fn control(
         let dir = src.path.parent().unwrap_or(std::path::Path::new(""));
         out.keepalived = Some(if p.is_absolute() { p } else { dir.join(p) });
     }
+    if let Some(v) = &c.vrrp {
+        if *v.get_ref() && out.keepalived.is_none() {
+            return Err(src.error(
+                v.span(),
+                "control.vrrp",
+                "keepalived --vrrp runs on the file control.keepalived names; name one",
+            ));
+        }
+        out.vrrp = *v.get_ref();
+    }
     Ok(out)
 }
