@@ -15,21 +15,6 @@ use common::prometheus::Prometheus;
 use common::*;
 use serde_json::Value;
 
-const NAT: &str = r#"[[service]]
-tcp = "10.0.2.100:80"
-scheduler = "rr"
-
-[[service.real_server]]
-address = "10.0.3.11:80"
-method = "masq"
-weight = 1
-
-[[service.real_server]]
-address = "10.0.3.12:80"
-method = "masq"
-weight = 1
-"#;
-
 /// A second service, from keepalived.conf, so the health families exist.
 const CHECKED: &str = r#"
 virtual_server 10.0.2.100 8080 {
@@ -260,7 +245,7 @@ fn lab_dashboard_queries_all_return_data() {
     let _lab = Lab::up();
     let kconf = std::env::temp_dir().join(format!("rvs-{}-dashboard.conf", std::process::id()));
     std::fs::write(&kconf, CHECKED).expect("write keepalived.conf");
-    let config = lab_config(NAT).replacen(
+    let config = lab_config(NAT_RR).replacen(
         "socket = \"/run/rvs/rvsd-lab-test.sock\"",
         &format!("socket = \"/run/rvs/rvsd-lab-test.sock\"\nkeepalived = \"{}\"", kconf.display()),
         1,

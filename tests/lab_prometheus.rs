@@ -10,25 +10,10 @@ use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::prometheus::{Prometheus, JOB};
-use common::{lab_config, ns_ok, write_config, Lab, Rvsd};
+use common::{lab_config, ns_ok, write_config, Lab, Rvsd, NAT_RR};
 
 const SERVICE: &str = "TCP 10.0.2.100:80";
 const REQUESTS: u64 = 20;
-
-const NAT_RR: &str = r#"[[service]]
-tcp = "10.0.2.100:80"
-scheduler = "rr"
-
-[[service.real_server]]
-address = "10.0.3.11:80"
-method = "masq"
-weight = 1
-
-[[service.real_server]]
-address = "10.0.3.12:80"
-method = "masq"
-weight = 1
-"#;
 
 /// The one value of an instant query (a test bug, not rvsd's, if it has several).
 fn one(p: &Prometheus, q: &str) -> f64 {

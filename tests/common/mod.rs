@@ -233,6 +233,22 @@ socket = "/run/rvs/rvsd-lab-test.sock"
     )
 }
 
+/// The lab's NAT service: VIP 10.0.2.100:80, rr over rs1 and rs2 (seed 000).
+pub const NAT_RR: &str = r#"[[service]]
+tcp = "10.0.2.100:80"
+scheduler = "rr"
+
+[[service.real_server]]
+address = "10.0.3.11:80"
+method = "masq"
+weight = 1
+
+[[service.real_server]]
+address = "10.0.3.12:80"
+method = "masq"
+weight = 1
+"#;
+
 /// A config file the test owns (rewritten for reloads).
 pub fn write_config(name: &str, text: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!("rvs-{}-{name}.toml", std::process::id()));

@@ -3,15 +3,13 @@
 //! frames to the peer, queue 1 the peer's back (a net_ring queue's tx feeds its rx).
 //! One test: the EAL starts once per process.
 
-use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 mod common;
 
-use common::{peer, PEER_MAC};
-use dpdk::{Eal, Mempool, Port, PortConf};
+use common::{base_config, peer, Ring};
+use dpdk::{Mempool, Port};
 use rvs_gen::{Config, Io, Mode, Report};
 
 fn run(port: Port, pool: &Mempool, cfg: &Config) -> Report {
@@ -32,38 +30,12 @@ fn run(port: Port, pool: &Mempool, cfg: &Config) -> Report {
 
 #[test]
 fn modes_over_net_ring() {
-    let prefix = format!("rvs-gen-test-{}", std::process::id());
-    let args = [
-        "rvs-gen-test",
-        "--no-huge",
-        "-m",
-        "256",
-        "--no-pci",
-        "--no-telemetry",
-        "-l",
-        "0",
-        "--log-level=lib.eal:error",
-        "--vdev=net_ring0",
-        &format!("--file-prefix={prefix}"),
-    ];
-    let eal = Eal::init(&args).expect("EAL (run as root)");
-    let pool = Mempool::create("gen_test", 8191, 256, dpdk::MBUF_DEFAULT_DATA_ROOM, -1).expect("mempool");
-    let port = Port::by_name("net_ring0").expect("net_ring0");
-    let conf = PortConf { rx_queues: 2, tx_queues: 2, rss: false, ..PortConf::default() };
-    port.configure(&conf, &pool).expect("configure");
-    port.start().expect("start");
-    let base = Config {
-        src_ip: Ipv4Addr::new(10, 0, 1, 100),
-        src_count: 100,
-        dst_ip: Ipv4Addr::new(10, 0, 2, 100),
-        dst_port: 80,
-        gw_mac: Some(PEER_MAC),
-        duration: Duration::from_millis(300),
-        ..Config::default()
-    };
+    let ring = Ring::up("gen-test", "0", 2, 8191);
+    let (port, pool) = (ring.port, &ring.pool);
+    let base = base_config();
 
     // Connections at 20k/s: every one completes, none times out.
-    let c = run(port, &pool, &Config { mode: Mode::Connect, rate: 20_000, ..base.clone() });
+    let c = run(port, pool, &Config { mode: Mode::Connect, rate: 20_000, ..base.clone() });
     let conn = c.conn.expect("connect figures");
     assert!(conn.attempted > 1000, "{c:?}");
     assert_eq!((conn.completed, conn.established, conn.reset, conn.timeouts), (conn.attempted, conn.attempted, 0, 0));
@@ -71,23 +43,18 @@ fn modes_over_net_ring() {
     assert!(conn.syn_ack_us.p50 > 0.0 && conn.syn_ack_us.p50 <= conn.syn_ack_us.p99);
 
     // With an HTTP GET: the peer answers it, then the FINs.
-    let h = run(port, &pool, &Config { mode: Mode::Connect, rate: 5_000, http: true, ..base.clone() });
+    let h = run(port, pool, &Config { mode: Mode::Connect, rate: 5_000, http: true, ..base.clone() });
     let hc = h.conn.expect("connect figures");
     assert!(hc.attempted > 100 && hc.completed == hc.attempted && hc.timeouts == 0, "{h:?}");
 
     // Flows, 1518-byte frames, as fast as it goes: a reply comes back for each.
-    let f = run(port, &pool, &Config { mode: Mode::Flows, frame_size: 1518, flows: 64, ..base.clone() });
+    let f = run(port, pool, &Config { mode: Mode::Flows, frame_size: 1518, flows: 64, ..base.clone() });
     assert!(f.received_window > 1000 && f.received <= f.sent, "{f:?}");
     // At a rate: 50k pps for 0.3 s.
-    let r = run(port, &pool, &Config { mode: Mode::Flows, rate: 50_000, ..base.clone() });
+    let r = run(port, pool, &Config { mode: Mode::Flows, rate: 50_000, ..base.clone() });
     assert!((14_000..=15_100).contains(&r.sent) && r.tx_full == 0, "{r:?}");
 
     // SYN flood at 20k pps: a SYN-ACK for each SYN.
-    let s = run(port, &pool, &Config { mode: Mode::Synflood, rate: 20_000, ..base.clone() });
+    let s = run(port, pool, &Config { mode: Mode::Synflood, rate: 20_000, ..base.clone() });
     assert!(s.sent > 5000 && s.syn_acks == s.sent, "{s:?}");
-
-    let _ = port.stop();
-    drop(pool);
-    drop(eal);
-    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
 }

@@ -7,13 +7,11 @@
 
 mod common;
 
-use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
-use common::{peer, PEER_MAC};
-use dpdk::{Eal, Mempool, Port, PortConf};
+use common::{base_config, peer, Ring};
+use dpdk::{Mempool, Port};
 use rvs_gen::packet::TcpSeen;
 use rvs_gen::{Config, Io, Mode, Report};
 
@@ -60,39 +58,13 @@ fn run(port: Port, pool: &Mempool, cfg: &Config) -> Report {
 
 #[test]
 fn two_lcores_over_net_ring() {
-    let prefix = format!("rvs-gen-lcores-{}", std::process::id());
-    let args = [
-        "rvs-gen-test",
-        "--no-huge",
-        "-m",
-        "256",
-        "--no-pci",
-        "--no-telemetry",
-        "-l",
-        "0-1",
-        "--log-level=lib.eal:error",
-        "--vdev=net_ring0",
-        &format!("--file-prefix={prefix}"),
-    ];
-    let eal = Eal::init(&args).expect("EAL (run as root, 2 CPUs)");
-    let pool = Mempool::create("gen_test", 16383, 256, dpdk::MBUF_DEFAULT_DATA_ROOM, -1).expect("mempool");
-    let port = Port::by_name("net_ring0").expect("net_ring0");
-    let conf = PortConf { rx_queues: 4, tx_queues: 4, rss: false, ..PortConf::default() };
-    port.configure(&conf, &pool).expect("configure");
-    port.start().expect("start");
-    let base = Config {
-        src_ip: Ipv4Addr::new(10, 0, 1, 100),
-        src_count: 100,
-        dst_ip: Ipv4Addr::new(10, 0, 2, 100),
-        dst_port: 80,
-        gw_mac: Some(PEER_MAC),
-        duration: Duration::from_millis(300),
-        ..Config::default()
-    };
+    let ring = Ring::up("gen-lcores", "0-1", 4, 16383);
+    let (port, pool) = (ring.port, &ring.pool);
+    let base = base_config();
 
     // Connections at 20k/s over two lcores: every one completes, those answered on the
     // wrong queue through the ring; histograms merged.
-    let c = run(port, &pool, &Config { mode: Mode::Connect, rate: 20_000, ..base.clone() });
+    let c = run(port, pool, &Config { mode: Mode::Connect, rate: 20_000, ..base.clone() });
     let conn = c.conn.expect("connect figures");
     assert!(conn.attempted > 1000, "{c:?}");
     assert_eq!((conn.completed, conn.established, conn.reset, conn.timeouts), (conn.attempted, conn.attempted, 0, 0));
@@ -104,20 +76,15 @@ fn two_lcores_over_net_ring() {
     assert!(per.iter().all(|x| x.attempted > 0 && x.completed == x.attempted), "{per:?}");
 
     // Flows at 50k pps in all for 0.3 s: each lcore sends its half.
-    let r = run(port, &pool, &Config { mode: Mode::Flows, rate: 50_000, ..base.clone() });
+    let r = run(port, pool, &Config { mode: Mode::Flows, rate: 50_000, ..base.clone() });
     assert!((14_000..=15_100).contains(&r.sent) && r.tx_full == 0, "{r:?}");
     assert!(r.per_lcore.iter().all(|x| (7_000..=7_600).contains(&x.sent)), "{r:?}");
     assert!(r.received_window > 1000 && r.received <= r.sent, "{r:?}");
     // As fast as it goes.
-    let f = run(port, &pool, &Config { mode: Mode::Flows, flows: 64, ..base.clone() });
+    let f = run(port, pool, &Config { mode: Mode::Flows, flows: 64, ..base.clone() });
     assert!(f.received_window > 1000 && f.received <= f.sent, "{f:?}");
 
     // SYN flood at 20k pps: a SYN-ACK for each SYN, counted where it lands.
-    let s = run(port, &pool, &Config { mode: Mode::Synflood, rate: 20_000, ..base.clone() });
+    let s = run(port, pool, &Config { mode: Mode::Synflood, rate: 20_000, ..base.clone() });
     assert!(s.sent > 5000 && s.syn_acks == s.sent, "{s:?}");
-
-    let _ = port.stop();
-    drop(pool);
-    drop(eal);
-    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
 }
