@@ -62,7 +62,11 @@ pub struct Service {
     pub flags: SchedFlags,
     pub persistence: Option<Persistence>,
     pub one_packet: bool,
+    pub proxy_protocol: Option<ProxyProtocol>,
+    pub toa: bool,
     pub dests: Vec<Dest>,
+    /// FullNAT local addresses, in the order added (`--add-laddr`).
+    pub laddrs: Vec<Addr>,
 }
 
 impl Service {
@@ -74,6 +78,8 @@ impl Service {
             flags: self.flags,
             persistence: self.persistence,
             one_packet: self.one_packet,
+            proxy_protocol: self.proxy_protocol,
+            toa: self.toa,
         }
     }
     pub fn protocol(&self) -> Option<Protocol> {
@@ -114,6 +120,12 @@ pub enum ConfigError {
     SctpUnsupported,
     /// A firewall-mark service: rvs has no classifier that marks packets.
     FwmarkUnsupported,
+    /// `--add-laddr` of an address the service has.
+    LaddrExists,
+    /// `--del-laddr` of an address the service does not have.
+    NoSuchLaddr,
+    /// TOA is a TCP option; PROXY v1 names TCP only (UDP PROXY v2 is not built).
+    ClientAddrNotUdp,
 }
 
 impl fmt::Display for ConfigError {
@@ -138,6 +150,11 @@ impl fmt::Display for ConfigError {
             ConfigError::FwmarkUnsupported => {
                 "firewall-mark services are not supported: rvs has no firewall-mark classifier"
             }
+            ConfigError::LaddrExists => "Local address already exists",
+            ConfigError::NoSuchLaddr => "No such local address",
+            ConfigError::ClientAddrNotUdp => {
+                "--toa and --proxy-protocol are for TCP services (PROXY protocol over UDP is not supported yet)"
+            }
         };
         f.write_str(s)
     }
@@ -154,6 +171,9 @@ fn validate_service(spec: &ServiceSpec) -> Result<&'static str, ConfigError> {
         }
         if spec.one_packet && proto != Protocol::Udp {
             return Err(ConfigError::OnePacketNotUdp);
+        }
+        if proto != Protocol::Tcp && (spec.toa || spec.proxy_protocol.is_some()) {
+            return Err(ConfigError::ClientAddrNotUdp);
         }
         if let Some(p) = spec.persistence {
             if p.prefix > if addr.is_v4() { 32 } else { 128 } {
@@ -264,7 +284,10 @@ impl Config {
             flags: spec.flags,
             persistence: spec.persistence,
             one_packet: spec.one_packet,
+            proxy_protocol: spec.proxy_protocol,
+            toa: spec.toa,
             dests: Vec::new(),
+            laddrs: Vec::new(),
         });
         Ok(())
     }
@@ -278,6 +301,32 @@ impl Config {
         s.flags = spec.flags;
         s.persistence = spec.persistence;
         s.one_packet = spec.one_packet;
+        s.proxy_protocol = spec.proxy_protocol;
+        s.toa = spec.toa;
+        Ok(())
+    }
+
+    /// `--add-laddr`: a FullNAT local address of the service's family (DPVS's
+    /// dp_vs_laddr_add). Workers answer for it and take source ports from it.
+    pub fn add_laddr(&mut self, key: &ServiceKey, addr: Addr) -> Result<(), ConfigError> {
+        let i = self.find(key).ok_or(ConfigError::NoSuchService)?;
+        let s = &mut self.services[i];
+        if addr.is_v4() == s.is_v6() || addr == Addr::UNSPECIFIED {
+            return Err(ConfigError::FamilyMismatch);
+        }
+        if s.laddrs.contains(&addr) {
+            return Err(ConfigError::LaddrExists);
+        }
+        s.laddrs.push(addr);
+        Ok(())
+    }
+
+    /// `--del-laddr`: new connections stop using it; established ones keep their port.
+    pub fn del_laddr(&mut self, key: &ServiceKey, addr: Addr) -> Result<(), ConfigError> {
+        let i = self.find(key).ok_or(ConfigError::NoSuchService)?;
+        let l = &mut self.services[i].laddrs;
+        let j = l.iter().position(|a| *a == addr).ok_or(ConfigError::NoSuchLaddr)?;
+        l.remove(j);
         Ok(())
     }
 

@@ -70,10 +70,15 @@ pub enum DropReason {
     KernelRateLimit,
     /// For the kernel twin, but its queue was full (or the port has no twin thread).
     KernelQueueFull,
+    /// A new FullNAT connection found no free source port on any of the service's
+    /// local addresses towards its real server (DPVS's sa_miss): refused.
+    LaddrExhausted,
+    /// A new FullNAT connection for a service without local addresses: refused.
+    NoLaddr,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 27;
+    pub const COUNT: usize = 29;
     pub const ALL: [DropReason; Self::COUNT] = [
         Self::Malformed,
         Self::BadChecksum,
@@ -102,6 +107,8 @@ impl DropReason {
         Self::TtlExceeded,
         Self::KernelRateLimit,
         Self::KernelQueueFull,
+        Self::LaddrExhausted,
+        Self::NoLaddr,
     ];
 
     /// The metric label value.
@@ -134,6 +141,8 @@ impl DropReason {
             Self::TtlExceeded => "ttl_exceeded",
             Self::KernelRateLimit => "kernel_rate_limit",
             Self::KernelQueueFull => "kernel_queue_full",
+            Self::LaddrExhausted => "laddr_port_exhausted",
+            Self::NoLaddr => "no_laddr",
         }
     }
 }
@@ -232,6 +241,11 @@ pub struct CoreStats {
     /// must not get one: RFC 1122 3.2.2).
     pub icmp_errors_sent: Counter,
     pub icmp_errors_suppressed: Counter,
+    /// FullNAT segments that should have carried a TOA option but had no room for it
+    /// even after pruning (sent without, as DPVS).
+    pub toa_no_room: Counter,
+    /// FullNAT source ports this core holds (all local addresses), a gauge.
+    pub laddr_ports_in_use: Counter,
     /// Connections (and persistence templates) in this core's table; and its capacity.
     pub conns: Counter,
     pub conn_capacity: Counter,
@@ -298,6 +312,8 @@ impl CoreStats {
             directory_full: Counter::default(),
             icmp_errors_sent: Counter::default(),
             icmp_errors_suppressed: Counter::default(),
+            toa_no_room: Counter::default(),
+            laddr_ports_in_use: Counter::default(),
             conns: Counter::default(),
             conn_capacity: Counter::default(),
             adopted: Generation::default(),

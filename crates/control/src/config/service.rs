@@ -305,7 +305,7 @@ fn service(src: &Source<'_>, i: usize, s: S<RawService>) -> Result<(ServiceDecl,
         ops: s.ops.as_ref().map(|x| x.span()),
         dests: dspans,
     };
-    Ok((ServiceDecl { spec, dests }, spans))
+    Ok((ServiceDecl { spec, dests, laddrs: Vec::new() }, spans))
 }
 
 fn flags_message(e: &SvcError, scheduler: &str) -> String {

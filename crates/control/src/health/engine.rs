@@ -344,7 +344,7 @@ impl Svc {
             }
             _ => {}
         }
-        ServiceDef { spec: self.def.spec.clone(), dests }
+        ServiceDef { spec: self.def.spec.clone(), dests, laddrs: self.def.laddrs.clone() }
     }
 }
 

@@ -11,24 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 
 pub use rvs_core::addr::{Addr, Protocol};
-pub use rvs_core::service::{DestSpec, FwdMethod, Persistence, SchedFlags, ServiceKey, ServiceSpec};
-
-/// rvs extension: PROXY protocol header sent to FullNAT real servers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProxyProtocol {
-    V1,
-    V2,
-}
-
-impl ProxyProtocol {
-    pub fn name(self) -> &'static str {
-        match self {
-            ProxyProtocol::V1 => "v1",
-            ProxyProtocol::V2 => "v2",
-        }
-    }
-}
+pub use rvs_core::service::{DestSpec, FwdMethod, Persistence, ProxyProtocol, SchedFlags, ServiceKey, ServiceSpec};
 
 /// What `-A`/`-E` may ask beyond [`ServiceSpec`]: options rvs refuses as not supported
 /// yet, kept so the refusal names them and a listing could print them as ipvsadm does.

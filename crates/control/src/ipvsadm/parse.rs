@@ -356,6 +356,8 @@ impl Ce {
             flags: self.flags,
             persistence: self.persistence(key.is_v6())?,
             one_packet: self.ops,
+            proxy_protocol: self.proxy_protocol,
+            toa: self.toa,
         };
         let ext = ServiceExt {
             pe: self.pe.clone(),

@@ -153,7 +153,7 @@ pub(super) fn virtual_server(
             let fwd = checks.sorry_server_fwd.unwrap_or(FwdMethod::Masq);
             checks.sorry_server = Some((*a, if fwd == FwdMethod::Masq { p.unwrap_or(port) } else { port }));
         }
-        out.push((ServiceDef { spec, dests }, checks));
+        out.push((ServiceDef { spec, dests, laddrs: Vec::new() }, checks));
     }
     Ok(Some(out))
 }

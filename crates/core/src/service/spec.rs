@@ -157,6 +157,24 @@ pub fn ipv4_mask_prefix(mask: [u8; 4]) -> Result<u8, ConfigError> {
     u8::try_from(ones).map_err(|_| ConfigError::InvalidNetmask)
 }
 
+/// HAProxy's PROXY protocol version a FullNAT service prepends to the client's first
+/// data (`--proxy-protocol v1|v2`, DPVS's spelling).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyProtocol {
+    V1,
+    V2,
+}
+
+impl ProxyProtocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProxyProtocol::V1 => "v1",
+            ProxyProtocol::V2 => "v2",
+        }
+    }
+}
+
 /// A service as requested by `-A/-E` or a `[[service]]` table (before validation).
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct ServiceSpec {
@@ -165,12 +183,27 @@ pub struct ServiceSpec {
     pub flags: SchedFlags,
     pub persistence: Option<Persistence>,
     pub one_packet: bool,
+    /// FullNAT: the client's address and port in a PROXY protocol header at the start
+    /// of the connection's data (`--proxy-protocol`).
+    #[serde(default)]
+    pub proxy_protocol: Option<ProxyProtocol>,
+    /// FullNAT TCP: the client's address and port in a TOA option, kind 254 (`--toa`).
+    #[serde(default)]
+    pub toa: bool,
 }
 
 impl ServiceSpec {
     /// Defaults as ipvsadm: scheduler wlc, not persistent.
     pub fn new(key: ServiceKey) -> ServiceSpec {
-        ServiceSpec { key, scheduler: "wlc".into(), flags: SchedFlags(0), persistence: None, one_packet: false }
+        ServiceSpec {
+            key,
+            scheduler: "wlc".into(),
+            flags: SchedFlags(0),
+            persistence: None,
+            one_packet: false,
+            proxy_protocol: None,
+            toa: false,
+        }
     }
 }
 
@@ -199,4 +232,7 @@ impl DestSpec {
 pub struct ServiceDef {
     pub spec: ServiceSpec,
     pub dests: Vec<DestSpec>,
+    /// FullNAT local addresses (`--add-laddr`), in the order added.
+    #[serde(default)]
+    pub laddrs: Vec<Addr>,
 }
