@@ -448,6 +448,8 @@ pub struct Snapshot {
     /// that could choose collisions (the keys are the configured services).
     by_key: hashbrown::HashMap<(u8, Addr, u16), usize>,
     by_mark: hashbrown::HashMap<(u32, bool), usize>,
+    /// Every service's FullNAT local addresses: replies to them are FullNAT's.
+    laddrs: hashbrown::HashSet<Addr>,
     max_dests: u32,
     generation: u64,
 }
@@ -462,7 +464,19 @@ impl Snapshot {
                 ServiceKey::Fwmark { mark, v6 } => by_mark.insert((mark, v6), i),
             };
         }
-        Snapshot { services, by_key, by_mark, max_dests, generation: 0 }
+        let laddrs = services.iter().flat_map(|s| s.laddrs.iter().copied()).collect();
+        Snapshot { services, by_key, by_mark, laddrs, max_dests, generation: 0 }
+    }
+
+    /// Whether `a` is a FullNAT local address of some service.
+    #[inline]
+    pub fn is_laddr(&self, a: &Addr) -> bool {
+        !self.laddrs.is_empty() && self.laddrs.contains(a)
+    }
+
+    /// Every service's FullNAT local addresses.
+    pub fn laddrs(&self) -> impl Iterator<Item = &Addr> + '_ {
+        self.laddrs.iter()
     }
 
     /// Which publication this is (see [`Config::snapshot_gen`]; 0 when unnumbered).

@@ -26,15 +26,15 @@ fn template_pins_masked_clients_to_one_dest() {
     let svc = &snap.services()[0];
     let mut s = sched::build("rr", SchedFlags(0), &svc.dests).unwrap();
     let mut t = table(64, &snap);
-    let a = conn_of(t.schedule(svc, s.as_mut(), &tcp([1, 2, 3, 4], 1000, 80), None, 0));
+    let a = conn_of(t.schedule(svc, s.as_mut(), &tcp([1, 2, 3, 4], 1000, 80), 0));
     let da = t.get(a).unwrap().dest();
     // Same /24, other ports: pinned even though rr would move on.
     for (i, host) in [4u8, 99, 200, 4].iter().enumerate() {
-        let id = conn_of(t.schedule(svc, s.as_mut(), &tcp([1, 2, 3, *host], 2000 + i as u16, 80), None, 0));
+        let id = conn_of(t.schedule(svc, s.as_mut(), &tcp([1, 2, 3, *host], 2000 + i as u16, 80), 0));
         assert_eq!(t.get(id).unwrap().dest(), da);
     }
     // Another /24 gets the next dest from rr.
-    let b = conn_of(t.schedule(svc, s.as_mut(), &tcp([1, 2, 4, 1], 1000, 80), None, 0));
+    let b = conn_of(t.schedule(svc, s.as_mut(), &tcp([1, 2, 4, 1], 1000, 80), 0));
     assert_ne!(t.get(b).unwrap().dest(), da);
     assert_eq!(t.templates(), 2);
     assert_eq!(t.counts(da).persist, 1);
@@ -49,7 +49,7 @@ fn template_outlives_its_timeout_while_it_controls_conns() {
     let svc = &snap.services()[0];
     let mut s = sched::build("rr", SchedFlags(0), &svc.dests).unwrap();
     let mut t = table(64, &snap);
-    let id = conn_of(t.schedule(svc, s.as_mut(), &tcp([5, 5, 5, 5], 1000, 80), None, 0));
+    let id = conn_of(t.schedule(svc, s.as_mut(), &tcp([5, 5, 5, 5], 1000, 80), 0));
     let dest = t.get(id).unwrap().dest();
     t.on_packet(id, Dir::In, TcpFlags::syn(), 0);
     t.on_packet(id, Dir::In, TcpFlags::ack(), 0);
@@ -60,7 +60,7 @@ fn template_outlives_its_timeout_while_it_controls_conns() {
     }
     assert_eq!(t.templates(), 1, "template held by n_control");
     // New conns of that client still go to the same dest.
-    let id2 = conn_of(t.schedule(svc, s.as_mut(), &tcp([5, 5, 5, 5], 1001, 80), None, 1000 * S));
+    let id2 = conn_of(t.schedule(svc, s.as_mut(), &tcp([5, 5, 5, 5], 1001, 80), 1000 * S));
     assert_eq!(t.get(id2).unwrap().dest(), dest);
     t.remove(id2);
     // The conn closes; once it expires the template has its own 300 s more at most.
@@ -82,7 +82,7 @@ fn unused_template_expires_after_persistence_timeout() {
     let mut s = sched::build("rr", SchedFlags(0), &svc.dests).unwrap();
     let mut t = table(64, &snap);
     let u = Tuple::new(Protocol::Udp, Addr::v4([9, 9, 9, 9]), 5000, VIP, 53);
-    let id = conn_of(t.schedule(svc, s.as_mut(), &u, None, 0));
+    let id = conn_of(t.schedule(svc, s.as_mut(), &u, 0));
     t.remove(id);
     expire_all(&mut t, 59 * S);
     assert_eq!(t.templates(), 1);
@@ -108,10 +108,10 @@ fn port_zero_and_fwmark_services_persist_across_ports() {
         let svc = &snap.services()[0];
         let mut s = sched::build("rr", SchedFlags(0), &svc.dests).unwrap();
         let mut t = table(64, &snap);
-        let first = conn_of(t.schedule(svc, s.as_mut(), &tcp([7, 7, 7, 7], 1000, 80), None, 0));
+        let first = conn_of(t.schedule(svc, s.as_mut(), &tcp([7, 7, 7, 7], 1000, 80), 0));
         let d = t.get(first).unwrap().dest();
         for port in [443u16, 8080, 22] {
-            let id = conn_of(t.schedule(svc, s.as_mut(), &tcp([7, 7, 7, 7], 1001, port), None, 0));
+            let id = conn_of(t.schedule(svc, s.as_mut(), &tcp([7, 7, 7, 7], 1001, port), 0));
             assert_eq!(t.get(id).unwrap().dest(), d, "fwmark={fwmark} port {port}");
             assert_eq!(t.get(id).unwrap().dport(), port, "port-0 dest keeps the client's port");
         }
@@ -127,14 +127,14 @@ fn template_of_removed_dest_is_replaced() {
     let svc = snap.services()[0].clone();
     let mut s = sched::build("rr", SchedFlags(0), &svc.dests).unwrap();
     let mut t = table(64, &snap);
-    let id = conn_of(t.schedule(&svc, s.as_mut(), &tcp([3, 3, 3, 3], 1, 80), None, 0));
+    let id = conn_of(t.schedule(&svc, s.as_mut(), &tcp([3, 3, 3, 3], 1, 80), 0));
     let gone = t.get(id).unwrap().daddr();
     cfg.del_dest(&key(Protocol::Tcp, 80), gone, 80).unwrap();
     let snap2 = cfg.snapshot();
     t.sync_snapshot(&snap2);
     let svc2 = &snap2.services()[0];
     s.update(&svc2.dests);
-    let id2 = conn_of(t.schedule(svc2, s.as_mut(), &tcp([3, 3, 3, 3], 2, 80), None, S));
+    let id2 = conn_of(t.schedule(svc2, s.as_mut(), &tcp([3, 3, 3, 3], 2, 80), S));
     assert_ne!(t.get(id2).unwrap().daddr(), gone);
     assert_eq!(t.iter(S).filter(|c| c.template).count(), 2, "old template waits for its conn");
 }
@@ -154,8 +154,8 @@ fn one_packet_scheduling_keeps_nothing() {
     let mut s = sched::build("rr", SchedFlags(0), &svc.dests).unwrap();
     let mut t = table(8, &snap);
     let u = Tuple::new(Protocol::Udp, Addr::v4([9, 9, 9, 9]), 5000, VIP, 53);
-    assert_eq!(t.schedule(svc, s.as_mut(), &u, None, 0), Ok(Scheduled::OnePacket { dest: 0 }));
-    assert_eq!(t.schedule(svc, s.as_mut(), &u, None, 0), Ok(Scheduled::OnePacket { dest: 1 }));
+    assert_eq!(t.schedule(svc, s.as_mut(), &u, 0), Ok(Scheduled::OnePacket { dest: 0 }));
+    assert_eq!(t.schedule(svc, s.as_mut(), &u, 0), Ok(Scheduled::OnePacket { dest: 1 }));
     assert_eq!(t.len(), 0);
 }
 
@@ -166,13 +166,13 @@ fn schedule_refuses_when_full_or_no_dest() {
     let mut s = sched::build("wlc", SchedFlags(0), &svc.dests).unwrap();
     let mut t = table(2, &snap);
     for i in 0..2 {
-        conn_of(t.schedule(svc, s.as_mut(), &tcp([1, 1, 1, i], 1, 80), None, 0));
+        conn_of(t.schedule(svc, s.as_mut(), &tcp([1, 1, 1, i], 1, 80), 0));
     }
-    assert_eq!(t.schedule(svc, s.as_mut(), &tcp([1, 1, 1, 9], 1, 80), None, 0), Err(ScheduleError::Full));
+    assert_eq!(t.schedule(svc, s.as_mut(), &tcp([1, 1, 1, 9], 1, 80), 0), Err(ScheduleError::Full));
     assert_eq!(t.stats().refused_full, 1);
     let mut q = svc.clone();
     q.dests[0].weight = 0;
     let mut t = table(2, &snap);
-    assert_eq!(t.schedule(&q, s.as_mut(), &tcp([1, 1, 1, 1], 1, 80), None, 0), Err(ScheduleError::NoDest));
+    assert_eq!(t.schedule(&q, s.as_mut(), &tcp([1, 1, 1, 1], 1, 80), 0), Err(ScheduleError::NoDest));
     assert_eq!(t.stats().no_dest_available, 1);
 }

@@ -29,9 +29,9 @@ fn defs() -> Vec<ServiceDef> {
     let fnat = DestSpec { fwd: FwdMethod::FullNat, ..DestSpec::new(a("2001:db8::3"), 53) };
     let fw = ServiceSpec::new(ServiceKey::Fwmark { mark: u32::MAX, v6: true });
     vec![
-        ServiceDef { spec: web, dests: vec![masq, DestSpec::new(a("192.168.1.11"), 0)] },
-        ServiceDef { spec: dns, dests: vec![tun, fnat] },
-        ServiceDef { spec: fw, dests: vec![] },
+        ServiceDef { spec: web, dests: vec![masq, DestSpec::new(a("192.168.1.11"), 0)], laddrs: vec![] },
+        ServiceDef { spec: dns, dests: vec![tun, fnat], laddrs: vec![] },
+        ServiceDef { spec: fw, dests: vec![], laddrs: vec![] },
     ]
 }
 

@@ -30,7 +30,8 @@ pub(crate) struct Entry {
     pub ext: u32,
     /// Template: its timeout in seconds.
     pub tmo: u32,
-    _pad: u32,
+    /// FullNAT TCP: its [`super::xt::TcpExt`] record, else NIL.
+    pub xt: u32,
     pub timer: TimerNode,
 }
 
@@ -51,7 +52,7 @@ impl Entry {
         link: NIL,
         ext: NIL,
         tmo: 0,
-        _pad: 0,
+        xt: NIL,
         timer: TimerNode::new(),
     };
 

@@ -32,6 +32,8 @@ pub struct ConnInfo {
     pub active: bool,
     /// Templates: connections they control.
     pub n_control: u32,
+    /// FullNAT TCP: its sequence state (what an expiry's RSTs are built from).
+    pub tcp_ext: Option<super::xt::TcpExt>,
 }
 
 impl ConnInfo {
@@ -80,6 +82,7 @@ impl ConnTable {
             expires_ms,
             active: !template && !e.is(F_INACTIVE),
             n_control: if template { e.link } else { 0 },
+            tcp_ext: if e.xt == super::NIL { None } else { self.xts.get(e.xt).copied() },
         }
     }
 

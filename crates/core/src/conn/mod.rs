@@ -19,10 +19,12 @@
 
 mod entry;
 mod index;
+pub mod laddr;
 mod list;
 mod persist;
 pub mod tcp;
 mod types;
+pub mod xt;
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -33,7 +35,9 @@ use crate::service::{DestCounters, DestId, DestLoad, FwdMethod, Snapshot};
 use crate::timer::{Nodes, TimerNode, TimerWheel, NIL};
 use entry::{in_matches, in_tuple, out_matches, out_tuple, Entry, Pool6};
 use index::{FlowHasher, Index, KeyDir};
+use laddr::LocalPorts;
 use rvs_hint::{Backing, HugeSlice};
+use xt::{TcpExt, XtPool};
 
 pub use index::MAX_ENTRIES;
 pub use list::{ConnInfo, LIST_HEADER};
@@ -105,6 +109,12 @@ pub struct ConnTable {
     slab: Slab,
     /// Addresses of IPv6 connections.
     pool: Pool6,
+    /// FullNAT TCP connections' sequence state.
+    xts: XtPool,
+    /// FullNAT source ports of this worker.
+    ports: LocalPorts,
+    /// Where the next FullNAT connection starts trying the service's local addresses.
+    laddr_next: u32,
     free: u32,
     len: u32,
     templates: u32,
@@ -136,6 +146,9 @@ impl ConnTable {
         let mut t = ConnTable {
             slab: Slab(entries),
             pool: Pool6::new(cfg.effective_capacity_v6()),
+            xts: XtPool::new(cfg.effective_capacity_fullnat()),
+            ports: LocalPorts::new(0, cfg.workers, cfg.lports),
+            laddr_next: 0,
             free: 0,
             len: 0,
             templates: 0,
@@ -145,7 +158,12 @@ impl ConnTable {
             load: DestLoad::new(cfg.max_dests, cfg.workers),
             timeouts: Timeouts::default(),
             ticks: [0; tcp::TCP_STATES + 2],
-            cfg: ConnConfig { capacity: cap, capacity_v6: Some(cfg.effective_capacity_v6()), ..cfg },
+            cfg: ConnConfig {
+                capacity: cap,
+                capacity_v6: Some(cfg.effective_capacity_v6()),
+                capacity_fullnat: Some(cfg.effective_capacity_fullnat()),
+                ..cfg
+            },
             stats: ConnStats::default(),
             departed: Vec::with_capacity(DEPARTED),
         };
@@ -191,6 +209,7 @@ impl ConnTable {
     pub fn heap_bytes(&self) -> usize {
         self.slab.0.len() * ENTRY_BYTES
             + self.pool.heap_bytes()
+            + self.xts.heap_bytes()
             + self.index.heap_bytes()
             + self.wheel.heap_bytes()
             + self.load.len() * 24
@@ -221,9 +240,70 @@ impl ConnTable {
     pub fn load_reader(&self) -> DestLoadReader {
         self.load.reader()
     }
-    /// Takes a new configuration snapshot (dest availability, thresholds).
+    /// Takes a new configuration snapshot (dest availability, thresholds, FullNAT
+    /// local addresses).
     pub fn sync_snapshot(&mut self, snap: &Snapshot) {
         self.load.sync(snap);
+        self.ports.sync(snap);
+    }
+
+    /// This table is worker `core`'s: its FullNAT source ports are those whose low bits
+    /// are `core` ([`laddr::lport_owner`]). Call before the first snapshot.
+    pub fn set_lcore(&mut self, core: u8) {
+        self.ports = LocalPorts::new(core, self.cfg.workers, self.cfg.lports);
+    }
+
+    /// FullNAT source ports held, and how many each (local address, server group)
+    /// ring of this worker has.
+    pub fn local_ports(&self) -> (u32, usize) {
+        (self.ports.in_use(), self.ports.per_pool())
+    }
+
+    /// FullNAT TCP records held, and the most the pool holds.
+    pub fn fullnat_usage(&self) -> (usize, usize) {
+        (self.xts.in_use(), self.xts.capacity())
+    }
+
+    /// A FullNAT TCP connection's sequence state.
+    #[inline]
+    pub fn xt(&self, id: ConnId) -> Option<&TcpExt> {
+        let e = self.entry(id.0)?;
+        self.xts.get(e.xt).filter(|_| e.xt != NIL)
+    }
+
+    #[inline]
+    pub fn xt_mut(&mut self, id: ConnId) -> Option<&mut TcpExt> {
+        let e = self.slab.0.get(id.0 as usize).filter(|e| e.is(F_USED) && e.xt != NIL)?;
+        self.xts.get_mut(e.xt)
+    }
+
+    /// Give a new FullNAT TCP connection its record, flagged with what its service
+    /// delivers to the real server. Without one (pool exhausted) the connection is
+    /// removed and counted as refused.
+    fn attach_xt(&mut self, id: ConnId, svc: &crate::service::Service) -> bool {
+        let mut flags = 0;
+        if svc.toa {
+            flags |= xt::X_TOA;
+        }
+        match svc.proxy_protocol {
+            Some(crate::service::ProxyProtocol::V1) => flags |= xt::X_PP_V1,
+            Some(crate::service::ProxyProtocol::V2) => flags |= xt::X_PP_V2,
+            None => {}
+        }
+        match self.xts.alloc(TcpExt { flags, ..TcpExt::default() }) {
+            Some(i) => {
+                if let Some(e) = self.slab.0.get_mut(id.0 as usize) {
+                    e.xt = i;
+                }
+                true
+            }
+            None => {
+                self.remove(id);
+                self.stats.refused_full += 1;
+                self.stats.refused_fullnat += 1;
+                false
+            }
+        }
     }
 
     pub fn timeouts(&self) -> Timeouts {
@@ -375,9 +455,18 @@ impl ConnTable {
     }
 
     fn release(&mut self, idx: u32) {
+        if let Some(e) = self.slab.0.get(idx as usize).filter(|e| e.lport != 0 && !e.is(F_TEMPLATE)) {
+            if e.fwd == fwd_code(FwdMethod::FullNat) {
+                let a = entry::addrs(e, &self.pool);
+                self.ports.release(&a[3], &a[2], e.dport, e.lport);
+            }
+        }
         if let Some(e) = self.slab.0.get_mut(idx as usize) {
             if e.is(F_V6) {
                 self.pool.release(e.ext);
+            }
+            if e.xt != NIL {
+                self.xts.release(e.xt);
             }
             *e = Entry::EMPTY;
             e.timer.set_free_next(self.free);

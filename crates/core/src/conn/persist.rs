@@ -4,7 +4,7 @@
 use super::{ConnId, ConnTable, InsertError, NewConn, F_INDEXED, F_TEMPLATE, F_USED, NIL};
 use crate::addr::{Addr, Protocol, Tuple};
 use crate::sched::{DestView, Scheduler};
-use crate::service::{Dest, DestId, Service, ServiceKey};
+use crate::service::{Dest, DestId, FwdMethod, Service, ServiceKey};
 
 /// Outcome of scheduling a new flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +24,10 @@ pub enum ScheduleError {
     Full,
     /// The flow already has a connection.
     Exists(ConnId),
+    /// FullNAT to a service without local addresses.
+    NoLaddr,
+    /// FullNAT: no free source port on any of the service's local addresses.
+    LaddrExhausted,
 }
 
 /// IPPROTO_IP: fwmark templates (`<IPPROTO_IP, caddr, 0, fwmark, 0, daddr, 0>`).
@@ -87,16 +91,16 @@ impl ConnTable {
 
     /// Schedules the first packet `t` (client -> VIP) of a flow for service `svc` with this
     /// service's scheduler instance, honouring persistence and one-packet scheduling, and
-    /// inserts the connection. `local` is the FullNAT (laddr, lport) chosen by the caller.
+    /// inserts the connection; a FullNAT connection gets a local address and port from
+    /// this worker's pools.
     pub fn schedule(
         &mut self,
         svc: &Service,
         sched: &mut dyn Scheduler,
         t: &Tuple,
-        local: Option<(Addr, u16)>,
         now_ms: u64,
     ) -> Result<Scheduled, ScheduleError> {
-        self.schedule_hashed(svc, sched, t, None, local, now_ms)
+        self.schedule_hashed(svc, sched, t, None, now_ms)
     }
 
     /// [`ConnTable::schedule`] with `t`'s hash when the caller has it.
@@ -106,7 +110,6 @@ impl ConnTable {
         sched: &mut dyn Scheduler,
         t: &Tuple,
         hash: Option<u64>,
-        local: Option<(Addr, u16)>,
         now_ms: u64,
     ) -> Result<Scheduled, ScheduleError> {
         let proto = Protocol::from_number(t.proto).ok_or(ScheduleError::NoDest)?;
@@ -145,7 +148,8 @@ impl ConnTable {
             ServiceKey::Fwmark { .. } => 0,
         };
         let dport = if d.port != 0 && (tpl == NIL || t.dport == svc_port) { d.port } else { t.dport };
-        let (laddr, lport) = local.unwrap_or((Addr::UNSPECIFIED, 0));
+        let (laddr, lport) =
+            if d.fwd == FwdMethod::FullNat { self.local_port(svc, &d.addr, dport)? } else { (Addr::UNSPECIFIED, 0) };
         let nc = NewConn {
             proto,
             caddr: t.src,
@@ -159,10 +163,17 @@ impl ConnTable {
             dest: d.id,
             fwd: d.fwd,
         };
-        let id = self.insert_hashed(&nc, hash, now_ms).map_err(|e| match e {
+        let inserted = self.insert_hashed(&nc, hash, now_ms);
+        if inserted.is_err() && lport != 0 {
+            self.ports.release(&laddr, &d.addr, dport, lport);
+        }
+        let id = inserted.map_err(|e| match e {
             InsertError::Full => ScheduleError::Full,
             InsertError::Exists(id) => ScheduleError::Exists(id),
         })?;
+        if d.fwd == FwdMethod::FullNat && proto == Protocol::Tcp {
+            self.attach_xt(id, svc);
+        }
         if tpl != NIL {
             // ip_vs_control_add + ip_vs_conn_put(ct): count it, re-arm the template.
             if let Some(c) = self.slab.0.get_mut(id.0 as usize) {
@@ -179,6 +190,26 @@ impl ConnTable {
             self.wheel.arm(&mut self.slab, tpl, dl);
         }
         Ok(Scheduled::Conn(id))
+    }
+
+    /// A FullNAT source: the service's local addresses in turn from where the last
+    /// connection left off (DPVS tries each), the first with a free port towards the
+    /// real server.
+    fn local_port(&mut self, svc: &Service, daddr: &Addr, dport: u16) -> Result<(Addr, u16), ScheduleError> {
+        let n = svc.laddrs.len();
+        if n == 0 {
+            return Err(ScheduleError::NoLaddr);
+        }
+        for k in 0..n {
+            let i = (self.laddr_next as usize + k) % n;
+            let Some(l) = svc.laddrs.get(i) else { continue };
+            if let Some(p) = self.ports.alloc(l, daddr, dport) {
+                self.laddr_next = (i + 1) as u32;
+                return Ok((*l, p));
+            }
+        }
+        self.stats.laddr_exhausted += 1;
+        Err(ScheduleError::LaddrExhausted)
     }
 
     fn pick(

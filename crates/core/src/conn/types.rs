@@ -21,6 +21,12 @@ pub struct ConnConfig {
     /// IPv6 connections and templates this core can hold (`None`: half of `capacity`):
     /// their addresses take a second cache line each, from a pool of this size.
     pub capacity_v6: Option<u32>,
+    /// FullNAT TCP connections this core can hold (`None`: an eighth of `capacity`):
+    /// each takes a half line of sequence state from a pool of this size.
+    pub capacity_fullnat: Option<u32>,
+    /// FullNAT source ports, first and last (DPVS's 1025-65535); each worker owns
+    /// those whose low bits are its index.
+    pub lports: (u16, u16),
     /// sysctl expire_nodest_conn.
     pub expire_nodest_conn: bool,
     /// sysctl expire_quiescent_template.
@@ -43,6 +49,13 @@ impl ConnConfig {
         let cap = self.effective_capacity();
         self.capacity_v6.unwrap_or(cap.div_ceil(2)).min(cap)
     }
+
+    /// The FullNAT TCP pool the table is built with: `capacity_fullnat` (default an
+    /// eighth of the effective capacity), at most the effective capacity.
+    pub fn effective_capacity_fullnat(&self) -> u32 {
+        let cap = self.effective_capacity();
+        self.capacity_fullnat.unwrap_or(cap.div_ceil(8)).min(cap)
+    }
 }
 
 impl Default for ConnConfig {
@@ -50,6 +63,8 @@ impl Default for ConnConfig {
         ConnConfig {
             capacity: 1 << 20,
             capacity_v6: None,
+            capacity_fullnat: None,
+            lports: super::laddr::DEFAULT_LPORTS,
             max_dests: 4096,
             workers: 1,
             tick_shift: 4,
@@ -124,6 +139,10 @@ pub struct ConnStats {
     pub refused_full: u64,
     /// Of `refused_full`: the IPv6 address pool was exhausted (`capacity_v6`).
     pub refused_v6: u64,
+    /// Of `refused_full`: the FullNAT TCP pool was exhausted (`capacity_fullnat`).
+    pub refused_fullnat: u64,
+    /// New FullNAT connections refused: no free source port on any local address.
+    pub laddr_exhausted: u64,
     pub expired: u64,
     pub dropped_nodest: u64,
     pub expired_nodest: u64,

@@ -6,6 +6,8 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use arrayvec::ArrayVec;
+
 use wire::{ip_proto, tcp_flags, PacketBuf};
 
 use super::directory::Directory;
@@ -13,7 +15,7 @@ use super::flow::{Flow, Frag};
 use super::frag::{self, FragTable};
 use super::icmp;
 use super::trash::Trash;
-use super::xmit::{Ends, Xmit};
+use super::xmit::{Ends, Extra, Fx, Xmit};
 use crate::conn::{ConnConfig, ConnId, ConnRef, ConnTable, Dir, ScheduleError, Scheduled, TcpFlags, Verdict};
 use crate::l3::{Hop, IcmpError, Node};
 use crate::rss::{self, Rss};
@@ -76,7 +78,16 @@ pub struct Balancer {
     pub(super) fast_path: bool,
     /// Packets the fast path handled.
     pub(super) fast_packets: u64,
+    /// A frame the director sends before the packet just processed (FullNAT's PROXY
+    /// header in a segment of its own).
+    pub(super) extra: Option<Extra>,
+    /// RSTs for established FullNAT connections that expired, sent by the director
+    /// after the tick (bounded: beyond it connections expire silently).
+    pub(super) resets: ArrayVec<[super::reset::Reset; 2], RESETS>,
 }
+
+/// Expired FullNAT connections reset per tick.
+const RESETS: usize = 128;
 
 impl Balancer {
     /// `core` is this worker's index among the workers (its owner-directory partition).
@@ -104,7 +115,10 @@ impl Balancer {
             trash: Trash::default(),
             fast_path: true,
             fast_packets: 0,
+            extra: None,
+            resets: ArrayVec::new(),
         };
+        b.conns.set_lcore(core);
         b.scheds = SchedSet::new(&snap);
         b.conns.sync_snapshot(&snap);
         b.snap = snap;
@@ -228,6 +242,14 @@ impl Balancer {
             }
             return self.schedule(svc, pkt, f, Some(h), node, now);
         }
+        // A FullNAT reply to a local address: its port names the worker.
+        if self.snap.is_laddr(&t.dst) {
+            let owner = self.lport_owner(t.dport);
+            if owner != self.core && !redirected {
+                return Action::Redirect(owner);
+            }
+            return Action::Drop(if redirected { DropReason::RedirectMiss } else { DropReason::NoConn });
+        }
         // Else perhaps a NAT reply to a client whose connection another worker holds.
         if !redirected && !node.config().is_local_addr(t.dst) {
             if let Some(owner) = self.reply_owner(&t) {
@@ -244,6 +266,9 @@ impl Balancer {
     /// when it is not this one: the owner directory for the few connections that live away
     /// from their client's queue (persistence with a netmask), else the client's queue.
     fn reply_owner(&self, t: &crate::addr::Tuple) -> Option<u8> {
+        if self.snap.is_laddr(&t.dst) {
+            return Some(self.lport_owner(t.dport)).filter(|&o| o != self.core);
+        }
         if let Some(owner) = self.owners.owner(self.core, t) {
             return Some(owner);
         }
@@ -275,6 +300,21 @@ impl Balancer {
         self.client_home(t.src.masked(prefix))
     }
 
+    /// The worker owning FullNAT source port `lport`.
+    #[inline]
+    fn lport_owner(&self, lport: u16) -> u8 {
+        crate::conn::laddr::lport_owner(lport, self.conns.config().workers)
+    }
+
+    /// A new ISN towards the real server for a FullNAT connection from `lport` of `e`:
+    /// a keyed hash of the connection's server-side tuple plus a clock ticking every
+    /// 64 ns, as Linux's secure_tcp_seq, so a port reused towards the same server gets
+    /// a later ISN than its previous connection (the server's TIME_WAIT accepts it).
+    fn fnat_isn(&self, e: &Ends, proto: u8, now: u64) -> u32 {
+        let t = crate::addr::Tuple { proto, src: e.laddr, sport: e.lport, dst: e.rs, dport: e.rport };
+        (self.conns.hash(&t) as u32).wrapping_add((now as u32).wrapping_mul(15_625))
+    }
+
     /// The worker whose queue RSS delivers packets hashed on `client` to.
     #[inline]
     fn client_home(&self, client: crate::addr::Addr) -> u8 {
@@ -304,7 +344,7 @@ impl Balancer {
         let (Some(service), Some(sched)) = (self.snap.service(svc), self.scheds.get_mut(svc)) else {
             return Action::Drop(DropReason::NoDest);
         };
-        match self.conns.schedule_hashed(service, sched, &f.tuple(), hash, None, now) {
+        match self.conns.schedule_hashed(service, sched, &f.tuple(), hash, now) {
             Ok(Scheduled::Conn(id)) => {
                 if let Some(c) = self.conns.get(id) {
                     if let Some(d) = self.stats.dest(c.dest().0) {
@@ -336,12 +376,25 @@ impl Balancer {
                         c.inbytes.add(f.ip_len as u64);
                     }
                     let rport = if d.port == 0 { f.dport } else { d.port };
-                    let e = Ends { client: f.src, vip: f.dst, vport: f.dport, rs: d.addr, rport, dest: d.id.0 };
-                    let Some(x) = Xmit::of(d.fwd) else { return Action::Drop(DropReason::NoDest) };
+                    let e = Ends {
+                        client: f.src,
+                        cport: f.sport,
+                        vip: f.dst,
+                        vport: f.dport,
+                        rs: d.addr,
+                        rport,
+                        dest: d.id.0,
+                        laddr: crate::addr::Addr::UNSPECIFIED,
+                        lport: 0,
+                    };
+                    // One-packet scheduling keeps no connection to hold a local port.
+                    let Some(x) = Xmit::of(d.fwd).filter(|x| *x != Xmit::FullNat) else {
+                        return Action::Drop(DropReason::NoLaddr);
+                    };
                     if let Err(a) = Xmit::hop(pkt, f) {
                         return a;
                     }
-                    x.inbound(pkt, f, &e, node, &mut self.tun_ident)
+                    x.inbound(pkt, f, &e, node, &mut self.tun_ident, None)
                 }
                 None => Action::Drop(DropReason::NoDest),
             },
@@ -349,6 +402,8 @@ impl Balancer {
                 Action::IcmpError { err: IcmpError::PortUnreachable, reason: DropReason::NoDest }
             }
             Err(ScheduleError::Full) => Action::Drop(DropReason::ConnTableFull),
+            Err(ScheduleError::NoLaddr) => Action::Drop(DropReason::NoLaddr),
+            Err(ScheduleError::LaddrExhausted) => Action::Drop(DropReason::LaddrExhausted),
             Err(ScheduleError::Exists(id)) => self.established_in(id, pkt, f, node, now),
         }
     }
@@ -378,7 +433,15 @@ impl Balancer {
         if let Err(a) = Xmit::hop(pkt, f) {
             return a;
         }
-        let out = x.inbound(pkt, f, &e, node, &mut self.tun_ident);
+        let syn = f.tcp_flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
+        let isn = if x == Xmit::FullNat && syn { self.fnat_isn(&e, f.proto, now) } else { 0 };
+        let fx = (x == Xmit::FullNat).then(|| Fx {
+            xt: self.conns.xt_mut(id),
+            isn,
+            stats: &self.stats,
+            extra: &mut self.extra,
+        });
+        let out = x.inbound(pkt, f, &e, node, &mut self.tun_ident, fx);
         if f.frag == Frag::First && matches!(out, Action::Output(_) | Action::Via(_)) {
             self.remember_fragment(f, id, Dir::In, now);
         }
@@ -483,8 +546,8 @@ impl Balancer {
             return a;
         }
         match dir {
-            Dir::In => x.inbound(pkt, f, &e, node, &mut self.tun_ident),
-            Dir::Out => x.reply(pkt, f, &e),
+            Dir::In => x.inbound(pkt, f, &e, node, &mut self.tun_ident, None),
+            Dir::Out => x.reply(pkt, f, &e, None),
         }
     }
 
@@ -503,7 +566,7 @@ impl Balancer {
         if let Err(a) = Xmit::hop(pkt, f) {
             return a;
         }
-        let out = x.reply(pkt, f, &e);
+        let out = x.reply(pkt, f, &e, self.conns.xt_mut(id));
         if f.frag == Frag::First {
             self.remember_fragment(f, id, Dir::Out, now);
         }
@@ -545,7 +608,7 @@ impl Balancer {
             if let Err(a) = Xmit::hop(pkt, f) {
                 return a;
             }
-            return x.icmp_to_client(pkt, f, &q, &e);
+            return x.icmp_to_client(pkt, f, &q, &e, self.conns.xt(id));
         }
         // Another worker's connection: steered by the tuple it quotes, as its packets are.
         if !redirected {
@@ -558,9 +621,15 @@ impl Balancer {
 
     /// Timers: expire connections (bounded work) and publish table gauges.
     pub fn tick(&mut self, now: u64) {
-        self.conns.expire(now, EXPIRE_BUDGET, |_| {});
+        let resets = &mut self.resets;
+        self.conns.expire(now, EXPIRE_BUDGET, |c| {
+            if let Some(r) = super::reset::for_expired(c) {
+                let _ = resets.try_push(r);
+            }
+        });
         self.tend_directory(now);
         self.stats.conns.set(self.conns.len() as u64);
+        self.stats.laddr_ports_in_use.set(u64::from(self.conns.local_ports().0));
         for svc in self.snap.services() {
             for d in &svc.dests {
                 if let Some(s) = self.stats.dest(d.id.0) {
@@ -578,7 +647,16 @@ impl Balancer {
 
 /// A connection's transmitter (bound when it was scheduled) and the ends it joins.
 fn bound(c: ConnRef<'_>) -> (Option<Xmit>, Ends) {
-    let e =
-        Ends { client: c.caddr(), vip: c.vaddr(), vport: c.vport(), rs: c.daddr(), rport: c.dport(), dest: c.dest().0 };
+    let e = Ends {
+        client: c.caddr(),
+        cport: c.cport(),
+        vip: c.vaddr(),
+        vport: c.vport(),
+        rs: c.daddr(),
+        rport: c.dport(),
+        dest: c.dest().0,
+        laddr: c.laddr(),
+        lport: c.lport(),
+    };
     (Xmit::of(c.fwd()), e)
 }

@@ -7,6 +7,7 @@ mod fast;
 mod flow;
 mod frag;
 mod icmp;
+mod reset;
 mod trash;
 mod xmit;
 
@@ -23,7 +24,7 @@ use std::sync::Arc;
 use wire::PacketBuf;
 
 use crate::ctl::{ConnChunk, Publication, WorkerCtl};
-use crate::l3::{Io, Node};
+use crate::l3::{Io, L3Config, Node};
 use crate::service::Snapshot;
 
 /// Frames handled per stage: a DPDK burst.
@@ -47,11 +48,44 @@ pub struct Director<P> {
     pending: Option<Publication>,
     /// Listings being served, one chunk of the first per tick.
     listings: VecDeque<Listing>,
+    /// The network configuration as published; the node runs it with the services'
+    /// FullNAT local addresses added ([`with_laddrs`]).
+    net: Arc<L3Config>,
+}
+
+/// `net` with every FullNAT local address of `snap` answered (ARP, NDP, gratuitous ARP
+/// on gaining it) on the port whose subnet holds it, else the port routing to it: the
+/// real servers send their replies to it. The same `Arc` when there are none.
+pub fn with_laddrs(net: &Arc<L3Config>, snap: &Snapshot) -> Arc<L3Config> {
+    if snap.laddrs().next().is_none() {
+        return net.clone();
+    }
+    let mut cfg = L3Config::clone(net);
+    for a in snap.laddrs() {
+        let ip = a.to_ip();
+        let on_link = cfg.ports.iter().position(|p| match ip {
+            std::net::IpAddr::V4(v4) => p.addrs.iter().any(|c| c.contains(v4)),
+            std::net::IpAddr::V6(v6) => p.addrs6.iter().any(|c| c.contains(v6)),
+        });
+        let port = on_link.or_else(|| cfg.route(ip).map(|h| usize::from(h.port))).unwrap_or(0);
+        let Some(p) = cfg.ports.get_mut(port) else { continue };
+        match ip {
+            std::net::IpAddr::V4(v4) if !p.vips.contains(&v4) => p.vips.push(v4),
+            std::net::IpAddr::V6(v6) if !p.vips6.contains(&v6) => p.vips6.push(v6),
+            _ => {}
+        }
+    }
+    Arc::new(cfg)
 }
 
 impl<P: PacketBuf> Director<P> {
-    pub fn new(node: Node<P>, lb: Balancer) -> Self {
-        Director { node, lb, pending: None, listings: VecDeque::new() }
+    pub fn new(mut node: Node<P>, lb: Balancer) -> Self {
+        let net = node.config_arc().clone();
+        let run = with_laddrs(&net, lb.snapshot());
+        if !Arc::ptr_eq(&run, &net) {
+            node.set_config(run);
+        }
+        Director { node, lb, pending: None, listings: VecDeque::new(), net }
     }
 
     /// Handle one frame received on `port`; `redirected` when another core passed it
@@ -62,8 +96,29 @@ impl<P: PacketBuf> Director<P> {
         self.dispatch(port, pkt, a, now, io);
     }
 
+    /// Send the frame the balancer asked to go before the packet just processed, the
+    /// same way.
+    #[cold]
+    fn dispatch_extra(&mut self, port: u16, a: Action, now: u64, io: &mut impl Io<P>) {
+        let Some(x) = self.lb.extra.take() else { return };
+        let Some(mut p) = io.alloc() else { return io.count_drop(port, crate::stats::DropReason::NoMbuf) };
+        match (p.append(x.len), x.buf.get(..x.len)) {
+            (Some(d), Some(s)) => d.copy_from_slice(s),
+            _ => return io.drop(port, p, crate::stats::DropReason::NoMbuf),
+        }
+        self.dispatch_one(port, p, a, now, io);
+    }
+
     #[inline]
     fn dispatch(&mut self, port: u16, pkt: P, a: Action, now: u64, io: &mut impl Io<P>) {
+        if self.lb.extra.is_some() {
+            self.dispatch_extra(port, a, now, io);
+        }
+        self.dispatch_one(port, pkt, a, now, io);
+    }
+
+    #[inline]
+    fn dispatch_one(&mut self, port: u16, pkt: P, a: Action, now: u64, io: &mut impl Io<P>) {
         match a {
             Action::Pass => self.node.input(port, pkt, now, io),
             Action::Output(dst) => self.node.output(pkt, dst, now, io),
@@ -124,14 +179,30 @@ impl<P: PacketBuf> Director<P> {
     /// one bounded chunk of a connection listing.
     pub fn tick(&mut self, now: u64, io: &mut impl Io<P>) {
         if let Some(p) = self.pending.take() {
+            let same_laddrs = p.snap.laddrs().count() == self.lb.snapshot().laddrs().count()
+                && p.snap.laddrs().all(|a| self.lb.snapshot().is_laddr(a));
             self.lb.adopt(p.snap, p.scheds);
-            if !Arc::ptr_eq(&p.net, self.node.config_arc()) {
-                self.node.set_config(p.net);
+            if !Arc::ptr_eq(&p.net, &self.net) || !same_laddrs {
+                self.net = p.net;
+                self.node.set_config(with_laddrs(&self.net, self.lb.snapshot()));
             }
         }
         self.serve_listing(now);
         self.node.tick(now, io);
         self.lb.tick(now);
+        self.send_resets(now, io);
+    }
+
+    /// The RSTs of established FullNAT connections that expired this tick.
+    fn send_resets(&mut self, now: u64, io: &mut impl Io<P>) {
+        while let Some(pair) = self.lb.resets.pop() {
+            for r in &pair {
+                let Some(p) = io.alloc() else { return io.count_drop(0, crate::stats::DropReason::NoMbuf) };
+                if let Some(p) = reset::build(p, r) {
+                    self.node.output(p, r.dst.to_ip(), now, io);
+                }
+            }
+        }
     }
 
     fn serve_listing(&mut self, now: u64) {
@@ -150,6 +221,10 @@ impl<P: PacketBuf> Director<P> {
 
     pub fn set_snapshot(&mut self, snap: Arc<Snapshot>) {
         self.lb.set_snapshot(snap);
+        let run = with_laddrs(&self.net, self.lb.snapshot());
+        if !Arc::ptr_eq(&run, self.node.config_arc()) {
+            self.node.set_config(run);
+        }
     }
 
     /// Carry out a control-thread request (at a timer tick, never per packet).

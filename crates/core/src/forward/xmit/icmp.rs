@@ -94,3 +94,31 @@ pub(crate) fn translate(frame: &mut [u8], f: &Flow, q: &Quote, end: End, addr: A
     }
     l3[icmp_csum_at..icmp_csum_at + 2].copy_from_slice(&c.to_be_bytes());
 }
+
+/// Map the quoted TCP segment's sequence number with `map` (FullNAT: back into the
+/// client's numbering, which the client checks against its window), patching the quoted
+/// TCP checksum when quoted and the ICMP checksum (every word at an even offset).
+pub(crate) fn quoted_seq(frame: &mut [u8], f: &Flow, q: &Quote, map: impl Fn(u32) -> u32) {
+    if q.proto != ip_proto::TCP {
+        return;
+    }
+    let end_of_ip = (ETH_LEN + f.ip_len).min(frame.len());
+    let icmp_csum_at = ETH_LEN + f.l4 + 2;
+    let seq_at = q.at + q.l4 + 4;
+    let Some(b) = frame.get(seq_at..seq_at + 4).filter(|_| seq_at + 4 <= end_of_ip) else { return };
+    let old = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    let new = map(old);
+    frame[seq_at..seq_at + 4].copy_from_slice(&new.to_be_bytes());
+    let word = |b: &[u8], at: usize| b.get(at..at + 2).map(|w| u16::from_be_bytes([w[0], w[1]]));
+    let Some(mut c) = word(frame, icmp_csum_at) else { return };
+    c = checksum::update32(c, old, new);
+    let tcp_csum_at = q.at + q.l4 + 16;
+    if tcp_csum_at + 2 <= end_of_ip {
+        if let Some(t) = word(frame, tcp_csum_at) {
+            let n = checksum::update32(t, old, new);
+            frame[tcp_csum_at..tcp_csum_at + 2].copy_from_slice(&n.to_be_bytes());
+            c = checksum::update16(c, t, n);
+        }
+    }
+    frame[icmp_csum_at..icmp_csum_at + 2].copy_from_slice(&c.to_be_bytes());
+}

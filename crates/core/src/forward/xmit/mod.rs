@@ -3,9 +3,12 @@
 //! inbound rewrite, its reply rewrite and its ICMP-error translation, all here. A real
 //! server's next hop is the L3 node's cached [`Hop`], resolved once per destination.
 
+mod fnat;
 mod icmp;
 mod nat;
 mod tun;
+
+pub(crate) use fnat::{seq_to_client, Extra};
 
 pub(crate) use nat::{decrement_ttl, ttl_nat4};
 
@@ -15,8 +18,10 @@ use super::flow::Flow;
 use super::icmp::Quote;
 use super::Action;
 use crate::addr::Addr;
+use crate::conn::xt::TcpExt;
 use crate::l3::{Hop, IcmpError, Node};
 use crate::service::FwdMethod;
+use crate::stats::CoreStats;
 use crate::stats::DropReason;
 pub(crate) use nat::End;
 
@@ -29,28 +34,42 @@ pub(crate) enum Xmit {
     Dr,
     /// `-i`: IPIP or IPv6-in-IPv6 to the real server; replies bypass the director.
     Tun,
+    /// `--fullnat`: both ends rewritten, the client's side to a local address and port.
+    FullNat,
+}
+
+/// What a FullNAT packet brings besides its ends: the TCP connection's record, the ISN
+/// for a first SYN, the counters, and where a segment to send first goes.
+pub(crate) struct Fx<'a> {
+    pub xt: Option<&'a mut TcpExt>,
+    pub isn: u32,
+    pub stats: &'a CoreStats,
+    pub extra: &'a mut Option<Extra>,
 }
 
 /// The two ends a connection joins: the client's view (VIP) and the real server.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Ends {
     pub client: Addr,
+    pub cport: u16,
     pub vip: Addr,
     pub vport: u16,
     pub rs: Addr,
     pub rport: u16,
     /// The real server's id (its cached next hop).
     pub dest: u32,
+    /// FullNAT: the local address and port the real server sees.
+    pub laddr: Addr,
+    pub lport: u16,
 }
 
 impl Xmit {
-    /// `None` for a method not built yet (FullNAT).
     pub fn of(fwd: FwdMethod) -> Option<Xmit> {
         match fwd {
             FwdMethod::Masq => Some(Xmit::Nat),
             FwdMethod::Route => Some(Xmit::Dr),
             FwdMethod::Tunnel => Some(Xmit::Tun),
-            FwdMethod::FullNat => None,
+            FwdMethod::FullNat => Some(Xmit::FullNat),
         }
     }
 
@@ -79,15 +98,30 @@ impl Xmit {
         Ok(hop)
     }
 
-    /// Client → real server (ip_vs_nat_xmit, ip_vs_dr_xmit, ip_vs_tunnel_xmit), TTL
-    /// already handled.
-    pub fn inbound<P: PacketBuf>(self, pkt: &mut P, f: &Flow, e: &Ends, node: &mut Node<P>, ident: &mut u16) -> Action {
+    /// Client → real server (ip_vs_nat_xmit, ip_vs_dr_xmit, ip_vs_tunnel_xmit, DPVS's
+    /// fnat_in_handler), TTL already handled. `fx`: a FullNAT connection's extras.
+    pub fn inbound<P: PacketBuf>(
+        self,
+        pkt: &mut P,
+        f: &Flow,
+        e: &Ends,
+        node: &mut Node<P>,
+        ident: &mut u16,
+        fx: Option<Fx<'_>>,
+    ) -> Action {
         let hop = match self.bound(e, node) {
             Ok(h) => h,
             Err(a) => return a,
         };
         match self {
             Xmit::Nat => nat::nat(pkt.data_mut(), f, End::Dst, e.rs, e.rport),
+            Xmit::FullNat => match fx {
+                Some(fx) => *fx.extra = fnat::inbound(pkt, f, e, fx.xt, fx.isn, usize::from(hop.mtu), fx.stats),
+                None => {
+                    nat::nat(pkt.data_mut(), f, End::Src, e.laddr, e.lport);
+                    nat::nat(pkt.data_mut(), f, End::Dst, e.rs, e.rport);
+                }
+            },
             Xmit::Dr => {}
             Xmit::Tun => {
                 if let Err(a) = tun::encapsulate(pkt, f, e.rs, &hop, ident) {
@@ -98,12 +132,17 @@ impl Xmit {
         Action::Via(hop)
     }
 
-    /// Real server → client (NAT's handle_response): the source becomes the VIP again.
-    /// DR and TUN replies never pass the director.
-    pub fn reply<P: PacketBuf>(self, pkt: &mut P, f: &Flow, e: &Ends) -> Action {
+    /// Real server → client (NAT's handle_response, FullNAT's out handler): the source
+    /// becomes the VIP again (and for FullNAT the destination the client). DR and TUN
+    /// replies never pass the director.
+    pub fn reply<P: PacketBuf>(self, pkt: &mut P, f: &Flow, e: &Ends, xt: Option<&mut TcpExt>) -> Action {
         match self {
             Xmit::Nat => {
                 nat::nat(pkt.data_mut(), f, End::Src, e.vip, e.vport);
+                Action::Output(e.client.to_ip())
+            }
+            Xmit::FullNat => {
+                fnat::reply(pkt, f, e, xt);
                 Action::Output(e.client.to_ip())
             }
             Xmit::Dr | Xmit::Tun => Action::Drop(DropReason::NoConn),
@@ -131,14 +170,40 @@ impl Xmit {
                 icmp::translate(pkt.data_mut(), f, q, End::Src, e.rs, e.rport, e.rs);
                 Action::Via(hop)
             }
-            Xmit::Dr | Xmit::Tun => self.inbound(pkt, f, e, node, ident),
+            // The quote was our reply VIP → client: now RS → LADDR, sent to the real
+            // server from the local address.
+            Xmit::FullNat => {
+                let hop = match self.bound(e, node) {
+                    Ok(h) => h,
+                    Err(a) => return a,
+                };
+                icmp::translate(pkt.data_mut(), f, q, End::Src, e.rs, e.rport, e.rs);
+                icmp::translate(pkt.data_mut(), f, q, End::Dst, e.laddr, e.lport, e.laddr);
+                Action::Via(hop)
+            }
+            Xmit::Dr | Xmit::Tun => self.inbound(pkt, f, e, node, ident, None),
         }
     }
 
     /// An ICMP error quoting our NAT'ed packet (from the real server, or a router before
     /// it): the client must see it about the VIP, from the VIP (ip_vs_out_icmp).
-    pub fn icmp_to_client<P: PacketBuf>(self, pkt: &mut P, f: &Flow, q: &Quote, e: &Ends) -> Action {
+    /// For FullNAT the quote LADDR → RS becomes client → VIP, its TCP sequence number
+    /// back in the client's numbering, and the error goes to the client.
+    pub fn icmp_to_client<P: PacketBuf>(
+        self,
+        pkt: &mut P,
+        f: &Flow,
+        q: &Quote,
+        e: &Ends,
+        xt: Option<&TcpExt>,
+    ) -> Action {
         icmp::translate(pkt.data_mut(), f, q, End::Dst, e.vip, e.vport, e.vip);
+        if self == Xmit::FullNat {
+            icmp::translate(pkt.data_mut(), f, q, End::Src, e.client, e.cport, e.client);
+            if let Some(x) = xt {
+                icmp::quoted_seq(pkt.data_mut(), f, q, |s| fnat::seq_to_client(x, s));
+            }
+        }
         Action::Output(e.client.to_ip())
     }
 }

@@ -1,0 +1,337 @@
+//! FullNAT (DPVS's FNAT, Alibaba LVS's FULLNAT): both ends rewritten. Client →
+//! VIP:vport becomes LADDR:lport → RS:rport; the reply RS → LADDR:lport becomes
+//! VIP:vport → client. For TCP, as DPVS (`ip_vs_proto_tcp.c`): a new ISN towards the
+//! real server and its offset applied for the connection's life (seq client → RS, ack
+//! and SACK edges RS → client); the client's timestamps option NOPed on the SYN, since
+//! many clients share one local address and their clocks would break the real server's
+//! PAWS (DPVS's choice, kept); client-supplied TOA options stripped; TOA inserted on the
+//! segments that complete the handshake with the SYN-ACK's MSS lowered by its length;
+//! or a PROXY protocol header before the first data byte, on every transmission of that
+//! segment, the offset grown by its length after it.
+
+use std::net::{IpAddr, SocketAddr};
+
+use wire::proxy_proto::{ProxyHeaderRepr, ProxyVersion};
+use wire::tcp_option_kind as kind;
+use wire::toa::{insert_toa, strip_toa, ToaInsert, ToaRepr};
+use wire::{checksum, ip_proto, tcp_flags, PacketBuf, TcpPacket};
+
+use super::super::flow::{Flow, Frag, ETH_LEN};
+use super::nat::{nat, End};
+use super::Ends;
+use crate::conn::xt::{TcpExt, X_PP_ACKED, X_PP_SENT, X_PP_V1, X_PP_V2, X_RS_SYNACK, X_SEEN_BOTH, X_TOA};
+use crate::stats::CoreStats;
+
+/// The longest PROXY header (v1 for IPv6 is at most 104 bytes; v2's is 52).
+pub(crate) const PP_MAX: usize = 108;
+
+/// A frame to send before the packet just processed: the PROXY header as a segment of
+/// its own when the first data segment has no room for it.
+pub(crate) struct Extra {
+    pub buf: [u8; 256],
+    pub len: usize,
+}
+
+#[inline]
+fn before(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
+/// The client's address as its real server must learn it.
+fn client_sock(e: &Ends) -> SocketAddr {
+    SocketAddr::new(e.client.to_ip(), e.cport)
+}
+
+/// The PROXY header of connection `e` (`len` bytes of `out`).
+fn pp_header(e: &Ends, v2: bool, out: &mut [u8; PP_MAX]) -> usize {
+    let version = if v2 { ProxyVersion::V2 } else { ProxyVersion::V1 };
+    let repr = ProxyHeaderRepr::tcp(version, client_sock(e), SocketAddr::new(e.vip.to_ip(), e.vport));
+    repr.emit(out).unwrap_or(0)
+}
+
+/// A real server's sequence number, as the client numbers it (`a` in the real server's
+/// space): the ISN offset, and the PROXY header's bytes, which the client never sent.
+#[inline]
+fn to_client(x: &TcpExt, a: u32) -> u32 {
+    let d = x.delta;
+    if x.pp_len == 0 || x.has(X_PP_ACKED) {
+        return a.wrapping_sub(d).wrapping_sub(u32::from(x.pp_len));
+    }
+    let start = x.pp_seq.wrapping_add(d);
+    let end = start.wrapping_add(u32::from(x.pp_len));
+    if !before(a, end) {
+        a.wrapping_sub(d).wrapping_sub(u32::from(x.pp_len))
+    } else if before(start, a) {
+        // Inside the header: none of the client's data is covered yet.
+        x.pp_seq
+    } else {
+        a.wrapping_sub(d)
+    }
+}
+
+/// Update the IP length fields for an IP packet now `ip_len` bytes long.
+fn set_ip_len(frame: &mut [u8], v6: bool, ip_len: usize) {
+    if v6 {
+        if let Some(w) = frame.get_mut(ETH_LEN + 4..ETH_LEN + 6) {
+            w.copy_from_slice(&((ip_len - 40) as u16).to_be_bytes());
+        }
+        return;
+    }
+    let Some(ip) = frame.get_mut(ETH_LEN..ETH_LEN + 20) else { return };
+    let old = u16::from_be_bytes([ip[2], ip[3]]);
+    let c = checksum::update16(u16::from_be_bytes([ip[10], ip[11]]), old, ip_len as u16);
+    ip[2..4].copy_from_slice(&(ip_len as u16).to_be_bytes());
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+}
+
+/// Recompute the TCP checksum of the segment in `frame` from its IP header's addresses.
+fn fill_tcp(frame: &mut [u8], f: &Flow, ip_len: usize) {
+    let (src, dst) = match (f.v6, frame.get(ETH_LEN..ETH_LEN + 40)) {
+        (true, Some(h)) => {
+            let s: [u8; 16] = h[8..24].try_into().unwrap_or_default();
+            let d: [u8; 16] = h[24..40].try_into().unwrap_or_default();
+            (IpAddr::from(s), IpAddr::from(d))
+        }
+        (false, _) => match frame.get(ETH_LEN + 12..ETH_LEN + 20) {
+            Some(h) => (IpAddr::from([h[0], h[1], h[2], h[3]]), IpAddr::from([h[4], h[5], h[6], h[7]])),
+            None => return,
+        },
+        _ => return,
+    };
+    let Some(seg) = frame.get_mut(ETH_LEN + f.l4..ETH_LEN + ip_len) else { return };
+    let Ok(mut t) = TcpPacket::new_checked(seg) else { return };
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => t.fill_checksum(&s, &d),
+        (IpAddr::V6(s), IpAddr::V6(d)) => t.fill_checksum(&s, &d),
+        _ => {}
+    }
+}
+
+/// NOP out a timestamps option (checksum patched).
+fn nop_timestamps<T: AsRef<[u8]> + AsMut<[u8]>>(t: &mut TcpPacket<T>) {
+    if let Some((at, _)) = t.find_option(kind::TIMESTAMPS) {
+        let _ = t.patch_bytes(at, &[kind::NOP; 10]);
+    }
+}
+
+/// Map each SACK block edge (RS → client) into the client's numbering.
+fn sack_to_client<T: AsRef<[u8]> + AsMut<[u8]>>(t: &mut TcpPacket<T>, x: &TcpExt) {
+    let Some((at, _)) = t.find_option(kind::SACK) else { return };
+    // `at` counts from the segment's start; the options from byte 20.
+    let rel = at.saturating_sub(20);
+    let len = t.options().get(rel + 1).map_or(0, |l| usize::from(*l));
+    let mut edge = at + 2;
+    while edge + 4 <= at + len {
+        let o = edge - 20;
+        let Some(b) = t.options().get(o..o + 4) else { return };
+        let old = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        let _ = t.patch_bytes(edge, &to_client(x, old).to_be_bytes());
+        edge += 4;
+    }
+}
+
+/// FullNAT's rewrite of a client → real server packet (TTL already handled). TCP
+/// connections bring their record `x`; `isn` is the new ISN should this be the
+/// connection's first SYN; `mtu` the real server's path MTU. `Some(extra)` when a
+/// segment must go out before this one.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn inbound<P: PacketBuf>(
+    pkt: &mut P,
+    f: &Flow,
+    e: &Ends,
+    x: Option<&mut TcpExt>,
+    isn: u32,
+    mtu: usize,
+    stats: &CoreStats,
+) -> Option<Extra> {
+    let mut ip_len = f.ip_len;
+    let mut full_csum = false;
+    let mut apart = None;
+    if let (Some(x), ip_proto::TCP, true) = (x, f.proto, f.frag != Frag::Later) {
+        // Ethernet padding goes before the segment may grow.
+        let pad = pkt.len().saturating_sub(ETH_LEN + ip_len);
+        if pad > 0 && !pkt.trim(pad) {
+            return None;
+        }
+        (ip_len, full_csum, apart) = tcp_in(pkt, f, e, x, isn, mtu, stats);
+    }
+    let data = pkt.data_mut();
+    nat(data, f, End::Src, e.laddr, e.lport);
+    nat(data, f, End::Dst, e.rs, e.rport);
+    if ip_len != f.ip_len {
+        set_ip_len(data, f.v6, ip_len);
+    }
+    if full_csum {
+        fill_tcp(data, f, ip_len);
+    }
+    let (h, n) = apart?;
+    standalone(data, f, h.get(..n)?)
+}
+
+/// The TCP part of [`inbound`]: returns the IP length after it, whether the TCP
+/// checksum must be recomputed, and a PROXY segment to send first.
+/// A PROXY header to send in a segment of its own.
+type Apart = Option<([u8; PP_MAX], usize)>;
+
+fn tcp_in<P: PacketBuf>(
+    pkt: &mut P,
+    f: &Flow,
+    e: &Ends,
+    x: &mut TcpExt,
+    isn: u32,
+    mtu: usize,
+    stats: &CoreStats,
+) -> (usize, bool, Apart) {
+    let at = ETH_LEN + f.l4;
+    let mut ip_len = f.ip_len;
+    let Some(seg) = pkt.data_mut().get_mut(at..ETH_LEN + ip_len) else { return (ip_len, false, None) };
+    let Ok(mut t) = TcpPacket::new_checked(seg) else { return (ip_len, false, None) };
+    let (seq, ack, fl) = (t.seq_number(), t.ack_number(), t.flags());
+    if fl & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN {
+        strip_toa(&mut t);
+        nop_timestamps(&mut t);
+        if x.c_nxt == 0 && x.delta == 0 {
+            x.delta = isn.wrapping_sub(seq);
+            x.pp_seq = seq.wrapping_add(1);
+            if x.flags & (X_PP_V1 | X_PP_V2) != 0 {
+                let mut h = [0u8; PP_MAX];
+                x.pp_len = pp_header(e, x.has(X_PP_V2), &mut h) as u8;
+            }
+        }
+        let s = seq.wrapping_add(x.delta);
+        t.rewrite_seq_number(s);
+        x.c_nxt = s.wrapping_add(1);
+        return (ip_len, false, None);
+    }
+    let mut full = false;
+    // TOA on the segments that complete the handshake (DPVS: ack == RS ISN + 1).
+    if x.has(X_RS_SYNACK) && fl & (tcp_flags::SYN | tcp_flags::RST) == 0 && ack == x.rs_isn1 {
+        if x.has(X_TOA) {
+            let toa = ToaRepr { client: client_sock(e) };
+            match insert_toa(pkt, at, ip_len - f.l4, &toa, mtu.saturating_sub(f.l4)) {
+                Ok(ToaInsert::Inserted { seg_len, .. }) => ip_len = f.l4 + seg_len,
+                Ok(ToaInsert::NoRoom) | Err(_) => stats.toa_no_room.inc(),
+            }
+        } else if let Some(seg) = pkt.data_mut().get_mut(at..ETH_LEN + ip_len) {
+            if let Ok(mut t) = TcpPacket::new_checked(seg) {
+                strip_toa(&mut t);
+            }
+        }
+    }
+    let (hl, payload) = match pkt.data().get(at..ETH_LEN + ip_len).map(TcpPacket::new_checked) {
+        Some(Ok(t)) => (t.header_len(), ip_len - f.l4 - t.header_len()),
+        _ => return (ip_len, full, None),
+    };
+    let pp = usize::from(x.pp_len);
+    let mut extra = None;
+    // Where this segment's first byte goes in the real server's numbering.
+    let mut d = x.delta;
+    if pp > 0 && (x.has(X_PP_ACKED) || before(x.pp_seq, seq)) {
+        d = d.wrapping_add(pp as u32);
+    } else if pp > 0 && seq == x.pp_seq && payload > 0 && fl & tcp_flags::RST == 0 {
+        let mut h = [0u8; PP_MAX];
+        let n = pp_header(e, x.has(X_PP_V2), &mut h);
+        x.flags |= X_PP_SENT;
+        if ip_len + n <= mtu && pkt.append(n).is_some() {
+            let data = pkt.data_mut();
+            let body = at + hl;
+            data.copy_within(body..ETH_LEN + ip_len, body + n);
+            if let (Some(dst), Some(src)) = (data.get_mut(body..body + n), h.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            ip_len += n;
+            full = true;
+        } else {
+            // No room: the header goes first in a segment of its own.
+            extra = Some((h, n));
+            d = d.wrapping_add(pp as u32);
+        }
+    }
+    let Some(seg) = pkt.data_mut().get_mut(at..ETH_LEN + ip_len) else { return (ip_len, full, extra) };
+    let Ok(mut t) = TcpPacket::new_checked(seg) else { return (ip_len, full, extra) };
+    let s = seq.wrapping_add(d);
+    t.rewrite_seq_number(s);
+    let fin = u32::from(fl & tcp_flags::FIN != 0);
+    let end = s.wrapping_add((ip_len - f.l4 - t.header_len()) as u32 + fin);
+    if before(x.c_nxt, end) {
+        x.c_nxt = end;
+    }
+    (ip_len, full, extra)
+}
+
+/// A segment of its own carrying the PROXY header `pp`, sent before the rewritten
+/// packet in `frame`: its headers, its sequence number less the header's length, ACK and
+/// PSH only (DPVS's standalone PROXY segment).
+fn standalone(frame: &[u8], f: &Flow, pp: &[u8]) -> Option<Extra> {
+    let at = ETH_LEN + f.l4;
+    let hl = TcpPacket::new_checked(frame.get(at..)?).ok()?.header_len();
+    let body = at + hl;
+    let mut x = Extra { buf: [0; 256], len: body + pp.len() };
+    x.buf.get_mut(..body)?.copy_from_slice(frame.get(..body)?);
+    x.buf.get_mut(body..x.len)?.copy_from_slice(pp);
+    let ip_len = x.len - ETH_LEN;
+    let out = x.buf.get_mut(..x.len)?;
+    let mut t = TcpPacket::new_checked(out.get_mut(at..)?).ok()?;
+    let s = t.seq_number().wrapping_sub(pp.len() as u32);
+    t.set_seq_number(s);
+    t.set_flags(tcp_flags::ACK | tcp_flags::PSH);
+    if f.v6 {
+        set_ip_len(out, true, ip_len);
+    } else {
+        let ip = out.get_mut(ETH_LEN..at)?;
+        ip.get_mut(2..4)?.copy_from_slice(&(ip_len as u16).to_be_bytes());
+        ip.get_mut(10..12)?.fill(0);
+        let c = !checksum::data(ip);
+        ip.get_mut(10..12)?.copy_from_slice(&c.to_be_bytes());
+    }
+    fill_tcp(out, f, ip_len);
+    Some(x)
+}
+
+/// FullNAT's rewrite of a real server → client packet (TTL already handled).
+pub(crate) fn reply<P: PacketBuf>(pkt: &mut P, f: &Flow, e: &Ends, x: Option<&mut TcpExt>) {
+    if let (Some(x), ip_proto::TCP, true) = (x, f.proto, f.frag != Frag::Later) {
+        let at = ETH_LEN + f.l4;
+        if let Some(Ok(mut t)) = pkt.data_mut().get_mut(at..ETH_LEN + f.ip_len).map(TcpPacket::new_checked) {
+            let (seq, fl) = (t.seq_number(), t.flags());
+            if fl & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK {
+                x.rs_isn1 = seq.wrapping_add(1);
+                x.flags |= X_RS_SYNACK;
+                if x.has(X_TOA) {
+                    let room = if f.v6 { 20 } else { 8 };
+                    if let Some((_, wire::TcpOption::MaxSegmentSize(m))) = t.find_option(kind::MSS) {
+                        t.clamp_mss(m.saturating_sub(room));
+                    }
+                }
+            }
+            if fl & tcp_flags::ACK != 0 {
+                let a = t.ack_number();
+                if x.pp_len > 0 && x.has(X_PP_SENT) && !x.has(X_PP_ACKED) {
+                    let end = x.pp_seq.wrapping_add(x.delta).wrapping_add(u32::from(x.pp_len));
+                    if !before(a, end) {
+                        x.flags |= X_PP_ACKED;
+                    }
+                }
+                t.rewrite_ack_number(to_client(x, a));
+                sack_to_client(&mut t, x);
+            }
+            let syn = u32::from(fl & tcp_flags::SYN != 0);
+            let fin = u32::from(fl & tcp_flags::FIN != 0);
+            let len = (f.ip_len - f.l4 - t.header_len()) as u32;
+            let end = seq.wrapping_add(len + syn + fin);
+            if x.r_nxt == 0 || before(x.r_nxt, end) {
+                x.r_nxt = end;
+            }
+            x.flags |= X_SEEN_BOTH;
+        }
+    }
+    let data = pkt.data_mut();
+    nat(data, f, End::Src, e.vip, e.vport);
+    nat(data, f, End::Dst, e.client, e.cport);
+}
+
+/// A client → real server sequence number (`a`, the real server's numbering) as the
+/// client numbers it: an ICMP error's quote, an expiry's RST.
+pub(crate) fn seq_to_client(x: &TcpExt, a: u32) -> u32 {
+    to_client(x, a)
+}
