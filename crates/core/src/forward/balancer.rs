@@ -84,6 +84,8 @@ pub struct Balancer {
     /// RSTs for established FullNAT connections that expired, sent by the director
     /// after the tick (bounded: beyond it connections expire silently).
     pub(super) resets: ArrayVec<[super::reset::Reset; 2], RESETS>,
+    /// A fixed FullNAT ISN instead of the keyed, clocked one (fixtures only).
+    fixed_isn: Option<u32>,
 }
 
 /// Expired FullNAT connections reset per tick.
@@ -117,6 +119,7 @@ impl Balancer {
             fast_packets: 0,
             extra: None,
             resets: ArrayVec::new(),
+            fixed_isn: None,
         };
         b.conns.set_lcore(core);
         b.scheds = SchedSet::new(&snap);
@@ -135,6 +138,12 @@ impl Balancer {
     /// Turn the IPv4 fast path off (`false`) or on: tests check both paths agree.
     pub fn set_fast_path(&mut self, on: bool) {
         self.fast_path = on;
+    }
+
+    /// Give every new FullNAT connection this ISN towards its real server (`None`: the
+    /// keyed hash and clock), so fixtures can be compared byte for byte.
+    pub fn set_fixed_isn(&mut self, isn: Option<u32>) {
+        self.fixed_isn = isn;
     }
 
     /// Packets the IPv4 fast path handled.
@@ -311,6 +320,9 @@ impl Balancer {
     /// 64 ns, as Linux's secure_tcp_seq, so a port reused towards the same server gets
     /// a later ISN than its previous connection (the server's TIME_WAIT accepts it).
     fn fnat_isn(&self, e: &Ends, proto: u8, now: u64) -> u32 {
+        if let Some(isn) = self.fixed_isn {
+            return isn;
+        }
         let t = crate::addr::Tuple { proto, src: e.laddr, sport: e.lport, dst: e.rs, dport: e.rport };
         (self.conns.hash(&t) as u32).wrapping_add((now as u32).wrapping_mul(15_625))
     }
