@@ -426,6 +426,8 @@ fn conn_config(cfg: &Config) -> ConnConfig {
     ConnConfig {
         capacity: cfg.workers.conn_capacity,
         capacity_v6: cfg.workers.conn_capacity_v6,
+        capacity_fullnat: cfg.workers.conn_capacity_fullnat,
+        lports: cfg.workers.fullnat_ports,
         max_dests: MAX_DESTS,
         workers: cfg.workers.lcores.len() as u32,
         ..ConnConfig::default()

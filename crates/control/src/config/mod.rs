@@ -151,6 +151,10 @@ pub struct WorkersConfig {
     pub conn_capacity: u32,
     /// IPv6 connections (and templates) of that capacity (`None`: half).
     pub conn_capacity_v6: Option<u32>,
+    /// FullNAT TCP connections of that capacity (`None`: an eighth).
+    pub conn_capacity_fullnat: Option<u32>,
+    /// FullNAT source ports, first and last (`fullnat_ports = "1025-65535"`).
+    pub fullnat_ports: (u16, u16),
     /// Neighbour (ARP) entries.
     pub neigh_capacity: u32,
     /// Packets held per unresolved neighbour while ARP resolves.
@@ -173,6 +177,8 @@ impl Default for WorkersConfig {
             mbuf_cache: DEFAULT_MBUF_CACHE,
             conn_capacity: DEFAULT_CONN_CAPACITY,
             conn_capacity_v6: None,
+            conn_capacity_fullnat: None,
+            fullnat_ports: rvs_core::conn::laddr::DEFAULT_LPORTS,
             neigh_capacity: DEFAULT_NEIGH_CAPACITY,
             neigh_queue: DEFAULT_NEIGH_QUEUE,
             neigh_reachable_secs: DEFAULT_NEIGH_REACHABLE_SECS,

@@ -79,6 +79,10 @@ pub(super) struct RawWorkers {
     #[serde(default)]
     pub conn_capacity_v6: Option<S<u32>>,
     #[serde(default)]
+    pub conn_capacity_fullnat: Option<S<u32>>,
+    #[serde(default)]
+    pub fullnat_ports: Option<S<String>>,
+    #[serde(default)]
     pub neigh_capacity: Option<S<u32>>,
     #[serde(default)]
     pub neigh_queue: Option<S<u32>>,

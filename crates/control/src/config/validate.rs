@@ -448,6 +448,16 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo, ports: &[PortCo
             Some(_) => Some(ranged(src, &w.conn_capacity_v6, key("conn_capacity_v6"), 0, 0, MAX_ENTRIES)?),
             None => None,
         },
+        // FullNAT TCP connections take half a line of sequence state; unset: an eighth.
+        conn_capacity_fullnat: match &w.conn_capacity_fullnat {
+            Some(_) => Some(ranged(src, &w.conn_capacity_fullnat, key("conn_capacity_fullnat"), 0, 0, MAX_ENTRIES)?),
+            None => None,
+        },
+        fullnat_ports: match &w.fullnat_ports {
+            None => d.fullnat_ports,
+            Some(s) => port_range(s.get_ref())
+                .ok_or_else(|| src.error(s.span(), key("fullnat_ports"), format!("{:?} is not FIRST-LAST with 1 <= FIRST <= LAST <= 65535", s.get_ref())))?,
+        },
         // Next hops, not clients: on-link real servers (at most 4096) and gateways.
         neigh_capacity: ranged(src, &w.neigh_capacity, key("neigh_capacity"), d.neigh_capacity, 1, MAX_NEIGH)?,
         neigh_queue: ranged(src, &w.neigh_queue, key("neigh_queue"), d.neigh_queue, 0, 1024)?,
@@ -585,4 +595,11 @@ fn control(
         out.vrrp = *v.get_ref();
     }
     Ok(out)
+}
+
+/// `FIRST-LAST`, a port range (FullNAT source ports).
+fn port_range(s: &str) -> Option<(u16, u16)> {
+    let (a, b) = s.split_once('-')?;
+    let (a, b) = (a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?);
+    (a >= 1 && a <= b).then_some((a, b))
 }
