@@ -69,8 +69,8 @@ fn demo_toml_services() {
     assert_eq!(
         c.services,
         vec![
-            ServiceDecl { spec, dests: vec![dest(11), dest(12)] },
-            ServiceDecl { spec: spec6, dests: vec![dest6("2001:db8:3::11"), dest6("2001:db8:3::12")] }
+            ServiceDecl { spec, dests: vec![dest(11), dest(12)], laddrs: vec![] },
+            ServiceDecl { spec: spec6, dests: vec![dest6("2001:db8:3::11"), dest6("2001:db8:3::12")], laddrs: vec![] }
         ]
     );
     let live = services::build(&c.services, 16).unwrap();
@@ -219,7 +219,7 @@ fn toml_and_rvsadm_build_equal_services() {
     let mut from_rvsadm: Vec<ServiceDecl> = Vec::new();
     for l in lines {
         match parse(&l.split_whitespace().map(String::from).collect::<Vec<_>>()).unwrap() {
-            Command::AddService(spec, _) => from_rvsadm.push(ServiceDecl { spec, dests: vec![] }),
+            Command::AddService(spec, _) => from_rvsadm.push(ServiceDecl { spec, dests: vec![], laddrs: vec![] }),
             Command::AddServer { service, dest, .. } => {
                 let s = from_rvsadm.iter_mut().find(|s| s.spec.key == service).unwrap();
                 s.dests.push(dest);
