@@ -94,8 +94,8 @@ fn pci_example_services_uncommented() {
         .map(|l| l + "\n")
         .collect();
     let c = config::parse(&format!("{head}{body}"), Path::new("p.toml")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.services.len(), 2);
-    let (dr, tun) = (&c.services[0], &c.services[1]);
+    assert_eq!(c.services.len(), 3);
+    let (dr, tun, fnat) = (&c.services[0], &c.services[1], &c.services[2]);
     assert_eq!(dr.spec.persistence, Some(Persistence { timeout_s: 600, prefix: 24 }));
     assert_eq!(
         dr.dests.iter().map(|d| (d.port, d.fwd, d.weight)).collect::<Vec<_>>(),
@@ -105,6 +105,9 @@ fn pci_example_services_uncommented() {
     assert_eq!(tun.spec.flags, SchedFlags(SchedFlags::FLAG1 | SchedFlags::FLAG2));
     assert!(tun.spec.one_packet);
     assert!(tun.dests.iter().all(|d| d.fwd == FwdMethod::Tunnel && d.port == 53));
+    assert_eq!(fnat.laddrs, [v4(198, 51, 100, 200), v4(198, 51, 100, 201)]);
+    assert!(fnat.spec.toa);
+    assert_eq!((fnat.dests[0].fwd, fnat.dests[0].port), (FwdMethod::FullNat, 8080));
 }
 
 #[test]
@@ -330,11 +333,6 @@ fn real_server_errors() {
         &rs("address = \"[2001:db8::2]:80\"\n"),
         "t.toml:28: service[0].real_server[1].address: ",
         "address family mismatch",
-    );
-    check(
-        &rs("address = \"10.0.3.12\"\nmethod = \"fullnat\"\n"),
-        "t.toml:29: service[0].real_server[1].method: ",
-        "not supported yet",
     );
     check(
         &rs("address = \"10.0.3.12\"\nmethod = \"teleport\"\n"),
