@@ -7,17 +7,19 @@
 //! unless the file declares their key, which hands them to the file. A real server that stays
 //! keeps its [`DestId`](rvs_core::service::DestId): connections refer to
 //! their real server by id, and a new id would orphan them as if the server
-//! had been deleted.
+//! had been deleted. FullNAT local addresses are reconciled the same way: those that
+//! stay are not touched (their connections keep their source ports).
 
 use std::fmt;
 
+use rvs_core::addr::Addr;
 use rvs_core::sched;
 use rvs_core::service::{Config, ConfigError, Dest, DestSpec, FwdMethod, Origin, Service, ServiceKey, ServiceSpec};
 
 pub use crate::config::ServiceDecl;
 
-/// What [`apply`] changed. Real servers of added or deleted services count
-/// as added or deleted.
+/// What [`apply`] changed. Real servers and local addresses of added or deleted
+/// services count as added or deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Changes {
     pub services_added: usize,
@@ -26,6 +28,8 @@ pub struct Changes {
     pub dests_added: usize,
     pub dests_edited: usize,
     pub dests_deleted: usize,
+    pub laddrs_added: usize,
+    pub laddrs_deleted: usize,
 }
 
 impl Changes {
@@ -46,7 +50,12 @@ impl fmt::Display for Changes {
             self.dests_added,
             self.dests_edited,
             self.dests_deleted
-        )
+        )?;
+        // Only FullNAT configurations have any: other reload lines stay as they were.
+        if self.laddrs_added + self.laddrs_deleted > 0 {
+            write!(f, "; local addresses: {} added, {} deleted", self.laddrs_added, self.laddrs_deleted)?;
+        }
+        Ok(())
     }
 }
 
@@ -108,6 +117,8 @@ fn same_service(s: &Service, spec: &ServiceSpec) -> bool {
         && s.flags == spec.flags
         && s.persistence == spec.persistence
         && s.one_packet == spec.one_packet
+        && s.proxy_protocol == spec.proxy_protocol
+        && s.toa == spec.toa
 }
 
 fn same_dest(d: &Dest, x: &DestSpec) -> bool {
@@ -121,17 +132,18 @@ fn find<'a>(c: &'a Config, key: &ServiceKey) -> Option<&'a Service> {
 /// Edit `c` in place (callers work on a copy).
 fn reconcile(c: &mut Config, desired: &[ServiceDecl]) -> Result<Changes, BuildError> {
     let mut ch = Changes::default();
-    let gone: Vec<(ServiceKey, usize)> = c
+    let gone: Vec<(ServiceKey, usize, usize)> = c
         .services()
         .iter()
         .filter(|s| c.origin(&s.key) == Origin::File && !desired.iter().any(|d| d.spec.key == s.key))
-        .map(|s| (s.key, s.dests.len()))
+        .map(|s| (s.key, s.dests.len(), s.laddrs.len()))
         .collect();
-    for (key, n) in gone {
+    for (key, n, l) in gone {
         // The key was just listed, so this cannot fail; report it anyway.
         c.del_service(&key).map_err(|error| BuildError { service: 0, real_server: None, error })?;
         ch.services_deleted += 1;
         ch.dests_deleted += n;
+        ch.laddrs_deleted += l;
     }
     for (i, d) in desired.iter().enumerate() {
         let key = d.spec.key;
@@ -182,6 +194,22 @@ fn reconcile(c: &mut Config, desired: &[ServiceDecl]) -> Result<Changes, BuildEr
                 Some(_) => {}
             }
         }
+        laddrs(c, &key, &d.laddrs, &mut ch).map_err(at(None))?;
     }
     Ok(ch)
+}
+
+/// The service's local addresses become `want`: those gone deleted, new ones appended,
+/// the rest left in place.
+fn laddrs(c: &mut Config, key: &ServiceKey, want: &[Addr], ch: &mut Changes) -> Result<(), ConfigError> {
+    let have = find(c, key).map(|s| s.laddrs.clone()).unwrap_or_default();
+    for a in have.iter().filter(|a| !want.contains(a)) {
+        c.del_laddr(key, *a)?;
+        ch.laddrs_deleted += 1;
+    }
+    for a in want.iter().filter(|a| !have.contains(a)) {
+        c.add_laddr(key, *a)?;
+        ch.laddrs_added += 1;
+    }
+    Ok(())
 }

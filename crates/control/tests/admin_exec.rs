@@ -123,11 +123,95 @@ fn bad_input_gets_ipvsadms_message_and_changes_nothing() {
 fn extensions_not_built_yet_say_so_and_change_nothing() {
     let d = director();
     d.ok("-A -t 10.0.0.1:80 -s rr");
-    let r = d.run("-a -t 10.0.0.1:80 -r 192.168.1.10:80 --fullnat");
-    assert_eq!((r.code, r.stderr.as_str()), (2, "--fullnat: not supported yet\n"));
-    let r = d.run("-E -t 10.0.0.1:80 -s rr --synproxy");
-    assert_eq!((r.code, r.stderr.as_str()), (2, "--synproxy: not supported yet\n"));
+    for (line, want) in [
+        ("-E -t 10.0.0.1:80 -s rr --synproxy", "--synproxy: not supported yet\n"),
+        ("-E -t 10.0.0.1:80 -s rr -p --pe sip", "--pe: not supported yet\n"),
+        ("-a -t 10.0.0.1:80 -r 192.168.1.10:80 -i --tun-type gre", "--tun-type gre: not supported yet\n"),
+        ("--start-daemon master", "--start-daemon/--stop-daemon: not supported yet\n"),
+    ] {
+        let r = d.run(line);
+        assert_eq!((r.code, r.stderr.as_str()), (2, want), "{line}");
+    }
     assert_eq!(d.ok("-S -n"), "-A -t 10.0.0.1:80 -s rr\n");
+}
+
+const FNAT_SAVE: &str = "-A -t 10.0.0.1:80 -s rr --proxy-protocol v2
+-a -t 10.0.0.1:80 -r 192.168.1.10:8080 --fullnat -w 1
+--add-laddr -t 10.0.0.1:80 -z 10.0.3.201
+--add-laddr -t 10.0.0.1:80 -z 10.0.3.200
+-A -t [2001:db8::1]:443 -s wlc --toa
+-a -t [2001:db8::1]:443 -r [2001:db8:3::10]:443 --fullnat -w 3
+--add-laddr -t [2001:db8::1]:443 -z 2001:db8:3::200
+";
+
+#[test]
+fn fullnat_services_local_addresses_toa_and_proxy_protocol() {
+    let d = director();
+    d.ok("-A -t 10.0.0.1:80 -s rr --proxy-protocol v2");
+    d.ok("-a -t 10.0.0.1:80 -r 192.168.1.10:8080 --fullnat");
+    d.ok("--add-laddr -t 10.0.0.1:80 -z 10.0.3.201");
+    d.ok("--add-laddr -t 10.0.0.1:80 -z 10.0.3.200");
+    d.ok("-A -t [2001:db8::1]:443 --toa");
+    d.ok("-a -t [2001:db8::1]:443 -r [2001:db8:3::10]:443 --fullnat -w 3");
+    d.ok("--add-laddr -t [2001:db8::1]:443 -z 2001:db8:3::200");
+    let snap = d.live.snapshot();
+    let s = &snap.services()[0];
+    assert_eq!(s.laddrs.len(), 2, "published to the workers");
+    assert_eq!(s.proxy_protocol, Some(rvs_core::service::ProxyProtocol::V2));
+    assert!(snap.services()[1].toa);
+    let listed = d.ok("-L -n");
+    assert_eq!(
+        listed,
+        "IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  10.0.0.1:80 rr proxy-protocol v2
+  -> 192.168.1.10:8080            FullNat 1      0          0         
+TCP  [2001:db8::1]:443 wlc toa
+  -> [2001:db8:3::10]:443         FullNat 3      0          0         
+"
+    );
+    assert_eq!(
+        d.ok("--get-laddr -t 10.0.0.1:80"),
+        "Prot LocalAddress:Port\n  -> LocalAddress\nTCP  10.0.0.1:80\n  -> 10.0.3.200\n  -> 10.0.3.201\n"
+    );
+    assert_eq!(d.ok("-S -n"), FNAT_SAVE);
+
+    // Refusals, in the words of DPVS's libipvs, changing nothing.
+    for (line, want) in [
+        ("--add-laddr -t 10.0.0.1:80 -z 10.0.3.200", "Local address already exists\n"),
+        ("--del-laddr -t 10.0.0.1:80 -z 10.0.3.9", "No such local address\n"),
+        ("--add-laddr -t 10.0.0.9:80 -z 10.0.3.200", "Service not defined\n"),
+        ("--add-laddr -t 10.0.0.1:80 -z 2001:db8:3::200", "address family mismatch\n"),
+        (
+            "-A -u 10.0.0.1:53 --toa",
+            "--toa and --proxy-protocol are for TCP services (PROXY protocol over UDP is not supported yet)\n",
+        ),
+    ] {
+        let r = d.run(line);
+        assert_eq!((r.code, r.stderr.as_str()), (255, want), "{line}");
+    }
+    assert_eq!(d.run("--get-laddr -t 10.0.0.9:80").code, 1);
+    assert_eq!(d.ok("-S -n"), FNAT_SAVE);
+
+    // -E without --proxy-protocol turns it off, as ipvsadm -E resets what it is not given.
+    d.ok("-E -t 10.0.0.1:80 -s rr");
+    assert_eq!(d.live.snapshot().services()[0].proxy_protocol, None);
+    d.ok("--del-laddr -t 10.0.0.1:80 -z 10.0.3.201");
+    assert_eq!(d.live.snapshot().services()[0].laddrs.len(), 1);
+
+    // Save, clear, restore: the same table.
+    d.ok("-C");
+    assert_eq!(d.restore(FNAT_SAVE), Response::default());
+    assert_eq!(d.ok("-S -n"), FNAT_SAVE);
+    assert_eq!(d.ok("-L -n"), listed);
+    // A bad --add-laddr line rejects the whole restore.
+    d.ok("-C");
+    let r = d.restore(
+        "-A -t 10.0.0.1:80 -s rr\n--add-laddr -t 10.0.0.1:80 -z 10.0.3.200\n--add-laddr -t 10.0.0.1:80 -z 10.0.3.200\n",
+    );
+    assert_eq!((r.code, r.stderr.as_str()), (255, "line 3: Local address already exists\n"));
+    assert_eq!(d.ok("-S -n"), "");
 }
 
 const NO_SCTP: &str = "SCTP services are not supported: rvs has no SCTP forwarding";

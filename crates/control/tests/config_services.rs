@@ -69,8 +69,8 @@ fn demo_toml_services() {
     assert_eq!(
         c.services,
         vec![
-            ServiceDecl { spec, dests: vec![dest(11), dest(12)] },
-            ServiceDecl { spec: spec6, dests: vec![dest6("2001:db8:3::11"), dest6("2001:db8:3::12")] }
+            ServiceDecl { spec, dests: vec![dest(11), dest(12)], laddrs: vec![] },
+            ServiceDecl { spec: spec6, dests: vec![dest6("2001:db8:3::11"), dest6("2001:db8:3::12")], laddrs: vec![] }
         ]
     );
     let live = services::build(&c.services, 16).unwrap();
@@ -94,8 +94,8 @@ fn pci_example_services_uncommented() {
         .map(|l| l + "\n")
         .collect();
     let c = config::parse(&format!("{head}{body}"), Path::new("p.toml")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.services.len(), 2);
-    let (dr, tun) = (&c.services[0], &c.services[1]);
+    assert_eq!(c.services.len(), 3);
+    let (dr, tun, fnat) = (&c.services[0], &c.services[1], &c.services[2]);
     assert_eq!(dr.spec.persistence, Some(Persistence { timeout_s: 600, prefix: 24 }));
     assert_eq!(
         dr.dests.iter().map(|d| (d.port, d.fwd, d.weight)).collect::<Vec<_>>(),
@@ -105,6 +105,9 @@ fn pci_example_services_uncommented() {
     assert_eq!(tun.spec.flags, SchedFlags(SchedFlags::FLAG1 | SchedFlags::FLAG2));
     assert!(tun.spec.one_packet);
     assert!(tun.dests.iter().all(|d| d.fwd == FwdMethod::Tunnel && d.port == 53));
+    assert_eq!(fnat.laddrs, [v4(198, 51, 100, 200), v4(198, 51, 100, 201)]);
+    assert!(fnat.spec.toa);
+    assert_eq!((fnat.dests[0].fwd, fnat.dests[0].port), (FwdMethod::FullNat, 8080));
 }
 
 #[test]
@@ -219,7 +222,7 @@ fn toml_and_rvsadm_build_equal_services() {
     let mut from_rvsadm: Vec<ServiceDecl> = Vec::new();
     for l in lines {
         match parse(&l.split_whitespace().map(String::from).collect::<Vec<_>>()).unwrap() {
-            Command::AddService(spec, _) => from_rvsadm.push(ServiceDecl { spec, dests: vec![] }),
+            Command::AddService(spec, _) => from_rvsadm.push(ServiceDecl { spec, dests: vec![], laddrs: vec![] }),
             Command::AddServer { service, dest, .. } => {
                 let s = from_rvsadm.iter_mut().find(|s| s.spec.key == service).unwrap();
                 s.dests.push(dest);
@@ -330,11 +333,6 @@ fn real_server_errors() {
         &rs("address = \"[2001:db8::2]:80\"\n"),
         "t.toml:28: service[0].real_server[1].address: ",
         "address family mismatch",
-    );
-    check(
-        &rs("address = \"10.0.3.12\"\nmethod = \"fullnat\"\n"),
-        "t.toml:29: service[0].real_server[1].method: ",
-        "not supported yet",
     );
     check(
         &rs("address = \"10.0.3.12\"\nmethod = \"teleport\"\n"),

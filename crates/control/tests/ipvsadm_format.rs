@@ -324,6 +324,7 @@ fn ipvsadm_format_connections_ipv6_and_pe() {
         virt: sock("[2001:db8::1]:80"),
         dest: sock("10.1.0.1:80"),
         pe: None,
+        local: None,
     });
     let plain = format::list_conn(&c, false);
     assert!(plain.ends_with("SCTP 100:00 ESTABLISHED [2001:db8::5]:4000 [2001:db8::1]:80   10.1.0.1:80\n"), "{plain}");
@@ -341,6 +342,37 @@ fn ipvsadm_format_connections_ipv6_and_pe() {
         Some("TCP 14:58  ESTABLISHED 203.0.113.5:51000  10.0.0.1:80        192.168.1.10:80  sip                abc")
     );
     assert_eq!(lines.next(), Some("UDP 04:59  UDP         198.51.100.7:3311  10.0.0.1:53        192.168.1.20:53"));
+}
+
+/// rvs extension: a `local` column between `virtual` and `destination` once a FullNAT
+/// connection is listed (DPVS's `-lnc` has one there); other rows show `-`.
+#[test]
+fn connections_listing_has_a_local_column_only_with_fullnat_rows() {
+    let mut c = example_conns();
+    c.push(ConnEntry {
+        proto: Protocol::Tcp,
+        expire_secs: 90,
+        state: "SYN_RECV".into(),
+        client: sock("203.0.113.9:40000"),
+        virt: sock("10.0.0.1:443"),
+        dest: sock("192.168.1.30:443"),
+        pe: None,
+        local: Some(sock("10.0.3.200:1030")),
+    });
+    assert_eq!(
+        format::list_conn(&c, false),
+        "IPVS connection entries
+pro expire state       source             virtual            local              destination
+TCP 14:58  ESTABLISHED 203.0.113.5:51000  10.0.0.1:80        -                  192.168.1.10:80
+UDP 04:59  UDP         198.51.100.7:3311  10.0.0.1:53        -                  192.168.1.20:53
+TCP 01:30  SYN_RECV    203.0.113.9:40000  10.0.0.1:443       10.0.3.200:1030    192.168.1.30:443
+"
+    );
+    let pc = format::list_conn(&c, true);
+    assert!(pc.contains("\npro expire state       source             virtual            local              destination        pe name          pe_data\n"), "{pc}");
+    // Without a FullNAT row, ipvsadm's exact columns.
+    assert_eq!(format::list_conn(&c[..2], false), format::list_conn(&example_conns(), false));
+    assert!(!format::list_conn(&c[..2], true).contains("local"));
 }
 
 #[test]
@@ -379,8 +411,10 @@ fn ipvsadm_format_daemon_and_laddrs() {
 
 #[test]
 fn ipvsadm_format_extension_flags_and_ipv6_text() {
-    let mut se = service(ServiceSpec::new(tcp("10.0.0.1", 80)), vec![]);
-    se.ext = ServiceExt { synproxy: true, proxy_protocol: Some(ProxyProtocol::V2), toa: true, ..ServiceExt::default() };
+    let mut spec = ServiceSpec::new(tcp("10.0.0.1", 80));
+    (spec.proxy_protocol, spec.toa) = (Some(ProxyProtocol::V2), true);
+    let mut se = service(spec, vec![]);
+    se.ext = ServiceExt { synproxy: true, ..ServiceExt::default() };
     let l = Listing { services: vec![se], ..Listing::default() };
     assert!(
         format::list_all(&l, &ListFormat::default()).contains("TCP  10.0.0.1:80 wlc synproxy proxy-protocol v2 toa\n")

@@ -195,10 +195,13 @@ fn ipvsadm_sync_daemon() {
 
 #[test]
 fn ipvsadm_rvs_extensions_parse() {
-    let (_, s) = svc_ext("-A -t 10.0.0.1:80 --synproxy --proxy-protocol v2 --toa");
-    assert!(s.synproxy && s.toa);
+    let (s, ext) = svc_ext("-A -t 10.0.0.1:80 --synproxy --proxy-protocol v2 --toa");
+    assert!(ext.synproxy && s.toa);
     assert_eq!(s.proxy_protocol, Some(ProxyProtocol::V2));
-    assert_eq!(svc_ext("-E -t 10.0.0.1:80 --proxy-protocol=v1").1.proxy_protocol, Some(ProxyProtocol::V1));
+    assert_eq!(svc("-E -t 10.0.0.1:80 --proxy-protocol=v1").proxy_protocol, Some(ProxyProtocol::V1));
+    // -E resets what it is not given: no --toa, no PROXY protocol.
+    let plain = svc("-E -t 10.0.0.1:80");
+    assert_eq!((plain.toa, plain.proxy_protocol), (false, None));
     assert_eq!(
         p("--add-laddr -t 10.0.0.1:80 -z 10.0.0.100"),
         Command::AddLaddr { service: tcp("10.0.0.1", 80), laddr: ip("10.0.0.100") }
@@ -211,7 +214,7 @@ fn ipvsadm_rvs_extensions_parse() {
 }
 
 #[test]
-fn ipvsadm_unsupported_extensions_are_visible_to_the_daemon() {
+fn ipvsadm_extensions_are_visible_to_the_daemon() {
     assert_eq!(
         p("-A -t 10.0.0.1:80 -p --pe sip --synproxy --proxy-protocol v1 --toa").features(),
         vec![Feature::PersistenceEngine, Feature::Synproxy, Feature::ProxyProtocol, Feature::Toa]
@@ -222,7 +225,13 @@ fn ipvsadm_unsupported_extensions_are_visible_to_the_daemon() {
     assert_eq!(p("--start-daemon master").features(), vec![Feature::SyncDaemon]);
     assert!(p("-A -t 10.0.0.1:80").features().is_empty());
     assert!(p("-a -t 10.0.0.1:80 -r 10.1.1.1 -m").features().is_empty());
-    assert_eq!(Feature::Toa.not_supported_message(), "--toa: not supported yet");
+    assert_eq!(Feature::Synproxy.not_supported_message(), "--synproxy: not supported yet");
+    for f in [Feature::FullNat, Feature::ProxyProtocol, Feature::Toa, Feature::LocalAddress] {
+        assert!(Feature::BUILT.contains(&f), "{f:?}");
+    }
+    for f in [Feature::Synproxy, Feature::PersistenceEngine, Feature::TunnelGue, Feature::SyncDaemon] {
+        assert!(!Feature::BUILT.contains(&f), "{f:?}");
+    }
 }
 
 #[test]

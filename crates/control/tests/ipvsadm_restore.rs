@@ -58,9 +58,10 @@ fn rich_table() -> Listing {
     let mut ipip = dest("2001:db8::9", 0, FwdMethod::Tunnel, 1, 0, 0);
     ipip.tunnel.tun_type = TunnelType::Ipip;
     l.services.push(service(v6, vec![ipip]));
-    let fnat = ServiceSpec::new(ServiceKey::Proto { proto: Protocol::Sctp, addr: a("2001:db8::80"), port: 9 });
+    let mut fnat = ServiceSpec::new(ServiceKey::Proto { proto: Protocol::Sctp, addr: a("2001:db8::80"), port: 9 });
+    (fnat.proxy_protocol, fnat.toa) = (Some(ProxyProtocol::V1), true);
     let mut fe = service(fnat, vec![dest("2001:db8::81", 90, FwdMethod::FullNat, 2, 0, 0)]);
-    fe.ext = ServiceExt { synproxy: true, proxy_protocol: Some(ProxyProtocol::V1), toa: true, ..ServiceExt::default() };
+    fe.ext = ServiceExt { synproxy: true, ..ServiceExt::default() };
     fe.laddrs = vec![ip("2001:db8::100"), ip("2001:db8::101")];
     l.services.push(fe);
     l

@@ -146,7 +146,7 @@ fn seed_services_are_the_expected_service_defs() {
         let mut spec = ServiceSpec::new(ServiceKey::Proto { proto: Protocol::Tcp, addr: v4("10.0.2.100"), port: 80 });
         spec.scheduler = sched.into();
         let rs = |a: &str| DestSpec { fwd, ..DestSpec::new(v4(a), 80) };
-        ServiceDef { spec, dests: vec![rs("10.0.3.11"), rs("10.0.3.12")] }
+        ServiceDef { spec, dests: vec![rs("10.0.3.11"), rs("10.0.3.12")], laddrs: vec![] }
     };
     let nat = svc("rr", FwdMethod::Masq);
     for name in ["seed000.conf", "seed000_retry.conf"] {

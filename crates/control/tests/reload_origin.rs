@@ -19,7 +19,7 @@ fn file() -> Vec<ServiceDecl> {
     let mut spec = ServiceSpec::new(tcp(80));
     spec.scheduler = "rr".into();
     let rs = |last| DestSpec { fwd: FwdMethod::Masq, ..DestSpec::new(Addr::from(Ipv4Addr::new(10, 0, 3, last)), 80) };
-    vec![ServiceDecl { spec, dests: vec![rs(11), rs(12)] }]
+    vec![ServiceDecl { spec, dests: vec![rs(11), rs(12)], laddrs: vec![] }]
 }
 
 /// rvsd's start: the file's services, then `--restore RULES`.

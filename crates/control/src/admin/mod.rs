@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rvs_core::addr::{Addr, Protocol};
 use rvs_core::conn::ConnInfo;
-use rvs_core::service::{self as core, ConfigError, DestId};
+use rvs_core::service::{self as core, ConfigError, DestId, FwdMethod};
 use rvs_core::stats::CoreStats;
 use serde::{Deserialize, Serialize};
 
@@ -212,7 +212,7 @@ impl Admin {
                 ext: ipv::ServiceExt::default(),
                 dests,
                 stats: stats(total, state.rates.rates(&RateKey::Service(svc.key))),
-                laddrs: Vec::new(),
+                laddrs: svc.laddrs.iter().map(|a| a.to_ip()).collect(),
             });
         }
         Listing { version: ipv::IPVS_VERSION.to_string(), table_size: self.table_size, services }
@@ -243,6 +243,10 @@ impl Admin {
             Command::Version => Response::out(format!("{}\n", ipv::version_line())),
             Command::List(spec) => self.list(&spec),
             Command::Save { .. } => Response::out(format::save(&self.listing())),
+            Command::GetLaddr { service } => match format::list_laddrs(&self.listing(), &service) {
+                Ok(s) => Response::out(s),
+                Err(e) => Response::err(e.message, e.exit_code),
+            },
             Command::Restore => self.restore(req.stdin.as_deref().unwrap_or("")),
             Command::Zero(key) => self.zero(key.as_ref()),
             Command::SetTimeouts(t) => {
@@ -329,15 +333,18 @@ fn apply(c: &mut core::Config, cmd: &Command) -> Result<(), String> {
         Command::AddServer { service, dest, .. } => c.add_dest(service, dest).map(|_| ()).map_err(dest_err),
         Command::EditServer { service, dest, .. } => c.edit_dest(service, dest).map_err(dest_err),
         Command::DeleteServer { service, addr, port } => c.del_dest(service, *addr, *port).map_err(dest_err),
+        // DPVS's libipvs words a missing service as for real servers: "Service not defined".
+        Command::AddLaddr { service, laddr } => c.add_laddr(service, Addr::from(*laddr)).map_err(dest_err),
+        Command::DelLaddr { service, laddr } => c.del_laddr(service, Addr::from(*laddr)).map_err(dest_err),
         other => Err(format!("{other:?}: not a configuration command")),
     }
 }
 
 /// What rvs cannot do for a command: a service it cannot forward (SCTP, fwmark), or an
-/// extension not built yet. rvs schedules one-packet UDP already (`-o`).
+/// extension not built yet (`--synproxy`, `--pe`, GUE/GRE, the sync daemon).
 fn supported(cmd: &Command) -> Result<(), UsageError> {
     cmd.check_forwardable()?;
-    match cmd.features().into_iter().find(|f| *f != Feature::OnePacketScheduling) {
+    match cmd.features().into_iter().find(|f| !Feature::BUILT.contains(f)) {
         Some(f) => Err(UsageError { message: format!("{}\n", f.not_supported_message()), exit_code: 2 }),
         None => Ok(()),
     }
@@ -363,5 +370,45 @@ fn conn_entry(c: &ConnInfo) -> Option<ConnEntry> {
         virt: sock(c.vaddr, c.vport),
         dest: sock(c.daddr, c.dport),
         pe: None,
+        local: (c.fwd == FwdMethod::FullNat).then(|| sock(c.laddr, c.lport)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rvs_core::conn::ConnId;
+
+    fn info(fwd: FwdMethod) -> ConnInfo {
+        let a = |s: &str| Addr::from(s.parse::<std::net::IpAddr>().unwrap());
+        ConnInfo {
+            id: ConnId(1),
+            proto: 6,
+            template: false,
+            state: "ESTABLISHED",
+            caddr: a("203.0.113.5"),
+            cport: 51000,
+            vaddr: a("10.0.2.100"),
+            vport: 80,
+            daddr: a("10.0.3.11"),
+            dport: 80,
+            laddr: a("10.0.3.200"),
+            lport: 1025,
+            dest: DestId(0),
+            fwd,
+            expires_ms: 61_500,
+            active: true,
+            n_control: 0,
+        }
+    }
+
+    #[test]
+    fn a_fullnat_connection_carries_its_local_address_others_none() {
+        let e = conn_entry(&info(FwdMethod::FullNat)).unwrap();
+        assert_eq!(e.local, Some("10.0.3.200:1025".parse().unwrap()));
+        assert_eq!(e.expire_secs, 61);
+        for fwd in [FwdMethod::Masq, FwdMethod::Route, FwdMethod::Tunnel] {
+            assert_eq!(conn_entry(&info(fwd)).unwrap().local, None, "{fwd:?}");
+        }
+    }
 }

@@ -15,8 +15,8 @@ use std::ops::Range;
 use rvs_core::addr::{fmt_addr_port, Addr, Protocol};
 use rvs_core::sched;
 use rvs_core::service::{
-    ipv4_mask_prefix, ConfigError as SvcError, DestSpec, FwdMethod, Persistence, SchedFlags, ServiceKey, ServiceSpec,
-    DEFAULT_PERSISTENCE_TIMEOUT,
+    ipv4_mask_prefix, ConfigError as SvcError, DestSpec, FwdMethod, Persistence, ProxyProtocol, SchedFlags, ServiceKey,
+    ServiceSpec, DEFAULT_PERSISTENCE_TIMEOUT,
 };
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde::Deserialize;
@@ -52,6 +52,13 @@ pub(super) struct RawService {
     pub flags: Option<S<String>>,
     #[serde(default)]
     pub ops: Option<S<bool>>,
+    /// FullNAT local addresses (`--add-laddr`).
+    #[serde(default)]
+    pub laddrs: Option<S<Vec<S<String>>>>,
+    #[serde(default)]
+    pub proxy_protocol: Option<S<String>>,
+    #[serde(default)]
+    pub toa: Option<S<bool>>,
     #[serde(default)]
     pub real_server: Vec<S<RawRealServer>>,
 }
@@ -138,6 +145,8 @@ struct Spans {
     netmask: Option<Range<usize>>,
     flags: Option<Range<usize>>,
     ops: Option<Range<usize>>,
+    toa: Option<Range<usize>>,
+    proxy_protocol: Option<Range<usize>>,
     dests: Vec<DestSpans>,
 }
 
@@ -288,10 +297,28 @@ fn service(src: &Source<'_>, i: usize, s: S<RawService>) -> Result<(ServiceDecl,
         };
     }
 
+    spec.toa = s.toa.as_ref().is_some_and(|t| *t.get_ref());
+    if let Some(pp) = &s.proxy_protocol {
+        spec.proxy_protocol =
+            Some(proxy_protocol(pp.get_ref()).map_err(|m| src.error(pp.span(), key("proxy_protocol"), m))?);
+    }
+    let laddrs = match &s.laddrs {
+        Some(l) => local_addresses(src, i, v6, l)?,
+        None => Vec::new(),
+    };
+
     let mut dests = Vec::with_capacity(s.real_server.len());
     let mut dspans = Vec::with_capacity(s.real_server.len());
     for (j, r) in s.real_server.into_iter().enumerate() {
+        let method = r.get_ref().method.as_ref().map(|m| m.span());
         let (d, sp) = real_server(src, i, j, &svc_key, r)?;
+        if d.fwd == FwdMethod::FullNat && laddrs.is_empty() {
+            return Err(src.error(
+                method.unwrap_or(sp.table.clone()),
+                format!("service[{i}].real_server[{j}].method"),
+                "a fullnat real server needs the service's local addresses: laddrs = [\"10.0.3.200\", ...]",
+            ));
+        }
         dests.push(d);
         dspans.push(sp);
     }
@@ -303,9 +330,53 @@ fn service(src: &Source<'_>, i: usize, s: S<RawService>) -> Result<(ServiceDecl,
         netmask: s.netmask.as_ref().map(|x| x.span()),
         flags: s.flags.as_ref().map(|x| x.span()),
         ops: s.ops.as_ref().map(|x| x.span()),
+        toa: s.toa.as_ref().map(|x| x.span()),
+        proxy_protocol: s.proxy_protocol.as_ref().map(|x| x.span()),
         dests: dspans,
     };
-    Ok((ServiceDecl { spec, dests, laddrs: Vec::new() }, spans))
+    Ok((ServiceDecl { spec, dests, laddrs }, spans))
+}
+
+/// `proxy_protocol = "v1" | "v2"` (without case, as DPVS reads it).
+fn proxy_protocol(v: &str) -> std::result::Result<ProxyProtocol, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "v1" => Ok(ProxyProtocol::V1),
+        "v2" => Ok(ProxyProtocol::V2),
+        i @ ("v1-insecure" | "v2-insecure") => {
+            Err(format!("'{i}' (passing on a header the client sent) is not supported; use v1 or v2"))
+        }
+        other => Err(format!("'{other}' is not a PROXY protocol version (v1 or v2)")),
+    }
+}
+
+/// `laddrs = ["10.0.3.200", ...]`: addresses of the service's family, each once.
+fn local_addresses(src: &Source<'_>, i: usize, v6: bool, l: &S<Vec<S<String>>>) -> Result<Vec<Addr>> {
+    let mut out: Vec<Addr> = Vec::with_capacity(l.get_ref().len());
+    for (k, a) in l.get_ref().iter().enumerate() {
+        let at = |m: String| src.error(a.span(), format!("service[{i}].laddrs[{k}]"), m);
+        let text = a.get_ref().trim();
+        let ip: IpAddr = text.parse().map_err(|_| at(format!("'{text}' is not an IP address")))?;
+        if ip.is_unspecified() || ip.is_multicast() {
+            return Err(at(format!("{ip} cannot be a local address")));
+        }
+        if ip.is_ipv6() != v6 {
+            let fam = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
+            return Err(at(format!("{ip} is {}, the service is {}", fam(ip.is_ipv6()), fam(v6))));
+        }
+        let addr = Addr::from(ip);
+        if let Some(first) = out.iter().position(|o| *o == addr) {
+            return Err(at(format!("duplicate local address {ip} (also laddrs[{first}])")));
+        }
+        out.push(addr);
+    }
+    if out.is_empty() {
+        return Err(src.error(
+            l.span(),
+            format!("service[{i}].laddrs"),
+            "an empty list: give addresses or leave it out",
+        ));
+    }
+    Ok(out)
 }
 
 fn flags_message(e: &SvcError, scheduler: &str) -> String {
@@ -334,18 +405,12 @@ fn real_server(
             "masq" | "nat" | "masquerading" => FwdMethod::Masq,
             "route" | "dr" | "gatewaying" | "direct" => FwdMethod::Route,
             "tunnel" | "ipip" | "tun" => FwdMethod::Tunnel,
-            "fullnat" => {
-                return Err(src.error(
-                    m.span(),
-                    key("method"),
-                    "fullnat is not supported yet; use masq, route or tunnel",
-                ))
-            }
+            "fullnat" | "fnat" => FwdMethod::FullNat,
             other => {
                 return Err(src.error(
                     m.span(),
                     key("method"),
-                    format!("unknown method '{other}' (masq/nat, route/dr/gatewaying, tunnel/ipip/tun)"),
+                    format!("unknown method '{other}' (masq/nat, route/dr/gatewaying, tunnel/ipip/tun, fullnat/fnat)"),
                 ))
             }
         };
@@ -395,6 +460,11 @@ fn located(src: &Source<'_>, decls: &[ServiceDecl], spans: &[Spans], e: &BuildEr
             SvcError::OnePacketNotUdp => {
                 let (s, k) = or_key(&sp.ops, "ops");
                 (s, k, msg)
+            }
+            SvcError::ClientAddrNotUdp => {
+                let (f, span) = if d.spec.toa { ("toa", &sp.toa) } else { ("proxy_protocol", &sp.proxy_protocol) };
+                let (s, k) = or_key(span, f);
+                (s, k, format!("{f} is for TCP services (PROXY protocol over UDP is not supported yet)"))
             }
             SvcError::InvalidTimeout => {
                 let (s, k) = or_key(&sp.persistent, "persistent");

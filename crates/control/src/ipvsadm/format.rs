@@ -136,11 +136,12 @@ fn mask_suffix(v6: bool, p: &Persistence, word: &str) -> String {
     }
 }
 
-/// rvs service extensions, appended after everything ipvsadm prints.
-fn ext_suffix(s: &ServiceExt, rule: bool) -> String {
+/// rvs service extensions, appended after everything ipvsadm prints: `-L` words, `-S`
+/// options.
+fn ext_suffix(s: &ServiceSpec, ext: &ServiceExt, rule: bool) -> String {
     let dash = if rule { "--" } else { "" };
     let mut out = String::new();
-    if s.synproxy {
+    if ext.synproxy {
         let _ = write!(out, " {dash}synproxy");
     }
     if let Some(pp) = s.proxy_protocol {
@@ -205,7 +206,7 @@ fn service_entry(out: &mut String, se: &ServiceEntry, f: &ListFormat, rule: bool
         if !s.flags.is_empty() {
             let _ = write!(out, " -b {}", s.flags.names(&s.scheduler));
         }
-        out.push_str(&ext_suffix(ext, true));
+        out.push_str(&ext_suffix(s, ext, true));
     } else if f.stats {
         let _ = write!(out, "{name:<33}");
         largenums(out, &[st.conns, st.inpkts, st.outpkts, st.inbytes, st.outbytes], f.exact);
@@ -226,7 +227,7 @@ fn service_entry(out: &mut String, se: &ServiceEntry, f: &ListFormat, rule: bool
         if s.one_packet {
             out.push_str(" ops");
         }
-        out.push_str(&ext_suffix(ext, false));
+        out.push_str(&ext_suffix(s, ext, false));
     }
     out.push('\n');
 
@@ -324,28 +325,41 @@ pub fn list_service(listing: &Listing, key: &ServiceKey, f: &ListFormat) -> Resu
 }
 
 /// `list_conn()`: `-L -c [--persistent-conn]`.
+///
+/// FullNAT (rvs extension): when any listed connection is FullNAT, a `local` column
+/// (its local address and port, the source its real server sees) comes between
+/// `virtual` and `destination`, as in DPVS's `ipvsadm -lnc`; other rows show `-` there.
+/// DPVS's lcore prefix and seconds-only expiry are not copied: without FullNAT rows
+/// the output stays ipvsadm's, byte for byte, for the scripts that read it.
 pub fn list_conn(conns: &[ConnEntry], persistent_conn: bool) -> String {
+    let fnat = conns.iter().any(|c| c.local.is_some());
     let mut out = String::from("IPVS connection entries\n");
     let (st, src, vs, dst) = ("state", "source", "virtual", "destination");
+    let lh = if fnat { format!("{:<18} ", "local") } else { String::new() };
     let _ = if persistent_conn {
         let (pn, pd) = ("pe name", "pe_data");
-        writeln!(out, "pro expire {st:<11} {src:<18} {vs:<18} {dst:<18} {pn:<16} {pd}")
+        writeln!(out, "pro expire {st:<11} {src:<18} {vs:<18} {lh}{dst:<18} {pn:<16} {pd}")
     } else {
-        writeln!(out, "pro expire {st:<11} {src:<18} {vs:<18} {dst}")
+        writeln!(out, "pro expire {st:<11} {src:<18} {vs:<18} {lh}{dst}")
     };
     for c in conns {
         let expire = format!("{:02}:{:02}", c.expire_secs / 60, c.expire_secs % 60);
         let cn = addrport(&c.client.ip(), c.client.port());
         let vn = addrport(&c.virt.ip(), c.virt.port());
         let dn = addrport(&c.dest.ip(), c.dest.port());
+        let ln = match (fnat, c.local) {
+            (false, _) => String::new(),
+            (true, Some(l)) => format!("{:<18} ", addrport(&l.ip(), l.port())),
+            (true, None) => format!("{:<18} ", "-"),
+        };
         let p = c.proto.name();
         let _ = match (&c.pe, persistent_conn) {
             (Some(pe), true) => writeln!(
                 out,
-                "{p:<3} {expire:<6} {:<11} {cn:<18} {vn:<18} {dn:<16} {:<18} {}",
+                "{p:<3} {expire:<6} {:<11} {cn:<18} {vn:<18} {ln}{dn:<16} {:<18} {}",
                 c.state, pe.name, pe.data
             ),
-            _ => writeln!(out, "{p:<3} {expire:<6} {:<11} {cn:<18} {vn:<18} {dn}", c.state),
+            _ => writeln!(out, "{p:<3} {expire:<6} {:<11} {cn:<18} {vn:<18} {ln}{dn}", c.state),
         };
     }
     out

@@ -85,7 +85,8 @@ impl fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 /// Capabilities a command needs beyond plain ipvsadm services and real servers,
-/// so the daemon can answer "not supported yet" for what it lacks.
+/// so the daemon can answer "not supported yet" for what it lacks ([`Feature::BUILT`]
+/// are those it has).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Feature {
@@ -102,6 +103,11 @@ pub enum Feature {
 }
 
 impl Feature {
+    /// What rvs runs; the rest is parsed (so ipvsadm scripts get exact usage errors)
+    /// and refused.
+    pub const BUILT: &'static [Feature] =
+        &[Feature::OnePacketScheduling, Feature::FullNat, Feature::ProxyProtocol, Feature::Toa, Feature::LocalAddress];
+
     /// The option that asked for the feature.
     pub fn option(self) -> &'static str {
         match self {
@@ -139,10 +145,10 @@ impl Command {
                 if ext.synproxy {
                     v.push(Feature::Synproxy);
                 }
-                if ext.proxy_protocol.is_some() {
+                if s.proxy_protocol.is_some() {
                     v.push(Feature::ProxyProtocol);
                 }
-                if ext.toa {
+                if s.toa {
                     v.push(Feature::Toa);
                 }
             }

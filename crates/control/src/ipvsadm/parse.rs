@@ -359,12 +359,7 @@ impl Ce {
             proxy_protocol: self.proxy_protocol,
             toa: self.toa,
         };
-        let ext = ServiceExt {
-            pe: self.pe.clone(),
-            synproxy: self.synproxy,
-            proxy_protocol: self.proxy_protocol,
-            toa: self.toa,
-        };
+        let ext = ServiceExt { pe: self.pe.clone(), synproxy: self.synproxy };
         Ok((spec, ext))
     }
 

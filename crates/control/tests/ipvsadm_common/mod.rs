@@ -80,6 +80,7 @@ pub fn example_conns() -> Vec<ConnEntry> {
             virt: sock("10.0.0.1:80"),
             dest: sock("192.168.1.10:80"),
             pe: None,
+            local: None,
         },
         ConnEntry {
             proto: Protocol::Udp,
@@ -89,6 +90,7 @@ pub fn example_conns() -> Vec<ConnEntry> {
             virt: sock("10.0.0.1:53"),
             dest: sock("192.168.1.20:53"),
             pe: None,
+            local: None,
         },
     ]
 }
