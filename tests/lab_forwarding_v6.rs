@@ -8,45 +8,12 @@
 
 mod common;
 
-use common::{big_download_matches, lab_config, ns_ok, parallel_200, sample, write_config, Lab, Rvsd};
+use common::{big_download_matches, lab_config_v6, ns_ok, parallel_200, sample, write_config, Lab, Rvsd};
 
 const VIP6: &str = "2001:db8:2::100";
 const VIP6_URL: &str = "http://[2001:db8:2::100]/";
 /// ipvsadm's name for the service, as in rvsd's metric labels.
 const SERVICE: &str = "TCP [2001:db8:2::100]:80";
-
-/// `s` with `from` replaced by `to`, which must be there: a silent no-op would leave the
-/// test running rvsd without its IPv6 half.
-fn replace_once(s: &str, from: &str, to: &str) -> String {
-    assert_eq!(s.matches(from).count(), 1, "lab_config() no longer holds {from:?}");
-    s.replacen(from, to, 1)
-}
-
-/// The v4 lab configuration (same EAL arguments, two workers, control socket), with the
-/// IPv6 half of the lab beside it: rvsd's own addresses 2001:db8:2::2 (wan) and
-/// 2001:db8:3::1 (lan, the NAT servers' gateway), the VIP6, a default route via the
-/// router's wan address and the far subnet via the router's lan leg (TUN to rvs-far1).
-fn lab_config_v6(services: &str) -> String {
-    let c = lab_config(services);
-    let c = replace_once(&c, r#"addresses = ["10.0.2.2/24"]"#, r#"addresses = ["10.0.2.2/24", "2001:db8:2::2/64"]"#);
-    let c = replace_once(&c, r#"addresses = ["10.0.3.1/24"]"#, r#"addresses = ["10.0.3.1/24", "2001:db8:3::1/64"]"#);
-    replace_once(
-        &c,
-        "[workers]",
-        r#"[[vip]]
-address = "2001:db8:2::100"
-
-[[route]]
-prefix = "::/0"
-gateway = "2001:db8:2::1"
-
-[[route]]
-prefix = "2001:db8:4::/64"
-gateway = "2001:db8:3::fe"
-
-[workers]"#,
-    )
-}
 
 /// One `[[service]]` on [VIP6]:80 with the scheduler and real servers ("[addr]:port").
 fn service(scheduler: &str, method: &str, servers: &[&str]) -> String {

@@ -233,6 +233,39 @@ socket = "/run/rvs/rvsd-lab-test.sock"
     )
 }
 
+/// `s` with `from` replaced by `to`, which must be there: a silent no-op would leave the
+/// test running rvsd without its IPv6 half.
+pub fn replace_once(s: &str, from: &str, to: &str) -> String {
+    assert_eq!(s.matches(from).count(), 1, "lab_config() no longer holds {from:?}");
+    s.replacen(from, to, 1)
+}
+
+/// The v4 lab configuration (same EAL arguments, two workers, control socket), with the
+/// IPv6 half of the lab beside it: rvsd's own addresses 2001:db8:2::2 (wan) and
+/// 2001:db8:3::1 (lan, the NAT servers' gateway), the VIP6, a default route via the
+/// router's wan address and the far subnet via the router's lan leg (TUN to rvs-far1).
+pub fn lab_config_v6(services: &str) -> String {
+    let c = lab_config(services);
+    let c = replace_once(&c, r#"addresses = ["10.0.2.2/24"]"#, r#"addresses = ["10.0.2.2/24", "2001:db8:2::2/64"]"#);
+    let c = replace_once(&c, r#"addresses = ["10.0.3.1/24"]"#, r#"addresses = ["10.0.3.1/24", "2001:db8:3::1/64"]"#);
+    replace_once(
+        &c,
+        "[workers]",
+        r#"[[vip]]
+address = "2001:db8:2::100"
+
+[[route]]
+prefix = "::/0"
+gateway = "2001:db8:2::1"
+
+[[route]]
+prefix = "2001:db8:4::/64"
+gateway = "2001:db8:3::fe"
+
+[workers]"#,
+    )
+}
+
 /// The lab's NAT service: VIP 10.0.2.100:80, rr over rs1 and rs2 (seed 000).
 pub const NAT_RR: &str = r#"[[service]]
 tcp = "10.0.2.100:80"
