@@ -174,9 +174,9 @@ fn check_config_reads_the_keepalived_file_the_toml_names() {
 
 #[test]
 fn a_bad_keepalived_conf_names_its_line_and_starts_nothing() {
-    let bad = lab_conf().replacen("lb_kind NAT", "lb_kind FNAT", 1);
+    let bad = lab_conf().replacen("lb_kind NAT", "lb_kind NAT\n    syn_proxy", 1);
     let (toml, k) = pair("bad", &bad, ("", ""));
-    let want = format!("{}:{}: lb_kind FNAT: FullNAT is not supported yet", k.display(), line_of(&k, "lb_kind FNAT"));
+    let want = format!("{}:{}: syn_proxy: rvs has no SYN proxy yet", k.display(), line_of(&k, "syn_proxy"));
     for mode in ["--check-config", "--config"] {
         let (ok, out, err) = rvsd(&[mode, toml.to_str().unwrap()]);
         assert!(!ok, "{mode} accepted it");
@@ -188,6 +188,35 @@ fn a_bad_keepalived_conf_names_its_line_and_starts_nothing() {
     }
     let (ok, _, err) = rvsd(&["--check-keepalived", k.to_str().unwrap()]);
     assert!(!ok && err.contains(&want), "{err}");
+    clean(&toml);
+}
+
+/// FullNAT everywhere: a TOML service with laddrs, proxy_protocol and a fullnat real
+/// server, beside a keepalived.conf in DPVS's spelling (local_address_group,
+/// laddr_group_name, lb_kind FNAT, proxy_protocol).
+#[test]
+fn check_config_accepts_fullnat_in_both_files() {
+    let dpvs = lab_conf()
+        .replacen(
+            "virtual_server 10.0.2.100 80 {",
+            "local_address_group lg {\n    10.0.3.200 dpdk0\n    10.0.3.201-202\n}\n\nvirtual_server 10.0.2.100 80 {",
+            1,
+        )
+        .replacen("lb_kind NAT", "lb_kind FNAT\n    laddr_group_name lg\n    proxy_protocol v1", 1);
+    let service = "[[service]]\ntcp = \"[2001:db8:2::100]:80\"\nscheduler = \"rr\"\n\
+                   laddrs = [\"2001:db8:3::200\", \"2001:db8:3::201\"]\ntoa = true\n";
+    let (toml, k) = pair("fnat", &dpvs, ("[[service]]\ntcp = \"[2001:db8:2::100]:80\"\nscheduler = \"rr\"\n", service));
+    let toml_text = std::fs::read_to_string(&toml).unwrap().replacen("method = \"masq\"", "method = \"fullnat\"", 2);
+    std::fs::write(&toml, toml_text).unwrap();
+    let (ok, out, err) = rvsd(&["--check-config", toml.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(err.is_empty(), "no warnings: {err}");
+    assert!(out.contains(&format!("keepalived {}: 1 virtual server, 1 service, 0 warnings)", k.display())), "{out}");
+    // The same without laddrs is refused at its key.
+    let no_laddrs = std::fs::read_to_string(&toml).unwrap().replacen("laddrs = [", "# laddrs = [", 1);
+    std::fs::write(&toml, no_laddrs).unwrap();
+    let (ok, _, err) = rvsd(&["--check-config", toml.to_str().unwrap()]);
+    assert!(!ok && err.contains("service[0].real_server[0].method: a fullnat real server needs"), "{err}");
     clean(&toml);
 }
 

@@ -91,12 +91,17 @@ fn refusals_name_the_line_and_the_reason() {
     let vs = |body: &str| format!("virtual_server 10.0.2.100 80 {{\n    lb_algo rr\n    protocol TCP\n{body}\n}}\n");
     let rs = "    real_server 10.0.3.11 80 {\n    }";
     for (name, text, why) in [
-        ("fnat", vs(&format!("    lb_kind FNAT\n{rs}")), ":4: lb_kind FNAT: FullNAT is not supported yet"),
+        (
+            "fnat",
+            vs(&format!("    lb_kind FNAT\n{rs}")),
+            ":1: Virtual server [10.0.2.100]:80: lb_kind FNAT needs laddr_group_name",
+        ),
         (
             "rs-fnat",
             vs("    real_server 10.0.3.11 80 {\n        lvs_method FNAT\n    }"),
-            ":5: lvs_method FNAT: FullNAT",
+            ":1: Virtual server [10.0.2.100]:80: lb_kind FNAT needs laddr_group_name",
         ),
+        ("syn-proxy", vs(&format!("    syn_proxy\n{rs}")), ":4: syn_proxy: rvs has no SYN proxy yet"),
         ("gre", vs(&format!("    lb_kind TUN type gre\n{rs}")), ":4: TUN type gre: rvs tunnels with IPIP only"),
         ("csum", vs(&format!("    lb_kind TUN csum\n{rs}")), ":4: ipip tunnels do not support checksum option"),
         (

@@ -19,6 +19,19 @@ pub const MAX_GROUP_SERVICES: u128 = 1024;
 pub const FWMARK_REFUSED: &str =
     "firewall-mark services are not supported by rvs (no packet marking in the data path); use address and port";
 
+/// Which block an address entry is in, for its messages.
+pub(super) struct Block {
+    /// The keyword: `virtual_server_group`.
+    pub keyword: &'static str,
+    /// As keepalived's messages say it: `virtual server group`.
+    pub words: &'static str,
+    /// What one address makes: `services`.
+    pub makes: &'static str,
+}
+
+pub(super) const VSG: Block =
+    Block { keyword: "virtual_server_group", words: "virtual server group", makes: "services" };
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
     pub name: String,
@@ -59,7 +72,7 @@ pub fn group(b: &Stmt) -> Result<Group, Diag> {
             }
             return Err(s.pos.diag(format!("virtual_server_group {name}: fwmark {}: {FWMARK_REFUSED}", s.args()[0])));
         }
-        for addr in entry(s)? {
+        for addr in entry(s, &VSG)? {
             let port = member_port(s)?;
             if let Some(m) = members.iter().find(|m| m.addr == addr && m.port == port) {
                 return Err(s.pos.diag(format!(
@@ -99,13 +112,14 @@ fn member_port(s: &Stmt) -> Result<u16, Diag> {
 }
 
 /// The addresses of one entry, in order.
-fn entry(s: &Stmt) -> Result<Vec<IpAddr>, Diag> {
+pub(super) fn entry(s: &Stmt, block: &Block) -> Result<Vec<IpAddr>, Diag> {
     let text = s.keyword();
     let bad = |m: &str| s.pos.diag(format!("{m} - {text}"));
+    let words = block.words;
+    let cap = words[..1].to_ascii_uppercase() + &words[1..];
     // keepalived: the address is what precedes the first '-' or '/'.
     let cut = text.find(['-', '/']).unwrap_or(text.len());
-    let start: IpAddr =
-        text[..cut].parse().map_err(|_| s.pos.diag(format!("Invalid virtual server group IP address {text}")))?;
+    let start: IpAddr = text[..cut].parse().map_err(|_| s.pos.diag(format!("Invalid {words} IP address {text}")))?;
     let rest = &text[cut..];
     let (first, last): (u128, u128) = match (start, rest.chars().next()) {
         (_, None) => return Ok(vec![start]),
@@ -138,9 +152,9 @@ fn entry(s: &Stmt) -> Result<Vec<IpAddr>, Diag> {
                 let n = (!end.is_empty() && end.chars().all(|c| c.is_digit(radix)))
                     .then(|| u128::from_str_radix(end, radix).ok())
                     .flatten()
-                    .ok_or_else(|| s.pos.diag(format!("Virtual server group range '{text}' is not a number")))?;
+                    .ok_or_else(|| s.pos.diag(format!("{cap} range '{text}' is not a number")))?;
                 if n > max {
-                    return Err(s.pos.diag(format!("Virtual server group range '{text}' end '{end}' too large")));
+                    return Err(s.pos.diag(format!("{cap} range '{text}' end '{end}' too large")));
                 }
                 let a = ip_num(start);
                 if (a & low) >= n {
@@ -159,8 +173,10 @@ fn entry(s: &Stmt) -> Result<Vec<IpAddr>, Diag> {
     }
     if last - first >= MAX_GROUP_SERVICES {
         return Err(s.pos.diag(format!(
-            "{text} is {} addresses; rvs takes at most {MAX_GROUP_SERVICES} services from one virtual_server_group",
-            last - first + 1
+            "{text} is {} addresses; rvs takes at most {MAX_GROUP_SERVICES} {} from one {}",
+            last - first + 1,
+            block.makes,
+            block.keyword
         )));
     }
     Ok((first..=last).map(|n| num_ip(n, start.is_ipv4())).collect())

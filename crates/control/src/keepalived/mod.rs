@@ -5,17 +5,22 @@
 //! `global_defs` and `vrrp_*` blocks are kept aside for the real keepalived. rvsd reads
 //! the file `[control] keepalived` names ([`load_for`], [`apply`]).
 //!
+//! FullNAT is read in the spelling of DPVS's keepalived fork: `lb_kind`/`lvs_method
+//! FNAT`, a top-level `local_address_group` named by `laddr_group_name`, and
+//! `proxy_protocol v1|v2` ([`laddr`], [`vs`]).
+//!
 //! What keepalived 2.2.7 logs and goes on from (unknown keywords, an extra `}`, a missing
 //! `protocol`/`lb_algo`/`lb_kind`) is a warning with file:line; `keepalived -t` fails on
 //! those, and so does [`config_test`]. What rvs cannot build or serve is an error:
-//! firewall marks, SCTP, FullNAT, GUE/GRE tunnels, persistence engines, checkers other
-//! than TCP_CHECK, HTTP_GET, SSL_GET and MISC_CHECK; also a few things keepalived 2.2.7
-//! accepts and then drops silently (a group that is not defined, defined twice, or
-//! mixing families for one virtual server).
+//! firewall marks, SCTP, GUE/GRE tunnels, persistence engines, DPVS's `syn_proxy`,
+//! checkers other than TCP_CHECK, HTTP_GET, SSL_GET and MISC_CHECK; also a few things
+//! keepalived accepts and then drops silently (a group that is not defined, defined
+//! twice, or mixing families for one virtual server; FNAT without local addresses).
 
 pub mod check;
 mod declared;
 mod group;
+mod laddr;
 mod lexer;
 mod rs;
 mod vs;
@@ -135,32 +140,46 @@ pub fn load(path: &Path) -> Result<KeepalivedConf, Diag> {
     let mut conf = KeepalivedConf::default();
     let stmts = lexer::read(path, &mut conf.warnings)?;
     // keepalived links groups after reading everything: they may follow their use.
-    let mut groups: Vec<group::Group> = Vec::new();
-    for s in stmts.iter().filter(|s| s.keyword() == "virtual_server_group") {
-        let g = group::group(s)?;
-        if let Some(o) = groups.iter().find(|o| o.name == g.name) {
-            // keepalived 2.2.7 would use the first and ignore this one silently.
-            return Err(s.pos.diag(format!("virtual_server_group {} is already defined at {}", g.name, place(&o.pos))));
-        }
-        groups.push(g);
-    }
+    let groups = named(&stmts, "virtual_server_group", group::group, |g| (&g.name, &g.pos))?;
+    let laddrs = named(&stmts, "local_address_group", laddr::laddr_group, |g| (&g.name, &g.pos))?;
     for s in stmts {
         match s.keyword() {
             "virtual_server" => {
                 let first = conf.services.len();
-                for (def, checks) in vs::virtual_server(&s, &groups, first, &mut conf.warnings)?.unwrap_or_default() {
+                let built = vs::virtual_server(&s, &groups, &laddrs, first, &mut conf.warnings)?;
+                for (def, checks) in built.unwrap_or_default() {
                     conf.services.push(def);
                     conf.checks.push(checks);
                     conf.places.push(s.pos.clone());
                 }
             }
-            "virtual_server_group" => {}
+            "virtual_server_group" | "local_address_group" => {}
             k if KEPT.contains(&k) || k.starts_with("vrrp_") => conf.kept.push(s),
             k => conf.warnings.push(s.pos.diag(format!("Unknown keyword '{k}'"))),
         }
     }
     check_together(&conf)?;
     Ok(conf)
+}
+
+/// Every top-level `keyword` block, read by `read`; a name defined twice is an error
+/// (keepalived would use the first and ignore the other silently).
+fn named<T>(
+    stmts: &[Stmt],
+    keyword: &str,
+    read: fn(&Stmt) -> Result<T, Diag>,
+    id: fn(&T) -> (&String, &Pos),
+) -> Result<Vec<T>, Diag> {
+    let mut out: Vec<T> = Vec::new();
+    for s in stmts.iter().filter(|s| s.keyword() == keyword) {
+        let g = read(s)?;
+        let (name, _) = id(&g);
+        if let Some(o) = out.iter().find(|o| id(o).0 == name) {
+            return Err(s.pos.diag(format!("{keyword} {name} is already defined at {}", place(id(o).1))));
+        }
+        out.push(g);
+    }
+    Ok(out)
 }
 
 /// The model's own rules across services (duplicates, families), at the offending block.

@@ -135,7 +135,7 @@ pub(super) fn snmp(s: &Stmt) -> Diag {
     s.pos.diag("snmp_name: rvs has no SNMP agent (its metrics are Prometheus's, [control] metrics); remove it")
 }
 
-/// `lb_kind`/`lvs_method`/`sorry_server_lvs_method`: `NAT`, `DR` or `TUN`, then
+/// `lb_kind`/`lvs_method`/`sorry_server_lvs_method`: `NAT`, `DR`, `TUN` or DPVS's `FNAT`, then
 /// keepalived's tunnel options `type ipip|gue|gre`, `port N`, `csum|nocsum|remcsum`.
 /// `what` is keepalived's word for the server ("virtual", "real", "sorry").
 pub(super) fn method(s: &Stmt, what: &str) -> Result<FwdMethod, Diag> {
@@ -143,10 +143,8 @@ pub(super) fn method(s: &Stmt, what: &str) -> Result<FwdMethod, Diag> {
         "NAT" => FwdMethod::Masq,
         "DR" => FwdMethod::Route,
         "TUN" => FwdMethod::Tunnel,
-        // keepalived 2.2.7 has no FNAT either ("unknown [FNAT] routing method").
-        "FNAT" => {
-            return Err(s.pos.diag(format!("{} FNAT: FullNAT is not supported yet; use NAT, DR or TUN", s.keyword())))
-        }
+        // DPVS's keepalived (keepalived 2.2.7 has no FNAT: "unknown [FNAT] routing method").
+        "FNAT" => FwdMethod::FullNat,
         m => return Err(s.pos.diag(format!("unknown [{m}] routing method for {what} server"))),
     };
     let opts = &s.args()[1..];

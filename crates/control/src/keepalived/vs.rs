@@ -2,17 +2,22 @@
 //! and fix-ups of `check_data.c` `validate_check_config`) built into core's
 //! [`ServiceDef`]: one per virtual server, or one per address and port of the
 //! `virtual_server_group` it names, with the same real servers and settings.
+//!
+//! DPVS's fork adds FullNAT: `lb_kind FNAT` needs `laddr_group_name`; `proxy_protocol
+//! v1|v2` (without case, as DPVS's `proxy_protocol_type`); and, as DPVS's data path does,
+//! a FullNAT TCP service without a PROXY protocol carries the client's address in TOA.
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use rvs_core::addr::{Addr, Protocol};
 use rvs_core::sched;
 use rvs_core::service::{
-    ipv4_mask_prefix, DestSpec, FwdMethod, Persistence, SchedFlags, ServiceDef, ServiceKey, ServiceSpec,
+    ipv4_mask_prefix, DestSpec, FwdMethod, Persistence, ProxyProtocol, SchedFlags, ServiceDef, ServiceKey, ServiceSpec,
 };
 
 use super::check::{self, arg, ip, num, unknown, Inherit, RealServerChecks, ServiceChecks};
 use super::group::{Group, FWMARK_REFUSED};
+use super::laddr::{self, LaddrGroup};
 use super::lexer::Stmt;
 use super::rs::{self, boolean, method, RealServer};
 use super::{Diag, Pos};
@@ -36,6 +41,9 @@ struct Vs {
     fwd: Option<FwdMethod>,
     weight: u32,
     sorry: Option<(Pos, IpAddr, Option<u16>)>,
+    /// DPVS: `laddr_group_name` and `proxy_protocol`, with their lines.
+    laddr_group: Option<(Pos, String)>,
+    proxy_protocol: Option<(Pos, ProxyProtocol)>,
     checks: ServiceChecks,
 }
 
@@ -45,6 +53,7 @@ struct Vs {
 pub(super) fn virtual_server(
     b: &Stmt,
     groups: &[Group],
+    laddr_groups: &[LaddrGroup],
     first: usize,
     warnings: &mut Vec<Diag>,
 ) -> Result<Option<Vec<(ServiceDef, ServiceChecks)>>, Diag> {
@@ -69,6 +78,8 @@ pub(super) fn virtual_server(
         fwd: None,
         weight: 1,
         sorry: None,
+        laddr_group: None,
+        proxy_protocol: None,
         checks: ServiceChecks { group: group.map(str::to_string), ..ServiceChecks::default() },
     };
     let mut timers = Inherit::default();
@@ -105,6 +116,7 @@ pub(super) fn virtual_server(
     vs.checks.delay_loop = timers.delay_loop.unwrap_or(check::DEFAULT_DELAY_LOOP);
     vs.checks.lb_kind = vs.checks.sorry_server_fwd.or(vs.fwd).unwrap_or(FwdMethod::Masq);
     let persistence = persistence(&vs, v4)?;
+    let (laddrs, toa) = fullnat(&vs, b, &rss, laddr_groups, v4)?;
     let mut out = Vec::with_capacity(members.len());
     let mut port_warned = vec![false; rss.len()];
     for (k, &(addr, port)) in members.iter().enumerate() {
@@ -114,6 +126,8 @@ pub(super) fn virtual_server(
         spec.flags = SchedFlags(vs.flags);
         spec.persistence = persistence;
         spec.one_packet = vs.one_packet;
+        spec.proxy_protocol = vs.proxy_protocol.as_ref().map(|p| p.1);
+        spec.toa = toa;
         let mut checks = vs.checks.clone();
         checks.same_checks_as = (k > 0).then_some(first);
         let mut dests = Vec::with_capacity(rss.len());
@@ -126,8 +140,8 @@ pub(super) fn virtual_server(
             }
             let fwd = r.fwd.or(vs.fwd).unwrap_or(FwdMethod::Masq);
             let dport = match (fwd, r.port) {
-                // IPVS sends a NAT server without a port to the service's.
-                (FwdMethod::Masq, p) => p.unwrap_or(port),
+                // IPVS sends a NAT server without a port to the service's; FullNAT too.
+                (FwdMethod::Masq | FwdMethod::FullNat, p) => p.unwrap_or(port),
                 (_, Some(p)) if p != port && !port_warned[j] => {
                     port_warned[j] = true;
                     let at = fmt_rs(r.addr, r.port);
@@ -153,7 +167,7 @@ pub(super) fn virtual_server(
             let fwd = checks.sorry_server_fwd.unwrap_or(FwdMethod::Masq);
             checks.sorry_server = Some((*a, if fwd == FwdMethod::Masq { p.unwrap_or(port) } else { port }));
         }
-        out.push((ServiceDef { spec, dests, laddrs: Vec::new() }, checks));
+        out.push((ServiceDef { spec, dests, laddrs: laddrs.clone() }, checks));
     }
     Ok(Some(out))
 }
@@ -288,9 +302,52 @@ fn keyword(s: &Stmt, vs: &mut Vs, v4: bool, warnings: &mut Vec<Diag>) -> Result<
         "smtp_alert" => c.smtp_alert = Some(boolean(s)?),
         "virtualhost" => c.virtualhost = Some(arg(s)?.to_string()),
         "snmp_name" => return Err(rs::snmp(s)),
+        "laddr_group_name" => vs.laddr_group = Some((s.pos.clone(), arg(s)?.to_string())),
+        "proxy_protocol" => vs.proxy_protocol = proxy_protocol(s)?.map(|p| (s.pos.clone(), p)),
+        "syn_proxy" => return Err(s.pos.diag("syn_proxy: rvs has no SYN proxy yet; remove it")),
         _ => unknown(s, warnings),
     }
     Ok(())
+}
+
+/// DPVS's `proxy_protocol_type`: v1, v2 (any case); `disable` is none. The `-insecure`
+/// forms (a header the client sent passed on) are refused, as is anything else (DPVS
+/// would disable the PROXY protocol silently).
+fn proxy_protocol(s: &Stmt) -> Result<Option<ProxyProtocol>, Diag> {
+    let v = arg(s)?;
+    match v.to_ascii_lowercase().as_str() {
+        "v1" => Ok(Some(ProxyProtocol::V1)),
+        "v2" => Ok(Some(ProxyProtocol::V2)),
+        "disable" => Ok(None),
+        "v1-insecure" | "v2-insecure" => {
+            Err(s.pos.diag(format!("proxy_protocol {v}: rvs does not pass on a client's PROXY header; use v1 or v2")))
+        }
+        _ => Err(s.pos.diag(format!("proxy_protocol {v}: unknown PROXY protocol version (v1, v2 or disable)"))),
+    }
+}
+
+/// A virtual server's FullNAT settings: its local addresses (`laddr_group_name`, which
+/// any FNAT real server or sorry server needs) and whether TOA is on.
+fn fullnat(vs: &Vs, b: &Stmt, rss: &[RealServer], groups: &[LaddrGroup], v4: bool) -> Result<(Vec<Addr>, bool), Diag> {
+    let fnat = rss.iter().any(|r| r.fwd.or(vs.fwd) == Some(FwdMethod::FullNat))
+        || (vs.sorry.is_some() && vs.checks.sorry_server_fwd == Some(FwdMethod::FullNat));
+    let tcp = vs.proto == Some(Protocol::Tcp);
+    if let (Some((pos, _)), false) = (&vs.proxy_protocol, tcp) {
+        return Err(
+            pos.diag("proxy_protocol is for TCP virtual servers (PROXY protocol over UDP is not supported yet)")
+        );
+    }
+    let laddrs = match &vs.laddr_group {
+        Some((pos, name)) => laddr::addresses(groups, pos, name, v4)?,
+        None if fnat => {
+            return Err(b.pos.diag(format!(
+                "{}: lb_kind FNAT needs laddr_group_name (the local_address_group FullNAT connections leave from)",
+                vs.name
+            )))
+        }
+        None => Vec::new(),
+    };
+    Ok((laddrs.into_iter().map(Addr::from).collect(), fnat && tcp && vs.proxy_protocol.is_none()))
 }
 
 /// keepalived 2.2.7's `validate_check_config` defaults, each logged (so `keepalived -t`

@@ -61,6 +61,8 @@ pub struct Metrics {
     directory_full: IntCounterVec,
     conn_entries: IntGaugeVec,
     conn_capacity: IntGaugeVec,
+    laddr_ports: IntGaugeVec,
+    toa_no_room: IntCounterVec,
     live: Option<Arc<Live>>,
     svc: ServerFamilies,
     rs: ServerFamilies,
@@ -179,6 +181,20 @@ impl Metrics {
                 &["lcore"],
             ),
             conn_capacity: gauge(&r, "rvs_conn_table_capacity", "Capacity of a worker's connection table.", &["lcore"]),
+            // Per worker, as the pools are: each worker owns its own share of every
+            // local address's ports, so one can run out while the sum looks fine.
+            laddr_ports: gauge(
+                &r,
+                "rvs_laddr_ports_in_use",
+                "FullNAT source ports a worker holds on the local addresses (of its share of each).",
+                &["lcore"],
+            ),
+            toa_no_room: counter(
+                &r,
+                "rvs_toa_no_room_total",
+                "FullNAT segments sent without their TOA option (no room for it in the TCP header).",
+                &["lcore"],
+            ),
             svc: ServerFamilies::new(&r, "rvs_service", "virtual service", &["service"]),
             rs: ServerFamilies::new(&r, "rvs_real_server", "real server", &["service", "server"]),
             rs_active: gauge(
@@ -296,6 +312,8 @@ impl Metrics {
             set(&self.directory_full, &[&lcore], core.directory_full.get());
             self.conn_entries.with_label_values(&[&lcore]).set(core.conns.get() as i64);
             self.conn_capacity.with_label_values(&[&lcore]).set(core.conn_capacity.get() as i64);
+            self.laddr_ports.with_label_values(&[&lcore]).set(core.laddr_ports_in_use.get() as i64);
+            set(&self.toa_no_room, &[&lcore], core.toa_no_room.get());
         }
         if let Some(live) = &self.live {
             self.services(&live.snapshot());
@@ -433,7 +451,15 @@ mod tests {
         core.icmp_errors_sent.add(50);
         core.icmp_errors_suppressed.add(950);
         core.directory_full.add(4);
+        core.toa_no_room.add(6);
+        core.laddr_ports_in_use.set(1200);
+        core.port(1).drop(DropReason::LaddrExhausted);
         let text = m.render();
+        assert!(text.contains("rvs_toa_no_room_total{lcore=\"1\"} 6\n"), "{text}");
+        assert!(text.contains("rvs_laddr_ports_in_use{lcore=\"1\"} 1200\n"), "{text}");
+        assert!(text.contains("# TYPE rvs_laddr_ports_in_use gauge\n"), "{text}");
+        assert!(text.contains("rvs_port_drops_total{lcore=\"1\",port=\"lan\",reason=\"laddr_port_exhausted\"} 1\n"));
+        assert!(text.contains("rvs_port_drops_total{lcore=\"1\",port=\"wan\",reason=\"no_laddr\"} 0\n"));
         assert!(text.contains("rvs_owner_directory_full_total{lcore=\"1\"} 4\n"), "{text}");
         assert!(text.contains("rvs_icmp_errors_total{lcore=\"1\",result=\"sent\"} 50\n"), "{text}");
         assert!(text.contains("rvs_icmp_errors_total{lcore=\"1\",result=\"suppressed\"} 950\n"));
