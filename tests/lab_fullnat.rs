@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{big_download_matches, lab_config_v6, ns, ns_ok, parallel_200, write_config, Lab, Rvsd};
+use common::{big_download_matches, lab_config_v6, ns, ns_ok, parallel_200, rvsadm_ok, write_config, Lab, Rvsd};
 
 const LADDR: &str = "10.0.3.200";
 const LADDR6: &str = "2001:db8:3::200";
@@ -31,7 +31,12 @@ fn services() -> String {
         service("10.0.2.100:8081", LADDR, "proxy_protocol = \"v1\"", &rs8080),
         service("10.0.2.100:81", LADDR, "toa = true", &["10.0.3.11:80"]),
         service("[2001:db8:2::100]:80", LADDR6, "", &["[2001:db8:3::11]:80", "[2001:db8:3::12]:80"]),
-        service("[2001:db8:2::100]:8080", LADDR6, "proxy_protocol = \"v2\"", &["[2001:db8:3::11]:8080", "[2001:db8:3::12]:8080"]),
+        service(
+            "[2001:db8:2::100]:8080",
+            LADDR6,
+            "proxy_protocol = \"v2\"",
+            &["[2001:db8:3::11]:8080", "[2001:db8:3::12]:8080"],
+        ),
     ]
     .concat()
 }
@@ -60,7 +65,7 @@ fn curl_g(args: &[&str]) -> String {
 fn fullnat_balances_both_families_with_no_route_back() {
     let _lab = Lab::up();
     no_route_to_clients();
-    let _rvsd = start("fnat", &lab_config_v6(&services()));
+    let rvsd = start("fnat", &lab_config_v6(&services()));
     for (url, family) in [("http://10.0.2.100/", "IPv4"), ("http://[2001:db8:2::100]/", "IPv6")] {
         let bodies: Vec<String> = (0..10).map(|_| curl_g(&[url]).trim().to_string()).collect();
         for pair in bodies.chunks(2) {
@@ -71,6 +76,17 @@ fn fullnat_balances_both_families_with_no_route_back() {
         big_download_matches(url);
         parallel_200(url);
     }
+    // The connections (closed, in TIME_WAIT until they expire) keep their local address
+    // and port: `-c` lists them in its local column, and the workers count the ports.
+    let conns = rvsadm_ok("-L -n -c");
+    assert!(conns.contains(" local ") && conns.contains(&format!("{LADDR}:")), "-c lists the local address: {conns}");
+    let m = rvsd.metrics();
+    let in_use: u64 = m
+        .lines()
+        .filter(|l| l.starts_with("rvs_laddr_ports_in_use{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(in_use >= 200, "the 200 parallel connections' ports are held until they expire: {m}");
     // Both real servers saw only the local addresses, never the client.
     for rs in ["rvs-rs1", "rvs-rs2"] {
         let log = std::fs::read_to_string(format!("/tmp/rvs-lab/{rs}/access.log")).expect("access log");
@@ -83,9 +99,11 @@ fn proxy_protocol_names_the_client_on_every_request_and_upload() {
     let _lab = Lab::up();
     no_route_to_clients();
     let _rvsd = start("fnat-pp", &lab_config_v6(&services()));
-    for (base, client) in
-        [("http://10.0.2.100:8080", "10.0.1.2"), ("http://10.0.2.100:8081", "10.0.1.2"), ("http://[2001:db8:2::100]:8080", "2001:db8:1::2")]
-    {
+    for (base, client) in [
+        ("http://10.0.2.100:8080", "10.0.1.2"),
+        ("http://10.0.2.100:8081", "10.0.1.2"),
+        ("http://[2001:db8:2::100]:8080", "2001:db8:1::2"),
+    ] {
         // Two requests on one keep-alive connection: both name the client's address and
         // the connection's own port (the sequence offset held after the header).
         let url = format!("{base}/pp");
@@ -99,7 +117,15 @@ fn proxy_protocol_names_the_client_on_every_request_and_upload() {
         }
         // A 20 MiB upload after the header: stored intact on one of the servers.
         let name = format!("up-{}.bin", port);
-        let put = curl_g(&["-o", "/dev/null", "-w", "%{http_code}", "-T", "/tmp/rvs-lab/big.bin", &format!("{base}/up/{name}")]);
+        let put = curl_g(&[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-T",
+            "/tmp/rvs-lab/big.bin",
+            &format!("{base}/up/{name}"),
+        ]);
         assert_eq!(put, "201", "{base}: PUT 20 MiB");
         let want = std::fs::read_to_string("/tmp/rvs-lab/big.bin.sha256").expect("digest");
         let stored: Vec<String> = ["rvs-rs1", "rvs-rs2"]

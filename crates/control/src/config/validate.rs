@@ -455,8 +455,13 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo, ports: &[PortCo
         },
         fullnat_ports: match &w.fullnat_ports {
             None => d.fullnat_ports,
-            Some(s) => port_range(s.get_ref())
-                .ok_or_else(|| src.error(s.span(), key("fullnat_ports"), format!("{:?} is not FIRST-LAST with 1 <= FIRST <= LAST <= 65535", s.get_ref())))?,
+            Some(s) => port_range(s.get_ref()).ok_or_else(|| {
+                src.error(
+                    s.span(),
+                    key("fullnat_ports"),
+                    format!("{:?} is not FIRST-LAST with 1 <= FIRST <= LAST <= 65535", s.get_ref()),
+                )
+            })?,
         },
         // Next hops, not clients: on-link real servers (at most 4096) and gateways.
         neigh_capacity: ranged(src, &w.neigh_capacity, key("neigh_capacity"), d.neigh_capacity, 1, MAX_NEIGH)?,
