@@ -64,6 +64,7 @@ pub struct Service {
     pub one_packet: bool,
     pub proxy_protocol: Option<ProxyProtocol>,
     pub toa: bool,
+    pub synproxy: bool,
     pub dests: Vec<Dest>,
     /// FullNAT local addresses, in the order added (`--add-laddr`).
     pub laddrs: Vec<Addr>,
@@ -80,6 +81,7 @@ impl Service {
             one_packet: self.one_packet,
             proxy_protocol: self.proxy_protocol,
             toa: self.toa,
+            synproxy: self.synproxy,
         }
     }
     pub fn protocol(&self) -> Option<Protocol> {
@@ -126,6 +128,11 @@ pub enum ConfigError {
     NoSuchLaddr,
     /// TOA is a TCP option; PROXY v1 names TCP only (UDP PROXY v2 is not built).
     ClientAddrNotUdp,
+    /// SYN cookies are TCP's.
+    SynproxyNotTcp,
+    /// A SYN-proxied service's real servers must send their replies through the
+    /// director (NAT, FullNAT): it translates their sequence numbers.
+    SynproxyNeedsReplies,
 }
 
 impl fmt::Display for ConfigError {
@@ -152,6 +159,10 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::LaddrExists => "Local address already exists",
             ConfigError::NoSuchLaddr => "No such local address",
+            ConfigError::SynproxyNotTcp => "--synproxy is for TCP services",
+            ConfigError::SynproxyNeedsReplies => {
+                "--synproxy needs masq or fullnat real servers: with route or tunnel the replies bypass the director, which must translate their sequence numbers"
+            }
             ConfigError::ClientAddrNotUdp => {
                 "--toa and --proxy-protocol are for TCP services (PROXY protocol over UDP is not supported yet)"
             }
@@ -174,6 +185,9 @@ fn validate_service(spec: &ServiceSpec) -> Result<&'static str, ConfigError> {
         }
         if proto != Protocol::Tcp && (spec.toa || spec.proxy_protocol.is_some()) {
             return Err(ConfigError::ClientAddrNotUdp);
+        }
+        if proto != Protocol::Tcp && spec.synproxy {
+            return Err(ConfigError::SynproxyNotTcp);
         }
         if let Some(p) = spec.persistence {
             if p.prefix > if addr.is_v4() { 32 } else { 128 } {
@@ -286,6 +300,7 @@ impl Config {
             one_packet: spec.one_packet,
             proxy_protocol: spec.proxy_protocol,
             toa: spec.toa,
+            synproxy: spec.synproxy,
             dests: Vec::new(),
             laddrs: Vec::new(),
         });
@@ -297,12 +312,16 @@ impl Config {
         let scheduler = validate_service(spec)?;
         let i = self.find(&spec.key).ok_or(ConfigError::NoSuchService)?;
         let s = &mut self.services[i];
+        if spec.synproxy && s.dests.iter().any(|d| !d.fwd.has_replies()) {
+            return Err(ConfigError::SynproxyNeedsReplies);
+        }
         s.scheduler = scheduler;
         s.flags = spec.flags;
         s.persistence = spec.persistence;
         s.one_packet = spec.one_packet;
         s.proxy_protocol = spec.proxy_protocol;
         s.toa = spec.toa;
+        s.synproxy = spec.synproxy;
         Ok(())
     }
 
@@ -364,6 +383,9 @@ impl Config {
     pub fn add_dest(&mut self, key: &ServiceKey, d: &DestSpec) -> Result<DestId, ConfigError> {
         let i = self.find(key).ok_or(ConfigError::NoSuchService)?;
         let d = validate_dest(key, d)?;
+        if self.services[i].synproxy && !d.fwd.has_replies() {
+            return Err(ConfigError::SynproxyNeedsReplies);
+        }
         if d.addr.is_v4() == self.services[i].is_v6() && matches!(key, ServiceKey::Proto { .. }) {
             return Err(ConfigError::FamilyMismatch);
         }
@@ -387,6 +409,9 @@ impl Config {
     pub fn edit_dest(&mut self, key: &ServiceKey, d: &DestSpec) -> Result<(), ConfigError> {
         let i = self.find(key).ok_or(ConfigError::NoSuchService)?;
         let d = validate_dest(key, d)?;
+        if self.services[i].synproxy && !d.fwd.has_replies() {
+            return Err(ConfigError::SynproxyNeedsReplies);
+        }
         let dest = self.services[i]
             .dests
             .iter_mut()

@@ -358,6 +358,7 @@ impl Ce {
             one_packet: self.ops,
             proxy_protocol: self.proxy_protocol,
             toa: self.toa,
+            synproxy: self.synproxy,
         };
         let ext = ServiceExt { pe: self.pe.clone(), synproxy: self.synproxy };
         Ok((spec, ext))

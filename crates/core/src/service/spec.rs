@@ -190,6 +190,10 @@ pub struct ServiceSpec {
     /// FullNAT TCP: the client's address and port in a TOA option, kind 254 (`--toa`).
     #[serde(default)]
     pub toa: bool,
+    /// SYN cookies at the director (`--synproxy`, DPVS's SYNPROXY): a real server hears
+    /// of a client only once its ACK proved the address. NAT and FullNAT TCP.
+    #[serde(default)]
+    pub synproxy: bool,
 }
 
 impl ServiceSpec {
@@ -203,6 +207,7 @@ impl ServiceSpec {
             one_packet: false,
             proxy_protocol: None,
             toa: false,
+            synproxy: false,
         }
     }
 }
