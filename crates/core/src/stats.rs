@@ -246,6 +246,8 @@ pub struct CoreStats {
     pub toa_no_room: Counter,
     /// FullNAT source ports this core holds (all local addresses), a gauge.
     pub laddr_ports_in_use: Counter,
+    /// SYN proxy (`--synproxy`) on this core.
+    pub synproxy: SynproxyCounters,
     /// Connections (and persistence templates) in this core's table; and its capacity.
     pub conns: Counter,
     pub conn_capacity: Counter,
@@ -253,6 +255,25 @@ pub struct CoreStats {
     pub adopted: Generation,
     /// Per real server (indexed by `DestId`), as IPVS's per-dest stats.
     pub dests: Vec<DestCounters>,
+}
+
+/// What the SYN proxy did on one core.
+#[derive(Debug, Default)]
+pub struct SynproxyCounters {
+    /// Cookie SYN-ACKs sent for SYNs to SYN-proxied services.
+    pub cookies_sent: Counter,
+    /// Client ACKs whose cookie was valid: a connection was opened to a real server.
+    pub cookies_valid: Counter,
+    /// Client ACKs (without a connection) whose cookie was stale or forged: answered RST.
+    pub cookies_failed: Counter,
+    /// SYNs to real servers sent again after no SYN-ACK came.
+    pub rs_syn_retransmits: Counter,
+    /// Client segments held while the real server's SYN-ACK was awaited.
+    pub held: Counter,
+    /// Client segments dropped because as many were held already.
+    pub held_dropped: Counter,
+    /// Real servers that answered the proxied SYN with RST (the client is reset too).
+    pub rs_resets: Counter,
 }
 
 /// Traffic of one real server on one core (IPVS `ip_vs_stats`).
@@ -314,6 +335,7 @@ impl CoreStats {
             icmp_errors_suppressed: Counter::default(),
             toa_no_room: Counter::default(),
             laddr_ports_in_use: Counter::default(),
+            synproxy: SynproxyCounters::default(),
             conns: Counter::default(),
             conn_capacity: Counter::default(),
             adopted: Generation::default(),
