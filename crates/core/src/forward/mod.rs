@@ -6,6 +6,7 @@ mod directory;
 mod fast;
 mod flow;
 mod frag;
+mod frame;
 mod icmp;
 mod reset;
 mod trash;
@@ -102,9 +103,9 @@ impl<P: PacketBuf> Director<P> {
     fn dispatch_extra(&mut self, port: u16, a: Action, now: u64, io: &mut impl Io<P>) {
         let Some(x) = self.lb.extra.take() else { return };
         let Some(mut p) = io.alloc() else { return io.count_drop(port, crate::stats::DropReason::NoMbuf) };
-        match (p.append(x.len), x.buf.get(..x.len)) {
-            (Some(d), Some(s)) => d.copy_from_slice(s),
-            _ => return io.drop(port, p, crate::stats::DropReason::NoMbuf),
+        match p.append(x.len()) {
+            Some(d) => d.copy_from_slice(x.data()),
+            None => return io.drop(port, p, crate::stats::DropReason::NoMbuf),
         }
         self.dispatch_one(port, p, a, now, io);
     }

@@ -27,10 +27,7 @@ pub(crate) const PP_MAX: usize = 108;
 
 /// A frame to send before the packet just processed: the PROXY header as a segment of
 /// its own when the first data segment has no room for it.
-pub(crate) struct Extra {
-    pub buf: [u8; 256],
-    pub len: usize,
-}
+pub(crate) type Extra = super::super::frame::FrameBuf;
 
 #[inline]
 fn before(a: u32, b: u32) -> bool {
@@ -266,11 +263,10 @@ fn standalone(frame: &[u8], f: &Flow, pp: &[u8]) -> Option<Extra> {
     let at = ETH_LEN + f.l4;
     let hl = TcpPacket::new_checked(frame.get(at..)?).ok()?.header_len();
     let body = at + hl;
-    let mut x = Extra { buf: [0; 256], len: body + pp.len() };
-    x.buf.get_mut(..body)?.copy_from_slice(frame.get(..body)?);
-    x.buf.get_mut(body..x.len)?.copy_from_slice(pp);
-    let ip_len = x.len - ETH_LEN;
-    let out = x.buf.get_mut(..x.len)?;
+    let mut x = Extra::from_slice(frame.get(..body)?)?;
+    x.append(pp.len())?.copy_from_slice(pp);
+    let ip_len = x.len() - ETH_LEN;
+    let out = x.data_mut();
     let mut t = TcpPacket::new_checked(out.get_mut(at..)?).ok()?;
     let s = t.seq_number().wrapping_sub(pp.len() as u32);
     t.set_seq_number(s);
