@@ -151,7 +151,7 @@ pub struct WorkersConfig {
     pub conn_capacity: u32,
     /// IPv6 connections (and templates) of that capacity (`None`: half).
     pub conn_capacity_v6: Option<u32>,
-    /// FullNAT TCP connections of that capacity (`None`: an eighth).
+    /// FullNAT and SYN-proxied TCP connections of that capacity (`None`: a quarter).
     pub conn_capacity_fullnat: Option<u32>,
     /// FullNAT source ports, first and last (`fullnat_ports = "1025-65535"`).
     pub fullnat_ports: (u16, u16),

@@ -448,7 +448,7 @@ fn workers(src: &Source<'_>, raw: S<RawWorkers>, info: &EalInfo, ports: &[PortCo
             Some(_) => Some(ranged(src, &w.conn_capacity_v6, key("conn_capacity_v6"), 0, 0, MAX_ENTRIES)?),
             None => None,
         },
-        // FullNAT TCP connections take half a line of sequence state; unset: an eighth.
+        // FullNAT and SYN-proxied TCP connections take 48 B of sequence state; unset: a quarter.
         conn_capacity_fullnat: match &w.conn_capacity_fullnat {
             Some(_) => Some(ranged(src, &w.conn_capacity_fullnat, key("conn_capacity_fullnat"), 0, 0, MAX_ENTRIES)?),
             None => None,

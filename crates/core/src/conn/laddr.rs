@@ -186,6 +186,7 @@ mod tests {
             one_packet: false,
             proxy_protocol: None,
             toa: false,
+            synproxy: false,
             dests: Vec::new(),
             laddrs: vec![l],
         };

@@ -146,7 +146,8 @@ impl ConnTable {
         let mut t = ConnTable {
             slab: Slab(entries),
             pool: Pool6::new(cfg.effective_capacity_v6()),
-            xts: XtPool::new(cfg.effective_capacity_fullnat()),
+            // Allocated with the first FullNAT or SYN-proxied service (sync_snapshot).
+            xts: XtPool::new(0),
             ports: LocalPorts::new(0, cfg.workers, cfg.lports),
             laddr_next: 0,
             free: 0,
@@ -245,6 +246,10 @@ impl ConnTable {
     pub fn sync_snapshot(&mut self, snap: &Snapshot) {
         self.load.sync(snap);
         self.ports.sync(snap);
+        let needs = snap.services().iter().any(|s| s.synproxy || s.dests.iter().any(|d| d.fwd == FwdMethod::FullNat));
+        if needs && self.xts.capacity() == 0 {
+            self.xts = XtPool::new(self.cfg.effective_capacity_fullnat());
+        }
     }
 
     /// This table is worker `core`'s: its FullNAT source ports are those whose low bits
@@ -333,7 +338,8 @@ impl ConnTable {
     #[inline]
     pub fn hot4(&self, id: ConnId) -> Option<Hot4> {
         let e = self.slab.0.get(id.0 as usize)?;
-        if e.flags & (F_USED | F_TEMPLATE | F_V6) != F_USED {
+        // Connections with sequence state (FullNAT, SYN proxy) take the general path.
+        if e.flags & (F_USED | F_TEMPLATE | F_V6) != F_USED || e.xt != NIL {
             return None;
         }
         Some(Hot4 {

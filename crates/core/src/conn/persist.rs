@@ -171,8 +171,8 @@ impl ConnTable {
             InsertError::Full => ScheduleError::Full,
             InsertError::Exists(id) => ScheduleError::Exists(id),
         })?;
-        if d.fwd == FwdMethod::FullNat && proto == Protocol::Tcp {
-            self.attach_xt(id, svc);
+        if (d.fwd == FwdMethod::FullNat || svc.synproxy) && proto == Protocol::Tcp && !self.attach_xt(id, svc) {
+            return Err(ScheduleError::Full);
         }
         if tpl != NIL {
             // ip_vs_control_add + ip_vs_conn_put(ct): count it, re-arm the template.

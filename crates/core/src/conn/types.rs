@@ -21,8 +21,9 @@ pub struct ConnConfig {
     /// IPv6 connections and templates this core can hold (`None`: half of `capacity`):
     /// their addresses take a second cache line each, from a pool of this size.
     pub capacity_v6: Option<u32>,
-    /// FullNAT TCP connections this core can hold (`None`: an eighth of `capacity`):
-    /// each takes a half line of sequence state from a pool of this size.
+    /// FullNAT and SYN-proxied TCP connections this core can hold (`None`: a quarter of
+    /// `capacity`): each takes 48 bytes of sequence state from a pool of this size,
+    /// allocated when the first service needs it.
     pub capacity_fullnat: Option<u32>,
     /// FullNAT source ports, first and last (DPVS's 1025-65535); each worker owns
     /// those whose low bits are its index.
@@ -50,11 +51,12 @@ impl ConnConfig {
         self.capacity_v6.unwrap_or(cap.div_ceil(2)).min(cap)
     }
 
-    /// The FullNAT TCP pool the table is built with: `capacity_fullnat` (default an
-    /// eighth of the effective capacity), at most the effective capacity.
+    /// The FullNAT and SYN-proxy TCP pool (allocated with the first service that needs
+    /// it): `capacity_fullnat` (default a quarter of the effective capacity), at most the
+    /// effective capacity.
     pub fn effective_capacity_fullnat(&self) -> u32 {
         let cap = self.effective_capacity();
-        self.capacity_fullnat.unwrap_or(cap.div_ceil(8)).min(cap)
+        self.capacity_fullnat.unwrap_or(cap.div_ceil(4)).min(cap)
     }
 }
 

@@ -1,7 +1,8 @@
-//! TCP state a FullNAT connection needs beyond its cache line: the sequence delta
-//! towards the real server, where the client's address goes (TOA, PROXY protocol), and
-//! each side's next sequence number, for the RSTs sent when it expires. Half a cache
-//! line per connection, from a preallocated pool sized with the table.
+//! TCP state a FullNAT or SYN-proxied connection needs beyond its cache line: the
+//! sequence offsets both ways, where the client's address goes (TOA, PROXY protocol),
+//! each side's next sequence number (for the RSTs sent when it expires), and what the
+//! SYN proxy agreed with the client (window scale, timestamps offset). 48 bytes per
+//! connection, from a preallocated pool sized with the table.
 
 use rvs_hint::HugeSlice;
 
@@ -18,10 +19,19 @@ pub const X_PP_ACKED: u8 = 16;
 pub const X_RS_SYNACK: u8 = 32;
 /// Both sides have sent something since the SYN: an expiry resets both.
 pub const X_SEEN_BOTH: u8 = 64;
+/// Opened by the SYN proxy: the real server's numbers are translated too.
+pub const X_SYNPROXY: u8 = 128;
+
+/// SYN proxy: the real server's SYN-ACK is awaited (client segments are held).
+pub const S_WAIT: u8 = 1;
+/// The client agreed timestamps (the cookie's); `ts_out` translates them.
+pub const S_TS: u8 = 2;
+/// The client agreed SACK.
+pub const S_SACK: u8 = 4;
 
 /// One FullNAT TCP connection's extra state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[repr(C, align(32))]
+#[repr(C, align(16))]
 pub struct TcpExt {
     /// Added to the client's sequence numbers towards the real server (and taken from
     /// the real server's acknowledgements): the new ISN's offset, plus the PROXY header.
@@ -39,6 +49,26 @@ pub struct TcpExt {
     pub flags: u8,
     /// Length of the PROXY header once sent.
     pub pp_len: u8,
+    /// SYN proxy: `S_*` bits.
+    pub sp: u8,
+    /// SYN proxy: the window scale the client was told (its cookie SYN-ACK's; 15 when
+    /// none was agreed) and the real server's.
+    pub ws_vs: u8,
+    pub ws_rs: u8,
+    /// SYN proxy: the client's window scale and MSS, for the SYN to the real server.
+    pub ws_client: u8,
+    pub mss: u16,
+    /// SYN proxy: the cookie (the director's ISN towards the client) and the offset
+    /// added to the real server's sequence numbers towards the client (its ack back).
+    pub isn_vs: u32,
+    pub out_delta: u32,
+    /// SYN proxy: added to the real server's TSval towards the client (the client's
+    /// TSecr back): the cookie SYN-ACK's clock continued.
+    pub ts_out: u32,
+    /// SYN proxy: the client's TSval and the director's (the cookie SYN-ACK's), for the
+    /// SYN to the real server and the offset.
+    pub ts_client: u32,
+    pub ts_vs: u32,
 }
 
 impl TcpExt {
@@ -91,3 +121,5 @@ impl XtPool {
         self.recs.get_mut(i as usize)
     }
 }
+
+const _: () = assert!(std::mem::size_of::<TcpExt>() == 48);

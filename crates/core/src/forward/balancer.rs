@@ -40,6 +40,15 @@ pub enum Action {
     Drop(DropReason),
     /// Another core owns the connection.
     Redirect(u8),
+    /// SYN proxy: keep the packet until connection `conn`'s real server answers
+    /// (`open`: the client's ACK that opened it; its SYN goes out beside it).
+    Hold {
+        conn: u32,
+        open: bool,
+    },
+    /// SYN proxy: the real server answered (this packet, its SYN-ACK, is consumed): the
+    /// packets held for connection `conn` go on.
+    Release(u32),
     /// Answer the sender with this ICMP error, then drop the packet counting `reason`.
     IcmpError {
         err: IcmpError,
@@ -62,8 +71,8 @@ const SWEEP_BUDGET: usize = 4096;
 
 pub struct Balancer {
     core: u8,
-    snap: Arc<Snapshot>,
-    scheds: SchedSet,
+    pub(super) snap: Arc<Snapshot>,
+    pub(super) scheds: SchedSet,
     pub(super) conns: ConnTable,
     owners: Arc<Directory>,
     pub(super) stats: Arc<CoreStats>,
@@ -83,13 +92,16 @@ pub struct Balancer {
     pub(super) extra: Option<Extra>,
     /// RSTs for established FullNAT connections that expired, sent by the director
     /// after the tick (bounded: beyond it connections expire silently).
-    pub(super) resets: ArrayVec<[super::reset::Reset; 2], RESETS>,
+    pub(super) resets: ArrayVec<super::reset::Reset, RESETS>,
+    /// A frame to send beside the packet just processed, with its own action (the SYN
+    /// proxy's SYN to a real server).
+    pub(super) side: Option<(super::frame::FrameBuf, Action)>,
     /// A fixed FullNAT ISN instead of the keyed, clocked one (fixtures only).
     fixed_isn: Option<u32>,
 }
 
-/// Expired FullNAT connections reset per tick.
-const RESETS: usize = 128;
+/// RSTs sent per tick (expired FullNAT connections, two each; refused SYN proxies).
+const RESETS: usize = 256;
 
 impl Balancer {
     /// `core` is this worker's index among the workers (its owner-directory partition).
@@ -119,6 +131,7 @@ impl Balancer {
             fast_packets: 0,
             extra: None,
             resets: ArrayVec::new(),
+            side: None,
             fixed_isn: None,
         };
         b.conns.set_lcore(core);
@@ -319,7 +332,7 @@ impl Balancer {
     /// a keyed hash of the connection's server-side tuple plus a clock ticking every
     /// 64 ns, as Linux's secure_tcp_seq, so a port reused towards the same server gets
     /// a later ISN than its previous connection (the server's TIME_WAIT accepts it).
-    fn fnat_isn(&self, e: &Ends, proto: u8, now: u64) -> u32 {
+    pub(super) fn fnat_isn(&self, e: &Ends, proto: u8, now: u64) -> u32 {
         if let Some(isn) = self.fixed_isn {
             return isn;
         }
@@ -348,6 +361,9 @@ impl Balancer {
         node: &mut Node<P>,
         now: u64,
     ) -> Action {
+        if f.proto == ip_proto::TCP && self.snap.service(svc).is_some_and(|s| s.synproxy) {
+            return self.synproxy_first(svc, pkt, f, hash, node, now);
+        }
         if f.proto == ip_proto::TCP
             && f.tcp_flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) != tcp_flags::SYN
         {
@@ -358,23 +374,7 @@ impl Balancer {
         };
         match self.conns.schedule_hashed(service, sched, &f.tuple(), hash, now) {
             Ok(Scheduled::Conn(id)) => {
-                if let Some(c) = self.conns.get(id) {
-                    if let Some(d) = self.stats.dest(c.dest().0) {
-                        d.conns.inc();
-                    }
-                    // A connection away from its client's queue (persistence with a
-                    // netmask) tells the other workers where its replies go.
-                    if c.fwd() == FwdMethod::Masq && self.client_home(c.caddr()) != self.core {
-                        let reply = crate::addr::Tuple {
-                            proto: f.proto,
-                            src: c.daddr(),
-                            sport: c.dport(),
-                            dst: c.caddr(),
-                            dport: c.cport(),
-                        };
-                        self.share(id, &reply);
-                    }
-                }
+                self.opened(id, f);
                 if let Some(a) = self.fast(pkt, f, id, Dir::In, node, now) {
                     return a;
                 }
@@ -410,13 +410,39 @@ impl Balancer {
                 }
                 None => Action::Drop(DropReason::NoDest),
             },
-            Err(ScheduleError::NoDest) => {
-                Action::IcmpError { err: IcmpError::PortUnreachable, reason: DropReason::NoDest }
-            }
-            Err(ScheduleError::Full) => Action::Drop(DropReason::ConnTableFull),
-            Err(ScheduleError::NoLaddr) => Action::Drop(DropReason::NoLaddr),
-            Err(ScheduleError::LaddrExhausted) => Action::Drop(DropReason::LaddrExhausted),
             Err(ScheduleError::Exists(id)) => self.established_in(id, pkt, f, node, now),
+            Err(e) => Self::refused(e),
+        }
+    }
+
+    /// What a connection refused by the scheduler means for its packet.
+    pub(super) fn refused(e: ScheduleError) -> Action {
+        match e {
+            ScheduleError::NoDest => Action::IcmpError { err: IcmpError::PortUnreachable, reason: DropReason::NoDest },
+            ScheduleError::Full => Action::Drop(DropReason::ConnTableFull),
+            ScheduleError::NoLaddr => Action::Drop(DropReason::NoLaddr),
+            ScheduleError::LaddrExhausted => Action::Drop(DropReason::LaddrExhausted),
+            ScheduleError::Exists(_) => Action::Drop(DropReason::NoConn),
+        }
+    }
+
+    /// Bookkeeping of a connection just scheduled from `f`: its real server's count,
+    /// and, away from its client's queue (persistence with a netmask), its reply tuple
+    /// told to the other workers.
+    pub(super) fn opened(&mut self, id: ConnId, f: &Flow) {
+        let Some(c) = self.conns.get(id) else { return };
+        if let Some(d) = self.stats.dest(c.dest().0) {
+            d.conns.inc();
+        }
+        if c.fwd() == FwdMethod::Masq && self.client_home(c.caddr()) != self.core {
+            let reply = crate::addr::Tuple {
+                proto: f.proto,
+                src: c.daddr(),
+                sport: c.dport(),
+                dst: c.caddr(),
+                dport: c.cport(),
+            };
+            self.share(id, &reply);
         }
     }
 
@@ -429,6 +455,9 @@ impl Balancer {
         node: &mut Node<P>,
         now: u64,
     ) -> Action {
+        if let Some(a) = self.synproxy_hold(id) {
+            return a;
+        }
         match self.conns.on_packet(id, Dir::In, TcpFlags(f.tcp_flags), now) {
             Verdict::Forward => {}
             Verdict::DropNoDest => return Action::Drop(DropReason::DestRemoved),
@@ -447,7 +476,7 @@ impl Balancer {
         }
         let syn = f.tcp_flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
         let isn = if x == Xmit::FullNat && syn { self.fnat_isn(&e, f.proto, now) } else { 0 };
-        let fx = (x == Xmit::FullNat).then(|| Fx {
+        let fx = (x == Xmit::FullNat || self.conns.xt(id).is_some()).then(|| Fx {
             xt: self.conns.xt_mut(id),
             isn,
             stats: &self.stats,
@@ -565,6 +594,9 @@ impl Balancer {
 
     /// Real server → client on a NAT connection: the source becomes the VIP again.
     fn reply<P: PacketBuf>(&mut self, id: ConnId, pkt: &mut P, f: &Flow, now: u64) -> Action {
+        if let Some(a) = self.synproxy_server(id, pkt, f, now) {
+            return a;
+        }
         if self.conns.on_packet(id, Dir::Out, TcpFlags(f.tcp_flags), now) != Verdict::Forward {
             return Action::Drop(DropReason::DestRemoved);
         }
@@ -635,8 +667,11 @@ impl Balancer {
     pub fn tick(&mut self, now: u64) {
         let resets = &mut self.resets;
         self.conns.expire(now, EXPIRE_BUDGET, |c| {
-            if let Some(r) = super::reset::for_expired(c) {
-                let _ = resets.try_push(r);
+            if let Some([a, b]) = super::reset::for_expired(c) {
+                if resets.remaining_capacity() >= 2 {
+                    resets.push(a);
+                    resets.push(b);
+                }
             }
         });
         self.tend_directory(now);
@@ -658,7 +693,7 @@ impl Balancer {
 }
 
 /// A connection's transmitter (bound when it was scheduled) and the ends it joins.
-fn bound(c: ConnRef<'_>) -> (Option<Xmit>, Ends) {
+pub(super) fn bound(c: ConnRef<'_>) -> (Option<Xmit>, Ends) {
     let e = Ends {
         client: c.caddr(),
         cport: c.cport(),

@@ -7,8 +7,10 @@ mod fast;
 mod flow;
 mod frag;
 mod frame;
+mod held;
 mod icmp;
 mod reset;
+pub mod synproxy;
 mod trash;
 mod xmit;
 
@@ -52,6 +54,8 @@ pub struct Director<P> {
     /// The network configuration as published; the node runs it with the services'
     /// FullNAT local addresses added ([`with_laddrs`]).
     net: Arc<L3Config>,
+    /// SYN proxy: segments held for connections awaiting their server's SYN-ACK.
+    held: held::Held<P>,
 }
 
 /// `net` with every FullNAT local address of `snap` answered (ARP, NDP, gratuitous ARP
@@ -86,7 +90,7 @@ impl<P: PacketBuf> Director<P> {
         if !Arc::ptr_eq(&run, &net) {
             node.set_config(run);
         }
-        Director { node, lb, pending: None, listings: VecDeque::new(), net }
+        Director { node, lb, pending: None, listings: VecDeque::new(), net, held: held::Held::new() }
     }
 
     /// Handle one frame received on `port`; `redirected` when another core passed it
@@ -115,7 +119,73 @@ impl<P: PacketBuf> Director<P> {
         if self.lb.extra.is_some() {
             self.dispatch_extra(port, a, now, io);
         }
+        if self.lb.side.is_some() {
+            self.dispatch_side(port, now, io);
+        }
         self.dispatch_one(port, pkt, a, now, io);
+    }
+
+    /// Send the frame the balancer built beside the packet, with its own action.
+    #[cold]
+    fn dispatch_side(&mut self, port: u16, now: u64, io: &mut impl Io<P>) {
+        let Some((x, a)) = self.lb.take_side() else { return };
+        let Some(mut p) = io.alloc() else { return io.count_drop(port, crate::stats::DropReason::NoMbuf) };
+        match p.append(x.len()) {
+            Some(d) => d.copy_from_slice(x.data()),
+            None => return io.drop(port, p, crate::stats::DropReason::NoMbuf),
+        }
+        self.dispatch_one(port, p, a, now, io);
+    }
+
+    /// SYN proxy: hold a client segment, or release what was held.
+    #[cold]
+    fn synproxy(&mut self, port: u16, pkt: P, a: Action, now: u64, io: &mut impl Io<P>) {
+        match a {
+            Action::Hold { conn, open } => {
+                let cookie = if open { self.lb.synproxy_cookie(conn) } else { None };
+                let stats = &self.lb.stats.synproxy;
+                match self.held.hold(conn, cookie, port, pkt, now) {
+                    Ok(()) => stats.held.inc(),
+                    // Dropped: the client sends it again.
+                    Err(_) => stats.held_dropped.inc(),
+                }
+            }
+            Action::Release(conn) => {
+                // The server's SYN-ACK (`pkt`) is consumed; the held segments go on.
+                drop(pkt);
+                for (p, held) in self.held.take(conn).into_iter().flatten() {
+                    self.input(p, held, now, true, io);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// SYN proxy timers: SYNs not answered go again, then the connection is given up.
+    fn serve_synproxy(&mut self, now: u64, io: &mut impl Io<P>) {
+        while self.held.wait.front().is_some_and(|w| w.due <= now) {
+            let Some(w) = self.held.wait.pop_front() else { break };
+            if !self.lb.synproxy_waiting(w.conn, w.cookie) {
+                self.held.map.remove(&w.conn);
+                continue;
+            }
+            if w.tries >= held::RS_SYN_TRIES {
+                self.lb.synproxy_give_up(w.conn, w.cookie);
+                self.held.map.remove(&w.conn);
+                continue;
+            }
+            let sent = match self.held.map.get(&w.conn).and_then(|l| l.first()) {
+                Some((_, ack)) => self.lb.synproxy_resend(w.conn, w.cookie, ack.data(), &mut self.node, now).is_some(),
+                None => false,
+            };
+            if sent {
+                self.dispatch_side(0, now, io);
+                self.held.wait.push_back(held::Wait { due: now + held::RS_SYN_TIMEOUT_MS, tries: w.tries + 1, ..w });
+            } else {
+                self.lb.synproxy_give_up(w.conn, w.cookie);
+                self.held.map.remove(&w.conn);
+            }
+        }
     }
 
     #[inline]
@@ -131,6 +201,7 @@ impl<P: PacketBuf> Director<P> {
                 self.node.icmp_error(port, pkt.data(), err, now, io);
                 io.drop(port, pkt, reason);
             }
+            Action::Hold { .. } | Action::Release(_) => self.synproxy(port, pkt, a, now, io),
         }
     }
 
@@ -191,17 +262,19 @@ impl<P: PacketBuf> Director<P> {
         self.serve_listing(now);
         self.node.tick(now, io);
         self.lb.tick(now);
+        self.serve_synproxy(now, io);
         self.send_resets(now, io);
     }
 
     /// The RSTs of established FullNAT connections that expired this tick.
     fn send_resets(&mut self, now: u64, io: &mut impl Io<P>) {
-        while let Some(pair) = self.lb.resets.pop() {
-            for r in &pair {
-                let Some(p) = io.alloc() else { return io.count_drop(0, crate::stats::DropReason::NoMbuf) };
-                if let Some(p) = reset::build(p, r) {
-                    self.node.output(p, r.dst.to_ip(), now, io);
-                }
+        for r in self.lb.resets.drain(..) {
+            let Some(p) = io.alloc() else {
+                io.count_drop(0, crate::stats::DropReason::NoMbuf);
+                continue;
+            };
+            if let Some(p) = reset::build(p, &r) {
+                self.node.output(p, r.dst.to_ip(), now, io);
             }
         }
     }

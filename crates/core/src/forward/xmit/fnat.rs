@@ -19,7 +19,8 @@ use wire::{checksum, ip_proto, tcp_flags, PacketBuf, TcpPacket};
 use super::super::flow::{Flow, Frag, ETH_LEN};
 use super::nat::{nat, End};
 use super::Ends;
-use crate::conn::xt::{TcpExt, X_PP_ACKED, X_PP_SENT, X_PP_V1, X_PP_V2, X_RS_SYNACK, X_SEEN_BOTH, X_TOA};
+use crate::conn::xt::{TcpExt, X_PP_ACKED, X_PP_SENT, X_PP_V1, X_PP_V2, X_RS_SYNACK, X_SEEN_BOTH, X_SYNPROXY, X_TOA};
+use crate::forward::synproxy;
 use crate::stats::CoreStats;
 
 /// The longest PROXY header (v1 for IPv6 is at most 104 bytes; v2's is 52).
@@ -201,6 +202,8 @@ fn tcp_in<P: PacketBuf>(
         return (ip_len, false, None);
     }
     let mut full = false;
+    // The ack in the real server's numbering (the SYN proxy's cookie ISN is not its).
+    let ack = if x.has(X_SYNPROXY) { ack.wrapping_sub(x.out_delta) } else { ack };
     // TOA on the segments that complete the handshake (DPVS: ack == RS ISN + 1).
     if x.has(X_RS_SYNACK) && fl & (tcp_flags::SYN | tcp_flags::RST) == 0 && ack == x.rs_isn1 {
         if x.has(X_TOA) {
@@ -248,6 +251,9 @@ fn tcp_in<P: PacketBuf>(
     let Ok(mut t) = TcpPacket::new_checked(seg) else { return (ip_len, full, extra) };
     let s = seq.wrapping_add(d);
     t.rewrite_seq_number(s);
+    if x.has(X_SYNPROXY) {
+        synproxy::to_server(&mut t, x);
+    }
     let fin = u32::from(fl & tcp_flags::FIN != 0);
     let end = s.wrapping_add((ip_len - f.l4 - t.header_len()) as u32 + fin);
     if before(x.c_nxt, end) {
@@ -290,7 +296,10 @@ pub(crate) fn reply<P: PacketBuf>(pkt: &mut P, f: &Flow, e: &Ends, x: Option<&mu
         let at = ETH_LEN + f.l4;
         if let Some(Ok(mut t)) = pkt.data_mut().get_mut(at..ETH_LEN + f.ip_len).map(TcpPacket::new_checked) {
             let (seq, fl) = (t.seq_number(), t.flags());
-            if fl & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK {
+            if x.has(X_SYNPROXY) {
+                synproxy::to_client(&mut t, x);
+            }
+            if fl & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK && !x.has(X_SYNPROXY) {
                 x.rs_isn1 = seq.wrapping_add(1);
                 x.flags |= X_RS_SYNACK;
                 if x.has(X_TOA) {

@@ -38,6 +38,19 @@ pub(crate) enum Xmit {
     FullNat,
 }
 
+/// Apply `adjust` to the TCP segment of `pkt` (a whole datagram or a first fragment).
+fn tcp_seq<P: PacketBuf>(pkt: &mut P, f: &Flow, adjust: impl FnOnce(&mut wire::TcpPacket<&mut [u8]>)) {
+    if f.proto != wire::ip_proto::TCP || f.frag == super::flow::Frag::Later {
+        return;
+    }
+    let at = super::flow::ETH_LEN + f.l4;
+    if let Some(Ok(mut t)) =
+        pkt.data_mut().get_mut(at..super::flow::ETH_LEN + f.ip_len).map(wire::TcpPacket::new_checked)
+    {
+        adjust(&mut t);
+    }
+}
+
 /// What a FullNAT packet brings besides its ends: the TCP connection's record, the ISN
 /// for a first SYN, the counters, and where a segment to send first goes.
 pub(crate) struct Fx<'a> {
@@ -100,9 +113,9 @@ impl Xmit {
 
     /// Client → real server (ip_vs_nat_xmit, ip_vs_dr_xmit, ip_vs_tunnel_xmit, DPVS's
     /// fnat_in_handler), TTL already handled. `fx`: a FullNAT connection's extras.
-    pub fn inbound<P: PacketBuf>(
+    pub fn inbound<P: PacketBuf, Q: PacketBuf>(
         self,
-        pkt: &mut P,
+        pkt: &mut Q,
         f: &Flow,
         e: &Ends,
         node: &mut Node<P>,
@@ -114,7 +127,12 @@ impl Xmit {
             Err(a) => return a,
         };
         match self {
-            Xmit::Nat => nat::nat(pkt.data_mut(), f, End::Dst, e.rs, e.rport),
+            Xmit::Nat => {
+                if let Some(x) = fx.and_then(|fx| fx.xt) {
+                    tcp_seq(pkt, f, |t| crate::forward::synproxy::to_server(t, x));
+                }
+                nat::nat(pkt.data_mut(), f, End::Dst, e.rs, e.rport)
+            }
             Xmit::FullNat => match fx {
                 Some(fx) => *fx.extra = fnat::inbound(pkt, f, e, fx.xt, fx.isn, usize::from(hop.mtu), fx.stats),
                 None => {
@@ -138,6 +156,9 @@ impl Xmit {
     pub fn reply<P: PacketBuf>(self, pkt: &mut P, f: &Flow, e: &Ends, xt: Option<&mut TcpExt>) -> Action {
         match self {
             Xmit::Nat => {
+                if let Some(x) = xt {
+                    tcp_seq(pkt, f, |t| crate::forward::synproxy::to_client(t, x));
+                }
                 nat::nat(pkt.data_mut(), f, End::Src, e.vip, e.vport);
                 Action::Output(e.client.to_ip())
             }

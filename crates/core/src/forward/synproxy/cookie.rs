@@ -1,0 +1,217 @@
+//! SYN cookies: Linux's scheme (net/ipv4/syncookies.c) with DPVS's data layout
+//! (ip_vs_synproxy.c), keyed by SipHash-1-3. The cookie is the director's ISN:
+//!
+//! `cookie = H1(tuple) + client_isn + (count << 24) + ((H2(tuple, count) + data) mod 2^24)`
+//!
+//! `count` is the minute; a cookie is valid for 4 counts (DPVS). The 24 data bits carry
+//! what the client's SYN asked and no state keeps: bits 15..12 the MSS index into
+//! [`MSS_TABLE`], bit 20 timestamps; without timestamps (DPVS's layout) also 19..16
+//! the window scale (15: none) and bit 21 SACK. With timestamps, as Linux does, those
+//! go in the low 5 bits of the cookie SYN-ACK's TSval, which the client echoes: then 20
+//! data bits are fixed zeros a forged ACK must hit (14 without). The keys are drawn
+//! once per process, shared by every worker; the count in H2 makes each minute's
+//! cookies different (Linux's rotation).
+
+use std::hash::Hasher;
+use std::sync::OnceLock;
+
+use siphasher::sip::SipHasher13;
+
+use crate::addr::Tuple;
+
+/// DPVS's MSS table (ip_vs_synproxy.c msstab).
+pub const MSS_TABLE: [u16; 10] = [64, 256, 512, 536, 1024, 1280, 1440, 1452, 1460, 4312];
+/// Counts (minutes) a cookie stays valid.
+const MAX_AGE: u32 = 4;
+/// Window scale 15 in the cookie: the client sent none.
+pub const NO_WSCALE: u8 = 15;
+const DATA_MASK: u32 = 0x00ff_ffff;
+/// Data bits that must be zero.
+const ZERO_BITS: u32 = 0x00c0_0fff;
+
+/// What a cookie remembers of the client's SYN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CookieData {
+    /// Index into [`MSS_TABLE`].
+    pub mss_idx: u8,
+    /// The client's window scale, or [`NO_WSCALE`].
+    pub wscale: u8,
+    pub ts: bool,
+    pub sack: bool,
+}
+
+impl CookieData {
+    fn bits(self) -> u32 {
+        let mss = (u32::from(self.mss_idx & 0xf) << 12) | (u32::from(self.ts) << 20);
+        if self.ts {
+            return mss;
+        }
+        mss | (u32::from(self.wscale & 0xf) << 16) | (u32::from(self.sack) << 21)
+    }
+
+    /// With timestamps, the low bits of the cookie SYN-ACK's TSval.
+    pub fn ts_bits(self) -> u32 {
+        u32::from(self.wscale & 0xf) | (u32::from(self.sack) << 4)
+    }
+
+    /// `tsecr`: the client's TSecr, when its ACK carries timestamps.
+    fn from_bits(d: u32, tsecr: Option<u32>) -> Option<CookieData> {
+        let ts = d & (1 << 20) != 0;
+        let zero = if ts { ZERO_BITS | 0x002f_0000 } else { ZERO_BITS };
+        if d & zero != 0 || ts != tsecr.is_some() {
+            return None;
+        }
+        let mss_idx = ((d >> 12) & 0xf) as u8;
+        let (wscale, sack) = match tsecr {
+            Some(e) => ((e & 0xf) as u8, e & 0x10 != 0),
+            None => (((d >> 16) & 0xf) as u8, d & (1 << 21) != 0),
+        };
+        if usize::from(mss_idx) >= MSS_TABLE.len() || (wscale > 14 && wscale != NO_WSCALE) {
+            return None;
+        }
+        Some(CookieData { mss_idx, wscale, ts, sack })
+    }
+
+    /// The largest table MSS not above `mss` (the table's smallest when below it).
+    pub fn mss_index(mss: u16) -> u8 {
+        MSS_TABLE.iter().rposition(|&m| m <= mss).unwrap_or(0) as u8
+    }
+
+    pub fn mss(self) -> u16 {
+        MSS_TABLE.get(usize::from(self.mss_idx)).copied().unwrap_or(536)
+    }
+}
+
+/// The process's cookie keys.
+pub struct CookieKeys {
+    k1: [u8; 16],
+    k2: [u8; 16],
+}
+
+impl CookieKeys {
+    /// Fixed keys (fixtures).
+    pub const fn fixed(k1: [u8; 16], k2: [u8; 16]) -> CookieKeys {
+        CookieKeys { k1, k2 }
+    }
+
+    /// Keys drawn from the OS's randomness once per process (std's RandomState seeds).
+    pub fn process() -> &'static CookieKeys {
+        static KEYS: OnceLock<CookieKeys> = OnceLock::new();
+        KEYS.get_or_init(|| {
+            use std::hash::BuildHasher;
+            let r = std::collections::hash_map::RandomState::new();
+            let w = |i: u64| r.hash_one(i).to_le_bytes();
+            let (a, b, c, d) = (w(1), w(2), w(3), w(4));
+            let mut k1 = [0u8; 16];
+            let mut k2 = [0u8; 16];
+            k1[..8].copy_from_slice(&a);
+            k1[8..].copy_from_slice(&b);
+            k2[..8].copy_from_slice(&c);
+            k2[8..].copy_from_slice(&d);
+            CookieKeys { k1, k2 }
+        })
+    }
+
+    fn hash(key: &[u8; 16], t: &Tuple, count: Option<u32>) -> u32 {
+        let mut h = SipHasher13::new_with_key(key);
+        h.write(&t.src.0);
+        h.write(&t.dst.0);
+        h.write_u16(t.sport);
+        h.write_u16(t.dport);
+        if let Some(c) = count {
+            h.write_u32(c);
+        }
+        h.finish() as u32
+    }
+
+    /// The cookie for the client's SYN `t` (client → VIP) with ISN `isn`, at minute
+    /// `count`.
+    pub fn make(&self, t: &Tuple, isn: u32, count: u32, data: CookieData) -> u32 {
+        let h1 = Self::hash(&self.k1, t, None);
+        let h2 = Self::hash(&self.k2, t, Some(count));
+        h1.wrapping_add(isn).wrapping_add(count << 24).wrapping_add(h2.wrapping_add(data.bits()) & DATA_MASK)
+    }
+
+    /// What `cookie` (the client's ack − 1) remembers, if it is one this process made
+    /// for `t` and the client ISN `isn` (its seq − 1) less than [`MAX_AGE`] counts ago;
+    /// `tsecr`: the ACK's echoed timestamp, if it has one.
+    pub fn check(&self, t: &Tuple, isn: u32, cookie: u32, count: u32, tsecr: Option<u32>) -> Option<CookieData> {
+        let h1 = Self::hash(&self.k1, t, None);
+        let c = cookie.wrapping_sub(h1).wrapping_sub(isn);
+        let age = count.wrapping_sub(c >> 24) & 0xff;
+        if age >= MAX_AGE {
+            return None;
+        }
+        let h2 = Self::hash(&self.k2, t, Some(count.wrapping_sub(age)));
+        CookieData::from_bits(c.wrapping_sub(h2) & DATA_MASK, tsecr)
+    }
+}
+
+/// The cookie's count for a clock in milliseconds: minutes, 8 bits of which the
+/// cookie keeps.
+pub fn count(now_ms: u64) -> u32 {
+    (now_ms / 60_000) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::addr::{Addr, Protocol};
+
+    fn t() -> Tuple {
+        Tuple::new(Protocol::Tcp, Addr::v4([10, 0, 1, 2]), 40000, Addr::v4([10, 0, 2, 100]), 80)
+    }
+
+    #[test]
+    fn round_trip_every_field_and_age() {
+        let k = CookieKeys::fixed([1; 16], [2; 16]);
+        for mss_idx in 0..MSS_TABLE.len() as u8 {
+            for wscale in (0..=14).chain([NO_WSCALE]) {
+                for (ts, sack) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let d = CookieData { mss_idx, wscale, ts, sack };
+                    let c = k.make(&t(), 12345, 100, d);
+                    let tsecr = ts.then_some(0xabcd_ef00 | d.ts_bits());
+                    for age in 0..MAX_AGE {
+                        assert_eq!(k.check(&t(), 12345, c, 100 + age, tsecr), Some(d));
+                    }
+                    assert_eq!(k.check(&t(), 12345, c, 100 + MAX_AGE, tsecr), None, "too old");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn forged_or_foreign_cookies_fail() {
+        let k = CookieKeys::fixed([1; 16], [2; 16]);
+        let d = CookieData { mss_idx: 8, wscale: 7, ts: true, sack: true };
+        let c = k.make(&t(), 777, 5, d);
+        let e = Some(d.ts_bits());
+        assert_eq!(k.check(&t(), 778, c, 5, e), None, "another ISN");
+        let mut other = t();
+        other.sport = 40001;
+        assert_eq!(k.check(&other, 777, c, 5, e), None, "another tuple");
+        assert_eq!(CookieKeys::fixed([3; 16], [2; 16]).check(&t(), 777, c, 5, e), None, "other keys");
+        assert_eq!(k.check(&t(), 777, c, 5, None), None, "timestamps agreed but none echoed");
+        // Random ACKs: with timestamps 20 fixed bits (about 1 in 1.7M passes), without 14
+        // (about 1 in 26,000, DPVS's layout).
+        let mut x = 0x1234_5678u32;
+        let mut rnd = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let with_ts = (0..200_000).filter(|_| k.check(&t(), 777, rnd(), 5, Some(7)).is_some()).count();
+        assert!(with_ts <= 1, "{with_ts} random cookies passed");
+        let without = (0..200_000).filter(|_| k.check(&t(), 777, rnd(), 5, None).is_some()).count();
+        assert!(without <= 30, "{without} random cookies passed");
+    }
+
+    #[test]
+    fn mss_index_rounds_down() {
+        assert_eq!(CookieData::mss_index(1460), 8);
+        assert_eq!(CookieData::mss_index(1459), 7);
+        assert_eq!(CookieData::mss_index(9000), 9);
+        assert_eq!(CookieData::mss_index(10), 0);
+    }
+}
