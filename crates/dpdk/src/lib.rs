@@ -8,6 +8,7 @@
 //! - [`Port`] / [`RxQueue`] / [`TxQueue`]: ethdev ports and exclusively owned queues with
 //!   allocation-free bursts over [`Burst`].
 //! - [`Ring`]: rte_ring carrying mbufs or boxed messages between cores.
+//! - [`Flow`]: an rte_flow rule steering a destination address and port bits to a queue.
 //!
 //! Ownership rules that keep this sound: an [`Mbuf`] is the only owner of its mbuf;
 //! each rx/tx queue has exactly one owner ([`Port::rx_queue`] / [`Port::tx_queue`]);
@@ -25,6 +26,7 @@
 
 pub mod eal;
 mod error;
+pub mod flow;
 mod huge;
 pub mod lcore;
 pub mod mbuf;
@@ -34,6 +36,7 @@ pub mod ring;
 
 pub use eal::Eal;
 pub use error::{strerror, Error, Result};
+pub use flow::{Flow, QueueRule, L4};
 pub use huge::use_hugepages_for_tables;
 pub use lcore::{launch, lcore_id, main_lcore, pause, socket_id, tsc, tsc_hz, wait, wait_all, worker_lcores};
 pub use mbuf::{free_burst, Burst, Mbuf, BURST};

@@ -20,13 +20,15 @@ use dpdk_sys::rte_mbuf;
 use crate::{eal, Error, Mbuf, Mempool, Result};
 
 #[derive(Default)]
-struct Slot {
+pub(crate) struct Slot {
     rx_taken: Vec<bool>,
     tx_taken: Vec<bool>,
     pool: Option<Mempool>,
     rss: Option<RssFields>,
     reta_size: u16,
     started: bool,
+    /// rte_flow rules on this port (see [`crate::flow`]).
+    pub(crate) flows: crate::flow::Flows,
 }
 
 impl Slot {
@@ -37,7 +39,7 @@ impl Slot {
 
 static PORTS: Mutex<Vec<Slot>> = Mutex::new(Vec::new());
 
-fn ports() -> MutexGuard<'static, Vec<Slot>> {
+pub(crate) fn ports() -> MutexGuard<'static, Vec<Slot>> {
     let mut g = PORTS.lock().unwrap_or_else(|p| p.into_inner());
     if g.is_empty() {
         g.resize_with(dpdk_sys::RTE_MAX_ETHPORTS as usize, Slot::default);
@@ -46,7 +48,7 @@ fn ports() -> MutexGuard<'static, Vec<Slot>> {
 }
 
 /// Lock the registry and check that the EAL is running and `port` is a valid port.
-fn locked(op: &'static str, port: u16) -> Result<MutexGuard<'static, Vec<Slot>>> {
+pub(crate) fn locked(op: &'static str, port: u16) -> Result<MutexGuard<'static, Vec<Slot>>> {
     let g = ports(); // lock order: PORTS, then eal::STATE
     drop(eal::running(op)?);
     // SAFETY: the EAL is running and cannot be torn down while we hold PORTS (Eal::drop
@@ -57,12 +59,13 @@ fn locked(op: &'static str, port: u16) -> Result<MutexGuard<'static, Vec<Slot>>>
     Ok(g)
 }
 
-/// Eal teardown: under the registry lock, stop and close every port whose queues are
-/// not held (dropping its mempool handle), then run `f` (the EAL cleanup) while still
-/// holding the lock so no port call can interleave.
+/// Eal teardown: under the registry lock, destroy every flow rule, stop and close every
+/// port whose queues are not held (dropping its mempool handle), then run `f` (the EAL
+/// cleanup) while still holding the lock so no port call can interleave.
 pub(crate) fn teardown(f: impl FnOnce()) {
     let mut g = ports();
     for (id, slot) in g.iter_mut().enumerate() {
+        slot.flows.destroy_all(id as u16);
         if slot.pool.is_some() && !slot.busy() {
             let id = id as u16;
             // SAFETY: the EAL is still running (teardown runs before cleanup), `id` was
@@ -288,6 +291,8 @@ impl Port {
             }
             ec.rxmode.mtu = mtu as u32;
         }
+        // Rules name queues the new configuration may not have.
+        slot.flows.destroy_all(self.id);
         // SAFETY: valid port, stopped state is checked by DPDK (EBUSY otherwise), `ec`
         // is a fully initialised rte_eth_conf that DPDK copies.
         Error::check(OP, unsafe { dpdk_sys::rte_eth_dev_configure(self.id, conf.rx_queues, conf.tx_queues, &ec) })?;
@@ -376,9 +381,12 @@ impl Port {
         Ok(())
     }
 
-    /// `rte_eth_dev_stop`. Held queues stay valid: bursts on a stopped port return 0.
+    /// `rte_eth_dev_stop`, after destroying the port's flow rules. Held queues stay
+    /// valid: bursts on a stopped port return 0.
     pub fn stop(&self) -> Result<()> {
         let mut g = locked("rte_eth_dev_stop", self.id)?;
+        // Rules survive a restart only on some devices (RTE_ETH_DEV_CAPA_FLOW_RULE_KEEP).
+        g[self.id as usize].flows.destroy_all(self.id);
         // SAFETY: valid port; stopping resets the fast-path ops to DPDK's dummies, so
         // concurrent bursts on held queues stay sound.
         Error::check("rte_eth_dev_stop", unsafe { dpdk_sys::rte_eth_dev_stop(self.id) })?;
@@ -395,6 +403,7 @@ impl Port {
         if slot.busy() {
             return Err(Error::msg_errno(OP, 16, "a RxQueue/TxQueue of this port is still held"));
         }
+        slot.flows.destroy_all(self.id);
         // SAFETY: valid port and no queue handle exists, so no burst can run on the
         // queues close releases. Stop first if needed: close wants a stopped port.
         let ret = unsafe {

@@ -11,6 +11,7 @@ mod report;
 mod runtime;
 mod signals;
 mod startup;
+mod steer;
 mod vrrp;
 
 use std::path::{Path, PathBuf};

@@ -30,8 +30,8 @@ impl Signals {
     }
 
     /// Serve signals until SIGINT or SIGTERM, running `every_period` every
-    /// [`control::rate::PERIOD_SECS`] (the rate estimator's sample); `status` is the
-    /// unit's STATUS after a reload.
+    /// [`control::rate::PERIOD_SECS`] (the rate estimator's sample) and `every_tick`
+    /// every 20 ms; `status` is the unit's STATUS after a reload.
     #[allow(clippy::too_many_arguments)]
     pub fn serve(
         &self,
@@ -42,6 +42,7 @@ impl Signals {
         metrics: &Metrics,
         vrrp: Option<&crate::vrrp::Vrrp>,
         mut every_period: impl FnMut(),
+        mut every_tick: impl FnMut(),
         status: impl Fn() -> String,
     ) {
         let period = Duration::from_secs(control::rate::PERIOD_SECS);
@@ -61,6 +62,7 @@ impl Signals {
                 every_period();
                 next += period;
             }
+            every_tick();
             std::thread::sleep(Duration::from_millis(20));
         }
     }

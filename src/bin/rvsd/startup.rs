@@ -130,6 +130,15 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
     let net = Arc::new(LiveNet::new(&cfg, macs, live.clone()));
     let l3 = net.current();
     print_services(&live.snapshot());
+    // Before the workers start, so their first FullNAT replies already land right.
+    let mut steer = crate::steer::Steering::new(
+        cfg.ports.iter().zip(&ports).map(|(c, p)| (c.name.clone(), *p)).collect(),
+        nb_workers as u16,
+    );
+    steer.sync(&live.snapshot());
+    for line in steer.describe() {
+        println!("{line}");
+    }
     let kernel = crate::kernel::KernelRings { up: kernel_up.clone(), down: kernel_down.clone() };
     let tables = crate::progress::tables_begin(&cfg, conn_config(&cfg).effective_capacity());
     launch_workers(&cfg, &ports, &pool, &l3, &rss, &stats, &live, receivers, &stop, &kernel)?;
@@ -167,7 +176,7 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
     }
     let build = BuildInfo { version: crate::VERSION, commit: crate::COMMIT, dpdk: crate::DPDK_VERSION };
     let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
-    let nic = crate::nic::reader(&cfg);
+    let nic = crate::nic::reader(&cfg, steer.status());
     let metrics = Arc::new(
         Metrics::new(stats.clone(), port_names, &build, Some(nic), Some(live.clone())).with_twins(twin_counters),
     );
@@ -193,6 +202,7 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
         &metrics,
         vrrp.as_ref(),
         || admin.tick(),
+        || steer.sync(&live.snapshot()),
         || running_status(&cfg, &ports, &live),
     );
     crate::notify::stopping();
@@ -205,6 +215,7 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
     }
     stop.store(true, Ordering::Relaxed);
     lcore::wait_all();
+    drop(steer); // its rules go before the ports stop
     for t in [kernel_thread, twin_watch].into_iter().flatten() {
         let _ = t.join();
     }

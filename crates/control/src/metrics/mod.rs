@@ -26,6 +26,10 @@ pub struct NicStats {
     pub ierrors: u64,
     pub oerrors: u64,
     pub rx_nombuf: u64,
+    /// The NIC's rte_flow rules steer FullNAT replies to their worker (else software).
+    pub fullnat_nic: bool,
+    /// rte_flow rules installed on the port.
+    pub flow_rules: u64,
 }
 
 /// Reads NIC counters for every port, in port order (implemented by rvsd over DPDK).
@@ -52,6 +56,8 @@ pub struct Metrics {
     neighbours: IntGaugeVec,
     nic_counters: IntCounterVec,
     link_up: IntGaugeVec,
+    fullnat_nic: IntGaugeVec,
+    flow_rules: IntGaugeVec,
     redirects: IntCounterVec,
     kernel: IntCounterVec,
     kernel_drops: IntCounterVec,
@@ -264,6 +270,13 @@ impl Metrics {
                 &["port", "counter"],
             ),
             link_up: gauge(&r, "rvs_port_link_up", "1 when the port's link is up.", &["port"]),
+            fullnat_nic: gauge(
+                &r,
+                "rvs_port_fullnat_nic_steering",
+                "1 when the NIC's rte_flow rules steer FullNAT replies to their worker; 0: software.",
+                &["port"],
+            ),
+            flow_rules: gauge(&r, "rvs_port_flow_rules", "rte_flow rules installed on the port.", &["port"]),
             registry: r,
             render_lock: Mutex::new(()),
             cores,
@@ -331,6 +344,8 @@ impl Metrics {
         if let Some(read) = &self.nic {
             for (name, s) in self.ports.iter().zip(read()) {
                 self.link_up.with_label_values(&[name]).set(i64::from(s.link_up));
+                self.fullnat_nic.with_label_values(&[name]).set(i64::from(s.fullnat_nic));
+                self.flow_rules.with_label_values(&[name]).set(s.flow_rules as i64);
                 for (counter, v) in [
                     ("ipackets", s.ipackets),
                     ("opackets", s.opackets),
@@ -438,7 +453,9 @@ mod tests {
     fn metrics() -> (Arc<CoreStats>, Metrics) {
         let core = Arc::new(CoreStats::new(1, 2));
         let build = BuildInfo { version: "0.1.0", commit: "abc", dpdk: "22.11" };
-        let nic: NicReader = Box::new(|| vec![NicStats { link_up: true, ipackets: 7, ..Default::default() }; 2]);
+        let nic: NicReader = Box::new(|| {
+            vec![NicStats { link_up: true, ipackets: 7, fullnat_nic: true, flow_rules: 8, ..Default::default() }; 2]
+        });
         let m = Metrics::new(vec![core.clone()], vec!["wan".into(), "lan".into()], &build, Some(nic), None);
         (core, m)
     }
@@ -467,6 +484,8 @@ mod tests {
         assert!(text.contains("rvs_port_drops_total{lcore=\"1\",port=\"lan\",reason=\"unknown_protocol\"} 1\n"));
         assert!(text.contains("rvs_build_info{commit=\"abc\",dpdk=\"22.11\",version=\"0.1.0\"} 1\n"));
         assert!(text.contains("rvs_nic_packets_total{counter=\"ipackets\",port=\"wan\"} 7\n"));
+        assert!(text.contains("rvs_port_fullnat_nic_steering{port=\"lan\"} 1\n"), "{text}");
+        assert!(text.contains("rvs_port_flow_rules{port=\"wan\"} 8\n"), "{text}");
         core.port(0).rx_packets.add(2);
         assert!(
             m.render().contains("rvs_port_rx_packets_total{lcore=\"1\",port=\"wan\"} 5\n"),
