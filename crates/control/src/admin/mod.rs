@@ -399,6 +399,7 @@ mod tests {
             expires_ms: 61_500,
             active: true,
             n_control: 0,
+            tcp_ext: None,
         }
     }
 
