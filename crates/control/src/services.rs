@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use rvs_core::addr::Addr;
+use rvs_core::addr::{Addr, Protocol};
 use rvs_core::sched;
 use rvs_core::service::{Config, ConfigError, Dest, DestSpec, FwdMethod, Origin, Service, ServiceKey, ServiceSpec};
 
@@ -119,6 +119,7 @@ fn same_service(s: &Service, spec: &ServiceSpec) -> bool {
         && s.one_packet == spec.one_packet
         && s.proxy_protocol == spec.proxy_protocol
         && s.toa == spec.toa
+        && s.synproxy == spec.synproxy
 }
 
 fn same_dest(d: &Dest, x: &DestSpec) -> bool {
@@ -151,13 +152,21 @@ fn reconcile(c: &mut Config, desired: &[ServiceDecl]) -> Result<Changes, BuildEr
         if desired[..i].iter().any(|p| p.spec.key == key) {
             return Err(at(None)(ConfigError::ServiceExists));
         }
+        // A SYN proxy turned on as route servers turn masq: on once they are, and a
+        // route server left is refused at its declaration (as when the service is new).
+        let tcp = matches!(key, ServiceKey::Proto { proto: Protocol::Tcp, .. });
+        let syn_later = d.spec.synproxy && find(c, &key).is_some_and(|s| !s.synproxy);
+        if let Some(j) = d.dests.iter().position(|x| syn_later && tcp && !x.fwd.has_replies()) {
+            return Err(at(Some(j))(ConfigError::SynproxyNeedsReplies));
+        }
         match find(c, &key) {
             None => {
                 c.add_service(&d.spec).map_err(at(None))?;
                 ch.services_added += 1;
             }
             Some(s) if !same_service(s, &d.spec) => {
-                c.edit_service(&d.spec).map_err(at(None))?;
+                c.edit_service(&ServiceSpec { synproxy: d.spec.synproxy && !syn_later, ..d.spec.clone() })
+                    .map_err(at(None))?;
                 ch.services_edited += 1;
             }
             Some(_) => {}
@@ -195,6 +204,9 @@ fn reconcile(c: &mut Config, desired: &[ServiceDecl]) -> Result<Changes, BuildEr
             }
         }
         laddrs(c, &key, &d.laddrs, &mut ch).map_err(at(None))?;
+        if syn_later {
+            c.edit_service(&d.spec).map_err(at(None))?;
+        }
     }
     Ok(ch)
 }

@@ -124,7 +124,6 @@ fn extensions_not_built_yet_say_so_and_change_nothing() {
     let d = director();
     d.ok("-A -t 10.0.0.1:80 -s rr");
     for (line, want) in [
-        ("-E -t 10.0.0.1:80 -s rr --synproxy", "--synproxy: not supported yet\n"),
         ("-E -t 10.0.0.1:80 -s rr -p --pe sip", "--pe: not supported yet\n"),
         ("-a -t 10.0.0.1:80 -r 192.168.1.10:80 -i --tun-type gre", "--tun-type gre: not supported yet\n"),
         ("--start-daemon master", "--start-daemon/--stop-daemon: not supported yet\n"),
@@ -211,6 +210,71 @@ TCP  [2001:db8::1]:443 wlc toa
         "-A -t 10.0.0.1:80 -s rr\n--add-laddr -t 10.0.0.1:80 -z 10.0.3.200\n--add-laddr -t 10.0.0.1:80 -z 10.0.3.200\n",
     );
     assert_eq!((r.code, r.stderr.as_str()), (255, "line 3: Local address already exists\n"));
+    assert_eq!(d.ok("-S -n"), "");
+}
+
+const SYNPROXY_SAVE: &str = "-A -t 10.0.0.1:80 -s rr --synproxy
+-a -t 10.0.0.1:80 -r 192.168.1.10:80 -m -w 1
+-A -t [2001:db8::1]:443 -s wlc --synproxy --toa
+-a -t [2001:db8::1]:443 -r [2001:db8:3::10]:443 --fullnat -w 1
+--add-laddr -t [2001:db8::1]:443 -z 2001:db8:3::200
+";
+
+const NEEDS_REPLIES: &str = "--synproxy needs masq or fullnat real servers: with route or tunnel the replies bypass the director, which must translate their sequence numbers\n";
+
+#[test]
+fn synproxy_services_run_list_save_and_restore() {
+    let d = director();
+    d.ok("-A -t 10.0.0.1:80 -s rr --synproxy");
+    d.ok("-a -t 10.0.0.1:80 -r 192.168.1.10:80 -m");
+    d.ok("-A -t [2001:db8::1]:443 --synproxy --toa");
+    d.ok("-a -t [2001:db8::1]:443 -r [2001:db8:3::10]:443 --fullnat");
+    d.ok("--add-laddr -t [2001:db8::1]:443 -z 2001:db8:3::200");
+    let snap = d.live.snapshot();
+    assert!(snap.services().iter().all(|s| s.synproxy), "published to the workers");
+    let listed = d.ok("-L -n");
+    assert_eq!(
+        listed,
+        "IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  10.0.0.1:80 rr synproxy
+  -> 192.168.1.10:80              Masq    1      0          0         
+TCP  [2001:db8::1]:443 wlc synproxy toa
+  -> [2001:db8:3::10]:443         FullNat 1      0          0         
+"
+    );
+    assert_eq!(d.ok("-S -n"), SYNPROXY_SAVE);
+
+    // The core's refusals, changing nothing: UDP; route/tunnel servers at -a, -e and -E.
+    d.ok("-A -t 10.0.0.2:80 -s rr");
+    d.ok("-a -t 10.0.0.2:80 -r 192.168.1.20:80 -g");
+    for (line, want) in [
+        ("-A -u 10.0.0.1:53 --synproxy", "--synproxy is for TCP services\n"),
+        ("-a -t 10.0.0.1:80 -r 192.168.1.11:80 -g", NEEDS_REPLIES),
+        ("-a -t 10.0.0.1:80 -r 192.168.1.11:80 -i", NEEDS_REPLIES),
+        ("-e -t 10.0.0.1:80 -r 192.168.1.10:80 -g", NEEDS_REPLIES),
+        ("-E -t 10.0.0.2:80 -s rr --synproxy", NEEDS_REPLIES),
+    ] {
+        let r = d.run(line);
+        assert_eq!((r.code, r.stderr.as_str()), (255, want), "{line}");
+    }
+    assert!(!d.live.snapshot().services()[2].synproxy);
+    d.ok("-D -t 10.0.0.2:80");
+    assert_eq!(d.ok("-S -n"), SYNPROXY_SAVE);
+
+    // -E without --synproxy turns it off, as ipvsadm -E resets what it is not given.
+    d.ok("-E -t 10.0.0.1:80 -s rr");
+    assert!(!d.live.snapshot().services()[0].synproxy);
+    d.ok("-a -t 10.0.0.1:80 -r 192.168.1.11:80 -g");
+
+    // Save, clear, restore: the same table; a refused line rejects the whole restore.
+    d.ok("-C");
+    assert_eq!(d.restore(SYNPROXY_SAVE), Response::default());
+    assert_eq!(d.ok("-L -n"), listed);
+    d.ok("-C");
+    let r = d.restore("-A -t 10.0.0.1:80 -s rr --synproxy\n-a -t 10.0.0.1:80 -r 192.168.1.10:80 -g\n");
+    assert_eq!((r.code, r.stderr.clone()), (255, format!("line 2: {NEEDS_REPLIES}")));
     assert_eq!(d.ok("-S -n"), "");
 }
 

@@ -71,6 +71,9 @@ fn ipvsadm_options_illegal_with_command() {
     fail2("-a -t 10.0.0.1:80 -r 1.2.3.4 -s rr", "Illegal 'scheduler' option with the 'add-server' command");
     fail2("-L --fullnat", "Illegal 'forwarding-method' option with the 'list' command");
     fail2("-a -t 10.0.0.1:80 -r 1.2.3.4 --synproxy", "Illegal 'synproxy' option with the 'add-server' command");
+    fail2("-A -t 10.0.0.1:80 -j on", "synproxy switch must be enable or disable");
+    fail2("-A -t 10.0.0.1:80 --synproxy=yes", "synproxy switch must be enable or disable");
+    fail2("-A -t 10.0.0.1:80 -j enable --synproxy", "multiple 'synproxy' options specified");
     fail2("--set 1 2 3 -n", "Illegal 'numeric' option with the 'set' command");
     // The first illegal option by table column is reported, not by position.
     fail2("-L -w 1 -s rr", "Illegal 'scheduler' option with the 'list' command");

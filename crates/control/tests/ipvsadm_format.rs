@@ -412,10 +412,8 @@ fn ipvsadm_format_daemon_and_laddrs() {
 #[test]
 fn ipvsadm_format_extension_flags_and_ipv6_text() {
     let mut spec = ServiceSpec::new(tcp("10.0.0.1", 80));
-    (spec.proxy_protocol, spec.toa) = (Some(ProxyProtocol::V2), true);
-    let mut se = service(spec, vec![]);
-    se.ext = ServiceExt { synproxy: true, ..ServiceExt::default() };
-    let l = Listing { services: vec![se], ..Listing::default() };
+    (spec.proxy_protocol, spec.toa, spec.synproxy) = (Some(ProxyProtocol::V2), true, true);
+    let l = Listing { services: vec![service(spec, vec![])], ..Listing::default() };
     assert!(
         format::list_all(&l, &ListFormat::default()).contains("TCP  10.0.0.1:80 wlc synproxy proxy-protocol v2 toa\n")
     );

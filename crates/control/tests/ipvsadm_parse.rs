@@ -196,12 +196,24 @@ fn ipvsadm_sync_daemon() {
 #[test]
 fn ipvsadm_rvs_extensions_parse() {
     let (s, ext) = svc_ext("-A -t 10.0.0.1:80 --synproxy --proxy-protocol v2 --toa");
-    assert!(ext.synproxy && s.toa);
+    assert!(s.synproxy && s.toa);
+    assert_eq!(ext, ServiceExt::default(), "one representation: the spec");
     assert_eq!(s.proxy_protocol, Some(ProxyProtocol::V2));
     assert_eq!(svc("-E -t 10.0.0.1:80 --proxy-protocol=v1").proxy_protocol, Some(ProxyProtocol::V1));
-    // -E resets what it is not given: no --toa, no PROXY protocol.
+    assert!(svc("-E -t 10.0.0.1:80 --synproxy -s rr").synproxy, "an option after is not its argument");
+    // DPVS's spelling: -j enable|disable.
+    for (line, on) in [
+        ("-A -t 10.0.0.1:80 -j enable", true),
+        ("-A -t 10.0.0.1:80 --synproxy=enable -s rr", true),
+        ("-A -t 10.0.0.1:80 -s rr -j disable", false),
+        ("-E -t 10.0.0.1:80 --synproxy disable", false),
+        ("-A -t 10.0.0.1:80 -j", true),
+    ] {
+        assert_eq!(svc(line).synproxy, on, "{line}");
+    }
+    // -E resets what it is not given: no --toa, no PROXY protocol, no SYN proxy.
     let plain = svc("-E -t 10.0.0.1:80");
-    assert_eq!((plain.toa, plain.proxy_protocol), (false, None));
+    assert_eq!((plain.toa, plain.proxy_protocol, plain.synproxy), (false, None, false));
     assert_eq!(
         p("--add-laddr -t 10.0.0.1:80 -z 10.0.0.100"),
         Command::AddLaddr { service: tcp("10.0.0.1", 80), laddr: ip("10.0.0.100") }
@@ -225,11 +237,11 @@ fn ipvsadm_extensions_are_visible_to_the_daemon() {
     assert_eq!(p("--start-daemon master").features(), vec![Feature::SyncDaemon]);
     assert!(p("-A -t 10.0.0.1:80").features().is_empty());
     assert!(p("-a -t 10.0.0.1:80 -r 10.1.1.1 -m").features().is_empty());
-    assert_eq!(Feature::Synproxy.not_supported_message(), "--synproxy: not supported yet");
-    for f in [Feature::FullNat, Feature::ProxyProtocol, Feature::Toa, Feature::LocalAddress] {
+    assert_eq!(Feature::PersistenceEngine.not_supported_message(), "--pe: not supported yet");
+    for f in [Feature::FullNat, Feature::Synproxy, Feature::ProxyProtocol, Feature::Toa, Feature::LocalAddress] {
         assert!(Feature::BUILT.contains(&f), "{f:?}");
     }
-    for f in [Feature::Synproxy, Feature::PersistenceEngine, Feature::TunnelGue, Feature::SyncDaemon] {
+    for f in [Feature::PersistenceEngine, Feature::TunnelGue, Feature::TunnelGre, Feature::SyncDaemon] {
         assert!(!Feature::BUILT.contains(&f), "{f:?}");
     }
 }

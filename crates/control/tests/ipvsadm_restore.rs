@@ -59,9 +59,8 @@ fn rich_table() -> Listing {
     ipip.tunnel.tun_type = TunnelType::Ipip;
     l.services.push(service(v6, vec![ipip]));
     let mut fnat = ServiceSpec::new(ServiceKey::Proto { proto: Protocol::Sctp, addr: a("2001:db8::80"), port: 9 });
-    (fnat.proxy_protocol, fnat.toa) = (Some(ProxyProtocol::V1), true);
+    (fnat.proxy_protocol, fnat.toa, fnat.synproxy) = (Some(ProxyProtocol::V1), true, true);
     let mut fe = service(fnat, vec![dest("2001:db8::81", 90, FwdMethod::FullNat, 2, 0, 0)]);
-    fe.ext = ServiceExt { synproxy: true, ..ServiceExt::default() };
     fe.laddrs = vec![ip("2001:db8::100"), ip("2001:db8::101")];
     l.services.push(fe);
     l

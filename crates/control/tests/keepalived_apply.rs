@@ -85,8 +85,8 @@ fn a_service_in_both_files_is_refused_naming_both() {
 
 #[test]
 fn a_bad_keepalived_conf_is_its_own_error() {
-    let k = temp("bad", "virtual_server 10.0.2.100 80 {\n    syn_proxy\n}\n");
-    let e = keepalived::load_for(&cfg(&k)).expect_err("syn_proxy").to_string();
-    assert!(e.starts_with(&format!("{}:2: syn_proxy", k.display())), "{e}");
+    let k = temp("bad", "virtual_server 10.0.2.100 80 {\n    persistence_engine sip\n}\n");
+    let e = keepalived::load_for(&cfg(&k)).expect_err("persistence_engine").to_string();
+    assert!(e.starts_with(&format!("{}:2: persistence_engine sip", k.display())), "{e}");
     let _ = std::fs::remove_file(k);
 }

@@ -101,7 +101,11 @@ fn refusals_name_the_line_and_the_reason() {
             vs("    real_server 10.0.3.11 80 {\n        lvs_method FNAT\n    }"),
             ":1: Virtual server [10.0.2.100]:80: lb_kind FNAT needs laddr_group_name",
         ),
-        ("syn-proxy", vs(&format!("    syn_proxy\n{rs}")), ":4: syn_proxy: rvs has no SYN proxy yet"),
+        (
+            "syn-proxy-dr",
+            vs(&format!("    lb_kind DR\n    syn_proxy\n{rs}")),
+            ":6: real server 10.0.3.11:80 is DR: syn_proxy needs lb_kind NAT or FNAT",
+        ),
         ("gre", vs(&format!("    lb_kind TUN type gre\n{rs}")), ":4: TUN type gre: rvs tunnels with IPIP only"),
         ("csum", vs(&format!("    lb_kind TUN csum\n{rs}")), ":4: ipip tunnels do not support checksum option"),
         (

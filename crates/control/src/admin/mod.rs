@@ -341,7 +341,7 @@ fn apply(c: &mut core::Config, cmd: &Command) -> Result<(), String> {
 }
 
 /// What rvs cannot do for a command: a service it cannot forward (SCTP, fwmark), or an
-/// extension not built yet (`--synproxy`, `--pe`, GUE/GRE, the sync daemon).
+/// extension not built yet (`--pe`, GUE/GRE, the sync daemon).
 fn supported(cmd: &Command) -> Result<(), UsageError> {
     cmd.check_forwardable()?;
     match cmd.features().into_iter().find(|f| !Feature::BUILT.contains(f)) {

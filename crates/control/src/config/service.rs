@@ -59,6 +59,9 @@ pub(super) struct RawService {
     pub proxy_protocol: Option<S<String>>,
     #[serde(default)]
     pub toa: Option<S<bool>>,
+    /// SYN cookies at the director (`--synproxy`).
+    #[serde(default)]
+    pub synproxy: Option<S<bool>>,
     #[serde(default)]
     pub real_server: Vec<S<RawRealServer>>,
 }
@@ -147,12 +150,14 @@ struct Spans {
     ops: Option<Range<usize>>,
     toa: Option<Range<usize>>,
     proxy_protocol: Option<Range<usize>>,
+    synproxy: Option<Range<usize>>,
     dests: Vec<DestSpans>,
 }
 
 struct DestSpans {
     table: Range<usize>,
     address: Range<usize>,
+    method: Option<Range<usize>>,
     weight: Option<Range<usize>>,
     l_threshold: Option<Range<usize>>,
 }
@@ -298,6 +303,7 @@ fn service(src: &Source<'_>, i: usize, s: S<RawService>) -> Result<(ServiceDecl,
     }
 
     spec.toa = s.toa.as_ref().is_some_and(|t| *t.get_ref());
+    spec.synproxy = s.synproxy.as_ref().is_some_and(|t| *t.get_ref());
     if let Some(pp) = &s.proxy_protocol {
         spec.proxy_protocol =
             Some(proxy_protocol(pp.get_ref()).map_err(|m| src.error(pp.span(), key("proxy_protocol"), m))?);
@@ -332,6 +338,7 @@ fn service(src: &Source<'_>, i: usize, s: S<RawService>) -> Result<(ServiceDecl,
         ops: s.ops.as_ref().map(|x| x.span()),
         toa: s.toa.as_ref().map(|x| x.span()),
         proxy_protocol: s.proxy_protocol.as_ref().map(|x| x.span()),
+        synproxy: s.synproxy.as_ref().map(|x| x.span()),
         dests: dspans,
     };
     Ok((ServiceDecl { spec, dests, laddrs }, spans))
@@ -428,6 +435,7 @@ fn real_server(
     let spans = DestSpans {
         table,
         address: r.address.span(),
+        method: r.method.as_ref().map(|x| x.span()),
         weight: r.weight.as_ref().map(|x| x.span()),
         l_threshold: r.l_threshold.as_ref().or(r.u_threshold.as_ref()).map(|x| x.span()),
     };
@@ -465,6 +473,10 @@ fn located(src: &Source<'_>, decls: &[ServiceDecl], spans: &[Spans], e: &BuildEr
                 let (f, span) = if d.spec.toa { ("toa", &sp.toa) } else { ("proxy_protocol", &sp.proxy_protocol) };
                 let (s, k) = or_key(span, f);
                 (s, k, format!("{f} is for TCP services (PROXY protocol over UDP is not supported yet)"))
+            }
+            SvcError::SynproxyNotTcp => {
+                let (s, k) = or_key(&sp.synproxy, "synproxy");
+                (s, k, "synproxy is for TCP services".to_string())
             }
             SvcError::InvalidTimeout => {
                 let (s, k) = or_key(&sp.persistent, "persistent");
@@ -506,6 +518,11 @@ fn located(src: &Source<'_>, decls: &[ServiceDecl], spans: &[Spans], e: &BuildEr
             }
             at(&address, "address", m)
         }
+        // A route server by default: say so where no method is written.
+        SvcError::SynproxyNeedsReplies if ds.method.is_none() => {
+            at(&None, "method", format!("{msg} (no method given: route, ipvsadm's default)"))
+        }
+        SvcError::SynproxyNeedsReplies => at(&ds.method, "method", msg),
         SvcError::FamilyMismatch => {
             at(&address, "address", format!("{msg}: {} and the service are not the same IP version", x.addr))
         }

@@ -138,10 +138,10 @@ fn mask_suffix(v6: bool, p: &Persistence, word: &str) -> String {
 
 /// rvs service extensions, appended after everything ipvsadm prints: `-L` words, `-S`
 /// options.
-fn ext_suffix(s: &ServiceSpec, ext: &ServiceExt, rule: bool) -> String {
+fn ext_suffix(s: &ServiceSpec, rule: bool) -> String {
     let dash = if rule { "--" } else { "" };
     let mut out = String::new();
-    if ext.synproxy {
+    if s.synproxy {
         let _ = write!(out, " {dash}synproxy");
     }
     if let Some(pp) = s.proxy_protocol {
@@ -206,7 +206,7 @@ fn service_entry(out: &mut String, se: &ServiceEntry, f: &ListFormat, rule: bool
         if !s.flags.is_empty() {
             let _ = write!(out, " -b {}", s.flags.names(&s.scheduler));
         }
-        out.push_str(&ext_suffix(s, ext, true));
+        out.push_str(&ext_suffix(s, true));
     } else if f.stats {
         let _ = write!(out, "{name:<33}");
         largenums(out, &[st.conns, st.inpkts, st.outpkts, st.inbytes, st.outbytes], f.exact);
@@ -227,7 +227,7 @@ fn service_entry(out: &mut String, se: &ServiceEntry, f: &ListFormat, rule: bool
         if s.one_packet {
             out.push_str(" ops");
         }
-        out.push_str(&ext_suffix(s, ext, false));
+        out.push_str(&ext_suffix(s, false));
     }
     out.push('\n');
 

@@ -105,8 +105,14 @@ pub enum Feature {
 impl Feature {
     /// What rvs runs; the rest is parsed (so ipvsadm scripts get exact usage errors)
     /// and refused.
-    pub const BUILT: &'static [Feature] =
-        &[Feature::OnePacketScheduling, Feature::FullNat, Feature::ProxyProtocol, Feature::Toa, Feature::LocalAddress];
+    pub const BUILT: &'static [Feature] = &[
+        Feature::OnePacketScheduling,
+        Feature::FullNat,
+        Feature::Synproxy,
+        Feature::ProxyProtocol,
+        Feature::Toa,
+        Feature::LocalAddress,
+    ];
 
     /// The option that asked for the feature.
     pub fn option(self) -> &'static str {
@@ -142,7 +148,7 @@ impl Command {
                 if s.one_packet {
                     v.push(Feature::OnePacketScheduling);
                 }
-                if ext.synproxy {
+                if s.synproxy {
                     v.push(Feature::Synproxy);
                 }
                 if s.proxy_protocol.is_some() {

@@ -3,7 +3,7 @@
 //! Services and real servers are rvs_core's model ([`ServiceSpec`], [`DestSpec`],
 //! [`ServiceKey`]), the same values TOML builds and workers run. What is here is only
 //! what ipvsadm has beyond that model: options rvs parses but refuses ("not supported
-//! yet": `--pe`, tunnel types, `--synproxy`), listing rows with counters,
+//! yet": `--pe`, tunnel types), listing rows with counters,
 //! connections, timeouts and the sync daemon (ipvsadm 1.31's `ipvs_timeout_t`,
 //! `ipvs_daemon_t`). Everything is serde-serialisable for the admin protocol.
 
@@ -15,14 +15,12 @@ pub use rvs_core::service::{DestSpec, FwdMethod, Persistence, ProxyProtocol, Sch
 
 /// What `-A`/`-E` may ask beyond [`ServiceSpec`]: options rvs refuses as not supported
 /// yet, kept so the refusal names them and a listing could print them as ipvsadm does.
-/// (`--proxy-protocol` and `--toa` are [`ServiceSpec`] fields: rvs runs them.)
+/// (`--proxy-protocol`, `--toa` and `--synproxy` are [`ServiceSpec`] fields: rvs runs
+/// them.)
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ServiceExt {
     /// Persistence engine (`--pe`).
     pub pe: Option<String>,
-    /// rvs extension `--synproxy`.
-    #[serde(default)]
-    pub synproxy: bool,
 }
 
 /// `--tun-type`.

@@ -284,10 +284,10 @@ pub(crate) static OPTIONS: &[OptDef<Tag>] = &[
     o("tun-nocsum", None, N, Tag::TunNocsum),
     o("tun-csum", None, N, Tag::TunCsum),
     o("tun-remcsum", None, N, Tag::TunRemcsum),
-    // rvs extensions: long options (plus DPVS's -z for the local address), so
-    // no ipvsadm letter changes meaning.
+    // rvs extensions: long options (plus DPVS's -z for the local address and -j for
+    // the SYN proxy, letters ipvsadm has not), so no ipvsadm letter changes meaning.
     o("fullnat", None, N, Tag::FullNat),
-    o("synproxy", None, N, Tag::Synproxy),
+    o("synproxy", Some('j'), O, Tag::Synproxy),
     o("proxy-protocol", None, R, Tag::ProxyProtocol),
     o("toa", None, N, Tag::Toa),
     o("add-laddr", None, N, Tag::Cmd(Cmd::AddLaddr)),

@@ -286,9 +286,14 @@ impl Ce {
                 self.set(OPTC_TUN_REMCSUM)?;
                 self.tunnel.tun_csum = TunnelCsum::RemCsum;
             }
+            // DPVS's `-j enable|disable`; rvs's `--synproxy` alone enables.
             Tag::Synproxy => {
                 self.set(OPTC_SYNPROXY)?;
-                self.synproxy = true;
+                self.synproxy = match arg {
+                    None | Some("enable") => true,
+                    Some("disable") => false,
+                    Some(_) => return Err(UsageError::fail("synproxy switch must be enable or disable")),
+                };
             }
             Tag::ProxyProtocol => {
                 self.set(OPTC_PROXY_PROTOCOL)?;
@@ -360,7 +365,7 @@ impl Ce {
             toa: self.toa,
             synproxy: self.synproxy,
         };
-        let ext = ServiceExt { pe: self.pe.clone(), synproxy: self.synproxy };
+        let ext = ServiceExt { pe: self.pe.clone() };
         Ok((spec, ext))
     }
 

@@ -130,7 +130,7 @@ rvs extensions (not in ipvsadm; long options, no ipvsadm letter changes meaning)
   --del-laddr                         delete a local address of a FullNAT service
   --get-laddr                         list the local addresses of a FullNAT service
   --laddr        -z local-address     local address for --add-laddr/--del-laddr
-  --synproxy                          SYN proxy (SYN cookies) for the service
+  --synproxy     -j [enable|disable]  SYN proxy (SYN cookies) for a TCP service
   --proxy-protocol v1|v2              pass the client address in a PROXY header
   --toa                               pass the client address in a TCP option (TOA)
   --capture                           write the next count packets of a port or a service,

@@ -7,15 +7,16 @@
 //!
 //! FullNAT is read in the spelling of DPVS's keepalived fork: `lb_kind`/`lvs_method
 //! FNAT`, a top-level `local_address_group` named by `laddr_group_name`, and
-//! `proxy_protocol v1|v2` ([`laddr`], [`vs`]).
+//! `proxy_protocol v1|v2` ([`laddr`], [`vs`]); the SYN proxy as its `syn_proxy`.
 //!
 //! What keepalived 2.2.7 logs and goes on from (unknown keywords, an extra `}`, a missing
 //! `protocol`/`lb_algo`/`lb_kind`) is a warning with file:line; `keepalived -t` fails on
 //! those, and so does [`config_test`]. What rvs cannot build or serve is an error:
-//! firewall marks, SCTP, GUE/GRE tunnels, persistence engines, DPVS's `syn_proxy`,
-//! checkers other than TCP_CHECK, HTTP_GET, SSL_GET and MISC_CHECK; also a few things
-//! keepalived accepts and then drops silently (a group that is not defined, defined
-//! twice, or mixing families for one virtual server; FNAT without local addresses).
+//! firewall marks, SCTP, GUE/GRE tunnels, persistence engines, checkers other than
+//! TCP_CHECK, HTTP_GET, SSL_GET and MISC_CHECK; also a few things keepalived accepts and
+//! then drops silently (a group that is not defined, defined twice, or mixing families
+//! for one virtual server; FNAT without local addresses; `syn_proxy` on UDP or with DR
+//! or TUN real servers).
 
 pub mod check;
 mod declared;

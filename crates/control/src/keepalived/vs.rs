@@ -6,6 +6,8 @@
 //! DPVS's fork adds FullNAT: `lb_kind FNAT` needs `laddr_group_name`; `proxy_protocol
 //! v1|v2` (without case, as DPVS's `proxy_protocol_type`); and, as DPVS's data path does,
 //! a FullNAT TCP service without a PROXY protocol carries the client's address in TOA.
+//! And `syn_proxy` (no value): SYN cookies at the director, for TCP with NAT or FNAT
+//! real servers (and sorry server).
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -44,6 +46,8 @@ struct Vs {
     /// DPVS: `laddr_group_name` and `proxy_protocol`, with their lines.
     laddr_group: Option<(Pos, String)>,
     proxy_protocol: Option<(Pos, ProxyProtocol)>,
+    /// DPVS: `syn_proxy`, with its line.
+    syn_proxy: Option<Pos>,
     checks: ServiceChecks,
 }
 
@@ -80,6 +84,7 @@ pub(super) fn virtual_server(
         sorry: None,
         laddr_group: None,
         proxy_protocol: None,
+        syn_proxy: None,
         checks: ServiceChecks { group: group.map(str::to_string), ..ServiceChecks::default() },
     };
     let mut timers = Inherit::default();
@@ -117,6 +122,7 @@ pub(super) fn virtual_server(
     vs.checks.lb_kind = vs.checks.sorry_server_fwd.or(vs.fwd).unwrap_or(FwdMethod::Masq);
     let persistence = persistence(&vs, v4)?;
     let (laddrs, toa) = fullnat(&vs, b, &rss, laddr_groups, v4)?;
+    synproxy(&vs, &rss)?;
     let mut out = Vec::with_capacity(members.len());
     let mut port_warned = vec![false; rss.len()];
     for (k, &(addr, port)) in members.iter().enumerate() {
@@ -128,6 +134,7 @@ pub(super) fn virtual_server(
         spec.one_packet = vs.one_packet;
         spec.proxy_protocol = vs.proxy_protocol.as_ref().map(|p| p.1);
         spec.toa = toa;
+        spec.synproxy = vs.syn_proxy.is_some();
         let mut checks = vs.checks.clone();
         checks.same_checks_as = (k > 0).then_some(first);
         let mut dests = Vec::with_capacity(rss.len());
@@ -304,7 +311,13 @@ fn keyword(s: &Stmt, vs: &mut Vs, v4: bool, warnings: &mut Vec<Diag>) -> Result<
         "snmp_name" => return Err(rs::snmp(s)),
         "laddr_group_name" => vs.laddr_group = Some((s.pos.clone(), arg(s)?.to_string())),
         "proxy_protocol" => vs.proxy_protocol = proxy_protocol(s)?.map(|p| (s.pos.clone(), p)),
-        "syn_proxy" => return Err(s.pos.diag("syn_proxy: rvs has no SYN proxy yet; remove it")),
+        // DPVS's handler takes no value and ignores any: `syn_proxy off` turns it on.
+        "syn_proxy" => {
+            if let Some(v) = s.args().first() {
+                warnings.push(s.pos.diag(format!("syn_proxy takes no value; '{v}' ignored, the SYN proxy is on")));
+            }
+            vs.syn_proxy = Some(s.pos.clone());
+        }
         _ => unknown(s, warnings),
     }
     Ok(())
@@ -348,6 +361,29 @@ fn fullnat(vs: &Vs, b: &Stmt, rss: &[RealServer], groups: &[LaddrGroup], v4: boo
         None => Vec::new(),
     };
     Ok((laddrs.into_iter().map(Addr::from).collect(), fnat && tcp && vs.proxy_protocol.is_none()))
+}
+
+/// `syn_proxy`'s rules (core's, said at their lines): TCP; every real server, and the
+/// sorry server, NAT or FNAT, whose replies come back through the director.
+fn synproxy(vs: &Vs, rss: &[RealServer]) -> Result<(), Diag> {
+    let Some(pos) = &vs.syn_proxy else { return Ok(()) };
+    if vs.proto != Some(Protocol::Tcp) {
+        return Err(pos.diag("syn_proxy is for TCP virtual servers"));
+    }
+    let why = "syn_proxy needs lb_kind NAT or FNAT: with DR or TUN the replies bypass the director, which must translate their sequence numbers";
+    let kind = |f: FwdMethod| if f == FwdMethod::Route { "DR" } else { "TUN" };
+    for r in rss {
+        let fwd = r.fwd.or(vs.fwd).unwrap_or(FwdMethod::Masq);
+        if !fwd.has_replies() {
+            return Err(r.pos.diag(format!("real server {} is {}: {why}", fmt_rs(r.addr, r.port), kind(fwd))));
+        }
+    }
+    match (&vs.sorry, vs.checks.sorry_server_fwd) {
+        (Some((at, a, _)), Some(fwd)) if !fwd.has_replies() => {
+            Err(at.diag(format!("sorry server {a} is {}: {why}", kind(fwd))))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// keepalived 2.2.7's `validate_check_config` defaults, each logged (so `keepalived -t`

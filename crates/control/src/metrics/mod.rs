@@ -3,6 +3,7 @@
 //! when the scrape happens.
 
 mod http;
+mod synproxy;
 
 use std::sync::{Arc, Mutex};
 
@@ -69,6 +70,7 @@ pub struct Metrics {
     conn_capacity: IntGaugeVec,
     laddr_ports: IntGaugeVec,
     toa_no_room: IntCounterVec,
+    synproxy: synproxy::Synproxy,
     live: Option<Arc<Live>>,
     svc: ServerFamilies,
     rs: ServerFamilies,
@@ -201,6 +203,7 @@ impl Metrics {
                 "FullNAT segments sent without their TOA option (no room for it in the TCP header).",
                 &["lcore"],
             ),
+            synproxy: synproxy::Synproxy::new(&r),
             svc: ServerFamilies::new(&r, "rvs_service", "virtual service", &["service"]),
             rs: ServerFamilies::new(&r, "rvs_real_server", "real server", &["service", "server"]),
             rs_active: gauge(
@@ -327,6 +330,7 @@ impl Metrics {
             self.conn_capacity.with_label_values(&[&lcore]).set(core.conn_capacity.get() as i64);
             self.laddr_ports.with_label_values(&[&lcore]).set(core.laddr_ports_in_use.get() as i64);
             set(&self.toa_no_room, &[&lcore], core.toa_no_room.get());
+            self.synproxy.set(&lcore, &core.synproxy);
         }
         if let Some(live) = &self.live {
             self.services(&live.snapshot());

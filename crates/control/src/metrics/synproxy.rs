@@ -1,0 +1,86 @@
+//! The SYN proxy's per-worker counters (`--synproxy`, core's [`SynproxyCounters`]).
+
+use prometheus::{IntCounterVec, Registry};
+use rvs_core::stats::{Counter, SynproxyCounters};
+
+/// Name, HELP, and the counter it mirrors.
+type Family = (&'static str, &'static str, fn(&SynproxyCounters) -> &Counter);
+
+const FAMILIES: [Family; 7] = [
+    (
+        "rvs_synproxy_cookies_sent_total",
+        "SYN-ACKs with a SYN cookie a worker sent for SYNs to SYN-proxied services.",
+        |s| &s.cookies_sent,
+    ),
+    (
+        "rvs_synproxy_cookies_valid_total",
+        "Client ACKs whose SYN cookie was valid: a connection to a real server was opened.",
+        |s| &s.cookies_valid,
+    ),
+    (
+        "rvs_synproxy_cookies_failed_total",
+        "Client ACKs, without a connection, whose SYN cookie was stale or forged (answered with RST).",
+        |s| &s.cookies_failed,
+    ),
+    ("rvs_synproxy_rs_syn_retransmits_total", "SYNs to real servers sent again after no SYN-ACK came.", |s| {
+        &s.rs_syn_retransmits
+    }),
+    ("rvs_synproxy_held_total", "Client segments held while the real server's SYN-ACK was awaited.", |s| &s.held),
+    (
+        "rvs_synproxy_held_dropped_total",
+        "Client segments dropped while the real server's SYN-ACK was awaited (as many were held already).",
+        |s| &s.held_dropped,
+    ),
+    (
+        "rvs_synproxy_rs_resets_total",
+        "Real servers that answered a proxied SYN with RST (the client was reset too).",
+        |s| &s.rs_resets,
+    ),
+];
+
+/// The families, registered; [`Synproxy::set`] refreshes one worker's values.
+pub(super) struct Synproxy(Vec<(IntCounterVec, fn(&SynproxyCounters) -> &Counter)>);
+
+impl Synproxy {
+    pub(super) fn new(r: &Registry) -> Self {
+        Synproxy(FAMILIES.iter().map(|(name, help, get)| (super::counter(r, name, help, &["lcore"]), *get)).collect())
+    }
+
+    pub(super) fn set(&self, lcore: &str, s: &SynproxyCounters) {
+        for (c, get) in &self.0 {
+            super::set(c, &[lcore], get(s).get());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use rvs_core::stats::CoreStats;
+
+    use super::super::{BuildInfo, Metrics};
+    use super::FAMILIES;
+
+    #[test]
+    fn every_counter_is_exported_per_worker_with_help() {
+        let cores = [Arc::new(CoreStats::new(1, 1)), Arc::new(CoreStats::new(3, 1))];
+        let build = BuildInfo { version: "0.1.0", commit: "abc", dpdk: "22.11" };
+        let m = Metrics::new(cores.to_vec(), vec!["wan".into()], &build, None, None);
+        // A distinct value per counter and worker: each family reads its own counter.
+        for (k, (_, _, get)) in FAMILIES.iter().enumerate() {
+            get(&cores[0].synproxy).add(10 + k as u64);
+            get(&cores[1].synproxy).add(100 + k as u64);
+        }
+        let text = m.render();
+        for (k, (name, help, _)) in FAMILIES.iter().enumerate() {
+            assert!(text.contains(&format!("# HELP {name} {help}\n# TYPE {name} counter\n")), "{name}: {text}");
+            assert!(text.contains(&format!("{name}{{lcore=\"1\"}} {}\n", 10 + k)), "{name}: {text}");
+            assert!(text.contains(&format!("{name}{{lcore=\"3\"}} {}\n", 100 + k)), "{name}: {text}");
+        }
+        assert!(text.contains("rvs_synproxy_cookies_failed_total{lcore=\"1\"} 12\n"), "{text}");
+        assert!(text.contains("rvs_synproxy_rs_resets_total{lcore=\"3\"} 106\n"), "{text}");
+        cores[0].synproxy.cookies_sent.add(5);
+        assert!(m.render().contains("rvs_synproxy_cookies_sent_total{lcore=\"1\"} 15\n"), "a second scrape");
+    }
+}
