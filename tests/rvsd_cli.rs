@@ -174,9 +174,10 @@ fn check_config_reads_the_keepalived_file_the_toml_names() {
 
 #[test]
 fn a_bad_keepalived_conf_names_its_line_and_starts_nothing() {
-    let bad = lab_conf().replacen("lb_kind NAT", "lb_kind NAT\n    syn_proxy", 1);
+    let bad = lab_conf().replacen("lb_kind NAT", "lb_kind DR\n    syn_proxy", 1);
     let (toml, k) = pair("bad", &bad, ("", ""));
-    let want = format!("{}:{}: syn_proxy: rvs has no SYN proxy yet", k.display(), line_of(&k, "syn_proxy"));
+    let at = line_of(&k, "real_server 10.0.3.11");
+    let want = format!("{}:{at}: real server 10.0.3.11:80 is DR: syn_proxy needs lb_kind NAT or FNAT", k.display());
     for mode in ["--check-config", "--config"] {
         let (ok, out, err) = rvsd(&[mode, toml.to_str().unwrap()]);
         assert!(!ok, "{mode} accepted it");
@@ -217,6 +218,28 @@ fn check_config_accepts_fullnat_in_both_files() {
     std::fs::write(&toml, no_laddrs).unwrap();
     let (ok, _, err) = rvsd(&["--check-config", toml.to_str().unwrap()]);
     assert!(!ok && err.contains("service[0].real_server[0].method: a fullnat real server needs"), "{err}");
+    clean(&toml);
+}
+
+/// The SYN proxy in both files: `synproxy = true` on a TOML service, DPVS's `syn_proxy`
+/// in a virtual_server; each refused at its line with route servers.
+#[test]
+fn check_config_accepts_synproxy_in_both_files() {
+    let dpvs = lab_conf().replacen("lb_kind NAT", "lb_kind NAT\n    syn_proxy", 1);
+    let svc = "[[service]]\ntcp = \"[2001:db8:2::100]:80\"\nscheduler = \"rr\"\n";
+    let (toml, k) = pair("syn", &dpvs, (svc, &format!("{svc}synproxy = true\n")));
+    let (ok, out, err) = rvsd(&["--check-config", toml.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(err.is_empty(), "no warnings: {err}");
+    assert!(out.contains(&format!("keepalived {}: 1 virtual server, 1 service, 0 warnings)", k.display())), "{out}");
+    // A route server in the TOML service is refused at its method.
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let routed = text.replacen("method = \"masq\"", "method = \"route\"", 1);
+    std::fs::write(&toml, routed).unwrap();
+    let at = line_of(&toml, "method = \"route\"");
+    let (ok, _, err) = rvsd(&["--check-config", toml.to_str().unwrap()]);
+    let want = format!("{}:{at}: service[0].real_server[0].method: --synproxy needs masq or fullnat", toml.display());
+    assert!(!ok && err.contains(&want), "expected {want:?} in:\n{err}");
     clean(&toml);
 }
 

@@ -3,8 +3,11 @@
 use prometheus::{IntCounterVec, Registry};
 use rvs_core::stats::{Counter, SynproxyCounters};
 
+/// Which counter a family mirrors.
+type Get = fn(&SynproxyCounters) -> &Counter;
+
 /// Name, HELP, and the counter it mirrors.
-type Family = (&'static str, &'static str, fn(&SynproxyCounters) -> &Counter);
+type Family = (&'static str, &'static str, Get);
 
 const FAMILIES: [Family; 7] = [
     (
@@ -39,7 +42,7 @@ const FAMILIES: [Family; 7] = [
 ];
 
 /// The families, registered; [`Synproxy::set`] refreshes one worker's values.
-pub(super) struct Synproxy(Vec<(IntCounterVec, fn(&SynproxyCounters) -> &Counter)>);
+pub(super) struct Synproxy(Vec<(IntCounterVec, Get)>);
 
 impl Synproxy {
     pub(super) fn new(r: &Registry) -> Self {
