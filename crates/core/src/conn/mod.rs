@@ -113,8 +113,10 @@ pub struct ConnTable {
     xts: XtPool,
     /// FullNAT source ports of this worker.
     ports: LocalPorts,
-    /// Where the next FullNAT connection starts trying the service's local addresses.
+    /// Where the next FullNAT connection starts trying the service's local addresses,
+    /// and how many it picked.
     laddr_next: u32,
+    laddr_picks: u32,
     free: u32,
     len: u32,
     templates: u32,
@@ -150,6 +152,7 @@ impl ConnTable {
             xts: XtPool::new(0),
             ports: LocalPorts::new(0, cfg.workers, cfg.lports),
             laddr_next: 0,
+            laddr_picks: 0,
             free: 0,
             len: 0,
             templates: 0,

@@ -98,6 +98,8 @@ pub struct Balancer {
     pub(super) side: Option<(super::frame::FrameBuf, Action)>,
     /// A fixed FullNAT ISN instead of the keyed, clocked one (fixtures only).
     fixed_isn: Option<u32>,
+    /// SYN cookie keys: the process's, or fixed ones (fixtures).
+    pub(super) cookie_keys: &'static super::synproxy::cookie::CookieKeys,
 }
 
 /// RSTs sent per tick (expired FullNAT connections, two each; refused SYN proxies).
@@ -133,6 +135,7 @@ impl Balancer {
             resets: ArrayVec::new(),
             side: None,
             fixed_isn: None,
+            cookie_keys: super::synproxy::cookie::CookieKeys::process(),
         };
         b.conns.set_lcore(core);
         b.scheds = SchedSet::new(&snap);
@@ -157,6 +160,11 @@ impl Balancer {
     /// keyed hash and clock), so fixtures can be compared byte for byte.
     pub fn set_fixed_isn(&mut self, isn: Option<u32>) {
         self.fixed_isn = isn;
+    }
+
+    /// Make SYN cookies with `keys` instead of the process's random ones (fixtures).
+    pub fn set_cookie_keys(&mut self, keys: &'static super::synproxy::cookie::CookieKeys) {
+        self.cookie_keys = keys;
     }
 
     /// Packets the IPv4 fast path handled.

@@ -43,7 +43,7 @@ impl Balancer {
         now: u64,
     ) -> Action {
         let fl = f.tcp_flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST);
-        let keys = CookieKeys::process();
+        let keys: &CookieKeys = self.cookie_keys;
         if fl == tcp_flags::SYN {
             let toa = self.snap.service(svc).is_some_and(|s| s.toa);
             if !super::syn_ack(pkt, f, keys, now, mss_max(f.v6, toa)) {
