@@ -75,10 +75,13 @@ pub enum DropReason {
     LaddrExhausted,
     /// A new FullNAT connection for a service without local addresses: refused.
     NoLaddr,
+    /// SYN proxy: a real server repeating one pure ACK more than 10 times (DPVS's ACK
+    /// storm guard).
+    AckStorm,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 29;
+    pub const COUNT: usize = 30;
     pub const ALL: [DropReason; Self::COUNT] = [
         Self::Malformed,
         Self::BadChecksum,
@@ -109,6 +112,7 @@ impl DropReason {
         Self::KernelQueueFull,
         Self::LaddrExhausted,
         Self::NoLaddr,
+        Self::AckStorm,
     ];
 
     /// The metric label value.
@@ -143,6 +147,7 @@ impl DropReason {
             Self::KernelQueueFull => "kernel_queue_full",
             Self::LaddrExhausted => "laddr_port_exhausted",
             Self::NoLaddr => "no_laddr",
+            Self::AckStorm => "ack_storm",
         }
     }
 }

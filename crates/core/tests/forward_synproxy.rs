@@ -203,6 +203,13 @@ fn handshake(fwd: FwdMethod) {
     if fwd == FwdMethod::Masq {
         assert_eq!(ts(&t), Some((our_ts.wrapping_add(10), 5001)));
     }
+    // DPVS's ACK storm guard: the same pure ACK from the server more than ten times in a
+    // row stops being passed on; data resets it.
+    let dup = || tcp4(RS, 95, src.octets(), sport, 7_000_003, isn_rs.wrapping_add(1), tf::ACK, 100, &[], b"");
+    let sent: Vec<usize> = (0..12).map(|_| input(&mut l, 1, dup()).tx.len()).collect();
+    assert_eq!(sent, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0], "ten repeats pass, then dropped");
+    let io = input(&mut l, 1, dup());
+    assert_eq!(io.drops, [(1, rvs_core::stats::DropReason::AckStorm)]);
     let sp = &l.stats.synproxy;
     assert_eq!((sp.cookies_sent.get(), sp.cookies_valid.get(), sp.cookies_failed.get(), sp.held.get()), (1, 1, 1, 1));
 }

@@ -66,7 +66,9 @@ pub struct TcpExt {
     /// TSecr back): the cookie SYN-ACK's clock continued.
     pub ts_out: u32,
     /// SYN proxy: the client's TSval and the director's (the cookie SYN-ACK's), for the
-    /// SYN to the real server and the offset.
+    /// SYN to the real server and the offset. Once the server answered, `ts_client` holds
+    /// the ack of the server's last pure ACK and `mss` how many times in a row it came
+    /// (the ACK storm guard); neither is needed again.
     pub ts_client: u32,
     pub ts_vs: u32,
 }

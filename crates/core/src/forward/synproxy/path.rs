@@ -130,8 +130,12 @@ impl Balancer {
         now: u64,
     ) -> Option<Action> {
         let x = self.conns.xt(id)?;
-        if !x.has(X_SYNPROXY) || x.sp & S_WAIT == 0 {
+        if !x.has(X_SYNPROXY) {
             return None;
+        }
+        if x.sp & S_WAIT == 0 {
+            let xt = self.conns.xt_mut(id)?;
+            return super::ack_storm(pkt.data(), f, xt).then_some(Action::Drop(DropReason::AckStorm));
         }
         let fl = f.tcp_flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST);
         if fl == tcp_flags::SYN | tcp_flags::ACK {
