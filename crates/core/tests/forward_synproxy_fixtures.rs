@@ -168,3 +168,72 @@ fn cookie_synack_for_every_mss_window_scale_sack_and_timestamps() {
     assert_eq!(sp.cookies_sent.get(), MATRIX.len() as u64);
     assert_eq!((sp.cookies_valid.get(), sp.cookies_failed.get()), (256, 0));
 }
+
+#[test]
+fn nat_data_ack_held_then_released_and_later_segments_translated() {
+    let mut l = lab_sp();
+    step_at(&mut l, 0, NAT_SYN_IN, NOW, &[(0, NAT_SYNACK_OUT)]);
+    assert_eq!(l.dir.lb.conns().len(), 0, "a SYN leaves no state");
+    // The ACK carries data: only the SYN goes out; the next segment is held too.
+    step_at(&mut l, 0, NAT_ACK_DATA_IN, NOW, &[(1, NAT_RS_SYN_OUT)]);
+    step_at(&mut l, 0, NAT_DATA2_IN, NOW, &[]);
+    assert_eq!(l.stats.synproxy.held.get(), 2);
+    // The server's SYN-ACK is consumed; both go on in order, translated.
+    step_at(&mut l, 1, NAT_RS_SYNACK_IN, NOW, &[(1, NAT_ACK_DATA_OUT), (1, NAT_DATA2_OUT)]);
+    step_at(&mut l, 1, NAT_RS_DATA_IN, NOW, &[(0, NAT_RS_DATA_OUT)]);
+    step_at(&mut l, 0, NAT_SACK_IN, NOW, &[(1, NAT_SACK_OUT)]);
+}
+
+#[test]
+fn fullnat_translated_with_timestamps_off_towards_the_server() {
+    let mut l = lab_sp();
+    step_at(&mut l, 0, FNAT_SYN_IN, NOW, &[(0, FNAT_SYNACK_OUT)]);
+    step_at(&mut l, 0, FNAT_ACK_IN, NOW, &[(1, FNAT_RS_SYN_OUT)]);
+    step_at(&mut l, 1, FNAT_RS_SYNACK_IN, NOW, &[(1, FNAT_ACK_OUT)]);
+    step_at(&mut l, 1, FNAT_RS_DATA_IN, NOW, &[(0, FNAT_RS_DATA_OUT)]);
+    step_at(&mut l, 0, FNAT_SACK_IN, NOW, &[(1, FNAT_SACK_OUT)]);
+}
+
+#[test]
+fn stale_forged_and_mismatched_cookies_reset() {
+    let mut l = lab_sp();
+    step_at(&mut l, 0, BAD_SYN_IN, NOW, &[(0, BAD_SYNACK_OUT)]);
+    step_at(&mut l, 0, BAD_ACK_IN, STALE, &[(0, BAD_STALE_RST)]);
+    step_at(&mut l, 0, BAD_FORGED_IN, NOW, &[(0, BAD_FORGED_RST)]);
+    step_at(&mut l, 0, BAD_TS_IN, NOW, &[(0, BAD_TS_RST)]);
+    assert_eq!(l.dir.lb.conns().len(), 0, "no state from bad cookies");
+    assert_eq!(l.stats.synproxy.cookies_failed.get(), 3);
+    // The oldest count still valid opens the connection.
+    step_at(&mut l, 0, BAD_ACK_IN, VALID, &[(1, BAD_RS_SYN_OUT)]);
+    assert_eq!(l.dir.lb.conns().len(), 1);
+}
+
+#[test]
+fn the_servers_rst_resets_the_client_at_the_next_tick() {
+    let mut l = lab_sp();
+    step_at(&mut l, 0, ABORT_SYN_IN, NOW, &[(0, ABORT_SYNACK_OUT)]);
+    step_at(&mut l, 0, ABORT_ACK_IN, NOW, &[(1, ABORT_RS_SYN_OUT)]);
+    let io = input_at(&mut l, 1, &hex(ABORT_RS_RST_IN), NOW);
+    assert_eq!((io.tx.len(), io.drops.len()), (0, 1), "the server's RST goes no further");
+    assert_eq!(l.dir.lb.conns().len(), 0);
+    assert_eq!(ticks(&mut l, [NOW + 1]), vec![(0, ABORT_RST_OUT.to_string())]);
+    // The held ACK's retransmission timer finds nothing to send.
+    assert_eq!(ticks(&mut l, [NOW + 3_000, NOW + 6_000]), vec![]);
+}
+
+#[test]
+fn unanswered_syn_sent_again_every_3s_three_times_then_the_client_reset() {
+    let mut l = lab_sp();
+    step_at(&mut l, 0, ABORT_SYN_IN, NOW, &[(0, ABORT_SYNACK_OUT)]);
+    step_at(&mut l, 0, ABORT_ACK_IN, NOW, &[(1, ABORT_RS_SYN_OUT)]);
+    assert_eq!(ticks(&mut l, [NOW + 1_000, NOW + 2_999]), vec![]);
+    let syn = (1, ABORT_RS_SYN_OUT.to_string());
+    assert_eq!(ticks(&mut l, [NOW + 3_000]), vec![syn.clone()]);
+    assert_eq!(ticks(&mut l, [NOW + 6_000]), vec![syn.clone()]);
+    assert_eq!(ticks(&mut l, [NOW + 9_000]), vec![syn]);
+    assert_eq!(l.stats.synproxy.rs_syn_retransmits.get(), 3);
+    assert_eq!(l.dir.lb.conns().len(), 1);
+    assert_eq!(ticks(&mut l, [NOW + 12_000]), vec![(0, ABORT_RST_OUT.to_string())]);
+    assert_eq!(l.dir.lb.conns().len(), 0);
+    assert_eq!(ticks(&mut l, [NOW + 15_000, NOW + 30_000]), vec![]);
+}
