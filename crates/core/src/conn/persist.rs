@@ -207,7 +207,7 @@ impl ConnTable {
             let Some(l) = svc.laddrs.get(i) else { continue };
             if let Some(p) = self.ports.alloc(l, daddr, dport) {
                 self.laddr_picks = self.laddr_picks.wrapping_add(1);
-                let skip = usize::from(self.laddr_picks % 20 == 0);
+                let skip = usize::from(self.laddr_picks.is_multiple_of(20));
                 self.laddr_next = ((i + 1 + skip) % n) as u32;
                 return Ok((*l, p));
             }
