@@ -1,6 +1,7 @@
 //! FullNAT through the fixture director: both ends rewritten, the new ISN's offset
 //! applied both ways, timestamps off, TOA on the handshake's last ACK with the SYN-ACK's
-//! MSS lowered for it, a PROXY v2 header before the first data (and its
+//! MSS lowered for it, timestamps shifted onto the director's clock, a PROXY v2 header
+//! before the first data (and its
 //! retransmission), SACK edges, replies owned by their port's worker. Every frame
 //! leaving the director has valid checksums (checked with `wire`).
 
@@ -125,7 +126,8 @@ fn fullnat_tcp_with_toa() {
     let lport = t.src_port();
     assert!((1025..=65535).contains(&lport));
     assert_eq!(t.dst_port(), 90);
-    assert_eq!(&t.options()[4..], &[1u8; 12][..], "timestamps NOPed");
+    // TSval 7 on the director's clock (the test's 1,000 ms), TSecr untouched.
+    assert_eq!(&t.options()[4..], &[1, 1, 8, 10, 0, 0, 3, 0xe8, 0, 0, 0, 0][..], "timestamps on the director's clock");
     let isn = t.seq_number();
     assert_ne!(isn, 1000);
     // SYN-ACK: back to the client from the VIP, ack in its numbering, MSS lowered by 8.

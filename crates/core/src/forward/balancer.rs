@@ -487,6 +487,7 @@ impl Balancer {
         let fx = (x == Xmit::FullNat || self.conns.xt(id).is_some()).then(|| Fx {
             xt: self.conns.xt_mut(id),
             isn,
+            now,
             stats: &self.stats,
             extra: &mut self.extra,
         });

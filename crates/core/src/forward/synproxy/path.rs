@@ -106,7 +106,7 @@ impl Balancer {
             return Some(a);
         }
         let isn = if xm == Xmit::FullNat { self.fnat_isn(&e, ip_proto::TCP, now) } else { 0 };
-        let fx = Fx { xt: self.conns.xt_mut(id), isn, stats: &self.stats, extra: &mut self.extra };
+        let fx = Fx { xt: self.conns.xt_mut(id), isn, now, stats: &self.stats, extra: &mut self.extra };
         let a = xm.inbound(&mut syn, &sf, &e, node, &mut self.tun_ident, Some(fx));
         self.side = Some((syn, a));
         Some(Action::Hold { conn: id.0, open: true })

@@ -7,14 +7,17 @@
 //! PAWS (DPVS's choice, kept); client-supplied TOA options stripped; TOA inserted on the
 //! segments that complete the handshake with the SYN-ACK's MSS lowered by its length;
 //! or a PROXY protocol header before the first data byte, on every transmission of that
-//! segment, the offset grown by its length after it.
+//! segment, the offset grown by its length after it. Timestamps are kept (DPVS NOPs
+//! them): the client's TSval reaches the real server shifted onto the director's clock,
+//! so the clients sharing a local port never look like one client whose clock ran
+//! backwards to the server's PAWS (RFC 7323 5), and its TSecr comes back shifted.
 
 use std::net::{IpAddr, SocketAddr};
 
 use wire::proxy_proto::{ProxyHeaderRepr, ProxyVersion};
 use wire::tcp_option_kind as kind;
 use wire::toa::{insert_toa, strip_toa, ToaInsert, ToaRepr};
-use wire::{checksum, ip_proto, tcp_flags, PacketBuf, TcpPacket};
+use wire::{checksum, ip_proto, tcp_flags, PacketBuf, TcpOption, TcpPacket};
 
 use super::super::flow::{Flow, Frag, ETH_LEN};
 use super::nat::{nat, End};
@@ -105,10 +108,17 @@ fn fill_tcp(frame: &mut [u8], f: &Flow, ip_len: usize) {
     }
 }
 
-/// NOP out a timestamps option (checksum patched).
-fn nop_timestamps<T: AsRef<[u8]> + AsMut<[u8]>>(t: &mut TcpPacket<T>) {
-    if let Some((at, _)) = t.find_option(kind::TIMESTAMPS) {
-        let _ = t.patch_bytes(at, &[kind::NOP; 10]);
+/// Add `val` to a timestamps option's TSval and take `ecr` from its TSecr (checksum
+/// patched).
+fn shift_ts<T: AsRef<[u8]> + AsMut<[u8]>>(t: &mut TcpPacket<T>, val: u32, ecr: u32) {
+    if val == 0 && ecr == 0 {
+        return;
+    }
+    if let Some((at, TcpOption::Timestamps { tsval, tsecr })) = t.find_option(kind::TIMESTAMPS) {
+        let mut b = [0u8; 8];
+        b[..4].copy_from_slice(&tsval.wrapping_add(val).to_be_bytes());
+        b[4..].copy_from_slice(&tsecr.wrapping_sub(ecr).to_be_bytes());
+        let _ = t.patch_bytes(at + 2, &b);
     }
 }
 
@@ -139,6 +149,7 @@ pub(crate) fn inbound<P: PacketBuf>(
     e: &Ends,
     x: Option<&mut TcpExt>,
     isn: u32,
+    now: u64,
     mtu: usize,
     stats: &CoreStats,
 ) -> Option<Extra> {
@@ -151,7 +162,7 @@ pub(crate) fn inbound<P: PacketBuf>(
         if pad > 0 && !pkt.trim(pad) {
             return None;
         }
-        (ip_len, full_csum, apart) = tcp_in(pkt, f, e, x, isn, mtu, stats);
+        (ip_len, full_csum, apart) = tcp_in(pkt, f, e, x, isn, now, mtu, stats);
     }
     let data = pkt.data_mut();
     nat(data, f, End::Src, e.laddr, e.lport);
@@ -171,12 +182,14 @@ pub(crate) fn inbound<P: PacketBuf>(
 /// A PROXY header to send in a segment of its own.
 type Apart = Option<([u8; PP_MAX], usize)>;
 
+#[allow(clippy::too_many_arguments)]
 fn tcp_in<P: PacketBuf>(
     pkt: &mut P,
     f: &Flow,
     e: &Ends,
     x: &mut TcpExt,
     isn: u32,
+    now: u64,
     mtu: usize,
     stats: &CoreStats,
 ) -> (usize, bool, Apart) {
@@ -187,8 +200,14 @@ fn tcp_in<P: PacketBuf>(
     let (seq, ack, fl) = (t.seq_number(), t.ack_number(), t.flags());
     if fl & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN {
         strip_toa(&mut t);
-        nop_timestamps(&mut t);
-        if x.c_nxt == 0 && x.delta == 0 {
+        let first = x.c_nxt == 0 && x.delta == 0;
+        if first {
+            if let Some((_, TcpOption::Timestamps { tsval, .. })) = t.find_option(kind::TIMESTAMPS) {
+                x.ts_in = (now as u32).wrapping_sub(tsval);
+            }
+        }
+        shift_ts(&mut t, x.ts_in, 0);
+        if first {
             x.delta = isn.wrapping_sub(seq);
             x.pp_seq = seq.wrapping_add(1);
             if x.flags & (X_PP_V1 | X_PP_V2) != 0 {
@@ -251,6 +270,7 @@ fn tcp_in<P: PacketBuf>(
     let Ok(mut t) = TcpPacket::new_checked(seg) else { return (ip_len, full, extra) };
     let s = seq.wrapping_add(d);
     t.rewrite_seq_number(s);
+    shift_ts(&mut t, x.ts_in, 0);
     if x.has(X_SYNPROXY) {
         synproxy::to_server(&mut t, x);
     }
@@ -296,6 +316,7 @@ pub(crate) fn reply<P: PacketBuf>(pkt: &mut P, f: &Flow, e: &Ends, x: Option<&mu
         let at = ETH_LEN + f.l4;
         if let Some(Ok(mut t)) = pkt.data_mut().get_mut(at..ETH_LEN + f.ip_len).map(TcpPacket::new_checked) {
             let (seq, fl) = (t.seq_number(), t.flags());
+            shift_ts(&mut t, 0, x.ts_in);
             if x.has(X_SYNPROXY) {
                 synproxy::to_client(&mut t, x);
             }
