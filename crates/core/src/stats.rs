@@ -251,8 +251,9 @@ pub struct CoreStats {
     pub toa_no_room: Counter,
     /// FullNAT source ports this core holds (all local addresses), a gauge.
     pub laddr_ports_in_use: Counter,
-    /// SYN proxy (`--synproxy`) on this core.
+    /// SYN proxy (`--synproxy`) on this core, and per service (by `Service::id`).
     pub synproxy: SynproxyCounters,
+    pub synproxy_services: Vec<SynproxyCounters>,
     /// Connections (and persistence templates) in this core's table; and its capacity.
     pub conns: Counter,
     pub conn_capacity: Counter,
@@ -341,10 +342,20 @@ impl CoreStats {
             toa_no_room: Counter::default(),
             laddr_ports_in_use: Counter::default(),
             synproxy: SynproxyCounters::default(),
+            synproxy_services: (0..max_dests).map(|_| SynproxyCounters::default()).collect(),
             conns: Counter::default(),
             conn_capacity: Counter::default(),
             adopted: Generation::default(),
             dests: (0..max_dests).map(|_| DestCounters::default()).collect(),
+        }
+    }
+
+    /// Count one SYN proxy event on this core and for service `service`'s counters.
+    #[inline]
+    pub fn synproxy_inc(&self, service: Option<u32>, which: fn(&SynproxyCounters) -> &Counter) {
+        which(&self.synproxy).inc();
+        if let Some(s) = service.and_then(|id| self.synproxy_services.get(id as usize)) {
+            which(s).inc();
         }
     }
 

@@ -402,8 +402,12 @@ impl Metrics {
         for g in [&self.rs_active, &self.rs_inactive, &self.rs_weight] {
             g.reset();
         }
+        self.synproxy.reset_services();
         for svc in snap.services() {
             let name = service_label(&svc.key);
+            if svc.synproxy {
+                self.synproxy.set_service(&name, svc.id, &self.cores);
+            }
             let mut total = [0u64; 5];
             for d in &svc.dests {
                 let server = fmt_addr_port(d.addr, d.port);
