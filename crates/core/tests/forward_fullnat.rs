@@ -1,9 +1,8 @@
 //! FullNAT through the fixture director: both ends rewritten, the new ISN's offset
-//! applied both ways, timestamps off, TOA on the handshake's last ACK with the SYN-ACK's
-//! MSS lowered for it, timestamps shifted onto the director's clock, a PROXY v2 header
-//! before the first data (and its
-//! retransmission), SACK edges, replies owned by their port's worker. Every frame
-//! leaving the director has valid checksums (checked with `wire`).
+//! applied both ways, timestamps shifted onto the director's clock, TOA on the
+//! handshake's last ACK with the SYN-ACK's MSS lowered for it, a PROXY v2 header before
+//! the first data (and its retransmission), SACK edges, replies owned by their port's
+//! worker. Every frame leaving the director has valid checksums (checked with `wire`).
 
 mod forward_common;
 
@@ -116,7 +115,7 @@ const MSS_TS: [u8; 16] = [2, 4, 0x05, 0xb4, 1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 0]
 fn fullnat_tcp_with_toa() {
     let mut l = fullnat_lab(0, 1, 90, true, None);
     let vip = VIP.octets();
-    // SYN: both ends rewritten, timestamps NOPed, a new ISN.
+    // SYN: both ends rewritten, timestamps on the director's clock, a new ISN.
     let io = input(&mut l, 0, tcp4(CLIENT, 40000, vip, 90, 1000, 0, tf::SYN, &MSS_TS, b""));
     let (port, f) = sent(&io);
     assert_eq!(port, 1);

@@ -4,7 +4,8 @@
 //! SYN-ACK for every MSS, window scale, SACK and timestamp combination and the server SYN
 //! its ACK opens; stale, forged and mismatched cookies reset; held segments released
 //! translated; later segments' seq/ack/SACK/timestamps/window; the server's RST; the
-//! SYN's retransmission and give-up. NAT and FullNAT.
+//! SYN's retransmission and give-up. NAT and FullNAT (whose timestamps offset onto the
+//! director's clock stacks with the proxy's).
 
 mod forward_common;
 
@@ -184,14 +185,19 @@ fn nat_data_ack_held_then_released_and_later_segments_translated() {
     step_at(&mut l, 0, NAT_SACK_IN, NOW, &[(1, NAT_SACK_OUT)]);
 }
 
+/// FullNAT behind the proxy, timestamps end to end: the server's SYN carries the
+/// director's clock at the ACK (FullNAT's offset), the held ACK's echo goes to the server
+/// in its clock, the server's TSval reaches the client continued from the cookie's and
+/// its echo back in the client's clock, the client's SACK shifted both ways.
 #[test]
-fn fullnat_translated_with_timestamps_off_towards_the_server() {
+fn fullnat_translated_with_timestamps_on_the_directors_clock() {
     let mut l = lab_sp();
     step_at(&mut l, 0, FNAT_SYN_IN, NOW, &[(0, FNAT_SYNACK_OUT)]);
-    step_at(&mut l, 0, FNAT_ACK_IN, NOW, &[(1, FNAT_RS_SYN_OUT)]);
-    step_at(&mut l, 1, FNAT_RS_SYNACK_IN, NOW, &[(1, FNAT_ACK_OUT)]);
-    step_at(&mut l, 1, FNAT_RS_DATA_IN, NOW, &[(0, FNAT_RS_DATA_OUT)]);
-    step_at(&mut l, 0, FNAT_SACK_IN, NOW, &[(1, FNAT_SACK_OUT)]);
+    // The ACK a second later: the server's SYN's TSval is FNAT_AT.
+    step_at(&mut l, 0, FNAT_ACK_IN, FNAT_AT, &[(1, FNAT_RS_SYN_OUT)]);
+    step_at(&mut l, 1, FNAT_RS_SYNACK_IN, FNAT_AT, &[(1, FNAT_ACK_OUT)]);
+    step_at(&mut l, 1, FNAT_RS_DATA_IN, FNAT_AT, &[(0, FNAT_RS_DATA_OUT)]);
+    step_at(&mut l, 0, FNAT_SACK_IN, FNAT_AT, &[(1, FNAT_SACK_OUT)]);
 }
 
 #[test]
