@@ -129,7 +129,7 @@ pub enum ConfigError {
     LaddrExists,
     /// `--del-laddr` of an address the service does not have.
     NoSuchLaddr,
-    /// TOA is a TCP option; PROXY v1 names TCP only (UDP PROXY v2 is not built).
+    /// TOA is a TCP option; PROXY v1 names TCP only (v2 carries UDP).
     ClientAddrNotUdp,
     /// SYN cookies are TCP's.
     SynproxyNotTcp,
@@ -167,7 +167,7 @@ impl fmt::Display for ConfigError {
                 "--synproxy needs masq or fullnat real servers: with route or tunnel the replies bypass the director, which must translate their sequence numbers"
             }
             ConfigError::ClientAddrNotUdp => {
-                "--toa and --proxy-protocol are for TCP services (PROXY protocol over UDP is not supported yet)"
+                "--toa and --proxy-protocol v1 are for TCP services (a UDP service takes --proxy-protocol v2)"
             }
         };
         f.write_str(s)
@@ -186,7 +186,8 @@ fn validate_service(spec: &ServiceSpec) -> Result<&'static str, ConfigError> {
         if spec.one_packet && proto != Protocol::Udp {
             return Err(ConfigError::OnePacketNotUdp);
         }
-        if proto != Protocol::Tcp && (spec.toa || spec.proxy_protocol.is_some()) {
+        // PROXY v1 names TCP only; v2 carries UDP too (DPVS inserts it in UDP datagrams).
+        if proto != Protocol::Tcp && (spec.toa || spec.proxy_protocol == Some(ProxyProtocol::V1)) {
             return Err(ConfigError::ClientAddrNotUdp);
         }
         if proto != Protocol::Tcp && spec.synproxy {

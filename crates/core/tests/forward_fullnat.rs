@@ -222,3 +222,55 @@ fn fullnat_replies_belong_to_their_ports_worker() {
     let io = input(&mut l, 1, tcp4(RS, 92, LADDR, 2001, 1, 1, tf::ACK, &[], b""));
     assert!(io.redirects.is_empty(), "its own port: not redirected");
 }
+
+/// An Ethernet/IPv4/UDP datagram with valid checksums.
+fn udp4(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, data: &[u8]) -> Vec<u8> {
+    let total = 28 + data.len();
+    let mut f = vec![0u8; 14 + total];
+    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 0xfe]);
+    f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+    let ip = &mut f[14..34];
+    ip[0] = 0x45;
+    ip[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+    ip[8] = 64;
+    ip[9] = 17;
+    ip[12..16].copy_from_slice(&src);
+    ip[16..20].copy_from_slice(&dst);
+    let c = !wire::checksum::data(ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut u = wire::UdpPacket::new_unchecked(&mut f[34..]);
+    u.set_src_port(sport);
+    u.set_dst_port(dport);
+    u.set_len((8 + data.len()) as u16);
+    u.payload_mut().copy_from_slice(data);
+    u.fill_checksum(&Ipv4Addr::from(src), &Ipv4Addr::from(dst));
+    f
+}
+
+#[test]
+fn fullnat_udp_datagrams_carry_a_proxy_v2_header_each() {
+    let mut l = lab_on(0, 1, Arc::new(Directory::new(2, 1024)));
+    let k = key(Protocol::Udp, 96);
+    let mut s = ServiceSpec::new(k);
+    s.scheduler = "rr".into();
+    s.proxy_protocol = Some(ProxyProtocol::V2);
+    l.cfg.add_service(&s).unwrap();
+    l.cfg.add_dest(&k, &dest(RS, 96, FwdMethod::FullNat)).unwrap();
+    l.cfg.add_laddr(&k, Addr::v4(LADDR)).unwrap();
+    l.dir.set_snapshot(l.cfg.snapshot());
+    for payload in [&b"query one"[..], b"query two"] {
+        let io = input(&mut l, 0, udp4(CLIENT, 5353, VIP.octets(), 96, payload));
+        assert_eq!(io.tx.len(), 1, "{:?}", io.drops);
+        let f = &io.tx[0].1;
+        let ip = Ipv4Packet::new_checked(&f[14..]).unwrap();
+        assert!(ip.verify_checksum());
+        assert_eq!((ip.src_addr(), ip.dst_addr()), (Ipv4Addr::from(LADDR), Ipv4Addr::from(RS)));
+        let u = wire::UdpPacket::new_checked(&f[34..14 + ip.total_len() as usize]).unwrap();
+        assert!(u.verify_checksum(&ip.src_addr(), &ip.dst_addr()), "UDP checksum");
+        let (h, n) = ProxyHeaderRepr::parse(u.payload()).expect("PROXY v2 header");
+        assert_eq!(h.transport(), Some(wire::ProxyTransport::Udp));
+        assert_eq!(h.src(), Some("10.0.1.2:5353".parse().unwrap()));
+        assert_eq!(&u.payload()[n..], payload, "each datagram: header, then its data");
+    }
+}

@@ -171,7 +171,13 @@ impl ConnTable {
             InsertError::Full => ScheduleError::Full,
             InsertError::Exists(id) => ScheduleError::Exists(id),
         })?;
-        if (d.fwd == FwdMethod::FullNat || svc.synproxy) && proto == Protocol::Tcp && !self.attach_xt(id, svc) {
+        // Sequence state for TCP; a UDP FullNAT connection only needs a record to carry
+        // its PROXY v2 header.
+        let xt = match proto {
+            Protocol::Tcp => d.fwd == FwdMethod::FullNat || svc.synproxy,
+            _ => d.fwd == FwdMethod::FullNat && svc.proxy_protocol.is_some(),
+        };
+        if xt && !self.attach_xt(id, svc) {
             return Err(ScheduleError::Full);
         }
         if tpl != NIL {
