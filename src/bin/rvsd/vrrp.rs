@@ -11,7 +11,8 @@
 //! the kernel sends it SIGTERM when rvsd dies, even by SIGKILL. TERM, not KILL: keepalived
 //! then stops in order (VIPs off the twins, a priority 0 advert where a twin is still up,
 //! pid files removed), and its VRRP child, which keepalived itself ties to the parent,
-//! goes with it (`tests/lab_two_directors.rs`). Setting the signal ourselves would need
+//! goes with it (`tests/lab_two_directors.rs`; keepalived's own stop takes about 1 s
+//! whatever the signal or advert_int). Setting the signal ourselves would need
 //! `pre_exec`, which is unsafe.
 
 use std::path::{Path, PathBuf};
