@@ -64,6 +64,8 @@ pub struct Metrics {
     kernel_drops: IntCounterVec,
     /// The kernel thread's losses, per port (`None`: no twins).
     twins: Option<Arc<Vec<TwinCounters>>>,
+    /// The IPVS sync daemon's counters (`None`: rvsd runs none).
+    sync: Option<Arc<crate::sync::SyncDaemon>>,
     icmp_errors: IntCounterVec,
     directory_full: IntCounterVec,
     conn_entries: IntGaugeVec,
@@ -164,6 +166,7 @@ impl Metrics {
                 &["port", "direction"],
             ),
             twins: None,
+            sync: None,
             redirects: counter(
                 &r,
                 "rvs_worker_redirects_total",
@@ -303,6 +306,12 @@ impl Metrics {
         self
     }
 
+    /// Export the sync daemon's counters (`rvs_sync_*`).
+    pub fn with_sync(mut self, sync: Arc<crate::sync::SyncDaemon>) -> Self {
+        self.sync = Some(sync);
+        self
+    }
+
     pub fn render(&self) -> String {
         let _one = self.render_lock.lock().unwrap_or_else(|e| e.into_inner());
         for core in &self.cores {
@@ -365,7 +374,11 @@ impl Metrics {
         let mut out = Vec::new();
         // Encoding our own well-formed families into a Vec cannot fail.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
-        String::from_utf8(out).unwrap_or_default()
+        let mut text = String::from_utf8(out).unwrap_or_default();
+        if let Some(sync) = &self.sync {
+            text.push_str(&sync_text(sync));
+        }
+        text
     }
 }
 
@@ -589,4 +602,63 @@ mod tests {
         assert!(ok.contains("rvs_port_tx_packets_total{lcore=\"1\",port=\"wan\"} 9"));
         assert!(get("/").starts_with("HTTP/1.1 404"));
     }
+}
+
+/// The sync daemon's counters in the text exposition format.
+fn sync_text(sync: &crate::sync::SyncDaemon) -> String {
+    use std::fmt::Write;
+    use std::sync::atomic::Ordering::Relaxed;
+    let s = &sync.stats;
+    let (out_dropped, applied, unknown, refused) = sync.worker_counts();
+    let mut t = String::new();
+    let mut family = |name: &str, kind: &str, help: &str, rows: &[(&str, u64)]| {
+        let _ = writeln!(t, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, v) in rows {
+            let _ = writeln!(t, "{name}{labels} {v}");
+        }
+    };
+
+    family(
+        "rvs_sync_messages_total",
+        "counter",
+        "IPVS sync messages sent and received.",
+        &[("{dir=\"sent\"}", s.msgs_sent.load(Relaxed)), ("{dir=\"received\"}", s.msgs_received.load(Relaxed))],
+    );
+    family(
+        "rvs_sync_connections_total",
+        "counter",
+        "Connection records sent and received.",
+        &[("{dir=\"sent\"}", s.conns_sent.load(Relaxed)), ("{dir=\"received\"}", s.conns_received.load(Relaxed))],
+    );
+    family(
+        "rvs_sync_records_total",
+        "counter",
+        "Received records applied by the workers, or not (no such real server, refused).",
+        &[("{result=\"applied\"}", applied), ("{result=\"unknown_dest\"}", unknown), ("{result=\"refused\"}", refused)],
+    );
+    family(
+        "rvs_sync_dropped_total",
+        "counter",
+        "Records dropped: a worker's outbox full, a worker's inbox full.",
+        &[("{queue=\"outbox\"}", out_dropped), ("{queue=\"inbox\"}", s.inbox_dropped.load(Relaxed))],
+    );
+    family(
+        "rvs_sync_errors_total",
+        "counter",
+        "Messages refused by IPVS's checks, of another syncid, not sent.",
+        &[
+            ("{kind=\"decode\"}", s.decode_errors.load(Relaxed)),
+            ("{kind=\"syncid\"}", s.wrong_syncid.load(Relaxed)),
+            ("{kind=\"send\"}", s.send_errors.load(Relaxed)),
+        ],
+    );
+    family(
+        "rvs_sync_lag_seconds",
+        "gauge",
+        "Master: age of the oldest record of the last message when it was sent.",
+        &[("", 0)],
+    );
+    t.truncate(t.len() - "rvs_sync_lag_seconds 0\n".len());
+    let _ = writeln!(t, "rvs_sync_lag_seconds {}", s.lag_ms.load(Relaxed) as f64 / 1000.0);
+    t
 }
