@@ -376,7 +376,7 @@ impl Metrics {
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         let mut text = String::from_utf8(out).unwrap_or_default();
         if let Some(sync) = &self.sync {
-            text.push_str(&sync_text(sync));
+            text.push_str(&crate::sync::metrics_text(sync));
         }
         text
     }
@@ -602,63 +602,4 @@ mod tests {
         assert!(ok.contains("rvs_port_tx_packets_total{lcore=\"1\",port=\"wan\"} 9"));
         assert!(get("/").starts_with("HTTP/1.1 404"));
     }
-}
-
-/// The sync daemon's counters in the text exposition format.
-fn sync_text(sync: &crate::sync::SyncDaemon) -> String {
-    use std::fmt::Write;
-    use std::sync::atomic::Ordering::Relaxed;
-    let s = &sync.stats;
-    let (out_dropped, applied, unknown, refused) = sync.worker_counts();
-    let mut t = String::new();
-    let mut family = |name: &str, kind: &str, help: &str, rows: &[(&str, u64)]| {
-        let _ = writeln!(t, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (labels, v) in rows {
-            let _ = writeln!(t, "{name}{labels} {v}");
-        }
-    };
-
-    family(
-        "rvs_sync_messages_total",
-        "counter",
-        "IPVS sync messages sent and received.",
-        &[("{dir=\"sent\"}", s.msgs_sent.load(Relaxed)), ("{dir=\"received\"}", s.msgs_received.load(Relaxed))],
-    );
-    family(
-        "rvs_sync_connections_total",
-        "counter",
-        "Connection records sent and received.",
-        &[("{dir=\"sent\"}", s.conns_sent.load(Relaxed)), ("{dir=\"received\"}", s.conns_received.load(Relaxed))],
-    );
-    family(
-        "rvs_sync_records_total",
-        "counter",
-        "Received records applied by the workers, or not (no such real server, refused).",
-        &[("{result=\"applied\"}", applied), ("{result=\"unknown_dest\"}", unknown), ("{result=\"refused\"}", refused)],
-    );
-    family(
-        "rvs_sync_dropped_total",
-        "counter",
-        "Records dropped: a worker's outbox full, a worker's inbox full.",
-        &[("{queue=\"outbox\"}", out_dropped), ("{queue=\"inbox\"}", s.inbox_dropped.load(Relaxed))],
-    );
-    family(
-        "rvs_sync_errors_total",
-        "counter",
-        "Messages refused by IPVS's checks, of another syncid, not sent.",
-        &[
-            ("{kind=\"decode\"}", s.decode_errors.load(Relaxed)),
-            ("{kind=\"syncid\"}", s.wrong_syncid.load(Relaxed)),
-            ("{kind=\"send\"}", s.send_errors.load(Relaxed)),
-        ],
-    );
-    family(
-        "rvs_sync_lag_seconds",
-        "gauge",
-        "Master: age of the oldest record of the last message when it was sent.",
-        &[("", 0)],
-    );
-    t.truncate(t.len() - "rvs_sync_lag_seconds 0\n".len());
-    let _ = writeln!(t, "rvs_sync_lag_seconds {}", s.lag_ms.load(Relaxed) as f64 / 1000.0);
-    t
 }

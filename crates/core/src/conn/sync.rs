@@ -54,7 +54,7 @@ impl ConnTable {
             return;
         }
         let periodic = dir == Dir::In && e.tmo % SYNC_PERIOD == SYNC_THRESHOLD;
-        if !(tcp && changed) && !periodic {
+        if !(periodic || tcp && changed) {
             return;
         }
         let Some(q) = &self.sync else { return };
@@ -163,7 +163,7 @@ impl ConnTable {
         let Some(e) = self.slab.0.get_mut(id.0 as usize) else { return Err(ApplyError::Refused) };
         e.state = if proto == Protocol::Tcp { r.state } else { 0 };
         let was_active = !e.is(F_INACTIVE);
-        if was_active != !r.inactive {
+        if was_active == r.inactive {
             e.flags ^= F_INACTIVE;
             self.load.set_active(DestId(e.dest), !r.inactive);
         }
