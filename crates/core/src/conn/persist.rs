@@ -59,7 +59,13 @@ impl ConnTable {
         self.find_in(tt, true)
     }
 
-    fn new_template(&mut self, tt: &Tuple, d: &Dest, timeout_s: u32, now_ms: u64) -> Result<u32, ScheduleError> {
+    pub(super) fn new_template(
+        &mut self,
+        tt: &Tuple,
+        d: &Dest,
+        timeout_s: u32,
+        now_ms: u64,
+    ) -> Result<u32, ScheduleError> {
         if self.free == NIL {
             self.stats.refused_full += 1;
             return Err(ScheduleError::Full);

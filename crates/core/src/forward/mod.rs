@@ -313,6 +313,7 @@ impl<P: PacketBuf> Director<P> {
             WorkerCtl::ListConns(reply) => self.listings.push_back(Listing { reply, next: 0 }),
             // The worker loop arms captures; a director alone has no frames to copy.
             WorkerCtl::Capture(_) => {}
+            WorkerCtl::Sync(q) => self.lb.set_sync(q),
         }
     }
 }
