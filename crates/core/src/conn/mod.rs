@@ -18,10 +18,12 @@
 //! scheduler's `update`.
 
 mod entry;
+mod ext;
 mod index;
 pub mod laddr;
 mod list;
 mod persist;
+mod state;
 mod sync;
 pub mod tcp;
 mod types;
@@ -30,7 +32,7 @@ pub mod xt;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 
-use crate::addr::{Addr, Protocol, Tuple};
+use crate::addr::{Addr, Tuple};
 use crate::sched::DestLoadReader;
 use crate::service::{DestCounters, DestId, DestLoad, FwdMethod, Snapshot};
 use crate::timer::{Nodes, TimerNode, TimerWheel, NIL};
@@ -38,7 +40,7 @@ use entry::{in_matches, in_tuple, out_matches, out_tuple, Entry, Pool6};
 use index::{FlowHasher, Index, KeyDir};
 use laddr::LocalPorts;
 use rvs_hint::{Backing, HugeSlice};
-use xt::{TcpExt, XtPool};
+use xt::XtPool;
 
 pub use index::MAX_ENTRIES;
 pub use list::{ConnInfo, LIST_HEADER};
@@ -257,65 +259,6 @@ impl ConnTable {
         let needs = snap.services().iter().any(|s| s.synproxy || s.dests.iter().any(|d| d.fwd == FwdMethod::FullNat));
         if needs && self.xts.capacity() == 0 {
             self.xts = XtPool::new(self.cfg.effective_capacity_fullnat());
-        }
-    }
-
-    /// This table is worker `core`'s: its FullNAT source ports are those whose low bits
-    /// are `core` ([`laddr::lport_owner`]). Call before the first snapshot.
-    pub fn set_lcore(&mut self, core: u8) {
-        self.ports = LocalPorts::new(core, self.cfg.workers, self.cfg.lports);
-    }
-
-    /// FullNAT source ports held, and how many each (local address, server group)
-    /// ring of this worker has.
-    pub fn local_ports(&self) -> (u32, usize) {
-        (self.ports.in_use(), self.ports.per_pool())
-    }
-
-    /// FullNAT TCP records held, and the most the pool holds.
-    pub fn fullnat_usage(&self) -> (usize, usize) {
-        (self.xts.in_use(), self.xts.capacity())
-    }
-
-    /// A FullNAT TCP connection's sequence state.
-    #[inline]
-    pub fn xt(&self, id: ConnId) -> Option<&TcpExt> {
-        let e = self.entry(id.0)?;
-        self.xts.get(e.xt).filter(|_| e.xt != NIL)
-    }
-
-    #[inline]
-    pub fn xt_mut(&mut self, id: ConnId) -> Option<&mut TcpExt> {
-        let e = self.slab.0.get(id.0 as usize).filter(|e| e.is(F_USED) && e.xt != NIL)?;
-        self.xts.get_mut(e.xt)
-    }
-
-    /// Give a new FullNAT TCP connection its record, flagged with what its service
-    /// delivers to the real server. Without one (pool exhausted) the connection is
-    /// removed and counted as refused.
-    fn attach_xt(&mut self, id: ConnId, svc: &crate::service::Service) -> bool {
-        let mut flags = 0;
-        if svc.toa {
-            flags |= xt::X_TOA;
-        }
-        match svc.proxy_protocol {
-            Some(crate::service::ProxyProtocol::V1) => flags |= xt::X_PP_V1,
-            Some(crate::service::ProxyProtocol::V2) => flags |= xt::X_PP_V2,
-            None => {}
-        }
-        match self.xts.alloc(TcpExt { flags, ..TcpExt::default() }) {
-            Some(i) => {
-                if let Some(e) = self.slab.0.get_mut(id.0 as usize) {
-                    e.xt = i;
-                }
-                true
-            }
-            None => {
-                self.remove(id);
-                self.stats.refused_full += 1;
-                self.stats.refused_fullnat += 1;
-                false
-            }
         }
     }
 
@@ -600,104 +543,6 @@ impl ConnTable {
         if let Some(x) = self.slab.0.get_mut(idx as usize) {
             x.flags &= !(F_INDEXED | F_HAS_OUT);
         }
-    }
-
-    /// Applies one packet: TCP state transition (set_tcp_state) with exact active/inactive
-    /// accounting, and re-arms the timer with the state's timeout.
-    #[inline]
-    pub fn on_packet(&mut self, id: ConnId, dir: Dir, flags: TcpFlags, now_ms: u64) -> Verdict {
-        let Some(e) = self.slab.0.get(id.0 as usize).filter(|e| e.flags & (F_USED | F_TEMPLATE) == F_USED) else {
-            return Verdict::Expired;
-        };
-        let dest = DestId(e.dest);
-        let mut changed = false;
-        if !self.load.available(dest) {
-            if self.cfg.expire_nodest_conn {
-                self.stats.expired_nodest += 1;
-                self.remove(id);
-                return Verdict::Expired;
-            }
-            self.stats.dropped_nodest += 1;
-            return Verdict::DropNoDest;
-        }
-        let ticks = if e.proto == Protocol::Tcp.number() {
-            if dir == Dir::In && flags.0 & TcpFlags::SYN != 0 && self.reusable(e) {
-                // ip_vs_in: is_new_conn_expected -> ip_vs_conn_expire_now.
-                self.remove(id);
-                return Verdict::Expired;
-            }
-            let mut input_only = false;
-            let mut f = e.flags;
-            if f & F_NOOUTPUT != 0 {
-                if dir == Dir::Out {
-                    f &= !F_NOOUTPUT;
-                } else {
-                    input_only = true;
-                }
-            }
-            let cur = TcpState::from_u8(e.state);
-            let new = tcp::next_state(cur, dir, input_only, flags);
-            changed = new != cur;
-            if new != cur {
-                if f & F_INACTIVE == 0 && !new.is_active() {
-                    self.load.set_active(dest, false);
-                    f |= F_INACTIVE;
-                } else if f & F_INACTIVE != 0 && new.is_active() {
-                    self.load.set_active(dest, true);
-                    f &= !F_INACTIVE;
-                }
-            }
-            // Write back only what changed: an established connection's line stays clean.
-            if new != cur || f != e.flags {
-                if let Some(e) = self.slab.0.get_mut(id.0 as usize) {
-                    e.state = new as u8;
-                    e.flags = f;
-                }
-            }
-            self.ticks.get(new as usize).copied().unwrap_or(0)
-        } else if e.proto == Protocol::Udp.number() {
-            self.ticks[tcp::TCP_STATES]
-        } else {
-            self.ticks[tcp::TCP_STATES + 1]
-        };
-        let d = self.deadline(now_ms, ticks);
-        self.wheel.arm(&mut self.slab, id.0, d);
-        if self.sync.is_some() {
-            self.sync_packet(id.0, dir, changed);
-        }
-        Verdict::Forward
-    }
-
-    /// A packet about the connection that is not one of its own (an ICMP error quoting
-    /// it): ip_vs_in_icmp never changes the state, but ip_vs_conn_put re-arms the timer
-    /// with the current state's timeout. A removed real server's connection is left for
-    /// its own packets to expire.
-    pub fn touch(&mut self, id: ConnId, now_ms: u64) -> Verdict {
-        let Some(e) = self.slab.0.get(id.0 as usize).filter(|e| e.is(F_USED) && !e.is(F_TEMPLATE)) else {
-            return Verdict::Expired;
-        };
-        if !self.load.available(DestId(e.dest)) {
-            return Verdict::DropNoDest;
-        }
-        let ticks = match Protocol::from_number(e.proto) {
-            Some(Protocol::Tcp) => self.ticks.get(usize::from(e.state)).copied().unwrap_or(0),
-            Some(Protocol::Udp) => self.ticks[tcp::TCP_STATES],
-            _ => self.ticks[tcp::TCP_STATES + 1],
-        };
-        let d = self.deadline(now_ms, ticks);
-        self.wheel.arm(&mut self.slab, id.0, d);
-        Verdict::Forward
-    }
-
-    /// is_new_conn_expected: TIME_WAIT, or (mode bit 2) FIN_WAIT without replies; never
-    /// for a conn controlled by a persistence template.
-    #[inline]
-    fn reusable(&self, e: &Entry) -> bool {
-        let mode = self.cfg.conn_reuse_mode;
-        let st = TcpState::from_u8(e.state);
-        mode != 0
-            && e.link == NIL
-            && (st == TcpState::TimeWait || (mode & 2 != 0 && st == TcpState::FinWait && e.is(F_NOOUTPUT)))
     }
 
     /// Removes a connection now (uncounting it, releasing its template's hold).

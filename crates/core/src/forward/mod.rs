@@ -9,6 +9,7 @@ mod frag;
 mod frame;
 mod held;
 mod icmp;
+mod owner;
 mod reset;
 pub mod synproxy;
 mod trash;
