@@ -87,10 +87,25 @@ fn fullnat_balances_both_families_with_no_route_back() {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum();
     assert!(in_use >= 200, "the 200 parallel connections' ports are held until they expire: {m}");
+    // Local addresses change live: a new one is answered for (the servers ARP for it)
+    // and used once the old one is deleted.
+    rvsadm_ok("--add-laddr -t 10.0.2.100:80 -z 10.0.3.201");
+    rvsadm_ok("--del-laddr -t 10.0.2.100:80 -z 10.0.3.200");
+    assert_eq!(rvsadm_ok("--get-laddr -t 10.0.2.100:80").matches("10.0.3.20").count(), 1, "one local address left");
+    let body = curl_g(&["http://10.0.2.100/"]);
+    assert!(body.starts_with("Web Server"), "{body}");
+    let seen = ["rvs-rs1", "rvs-rs2"].iter().any(|rs| {
+        std::fs::read_to_string(format!("/tmp/rvs-lab/{rs}/access.log"))
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.starts_with("10.0.3.201 "))
+    });
+    assert!(seen, "a server saw the new local address");
     // Both real servers saw only the local addresses, never the client.
     for rs in ["rvs-rs1", "rvs-rs2"] {
         let log = std::fs::read_to_string(format!("/tmp/rvs-lab/{rs}/access.log")).expect("access log");
-        assert!(log.lines().all(|l| l.starts_with(LADDR) || l.starts_with(LADDR6)), "{rs} saw a client address: {log}");
+        let local = |l: &str| l.starts_with(LADDR) || l.starts_with("10.0.3.201 ") || l.starts_with(LADDR6);
+        assert!(log.lines().all(local), "{rs} saw a client address: {log}");
     }
 }
 

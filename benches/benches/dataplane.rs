@@ -13,7 +13,9 @@
 //! With several workers every frame is placed as a NIC's Toeplitz RSS would with rvs's
 //! configuration (`Rss::new(DEFAULT_KEY, workers, 128)`, the client's address alone): by
 //! source address on the wan port (it holds the VIPs), by destination on lan (NAT replies
-//! to clients). Generator g stands for RSS queue g: it drives only the clients RSS gives
+//! to clients), except FullNAT replies to a local address, which go to the worker their
+//! port's low bits name (`lport_owner`, the rte_flow rule rvs asks of a NIC). Generator g
+//! stands for RSS queue g: it drives only the clients RSS gives
 //! worker g (the flows, new clients and persistent clients are split by their RSS queue),
 //! and checks every frame's queue before sending it (a frame RSS would give another worker
 //! is counted as misplaced and replaced). So "no packet crosses between workers" is
@@ -25,21 +27,26 @@
 //! server's SYN-ACK), so it never allocates and reacts to what the director really did.
 //! 64-byte frames on the wire (60 bytes + FCS): Ethernet, IPv4 (checksum filled in;
 //! rvs verifies it), TCP with 6 bytes of payload (its checksum is not filled in: rvs
-//! never verifies it, NAT adjusts it incrementally). The generators populate their
-//! flows, wait for each other, then share one warm-up and one measured window.
+//! never verifies it, NAT adjusts it incrementally). A chain's state travels in the IP
+//! ID and its client in the payload, which no forwarding method rewrites (FullNAT
+//! rewrites both addresses and the client's sequence numbers). The generators populate
+//! their flows, wait for each other, then share one warm-up and one measured window.
 //!
 //! Cases, each with fresh workers:
 //! - io-forward baseline: the same harness, `WorkerConfig::bypass` (rx → swap MACs → tx);
 //!   the generator re-sends what comes back unchanged, so that it is not the limit.
 //!   Measured first and last; the mean is the baseline.
-//! - established NAT / DR / TUN at 1,000 and 1,000,000 flows (in total, spread over the
-//!   workers by RSS): one SYN per flow first (connection table populated by the director
-//!   itself), then ACKs with 6 bytes of data over the flows in a scattered order (stride
-//!   7919). NAT alternates client→server and the server's reply (both directions cross a
-//!   NAT director); DR and TUN carry the client's direction only (replies bypass it).
-//! - new connections NAT / DR / TUN: SYN, SYN-ACK, ACK, FIN, FIN, ACK for NAT (6 packets
-//!   through the director), SYN, ACK, FIN, ACK for DR/TUN (4); every completed exchange
-//!   starts the next client.
+//! - established NAT / FullNAT / DR / TUN at 1,000 and 1,000,000 flows (in total, spread
+//!   over the workers by RSS): one SYN per flow first (connection table populated by the
+//!   director itself), then ACKs with 6 bytes of data over the flows in a scattered order
+//!   (stride 7919). NAT and FullNAT alternate client→server and the server's reply (both
+//!   directions cross the director; a FullNAT reply goes to LADDR:lport, and the client
+//!   checks its acknowledgement came back through the ISN offset); DR and TUN carry the
+//!   client's direction only (replies bypass it). FullNAT runs its own configuration (the
+//!   NAT VIP, port 81, 63 local addresses; sequence state for every connection).
+//! - new connections NAT / FullNAT / DR / TUN: SYN, SYN-ACK, ACK, FIN, FIN, ACK for NAT
+//!   and FullNAT (6 packets through the director), SYN, ACK, FIN, ACK for DR/TUN (4); every
+//!   completed exchange starts the next client.
 //! - SYN proxy (`synproxy`, a SYN-proxied NAT service on 10.0.2.103:80): a SYN flood from
 //!   random clients, each cookie SYN-ACK turned into the next SYN (cookie SYN-ACKs/s; the
 //!   table must stay empty); new connections through the proxy, each step computed from
@@ -47,11 +54,12 @@
 //!   SYN-ACK from the director's SYN), beside "new connections nat" in the same run.
 //! - mix: 1M established flows spread over the NAT, DR and TUN services, 1 chain in 10 of
 //!   in-flight packets running new NAT connections.
-//! - RSS placement, max(2, `RVS_BENCH_WORKERS`) workers: established NAT / DR / TUN at
-//!   1,000 flows, and new connections to a persistent NAT service (`-p`) from 1,000
-//!   clients, each opening connection after connection from new ports; the generators
-//!   record which real servers each client's packets reached (a split client breaks
-//!   persistence). Redirect counters and that check are printed, never asserted.
+//! - RSS placement, max(2, `RVS_BENCH_WORKERS`) workers: established NAT / FullNAT / DR /
+//!   TUN at 1,000 flows, new FullNAT connections (redirects per packet: 0 when every reply
+//!   reached its port's worker), and new connections to a persistent NAT service (`-p`)
+//!   from 1,000 clients, each opening connection after connection from new ports; the
+//!   generators record which real servers each client's packets reached (a split client
+//!   breaks persistence). Redirect counters and that check are printed, never asserted.
 //! - scaling, when `RVS_BENCH_WORKERS` is a list ("1,2,4,8"): established NAT at 1M and
 //!   1k flows for each N of the list (and 1): aggregate and per-worker Mpps, aggregate /
 //!   (N × the one-worker figure), redirects per packet.
@@ -72,9 +80,10 @@ use std::sync::Arc;
 use control::config::REDIRECT_RING;
 use dataplane::{NeighInbox, NeighUpdate, WorkerConfig};
 use dpdk::{lcore, Burst, Eal, Mbuf, Mempool, Port, PortConf, Ring, RxQueue, TxQueue};
-use rvs_benches::topo::{LAN, PEER_MAC, ROUTER, RS, WAN};
+use rvs_benches::topo::{add_fnat_service, is_laddr, FNAT_VPORT, LAN, PEER_MAC, ROUTER, RS, WAN};
 use rvs_benches::{array, distance, num, object, string, write_fragment};
 use rvs_core::addr::{Addr, Protocol};
+use rvs_core::conn::laddr::lport_owner;
 use rvs_core::conn::ConnConfig;
 use rvs_core::forward::Directory;
 use rvs_core::l3::{L3Config, PortL3};
@@ -82,7 +91,7 @@ use rvs_core::neigh::NeighConfig;
 use rvs_core::route::{Ipv4Cidr, RouteTable};
 use rvs_core::rss::{self, Rss};
 use rvs_core::service::{Config, DestSpec, FwdMethod, Persistence, ServiceKey, ServiceSpec, Snapshot};
-use rvs_core::stats::CoreStats;
+use rvs_core::stats::{CoreStats, DropReason};
 use wire::{EthernetAddress, PacketBuf};
 
 /// Workers at most: a net_ring device has 16 queue pairs, two per worker.
@@ -101,9 +110,13 @@ const TARGET_MPPS: f64 = 20.0;
 const TARGET_FRACTION: f64 = 0.25;
 /// Issue 14's SYN-flood target: cookie SYN-ACKs per second on one core, millions.
 const SP_TARGET_MPPS: f64 = 10.0;
-/// Issue 11's new-connection targets per core: NAT, DR, TUN.
-const TARGET_CPS: [(&str, f64); 3] =
-    [("new connections nat", 1_500_000.0), ("new connections dr", 2_000_000.0), ("new connections tun", 1_500_000.0)];
+/// Issue 11's new-connection targets per core: NAT, DR, TUN; FullNAT's are NAT's.
+const TARGET_CPS: [(&str, f64); 4] = [
+    ("new connections nat", 1_500_000.0),
+    ("new connections fnat", 1_500_000.0),
+    ("new connections dr", 2_000_000.0),
+    ("new connections tun", 1_500_000.0),
+];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
@@ -113,21 +126,23 @@ enum Mode {
     /// NAT to the persistent service (the NAT VIP, port 90; only in the persistence case's
     /// configuration, so the other cases' services are as before).
     Persist,
+    /// FullNAT (the NAT VIP, port [`FNAT_VPORT`]; likewise in a configuration of its own).
+    Fnat,
 }
 
 impl Mode {
     fn vip(self) -> Ipv4Addr {
         match self {
-            Mode::Nat | Mode::Persist => Ipv4Addr::new(10, 0, 2, 100),
+            Mode::Nat | Mode::Persist | Mode::Fnat => Ipv4Addr::new(10, 0, 2, 100),
             Mode::Dr => Ipv4Addr::new(10, 0, 2, 101),
             Mode::Tun => Ipv4Addr::new(10, 0, 2, 102),
         }
     }
     fn vport(self) -> u16 {
-        if self == Mode::Persist {
-            90
-        } else {
-            80
+        match self {
+            Mode::Persist => 90,
+            Mode::Fnat => FNAT_VPORT,
+            _ => 80,
         }
     }
     fn name(self) -> &'static str {
@@ -136,6 +151,7 @@ impl Mode {
             Mode::Dr => "dr",
             Mode::Tun => "tun",
             Mode::Persist => "nat -p",
+            Mode::Fnat => "fnat",
         }
     }
     fn of_flow(i: u32) -> Mode {
@@ -155,8 +171,14 @@ struct Pkt {
     sport: u16,
     dport: u16,
     flags: u8,
-    /// The chain's state travels in the sequence number (rvs never changes it).
+    /// The chain's state (below 2^16): it travels in the IP ID too, which no forwarding
+    /// method changes (FullNAT offsets the client's sequence numbers).
     seq: u32,
+    ack: u32,
+    /// The connection's client, carried in the payload: a FullNAT packet on lan no
+    /// longer names it.
+    client: Ipv4Addr,
+    cport: u16,
 }
 
 /// The fields of a returned frame (the inner packet of an IPIP one).
@@ -169,8 +191,11 @@ struct Seen {
     seq: u32,
     ack: u32,
     flags: u8,
-    /// The first 4 bytes of the payload (0 if none).
-    data: u32,
+    /// The chain's state and the client (see [`Pkt`]; 0.0.0.0:0 in a frame without
+    /// payload, such as the SYN proxy's).
+    tag: u32,
+    client: Ipv4Addr,
+    cport: u16,
 }
 
 struct Macs {
@@ -191,6 +216,7 @@ fn write(m: &mut Mbuf, port: u16, p: &Pkt, macs: &Macs) {
     let ip = &mut f[14..34];
     ip[0] = 0x45;
     ip[2..4].copy_from_slice(&((20 + 20 + PAYLOAD) as u16).to_be_bytes());
+    ip[4..6].copy_from_slice(&(p.seq as u16).to_be_bytes());
     ip[6] = 0x40; // DF
     ip[8] = 64;
     ip[9] = 6;
@@ -202,9 +228,12 @@ fn write(m: &mut Mbuf, port: u16, p: &Pkt, macs: &Macs) {
     tcp[0..2].copy_from_slice(&p.sport.to_be_bytes());
     tcp[2..4].copy_from_slice(&p.dport.to_be_bytes());
     tcp[4..8].copy_from_slice(&p.seq.to_be_bytes());
+    tcp[8..12].copy_from_slice(&p.ack.to_be_bytes());
     tcp[12] = 0x50;
     tcp[13] = p.flags;
     tcp[14..16].copy_from_slice(&65535u16.to_be_bytes());
+    f[54..58].copy_from_slice(&p.client.octets());
+    f[58..60].copy_from_slice(&p.cport.to_be_bytes());
     m.set_data(&f);
 }
 
@@ -221,25 +250,21 @@ fn parse(d: &[u8]) -> Option<Seen> {
     }
     let a = |o: usize| Ipv4Addr::new(ip[o], ip[o + 1], ip[o + 2], ip[o + 3]);
     let t = &ip[20..];
-    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    let doff = usize::from(t[12] >> 4) * 4;
+    let w = |o: usize| u32::from_be_bytes([t[o], t[o + 1], t[o + 2], t[o + 3]]);
+    let body = usize::from(t[12] >> 4) * 4;
+    let c = t.get(body..body + 6).unwrap_or(&[0; 6]);
     Some(Seen {
         src: a(12),
         dst: a(16),
         sport: u16::from_be_bytes([t[0], t[1]]),
         dport: u16::from_be_bytes([t[2], t[3]]),
-        seq: be(&t[4..8]),
-        ack: be(&t[8..12]),
+        seq: w(4),
+        ack: w(8),
         flags: t[13],
-        data: t.get(doff..doff + 4).map_or(0, be),
+        tag: u32::from(u16::from_be_bytes([ip[4], ip[5]])),
+        client: Ipv4Addr::new(c[0], c[1], c[2], c[3]),
+        cport: u16::from_be_bytes([c[4], c[5]]),
     })
-}
-
-/// Set the ack number and the first 4 payload bytes of a frame `write` wrote.
-fn set_ack_data(m: &mut Mbuf, ack: u32, data: u32) {
-    let d = m.data_mut();
-    d[42..46].copy_from_slice(&ack.to_be_bytes());
-    d[54..58].copy_from_slice(&data.to_be_bytes());
 }
 
 /// Turns a returned mbuf (`Some((port it came out of, its fields))`) or a fresh one
@@ -335,6 +360,9 @@ struct Established {
     flows: FlowList,
     populated: usize,
     cur: usize,
+    /// Replies that reached the client acknowledging other than what it sent (FullNAT
+    /// maps the real server's acknowledgements back through the ISN offset).
+    bad_acks: u64,
 }
 
 const EST_DATA: u32 = 0x0100;
@@ -344,7 +372,7 @@ impl Established {
     fn new(mode: Option<Mode>, flows: FlowList, populate: bool) -> Self {
         assert!(!flows.walk.is_empty(), "a generator without flows");
         let populated = if populate { 0 } else { flows.fill.len() };
-        Established { mode, flows, populated, cur: 0 }
+        Established { mode, flows, populated, cur: 0, bad_acks: 0 }
     }
     fn flow_packet(&mut self, m: &mut Mbuf, macs: &Macs) -> u16 {
         let (i, flags, seq) = if let Some(&i) = self.flows.fill.get(self.populated) {
@@ -360,20 +388,36 @@ impl Established {
         };
         let mode = self.mode.unwrap_or(Mode::of_flow(i));
         let (src, sport) = client(i);
-        write(m, WAN, &Pkt { src, dst: mode.vip(), sport, dport: 80, flags, seq }, macs);
+        let p = Pkt { src, dst: mode.vip(), sport, dport: mode.vport(), flags, seq, ack: 0, client: src, cport: sport };
+        write(m, WAN, &p, macs);
         WAN
     }
 }
 
 impl Traffic for Established {
     fn next(&mut self, returned: Option<(u16, Option<Seen>)>, m: &mut Mbuf, macs: &Macs) -> u16 {
-        // A NAT client packet came out towards its real server: send the server's reply.
-        if let Some((LAN, Some(s))) = returned {
-            if s.seq == EST_DATA && RS.contains(&s.dst) {
-                let p = Pkt { src: s.dst, dst: s.src, sport: s.dport, dport: s.sport, flags: ACK, seq: EST_REPLY };
+        match returned {
+            // A (Full)NAT client packet came out towards its real server: send the server's
+            // reply, acknowledging its data as numbered on that side.
+            Some((LAN, Some(s))) if s.tag == EST_DATA && RS.contains(&s.dst) => {
+                let p = Pkt {
+                    src: s.dst,
+                    dst: s.src,
+                    sport: s.dport,
+                    dport: s.sport,
+                    flags: ACK,
+                    seq: EST_REPLY,
+                    ack: s.seq.wrapping_add(PAYLOAD as u32),
+                    client: s.client,
+                    cport: s.cport,
+                };
                 write(m, LAN, &p, macs);
                 return LAN;
             }
+            Some((WAN, Some(s))) if s.tag == EST_REPLY => {
+                self.bad_acks += u64::from(s.ack != EST_DATA + PAYLOAD as u32);
+            }
+            _ => {}
         }
         self.flow_packet(m, macs)
     }
@@ -459,32 +503,55 @@ impl NewConns {
                 (persist_client(l[(c % k) as usize]), 1024 + (c / k % 60_000) as u16)
             }
         };
-        let p = Pkt { src, dst: self.mode.vip(), sport, dport: self.vport, flags: SYN, seq: NEW_KIND };
+        let p = Pkt {
+            src,
+            dst: self.mode.vip(),
+            sport,
+            dport: self.vport,
+            flags: SYN,
+            seq: NEW_KIND,
+            ack: 0,
+            client: src,
+            cport: sport,
+        };
         write(m, WAN, &p, macs);
         WAN
     }
 
-    fn step(&mut self, port: u16, s: &Seen, m: &mut Mbuf, macs: &Macs) -> u16 {
-        let step = s.seq & 0xff;
+    fn step(&mut self, s: &Seen, m: &mut Mbuf, macs: &Macs) -> u16 {
+        let step = s.tag & 0xff;
         let (vip, vport) = (self.mode.vip(), self.vport);
-        // Out towards the server (lan): the client is the source; towards the client: the destination.
-        let (c, cport) = if port == LAN { (s.src, s.sport) } else { (s.dst, s.dport) };
-        let from_client =
-            |flags: u8, step: u32| Pkt { src: c, dst: vip, sport: cport, dport: vport, flags, seq: NEW_KIND | step };
-        let from_server = |flags: u8, step: u32| Pkt {
-            src: s.dst,
-            dst: c,
-            sport: s.dport,
-            dport: cport,
+        let (c, cport) = (s.client, s.cport);
+        let from_client = |flags: u8, step: u32| Pkt {
+            src: c,
+            dst: vip,
+            sport: cport,
+            dport: vport,
             flags,
             seq: NEW_KIND | step,
+            ack: 0,
+            client: c,
+            cport,
+        };
+        // The real server answers the client's SYN or FIN just returned on lan (to the
+        // client, or FullNAT's local address), acknowledging it as numbered on its side.
+        let from_server = |flags: u8, step: u32| Pkt {
+            src: s.dst,
+            dst: s.src,
+            sport: s.dport,
+            dport: s.sport,
+            flags,
+            seq: NEW_KIND | step,
+            ack: s.seq.wrapping_add(1),
+            client: c,
+            cport,
         };
         let (out, p) = match (self.mode, step) {
-            (Mode::Nat | Mode::Persist, 0) => (LAN, from_server(SYN | ACK, 1)),
-            (Mode::Nat | Mode::Persist, 1) => (WAN, from_client(ACK, 2)),
-            (Mode::Nat | Mode::Persist, 2) => (WAN, from_client(FIN | ACK, 3)),
-            (Mode::Nat | Mode::Persist, 3) => (LAN, from_server(FIN | ACK, 4)),
-            (Mode::Nat | Mode::Persist, 4) => (WAN, from_client(ACK, 5)),
+            (Mode::Nat | Mode::Persist | Mode::Fnat, 0) => (LAN, from_server(SYN | ACK, 1)),
+            (Mode::Nat | Mode::Persist | Mode::Fnat, 1) => (WAN, from_client(ACK, 2)),
+            (Mode::Nat | Mode::Persist | Mode::Fnat, 2) => (WAN, from_client(FIN | ACK, 3)),
+            (Mode::Nat | Mode::Persist | Mode::Fnat, 3) => (LAN, from_server(FIN | ACK, 4)),
+            (Mode::Nat | Mode::Persist | Mode::Fnat, 4) => (WAN, from_client(ACK, 5)),
             (Mode::Dr | Mode::Tun, 0) => (WAN, from_client(ACK, 1)),
             (Mode::Dr | Mode::Tun, 1) => (WAN, from_client(FIN | ACK, 2)),
             (Mode::Dr | Mode::Tun, 2) => (WAN, from_client(ACK, 3)),
@@ -501,7 +568,7 @@ impl NewConns {
 impl Traffic for NewConns {
     fn next(&mut self, returned: Option<(u16, Option<Seen>)>, m: &mut Mbuf, macs: &Macs) -> u16 {
         match returned {
-            Some((port, Some(s))) if s.seq & 0xff00 == NEW_KIND => self.step(port, &s, m, macs),
+            Some((_, Some(s))) if s.tag & 0xff00 == NEW_KIND => self.step(&s, m, macs),
             _ => self.start(m, macs),
         }
     }
@@ -536,7 +603,7 @@ impl Traffic for Persist {
             let client = u32::from(s.src).wrapping_sub(u32::from(persist_client(0))) as usize;
             if let (Some(bits), Some(r)) = (self.reached.get_mut(client), RS.iter().position(|a| *a == s.dst)) {
                 *bits |= 1 << r;
-                self.connections += u64::from(s.seq == NEW_KIND);
+                self.connections += u64::from(s.tag == NEW_KIND);
             }
         }
         self.new.next(returned, m, macs)
@@ -561,8 +628,8 @@ impl Traffic for Mix {
             return self.est.next(returned, m, macs);
         }
         match returned {
-            Some((port, Some(s))) if s.seq & 0xff00 == NEW_KIND => self.new.step(port, &s, m, macs),
-            Some((_, Some(s))) if s.seq == 0 => {
+            Some((_, Some(s))) if s.tag & 0xff00 == NEW_KIND => self.new.step(&s, m, macs),
+            Some((_, Some(s))) if s.tag == 0 => {
                 // Each chain's first return after populating decides its kind.
                 self.assigned += 1;
                 if self.assigned % self.every == 0 {
@@ -588,6 +655,12 @@ const SP_VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 103);
 const SP_CLIENT_ISN: u32 = 0x0300_0000;
 const SP_SERVER_ISN: u32 = 0x7000_0000;
 
+/// A packet of the SYN-proxy cases: ack 0 and no data (the payload's first 4 bytes,
+/// `Pkt::client`, carry a number the chain keeps: see [`SynConns`]).
+fn sp_pkt(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, flags: u8, seq: u32) -> Pkt {
+    Pkt { src, dst, sport, dport, flags, seq, ack: 0, client: Ipv4Addr::UNSPECIFIED, cport: 0 }
+}
+
 /// A SYN from a random client (xorshift) to the SYN-proxied service.
 fn random_syn(rng: &mut u64, m: &mut Mbuf, macs: &Macs) -> u16 {
     *rng ^= *rng << 13;
@@ -596,7 +669,7 @@ fn random_syn(rng: &mut u64, m: &mut Mbuf, macs: &Macs) -> u16 {
     let r = *rng;
     let src = Ipv4Addr::from(0x0b00_0000 | (r as u32 & 0x00ff_ffff));
     let sport = 1024 + ((r >> 32) % 60_000) as u16;
-    let p = Pkt { src, dst: SP_VIP, sport, dport: 80, flags: SYN, seq: SP_CLIENT_ISN };
+    let p = sp_pkt(src, SP_VIP, sport, 80, SYN, SP_CLIENT_ISN);
     write(m, WAN, &p, macs);
     WAN
 }
@@ -651,25 +724,27 @@ impl SynConns {
         let c = self.next_client;
         self.next_client = self.next_client.wrapping_add(1);
         let src = Ipv4Addr::from(0x0e00_0000 + (c & 0x00ff_ffff));
-        let p = Pkt { src, dst: SP_VIP, sport: 20_000 + (c >> 24) as u16, dport: 80, flags: SYN, seq: SP_CLIENT_ISN };
+        let p = sp_pkt(src, SP_VIP, 20_000 + (c >> 24) as u16, 80, SYN, SP_CLIENT_ISN);
         write(m, WAN, &p, macs);
         WAN
     }
 
     fn step(&mut self, port: u16, s: &Seen, m: &mut Mbuf, macs: &Macs) -> u16 {
         let to_client = port == WAN && s.src == SP_VIP;
-        let client = |flags: u8, seq: u32| Pkt { src: s.src, dst: SP_VIP, sport: s.sport, dport: 80, flags, seq };
-        let server = |flags: u8, seq: u32| Pkt { src: s.dst, dst: s.src, sport: s.dport, dport: s.sport, flags, seq };
+        let client = |flags: u8, seq: u32| sp_pkt(s.src, SP_VIP, s.sport, 80, flags, seq);
+        let server = |flags: u8, seq: u32| sp_pkt(s.dst, s.src, s.dport, s.sport, flags, seq);
+        // The number the chain carries in the payload (the cookie, once known).
+        let kept = u32::from(s.client);
         let (out, p, ack, data) = match (to_client, s.flags) {
             // The cookie SYN-ACK: the client's ACK.
             (true, f) if f == SYN | ACK => {
-                let p = Pkt { src: s.dst, dst: SP_VIP, sport: s.dport, dport: 80, flags: ACK, seq: s.ack };
+                let p = sp_pkt(s.dst, SP_VIP, s.dport, 80, ACK, s.ack);
                 (WAN, p, s.seq.wrapping_add(1), s.seq)
             }
             // The server's FIN, in the cookie's numbering: the client's last ACK.
             (true, f) if f == FIN | ACK => {
-                self.bad += u64::from(s.seq != s.data.wrapping_add(1));
-                let p = Pkt { src: s.dst, dst: SP_VIP, sport: s.dport, dport: 80, flags: ACK, seq: s.ack };
+                self.bad += u64::from(s.seq != kept.wrapping_add(1));
+                let p = sp_pkt(s.dst, SP_VIP, s.dport, 80, ACK, s.ack);
                 (WAN, p, s.seq.wrapping_add(1), 0)
             }
             // The director's SYN to the server: its SYN-ACK.
@@ -677,11 +752,11 @@ impl SynConns {
             // The released ACK: the client's FIN (ack in the cookie's numbering).
             (false, ACK) if port == LAN && s.seq == SP_CLIENT_ISN + 1 => {
                 self.bad += u64::from(s.ack != SP_SERVER_ISN + 1);
-                (WAN, client(FIN | ACK, s.seq), s.data.wrapping_add(1), s.data)
+                (WAN, client(FIN | ACK, s.seq), kept.wrapping_add(1), kept)
             }
             // The client's FIN at the server: the server's FIN.
             (false, f) if port == LAN && f == FIN | ACK => {
-                (LAN, server(FIN | ACK, SP_SERVER_ISN + 1), s.seq.wrapping_add(1), s.data)
+                (LAN, server(FIN | ACK, SP_SERVER_ISN + 1), s.seq.wrapping_add(1), kept)
             }
             (false, ACK) if port == LAN && s.seq == SP_CLIENT_ISN + 2 => {
                 self.done += 1;
@@ -692,8 +767,7 @@ impl SynConns {
                 return self.start(m, macs);
             }
         };
-        write(m, out, &p, macs);
-        set_ack_data(m, ack, data);
+        write(m, out, &Pkt { ack, client: Ipv4Addr::from(data), ..p }, macs);
         out
     }
 }
@@ -797,14 +871,20 @@ impl Gen {
     }
 
     /// The worker a NIC with rvs's RSS delivers this frame to: hashed on the client's
-    /// address, the source on wan (it holds the VIPs), the destination on lan.
+    /// address, the source on wan (it holds the VIPs), the destination on lan; a FullNAT
+    /// reply to a local address goes where its port's low bits say (rvs's rte_flow rule).
     #[inline]
     fn worker_of(&self, port: u16, m: &Mbuf) -> usize {
         if self.workers == 1 {
             return 0;
         }
+        let d = m.data();
         let at = if port == WAN { 26 } else { 30 };
-        let a = m.data().get(at..at + 4).map_or(Ipv4Addr::UNSPECIFIED, |b| Ipv4Addr::new(b[0], b[1], b[2], b[3]));
+        let a = d.get(at..at + 4).map_or(Ipv4Addr::UNSPECIFIED, |b| Ipv4Addr::new(b[0], b[1], b[2], b[3]));
+        if port == LAN && is_laddr(a) {
+            let lport = d.get(36..38).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+            return usize::from(lport_owner(lport, self.workers as u32));
+        }
         usize::from(self.rss.queue_of(Addr::from(a)))
     }
 
@@ -957,6 +1037,8 @@ struct Setup {
     /// `snapshot` plus the persistent NAT service (the persistence case only, so that the
     /// other cases look up the same services as before).
     persist_snapshot: Arc<Snapshot>,
+    /// `snapshot` plus the FullNAT service and its local addresses (the FullNAT cases).
+    fnat_snapshot: Arc<Snapshot>,
     /// `snapshot` plus the SYN-proxied NAT service on [`SP_VIP`].
     sp_snapshot: Arc<Snapshot>,
     macs: [EthernetAddress; 2],
@@ -1013,20 +1095,25 @@ fn setup(workers: usize) -> Setup {
         service(&mut cfg, mode, fwd, None);
     }
     let snapshot = cfg.snapshot();
+    let mut fnat = cfg.clone();
+    add_fnat_service(&mut fnat, Mode::Fnat.vip());
     let mut sp = cfg.clone();
     // ipvsadm -A -t 10.0.2.103:80 -s rr --synproxy, NAT real servers.
     sp_service(&mut sp, SP_VIP, 80, FwdMethod::Masq, None, true);
     // ipvsadm -A -t 10.0.2.100:90 -s rr -p 300: each client to one real server.
     service(&mut cfg, Mode::Persist, FwdMethod::Masq, Some(Persistence { timeout_s: 300, prefix: 32 }));
-    Setup {
-        ports,
-        pool,
-        l3,
-        snapshot,
-        persist_snapshot: cfg.snapshot(),
-        sp_snapshot: sp.snapshot(),
-        macs,
-        cpus: vec![0, 1],
+    let (persist_snapshot, fnat_snapshot, sp_snapshot) = (cfg.snapshot(), fnat.snapshot(), sp.snapshot());
+    Setup { ports, pool, l3, snapshot, persist_snapshot, fnat_snapshot, sp_snapshot, macs, cpus: vec![0, 1] }
+}
+
+impl Setup {
+    /// The configuration a case of `mode` runs.
+    fn snapshot_of(&self, mode: Mode) -> &Arc<Snapshot> {
+        match mode {
+            Mode::Persist => &self.persist_snapshot,
+            Mode::Fnat => &self.fnat_snapshot,
+            _ => &self.snapshot,
+        }
     }
 }
 
@@ -1103,7 +1190,14 @@ fn start_workers(s: &Setup, snapshot: &Arc<Snapshot>, workers: usize, capacity: 
             stats: st.clone(),
             l3: s.l3.clone(),
             neigh: NeighConfig { reachable_ms: 3_600_000, ..NeighConfig::default() },
-            conn: ConnConfig { capacity, max_dests: 64, workers: workers as u32, ..ConnConfig::default() },
+            conn: ConnConfig {
+                capacity,
+                max_dests: 64,
+                workers: workers as u32,
+                // FullNAT: sequence state for every connection (the default is an eighth).
+                capacity_fullnat: snapshot.laddrs().next().is_some().then_some(capacity),
+                ..ConnConfig::default()
+            },
             snapshot: snapshot.clone(),
             ctl: rx,
             owners: owners.clone(),
@@ -1169,6 +1263,14 @@ fn redirect_fields(r: &CaseResult, pkts: u64, out: u64, inn: u64, per_pkt: f64) 
 
 fn total_drops(stats: &[Arc<CoreStats>]) -> u64 {
     stats.iter().flat_map(|s| &s.ports).map(|p| p.total_drops()).sum()
+}
+
+/// "reason n, …" over the whole case, the workers' drops by reason (why a case lost packets).
+fn drop_reasons(stats: &[Arc<CoreStats>]) -> String {
+    let n = |r: DropReason| stats.iter().flat_map(|s| &s.ports).map(|p| p.drops(r)).sum::<u64>();
+    let l: Vec<String> =
+        DropReason::ALL.iter().filter(|r| n(**r) > 0).map(|r| format!("{} {}", r.name(), n(*r))).collect();
+    l.join(", ")
 }
 
 /// Packets a worker took from its rx queues.
@@ -1332,6 +1434,9 @@ fn measure<T: Traffic + Send + 'static>(
         done[g] = Some((gen, t, win));
     }
     let conns = w.stats.iter().map(|st| st.conns.get()).sum();
+    if drops > 0 {
+        println!("  ({}: drops by reason over the case: {})", c.name, drop_reasons(&w.stats));
+    }
     let (mut mpps, mut cps, mut busy, mut misplaced) = (0.0, 0.0, 0.0f64, 0);
     let mut traffic = Vec::with_capacity(n);
     for (gen, t, win) in done.into_iter().map(|d| d.expect("every generator")) {
@@ -1697,6 +1802,22 @@ fn flows_label(n: u32) -> String {
     }
 }
 
+/// For a FullNAT case: its redirects per packet (replies steered by port: expected 0),
+/// frames whose port's owner was not the worker that sent them out (expected 0) and, for
+/// established flows, replies whose acknowledgement came back wrong.
+fn fnat_note(r: &CaseResult, ts: &[Established]) -> String {
+    if r.mode != Mode::Fnat.name() {
+        return String::new();
+    }
+    let (out, _, pkts) = r.redirects();
+    let per = out as f64 / pkts.max(1) as f64;
+    let mut s = format!("; FullNAT redirects/packet {per:.6} ({out} of {pkts}), misplaced {}", r.misplaced);
+    if !ts.is_empty() {
+        s += &format!(", replies with a wrong ack {}", ts.iter().map(|t| t.bad_acks).sum::<u64>());
+    }
+    s
+}
+
 /// Mpps per worker, "a / b / …".
 fn shares(r: &CaseResult) -> String {
     r.per_worker.iter().map(|w| format!("{:.2}", w.mpps)).collect::<Vec<_>>().join(" / ")
@@ -1755,27 +1876,30 @@ fn main() {
         measure(&s, &mut gens, case("io-forward baseline (first)", "bypass", 1000, SMALL, true), echo(workers));
     println!("  baseline (first run) {:.2} Mpps", base1.mpps);
     rows.push(base1);
+    const MODES: [Mode; 4] = [Mode::Nat, Mode::Fnat, Mode::Dr, Mode::Tun];
     for n in [1_000u32, 1_000_000] {
-        for mode in [Mode::Nat, Mode::Dr, Mode::Tun] {
+        for mode in MODES {
             let cap = if n > SMALL { BIG } else { SMALL };
             let label = format!("established {} {}", mode.name(), flows_label(n));
             if !selected(&label) {
                 continue;
             }
             let t = established(Some(mode), n, true, workers);
-            let (r, _) = measure(&s, &mut gens, case(&label, mode.name(), u64::from(n), cap, false), t);
-            println!("  {label}: {:.2} Mpps", r.mpps);
+            let c = Case { snapshot: s.snapshot_of(mode), ..case(&label, mode.name(), u64::from(n), cap, false) };
+            let (r, ts) = measure(&s, &mut gens, c, t);
+            println!("  {label}: {:.2} Mpps{}", r.mpps, fnat_note(&r, &ts));
             rows.push(r);
         }
     }
-    for mode in [Mode::Nat, Mode::Dr, Mode::Tun] {
+    for mode in MODES {
         let label = format!("new connections {}", mode.name());
         if !selected(&label) {
             continue;
         }
         let c = case(&label, mode.name(), IN_FLIGHT * workers as u64, new_cap, false);
+        let c = Case { snapshot: s.snapshot_of(mode), ..c };
         let (r, _) = measure(&s, &mut gens, c, new_conns(mode, workers));
-        println!("  {label}: {:.2} Mpps, {:.0} conn/s", r.mpps, r.cps.unwrap_or(0.0));
+        println!("  {label}: {:.2} Mpps, {:.0} conn/s{}", r.mpps, r.cps.unwrap_or(0.0), fnat_note(&r, &[]));
         rows.push(r);
     }
     // SYN proxy: a SYN flood, and new connections beside the same NAT service without it.
@@ -1886,17 +2010,33 @@ fn main() {
         workers: rss_workers,
         snapshot,
     };
-    for mode in [Mode::Nat, Mode::Dr, Mode::Tun] {
+    for mode in MODES {
         let label = format!("rss established {} 1k", mode.name());
         if !selected(&label) {
             continue;
         }
         let t = established(Some(mode), 1000, true, rss_workers);
-        let (r, _) = measure(&s, &mut gens, rss_case(label, mode.name(), 1000, SMALL, &s.snapshot), t);
+        let (r, ts) = measure(&s, &mut gens, rss_case(label, mode.name(), 1000, SMALL, s.snapshot_of(mode)), t);
         let (out, inn, pkts) = r.redirects();
         println!(
-            "  {}, {rss_workers} workers: {:.2} Mpps, redirects out {out} in {inn} of {pkts} packets",
-            r.case, r.mpps
+            "  {}, {rss_workers} workers: {:.2} Mpps, redirects out {out} in {inn} of {pkts} packets{}",
+            r.case,
+            r.mpps,
+            fnat_note(&r, &ts)
+        );
+        placed.push(r);
+    }
+    // FullNAT's new connections: each SYN-ACK is the first reply to a port just taken.
+    if selected("rss new connections fnat") {
+        let label = "rss new connections fnat".to_string();
+        let c = rss_case(label, Mode::Fnat.name(), IN_FLIGHT * rss_workers as u64, new_cap, &s.fnat_snapshot);
+        let (r, _) = measure(&s, &mut gens, c, new_conns(Mode::Fnat, rss_workers));
+        let (out, inn, pkts) = r.redirects();
+        println!(
+            "  {}, {rss_workers} workers: {:.0} conn/s, redirects out {out} in {inn} of {pkts} packets{}",
+            r.case,
+            r.cps.unwrap_or(0.0),
+            fnat_note(&r, &[])
         );
         placed.push(r);
     }

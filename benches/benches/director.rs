@@ -9,14 +9,19 @@
 //! allocates. 64-byte frames on the wire (60 + FCS): Ethernet, IPv4, TCP, 6 bytes of data.
 //!
 //! Cases (services, real servers and routes as in the dataplane bench):
-//! - established NAT / DR / TUN at 1,000 and 1,000,000 flows: connections populated first
-//!   (a SYN per flow, then a pass of the traffic; not timed), then ACKs over the flows in
-//!   a random order (a xorshift permutation, so cache and TLB misses are those of real
-//!   traffic, not of a sequential walk). NAT alternates bursts of client packets (wan) and
-//!   of the servers' replies (lan) at an independent place in the permutation; DR and TUN
-//!   carry the client's direction only.
-//! - new connections NAT / DR / TUN: SYNs, each from a new client; conn/s = SYNs/s. The
-//!   table is sized to the most it can hold and a case stops early rather than fill it.
+//! - established NAT / FullNAT / DR / TUN at 1,000 and 1,000,000 flows: connections
+//!   populated first (a SYN per flow, then a pass of the traffic; not timed), then ACKs
+//!   over the flows in a random order (a xorshift permutation, so cache and TLB misses are
+//!   those of real traffic, not of a sequential walk). NAT and FullNAT alternate bursts of
+//!   client packets (wan) and of the servers' replies (lan) at an independent place in the
+//!   permutation (a FullNAT reply goes to the flow's local address and port, read from
+//!   the table after populating, laid out in the permutation's order so that the loop
+//!   reads it sequentially); DR and TUN carry the client's direction only. FullNAT
+//!   runs its own configuration (the NAT VIP, port 81, 63 local addresses; sequence state
+//!   for every connection).
+//! - new connections NAT / FullNAT / DR / TUN: SYNs, each from a new client; conn/s =
+//!   SYNs/s. The table is sized to the most it can hold and a case stops early rather
+//!   than fill it.
 //! - SYN flood on a SYN-proxied NAT service: SYNs from new clients, each answered by a
 //!   cookie SYN-ACK in place (target >= 10 Mpps); the table must stay empty.
 //!
@@ -31,13 +36,13 @@
 //! cases (the baselines always run). The thread is pinned to the first CPU it may use.
 #![forbid(unsafe_code)]
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rvs_benches::topo::{LAN, PEER_MAC, ROUTER, RS, WAN};
+use rvs_benches::topo::{add_fnat_service, FNAT_VPORT, LAN, PEER_MAC, ROUTER, RS, WAN};
 use rvs_benches::{array, distance, num, object, string, write_fragment};
-use rvs_core::addr::{Addr, Protocol};
+use rvs_core::addr::{Addr, Protocol, Tuple};
 use rvs_core::conn::ConnConfig;
 use rvs_core::forward::{Balancer, Director, Directory};
 use rvs_core::l3::{Io, L3Config, Node, PortL3};
@@ -87,14 +92,22 @@ enum Mode {
     Nat,
     Dr,
     Tun,
+    Fnat,
 }
 
 impl Mode {
     fn vip(self) -> Ipv4Addr {
         match self {
-            Mode::Nat => Ipv4Addr::new(10, 0, 2, 100),
+            Mode::Nat | Mode::Fnat => Ipv4Addr::new(10, 0, 2, 100),
             Mode::Dr => Ipv4Addr::new(10, 0, 2, 101),
             Mode::Tun => Ipv4Addr::new(10, 0, 2, 102),
+        }
+    }
+    fn vport(self) -> u16 {
+        if self == Mode::Fnat {
+            FNAT_VPORT
+        } else {
+            80
         }
     }
     fn name(self) -> &'static str {
@@ -102,7 +115,12 @@ impl Mode {
             Mode::Nat => "nat",
             Mode::Dr => "dr",
             Mode::Tun => "tun",
+            Mode::Fnat => "fnat",
         }
+    }
+    /// Replies cross the director.
+    fn replies(self) -> bool {
+        matches!(self, Mode::Nat | Mode::Fnat)
     }
 }
 
@@ -173,9 +191,10 @@ impl Template {
 }
 
 /// Where the bursts come from.
+#[allow(clippy::large_enum_variant)] // one per case, never moved in the measured loop
 enum Traffic {
     /// Established flows over `order` (flow index | [`RS_BIT`]), `fwd` for the client's
-    /// packets and, NAT only, `rev` for the replies, every other burst.
+    /// packets and, NAT and FullNAT, `rev` for the replies, every other burst.
     Established {
         order: Vec<u32>,
         fwd: usize,
@@ -184,6 +203,9 @@ enum Traffic {
         next_rev: bool,
         client: Template,
         reply: [Template; 2],
+        /// FullNAT: the local address and port of `order`'s flows, in its order (read
+        /// in step with it, as cheap as NAT's computing the client from the flow).
+        local: Option<Box<[(u32, u16)]>>,
     },
     /// SYNs, each from a new client.
     New { next: u32, syn: Template },
@@ -200,18 +222,28 @@ impl Traffic {
             fwd: 0,
             nat: replies,
             next_rev: false,
-            client: Template::new(WAN_MAC, PEER_MAC[0], Ipv4Addr::UNSPECIFIED, mode.vip(), 0, 80, flags, true),
+            client: Template::new(
+                WAN_MAC,
+                PEER_MAC[0],
+                Ipv4Addr::UNSPECIFIED,
+                mode.vip(),
+                0,
+                mode.vport(),
+                flags,
+                true,
+            ),
             reply,
+            local: None,
         }
     }
 
     fn new_conns(mode: Mode) -> Traffic {
-        Traffic::syns(mode.vip())
+        Traffic::syns(mode.vip(), mode.vport())
     }
 
-    /// SYNs to `vip`:80, each from a new client.
-    fn syns(vip: Ipv4Addr) -> Traffic {
-        let syn = Template::new(WAN_MAC, PEER_MAC[0], Ipv4Addr::UNSPECIFIED, vip, 0, 80, SYN, true);
+    /// SYNs to `vip`:`vport`, each from a new client.
+    fn syns(vip: Ipv4Addr, vport: u16) -> Traffic {
+        let syn = Template::new(WAN_MAC, PEER_MAC[0], Ipv4Addr::UNSPECIFIED, vip, 0, vport, SYN, true);
         Traffic::New { next: 0, syn }
     }
 
@@ -219,20 +251,25 @@ impl Traffic {
     #[inline(always)]
     fn fill(&mut self, pool: &mut Vec<VecBuf>, burst: &mut Vec<VecBuf>) -> u16 {
         match self {
-            Traffic::Established { order, fwd, rev, nat, next_rev, client, reply } => {
+            Traffic::Established { order, fwd, rev, nat, next_rev, client, reply, local } => {
                 let reverse = *nat && *next_rev;
                 *next_rev = !*next_rev;
                 let cur = if reverse { rev } else { fwd };
                 for _ in 0..BURST {
                     let Some(mut b) = pool.pop() else { break };
-                    let e = order[*cur];
+                    let at = *cur;
+                    let e = order[at];
                     *cur += 1;
                     if *cur == order.len() {
                         *cur = 0;
                     }
                     let flow = e & !RS_BIT;
                     if reverse {
-                        reply[usize::from(e & RS_BIT != 0)].write(&mut b, EST_NET + flow, cport(flow));
+                        let (addr, port) = match local {
+                            None => (EST_NET + flow, cport(flow)),
+                            Some(l) => l[at],
+                        };
+                        reply[usize::from(e & RS_BIT != 0)].write(&mut b, addr, port);
                     } else {
                         client.write(&mut b, EST_NET + flow, cport(flow));
                     }
@@ -357,14 +394,16 @@ fn cidr(s: &str) -> Ipv4Cidr {
     s.parse().expect("cidr")
 }
 
-/// One worker's Director with the dataplane bench's services, routes and neighbours.
-fn director(capacity: u32) -> Director<VecBuf> {
-    director_with(capacity, false).0
+/// One worker's Director with the dataplane bench's services, routes and neighbours;
+/// for `mode` FullNAT, its service and local addresses too (so the other cases look up
+/// the same services as before) and sequence state for every connection.
+fn director(capacity: u32, mode: Mode) -> Director<VecBuf> {
+    director_with(capacity, mode, false).0
 }
 
 /// `director`, with the SYN-proxied NAT service on [`SP_VIP`] when `synproxy`; and its
 /// stats.
-fn director_with(capacity: u32, synproxy: bool) -> (Director<VecBuf>, Arc<CoreStats>) {
+fn director_with(capacity: u32, mode: Mode, synproxy: bool) -> (Director<VecBuf>, Arc<CoreStats>) {
     let l3_ports = vec![
         PortL3 {
             mac: WAN_MAC,
@@ -398,6 +437,10 @@ fn director_with(capacity: u32, synproxy: bool) -> (Director<VecBuf>, Arc<CoreSt
             cfg.add_dest(&key, &d).expect("real server");
         }
     }
+    let fnat = mode == Mode::Fnat;
+    if fnat {
+        add_fnat_service(&mut cfg, Mode::Fnat.vip());
+    }
     let neigh = NeighConfig { reachable_ms: 3_600_000, ..NeighConfig::default() };
     let mut node = Node::new(Arc::new(L3Config::new(l3_ports, routes)), neigh);
     let mut sink = Sink::new();
@@ -406,7 +449,8 @@ fn director_with(capacity: u32, synproxy: bool) -> (Director<VecBuf>, Arc<CoreSt
         node.learn(LAN, *rs, PEER_MAC[1 + k], true, 0, &mut sink);
     }
     let stats = Arc::new(CoreStats::with_dests(0, 2, 64));
-    let conn = ConnConfig { capacity, max_dests: 64, workers: 1, ..ConnConfig::default() };
+    let capacity_fullnat = fnat.then_some(capacity);
+    let conn = ConnConfig { capacity, max_dests: 64, workers: 1, capacity_fullnat, ..ConnConfig::default() };
     let owners = Arc::new(Directory::for_capacity(1, capacity as usize));
     (Director::new(node, Balancer::new(0, conn, cfg.snapshot(), owners, stats.clone(), 0)), stats)
 }
@@ -486,7 +530,7 @@ fn warm_secs(secs: f64) -> f64 {
 /// Established flows: populate (SYN per flow, then a pass), then measure.
 fn established(mode: Mode, n: u32, secs: f64, burst: &mut Vec<VecBuf>) -> Row {
     let capacity = if n > 1 << 14 { 1 << 21 } else { 1 << 14 };
-    let mut d = director(capacity);
+    let mut d = director(capacity, mode);
     let mut sink = Sink::new();
     let mut rs_of = vec![false; n as usize];
     let seq: Vec<u32> = (0..n).collect();
@@ -495,13 +539,19 @@ fn established(mode: Mode, n: u32, secs: f64, burst: &mut Vec<VecBuf>) -> Row {
         let port = syns.fill(&mut sink.pool, burst);
         d.input_burst(port, burst.drain(..), NOW, false, &mut Populate { sink: &mut sink, rs_of: &mut rs_of });
     }
-    let order = permutation(n, 0x9e37_79b9_7f4a_7c15 ^ u64::from(n))
+    // A FullNAT packet on lan no longer names its client: the table says where it went.
+    let ends = (mode == Mode::Fnat).then(|| fnat_ends(&d, n, &mut rs_of));
+    let order: Vec<u32> = permutation(n, 0x9e37_79b9_7f4a_7c15 ^ u64::from(n))
         .into_iter()
         .map(|f| f | if rs_of[f as usize] { RS_BIT } else { 0 })
         .collect();
-    let mut t = Traffic::established(mode, order, ACK, mode == Mode::Nat);
+    let local = ends.map(|l| order.iter().map(|e| l[(e & !RS_BIT) as usize]).collect());
+    let mut t = Traffic::established(mode, order, ACK, mode.replies());
+    if let Traffic::Established { local: l, .. } = &mut t {
+        *l = local;
+    }
     // A full pass at least (every connection sees its first ACK), and a warm cache.
-    let pass = u64::from(n) * if mode == Mode::Nat { 2 } else { 1 };
+    let pass = u64::from(n) * if mode.replies() { 2 } else { 1 };
     run(&mut d, &mut t, &mut sink, burst, warm_secs(secs), u64::MAX);
     run(&mut d, &mut t, &mut sink, burst, 3600.0, pass);
     sink.reset_counts();
@@ -510,10 +560,31 @@ fn established(mode: Mode, n: u32, secs: f64, burst: &mut Vec<VecBuf>) -> Row {
     row(format!("established {} {flows}", mode.name()), mode.name(), u64::from(n), m, &sink, false)
 }
 
+/// Each FullNAT flow's local address and port from its connection (and its real server
+/// into `rs_of`).
+fn fnat_ends(d: &Director<VecBuf>, n: u32, rs_of: &mut [bool]) -> Vec<(u32, u16)> {
+    let conns = d.lb.conns();
+    (0..n)
+        .map(|i| {
+            let t = Tuple {
+                proto: 6,
+                src: Addr::v4((EST_NET + i).to_be_bytes()),
+                sport: cport(i),
+                dst: Addr::v4(Mode::Fnat.vip().octets()),
+                dport: FNAT_VPORT,
+            };
+            let c = conns.lookup_in(&t).and_then(|id| conns.get(id)).expect("a populated FullNAT flow");
+            rs_of[i as usize] = c.daddr() == Addr::v4(RS[1].octets());
+            let IpAddr::V4(l) = c.laddr().to_ip() else { panic!("an IPv4 local address") };
+            (u32::from(l), c.lport())
+        })
+        .collect()
+}
+
 /// SYNs from new clients into a table sized to hold every one of them.
 fn new_connections(mode: Mode, secs: f64, burst: &mut Vec<VecBuf>) -> Row {
     let capacity = rvs_core::conn::MAX_ENTRIES;
-    let mut d = director(capacity);
+    let mut d = director(capacity, mode);
     let mut sink = Sink::new();
     let mut t = Traffic::new_conns(mode);
     // Stop short of a full table (refused SYNs would be another case).
@@ -531,9 +602,9 @@ fn new_connections(mode: Mode, secs: f64, burst: &mut Vec<VecBuf>) -> Row {
 /// A SYN flood on the SYN-proxied service: every SYN answered by a cookie SYN-ACK, no
 /// connection made. Returns the row, the cookies sent and the table's length after.
 fn syn_flood(secs: f64, burst: &mut Vec<VecBuf>) -> (Row, u64, usize) {
-    let (mut d, stats) = director_with(1 << 14, true);
+    let (mut d, stats) = director_with(1 << 14, Mode::Nat, true);
     let mut sink = Sink::new();
-    let mut t = Traffic::syns(SP_VIP);
+    let mut t = Traffic::syns(SP_VIP, 80);
     run(&mut d, &mut t, &mut sink, burst, warm_secs(secs), u64::MAX);
     sink.reset_counts();
     let c0 = stats.synproxy.cookies_sent.get();
@@ -589,8 +660,9 @@ fn main() {
     let base_order = permutation(1_000_000, 7);
     let mut rows = vec![baseline("baseline: refill + MAC swap (first)", &base_order, secs, &mut burst)];
     println!("  {}: {:.2} Mpps", rows[0].case, rows[0].mpps);
+    const MODES: [Mode; 4] = [Mode::Nat, Mode::Fnat, Mode::Dr, Mode::Tun];
     for n in [1_000u32, 1_000_000] {
-        for mode in [Mode::Nat, Mode::Dr, Mode::Tun] {
+        for mode in MODES {
             if !selected(&format!("established {} {}", mode.name(), if n >= 1_000_000 { "1M" } else { "1k" })) {
                 continue;
             }
@@ -599,7 +671,7 @@ fn main() {
             println!("  {}: {:.2} Mpps", r.case, r.mpps);
         }
     }
-    for mode in [Mode::Nat, Mode::Dr, Mode::Tun] {
+    for mode in MODES {
         if !selected(&format!("new connections {}", mode.name())) {
             continue;
         }

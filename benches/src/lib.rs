@@ -81,10 +81,13 @@ mod tests {
 }
 
 /// The topology both data-path benches build (the lab's, in miniature): ports, the
-/// router the clients are behind, the two real servers, the peers' MACs.
+/// router the clients are behind, the two real servers, the peers' MACs, FullNAT's
+/// local addresses.
 pub mod topo {
     use std::net::Ipv4Addr;
 
+    use rvs_core::addr::{Addr, Protocol};
+    use rvs_core::service::{Config, DestSpec, FwdMethod, ServiceKey, ServiceSpec};
     use wire::EthernetAddress;
 
     pub const WAN: u16 = 0;
@@ -97,4 +100,40 @@ pub mod topo {
         EthernetAddress([0x02, 0, 0, 0, 0xbb, 11]),
         EthernetAddress([0x02, 0, 0, 0, 0xbb, 12]),
     ];
+
+    /// The FullNAT service: the NAT VIP on this port (so the L3 configuration is the
+    /// other cases'), in a snapshot of its own.
+    pub const FNAT_VPORT: u16 = 81;
+    /// Its local addresses, 10.0.3.192 and up on lan. 63 × 64,511 ports × 2 real servers
+    /// hold 8.1M connections, what the new-connection cases open before their tables
+    /// fill (a port stays taken through TIME_WAIT); an odd count, so that the round over
+    /// local addresses and rr over two real servers do not pair each address with one.
+    pub const LADDRS: u32 = 63;
+    const LADDR_FIRST: u32 = 0x0a00_03c0;
+
+    pub fn laddr(i: u32) -> Ipv4Addr {
+        Ipv4Addr::from(LADDR_FIRST + i)
+    }
+
+    #[inline]
+    pub fn is_laddr(a: Ipv4Addr) -> bool {
+        u32::from(a).wrapping_sub(LADDR_FIRST) < LADDRS
+    }
+
+    /// Add the FullNAT service (`vip`:[`FNAT_VPORT`], rr, both real servers on port 80,
+    /// the [`LADDRS`] local addresses) to `cfg`.
+    pub fn add_fnat_service(cfg: &mut Config, vip: Ipv4Addr) {
+        let key = ServiceKey::Proto { proto: Protocol::Tcp, addr: Addr::v4(vip.octets()), port: FNAT_VPORT };
+        let mut spec = ServiceSpec::new(key);
+        spec.scheduler = "rr".into();
+        cfg.add_service(&spec).expect("fullnat service");
+        for rs in RS {
+            let mut d = DestSpec::new(Addr::v4(rs.octets()), 80);
+            d.fwd = FwdMethod::FullNat;
+            cfg.add_dest(&key, &d).expect("fullnat real server");
+        }
+        for i in 0..LADDRS {
+            cfg.add_laddr(&key, Addr::v4(laddr(i).octets())).expect("local address");
+        }
+    }
 }

@@ -30,10 +30,19 @@ pub struct Lab {
 
 impl Lab {
     pub fn up() -> Lab {
+        Self::up_with(&[])
+    }
+
+    /// With `scripts/lab`'s environment settings, e.g. `[("RVS_LAB_DIRECTORS", "2")]`.
+    pub fn up_with(env: &[(&str, &str)]) -> Lab {
         require_root();
         let lock = std::fs::File::create("/run/rvs-lab.lock").expect("lab lock file");
         lock.lock().expect("lock the lab");
-        let out = Command::new(repo().join("scripts/lab")).arg("up").output().expect("run scripts/lab");
+        let out = Command::new(repo().join("scripts/lab"))
+            .arg("up")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run scripts/lab");
         assert!(out.status.success(), "lab up failed: {}", String::from_utf8_lossy(&out.stderr));
         Lab { _lock: lock }
     }
@@ -70,6 +79,8 @@ pub fn remove_scratch() {
         }
     }
     let _ = std::fs::remove_dir_all("/var/run/dpdk/rvs-lab-test");
+    let _ = std::fs::remove_dir_all("/var/run/dpdk/rvs-lab-test2");
+    let _ = std::fs::remove_dir_all(LAB_RUN2);
 }
 
 /// Run a command inside a namespace and return its output.
@@ -89,10 +100,14 @@ pub fn ns_ok(namespace: &str, cmd: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// rvsd running in `rvs-director`, its output collected in a log file.
+/// rvsd running in a director's namespace, its output collected in a log file.
 pub struct Rvsd {
     child: Option<Child>,
     pub log: PathBuf,
+    /// The namespace it runs in.
+    pub ns: String,
+    /// Its metrics endpoint, from the config's `metrics = "…"`.
+    metrics: String,
 }
 
 impl Rvsd {
@@ -102,10 +117,28 @@ impl Rvsd {
 
     /// With extra rvsd arguments.
     pub fn start_with(config: &Path, extra: &[&str]) -> Rvsd {
-        let log = std::env::temp_dir().join(format!("rvsd-test-{}.log", std::process::id()));
+        Self::spawn_in("rvs-director", config, extra)
+    }
+
+    /// In another director's namespace (`rvs-director2`, `RVS_LAB_DIRECTORS=2`), with a log
+    /// of its own; the config gives it its own socket, metrics port and EAL file prefix
+    /// ([`lab_config_for`]).
+    pub fn start_in(namespace: &str, config: &Path) -> Rvsd {
+        Self::spawn_in(namespace, config, &[])
+    }
+
+    fn spawn_in(namespace: &str, config: &Path, extra: &[&str]) -> Rvsd {
+        let tag = if namespace == "rvs-director" { String::new() } else { format!("-{namespace}") };
+        let log = std::env::temp_dir().join(format!("rvsd-test-{}{tag}.log", std::process::id()));
+        let text = std::fs::read_to_string(config).unwrap_or_default();
+        let metrics = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("metrics = \"")?.strip_suffix('"'))
+            .unwrap_or("127.0.0.1:9469")
+            .to_string();
         let file = std::fs::File::create(&log).expect("log file");
         let child = Command::new("ip")
-            .args(["netns", "exec", "rvs-director", env!("CARGO_BIN_EXE_rvsd"), "--config"])
+            .args(["netns", "exec", namespace, env!("CARGO_BIN_EXE_rvsd"), "--config"])
             .arg(config)
             .args(extra)
             .stdout(file.try_clone().expect("dup log"))
@@ -113,7 +146,7 @@ impl Rvsd {
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn rvsd");
-        let mut r = Rvsd { child: Some(child), log };
+        let mut r = Rvsd { child: Some(child), log, ns: namespace.into(), metrics };
         r.wait_for_log("rvsd: running", Duration::from_secs(30));
         r
     }
@@ -177,7 +210,14 @@ impl Rvsd {
 
     /// The Prometheus text from rvsd's metrics endpoint (loopback of the director's namespace).
     pub fn metrics(&self) -> String {
-        ns_ok("rvs-director", &["curl", "-sf", "http://127.0.0.1:9469/metrics"])
+        ns_ok(&self.ns, &["curl", "-sf", &format!("http://{}/metrics", self.metrics)])
+    }
+
+    /// SIGKILL, as a crash: nothing of rvsd's runs its shutdown. Returns when it is reaped.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("rvsd running");
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 
@@ -231,6 +271,31 @@ socket = "/run/rvs/rvsd-lab-test.sock"
 
 {services}"#
     )
+}
+
+/// The run folder (admin socket, keepalived's pid files) of the second director's rvsd:
+/// one of its own, since both rvsd share the machine's /run.
+pub const LAB_RUN2: &str = "/run/rvs/director2";
+
+/// Director `n`'s configuration (1: `rvs-director`, 2: `rvs-director2`) in the two-director
+/// lab (`RVS_LAB_DIRECTORS=2`): `lab_config`'s EAL arguments, workers and routes, with
+/// the director's own addresses (1: 10.0.2.2 and 10.0.3.3, 2: 10.0.2.3 and 10.0.3.2) and
+/// no `[[vip]]`: the VIP and the real servers' gateway 10.0.3.1 float between the
+/// directors by VRRP (a static one would be answered by both). Director 2 gets its own
+/// EAL file prefix, admin socket (under [`LAB_RUN2`]) and metrics port (9470).
+pub fn lab_config_for(director: u8, services: &str) -> String {
+    let c = replace_once(&lab_config(services), "[[vip]]\naddress = \"10.0.2.100\"\n\n", "");
+    match director {
+        1 => replace_once(&c, r#"addresses = ["10.0.3.1/24"]"#, r#"addresses = ["10.0.3.3/24"]"#),
+        2 => {
+            let c = replace_once(&c, r#"addresses = ["10.0.2.2/24"]"#, r#"addresses = ["10.0.2.3/24"]"#);
+            let c = replace_once(&c, r#"addresses = ["10.0.3.1/24"]"#, r#"addresses = ["10.0.3.2/24"]"#);
+            let c = replace_once(&c, "--file-prefix=rvs-lab-test\"", "--file-prefix=rvs-lab-test2\"");
+            let c = replace_once(&c, "127.0.0.1:9469", "127.0.0.1:9470");
+            replace_once(&c, LAB_SOCKET, &format!("{LAB_RUN2}/rvsd-lab-test.sock"))
+        }
+        _ => panic!("the lab has directors 1 and 2"),
+    }
 }
 
 /// `s` with `from` replaced by `to`, which must be there: a silent no-op would leave the

@@ -12,4 +12,5 @@ pub mod metrics;
 pub mod net;
 pub mod rate;
 pub mod services;
+pub mod sync;
 pub mod twin;

@@ -63,6 +63,18 @@ impl Live {
         self.workers.iter().filter(|w| w.send(WorkerCtl::Capture(cap.clone())).is_ok()).count()
     }
 
+    /// How many workers there are.
+    pub fn workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Connection sync on (worker `i` gets `queues[i]`) or off (empty).
+    pub fn set_sync(&self, queues: &[Arc<rvs_core::sync::SyncQueues>]) {
+        for (i, w) in self.workers.iter().enumerate() {
+            let _ = w.send(WorkerCtl::Sync(queues.get(i).cloned()));
+        }
+    }
+
     /// The timeouts in force: (tcp, tcpfin, udp) seconds.
     pub fn timeouts(&self) -> (u32, u32, u32) {
         *lock(&self.timeouts)

@@ -184,7 +184,7 @@ TCP  [2001:db8::1]:443 wlc toa
         ("--add-laddr -t 10.0.0.1:80 -z 2001:db8:3::200", "address family mismatch\n"),
         (
             "-A -u 10.0.0.1:53 --toa",
-            "--toa and --proxy-protocol are for TCP services (PROXY protocol over UDP is not supported yet)\n",
+            "--toa and --proxy-protocol v1 are for TCP services (a UDP service takes --proxy-protocol v2)\n",
         ),
     ] {
         let r = d.run(line);

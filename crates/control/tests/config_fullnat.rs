@@ -116,11 +116,11 @@ fn bad_values_are_named_with_line_and_key() {
     // TOA and PROXY protocol are for TCP (core's rule, put at the key).
     check(
         "[[service]]\nudp = \"10.0.2.100:53\"\ntoa = true\n",
-        "t.toml:25: service[0].toa: toa is for TCP services (PROXY protocol over UDP is not supported yet)",
+        "t.toml:25: service[0].toa: toa is for TCP services (a UDP service takes proxy_protocol = \"v2\")",
     );
     check(
         "[[service]]\nudp = \"10.0.2.100:53\"\nproxy_protocol = \"v1\"\n",
-        "t.toml:25: service[0].proxy_protocol: proxy_protocol is for TCP services (PROXY protocol over UDP is not supported yet)",
+        "t.toml:25: service[0].proxy_protocol: proxy_protocol = \"v1\" is for TCP services (a UDP service takes proxy_protocol = \"v2\")",
     );
 }
 

@@ -69,7 +69,7 @@ fn fullnat_mistakes_name_file_and_line() {
         (
             "pp-udp",
             vs(g, "    laddr_group_name L\n    proxy_protocol v1\n").replace("protocol TCP", "protocol UDP"),
-            ":9: proxy_protocol is for TCP virtual servers",
+            ":9: proxy_protocol v1 is for TCP virtual servers (a UDP one takes v2)",
         ),
         (
             "group-twice",

@@ -51,4 +51,7 @@ pub enum WorkerCtl {
     /// Arm a packet capture (replacing any armed one): served by the worker's I/O,
     /// which sees frames before the director and after it.
     Capture(Arc<Capture>),
+    /// Connection sync on (master: fill the outbox; backup: apply the inbox at each
+    /// tick) or off (`None`).
+    Sync(Option<Arc<crate::sync::SyncQueues>>),
 }

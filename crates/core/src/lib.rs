@@ -16,3 +16,4 @@ pub mod neigh;
 pub mod route;
 pub mod rss;
 pub mod stats;
+pub mod sync;

@@ -57,6 +57,9 @@ impl Dest {
 #[derive(Clone, Debug)]
 pub struct Service {
     pub key: ServiceKey,
+    /// The index of its per-core counters (`CoreStats::service`), stable while it
+    /// exists; a deleted service's goes to the next one added.
+    pub id: u32,
     /// One of [`sched::NAMES`].
     pub scheduler: &'static str,
     pub flags: SchedFlags,
@@ -126,7 +129,7 @@ pub enum ConfigError {
     LaddrExists,
     /// `--del-laddr` of an address the service does not have.
     NoSuchLaddr,
-    /// TOA is a TCP option; PROXY v1 names TCP only (UDP PROXY v2 is not built).
+    /// TOA is a TCP option; PROXY v1 names TCP only (v2 carries UDP).
     ClientAddrNotUdp,
     /// SYN cookies are TCP's.
     SynproxyNotTcp,
@@ -164,7 +167,7 @@ impl fmt::Display for ConfigError {
                 "--synproxy needs masq or fullnat real servers: with route or tunnel the replies bypass the director, which must translate their sequence numbers"
             }
             ConfigError::ClientAddrNotUdp => {
-                "--toa and --proxy-protocol are for TCP services (PROXY protocol over UDP is not supported yet)"
+                "--toa and --proxy-protocol v1 are for TCP services (a UDP service takes --proxy-protocol v2)"
             }
         };
         f.write_str(s)
@@ -183,7 +186,8 @@ fn validate_service(spec: &ServiceSpec) -> Result<&'static str, ConfigError> {
         if spec.one_packet && proto != Protocol::Udp {
             return Err(ConfigError::OnePacketNotUdp);
         }
-        if proto != Protocol::Tcp && (spec.toa || spec.proxy_protocol.is_some()) {
+        // PROXY v1 names TCP only; v2 carries UDP too (DPVS inserts it in UDP datagrams).
+        if proto != Protocol::Tcp && (spec.toa || spec.proxy_protocol == Some(ProxyProtocol::V1)) {
             return Err(ConfigError::ClientAddrNotUdp);
         }
         if proto != Protocol::Tcp && spec.synproxy {
@@ -239,6 +243,9 @@ pub struct Config {
     ids: HashMap<(ServiceKey, Addr, u16), DestId>,
     free_ids: Vec<DestId>,
     next_id: u32,
+    /// Service counter slots: free ones, and the next never used.
+    free_svc_ids: Vec<u32>,
+    next_svc_id: u32,
     max_dests: u32,
 }
 
@@ -251,6 +258,8 @@ impl Config {
             ids: HashMap::new(),
             free_ids: Vec::new(),
             next_id: 0,
+            free_svc_ids: Vec::new(),
+            next_svc_id: 0,
             max_dests,
         }
     }
@@ -292,8 +301,16 @@ impl Config {
         if self.find(&spec.key).is_some() {
             return Err(ConfigError::ServiceExists);
         }
+        let id = match self.free_svc_ids.pop() {
+            Some(id) => id,
+            None => {
+                self.next_svc_id += 1;
+                self.next_svc_id - 1
+            }
+        };
         self.services.push(Service {
             key: spec.key,
+            id,
             scheduler,
             flags: spec.flags,
             persistence: spec.persistence,
@@ -352,13 +369,15 @@ impl Config {
     /// `-D`. Dest ids stay reserved (see [`Config::release_ids`]).
     pub fn del_service(&mut self, key: &ServiceKey) -> Result<(), ConfigError> {
         let i = self.find(key).ok_or(ConfigError::NoSuchService)?;
-        self.services.remove(i);
+        let s = self.services.remove(i);
+        self.free_svc_ids.push(s.id);
         self.file_owned.remove(key);
         Ok(())
     }
 
     /// `-C`.
     pub fn clear(&mut self) {
+        self.free_svc_ids.extend(self.services.iter().map(|s| s.id));
         self.services.clear();
         self.file_owned.clear();
     }
@@ -475,6 +494,8 @@ pub struct Snapshot {
     by_mark: hashbrown::HashMap<(u32, bool), usize>,
     /// Every service's FullNAT local addresses: replies to them are FullNAT's.
     laddrs: hashbrown::HashSet<Addr>,
+    /// The service (its `id`) each real server (by `DestId`) belongs to.
+    dest_service: Vec<u32>,
     max_dests: u32,
     generation: u64,
 }
@@ -490,7 +511,22 @@ impl Snapshot {
             };
         }
         let laddrs = services.iter().flat_map(|s| s.laddrs.iter().copied()).collect();
-        Snapshot { services, by_key, by_mark, laddrs, max_dests, generation: 0 }
+        let n = services.iter().flat_map(|s| s.dests.iter().map(|d| d.id.0 as usize + 1)).max().unwrap_or(0);
+        let mut dest_service = vec![u32::MAX; n];
+        for s in &services {
+            for d in &s.dests {
+                if let Some(x) = dest_service.get_mut(d.id.0 as usize) {
+                    *x = s.id;
+                }
+            }
+        }
+        Snapshot { services, by_key, by_mark, laddrs, dest_service, max_dests, generation: 0 }
+    }
+
+    /// The id of the service real server `dest` belongs to.
+    #[inline]
+    pub fn service_of_dest(&self, dest: u32) -> Option<u32> {
+        self.dest_service.get(dest as usize).copied().filter(|&s| s != u32::MAX)
     }
 
     /// Whether `a` is a FullNAT local address of some service.

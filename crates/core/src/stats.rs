@@ -75,10 +75,13 @@ pub enum DropReason {
     LaddrExhausted,
     /// A new FullNAT connection for a service without local addresses: refused.
     NoLaddr,
+    /// SYN proxy: a real server repeating one pure ACK more than 10 times (DPVS's ACK
+    /// storm guard).
+    AckStorm,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 29;
+    pub const COUNT: usize = 30;
     pub const ALL: [DropReason; Self::COUNT] = [
         Self::Malformed,
         Self::BadChecksum,
@@ -109,6 +112,7 @@ impl DropReason {
         Self::KernelQueueFull,
         Self::LaddrExhausted,
         Self::NoLaddr,
+        Self::AckStorm,
     ];
 
     /// The metric label value.
@@ -143,6 +147,7 @@ impl DropReason {
             Self::KernelQueueFull => "kernel_queue_full",
             Self::LaddrExhausted => "laddr_port_exhausted",
             Self::NoLaddr => "no_laddr",
+            Self::AckStorm => "ack_storm",
         }
     }
 }
@@ -246,8 +251,9 @@ pub struct CoreStats {
     pub toa_no_room: Counter,
     /// FullNAT source ports this core holds (all local addresses), a gauge.
     pub laddr_ports_in_use: Counter,
-    /// SYN proxy (`--synproxy`) on this core.
+    /// SYN proxy (`--synproxy`) on this core, and per service (by `Service::id`).
     pub synproxy: SynproxyCounters,
+    pub synproxy_services: Vec<SynproxyCounters>,
     /// Connections (and persistence templates) in this core's table; and its capacity.
     pub conns: Counter,
     pub conn_capacity: Counter,
@@ -336,10 +342,20 @@ impl CoreStats {
             toa_no_room: Counter::default(),
             laddr_ports_in_use: Counter::default(),
             synproxy: SynproxyCounters::default(),
+            synproxy_services: (0..max_dests).map(|_| SynproxyCounters::default()).collect(),
             conns: Counter::default(),
             conn_capacity: Counter::default(),
             adopted: Generation::default(),
             dests: (0..max_dests).map(|_| DestCounters::default()).collect(),
+        }
+    }
+
+    /// Count one SYN proxy event on this core and for service `service`'s counters.
+    #[inline]
+    pub fn synproxy_inc(&self, service: Option<u32>, which: fn(&SynproxyCounters) -> &Counter) {
+        which(&self.synproxy).inc();
+        if let Some(s) = service.and_then(|id| self.synproxy_services.get(id as usize)) {
+            which(s).inc();
         }
     }
 

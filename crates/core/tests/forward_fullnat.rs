@@ -1,8 +1,8 @@
 //! FullNAT through the fixture director: both ends rewritten, the new ISN's offset
-//! applied both ways, timestamps off, TOA on the handshake's last ACK with the SYN-ACK's
-//! MSS lowered for it, a PROXY v2 header before the first data (and its
-//! retransmission), SACK edges, replies owned by their port's worker. Every frame
-//! leaving the director has valid checksums (checked with `wire`).
+//! applied both ways, timestamps shifted onto the director's clock, TOA on the
+//! handshake's last ACK with the SYN-ACK's MSS lowered for it, a PROXY v2 header before
+//! the first data (and its retransmission), SACK edges, replies owned by their port's
+//! worker. Every frame leaving the director has valid checksums (checked with `wire`).
 
 mod forward_common;
 
@@ -115,7 +115,7 @@ const MSS_TS: [u8; 16] = [2, 4, 0x05, 0xb4, 1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 0]
 fn fullnat_tcp_with_toa() {
     let mut l = fullnat_lab(0, 1, 90, true, None);
     let vip = VIP.octets();
-    // SYN: both ends rewritten, timestamps NOPed, a new ISN.
+    // SYN: both ends rewritten, timestamps on the director's clock, a new ISN.
     let io = input(&mut l, 0, tcp4(CLIENT, 40000, vip, 90, 1000, 0, tf::SYN, &MSS_TS, b""));
     let (port, f) = sent(&io);
     assert_eq!(port, 1);
@@ -125,7 +125,8 @@ fn fullnat_tcp_with_toa() {
     let lport = t.src_port();
     assert!((1025..=65535).contains(&lport));
     assert_eq!(t.dst_port(), 90);
-    assert_eq!(&t.options()[4..], &[1u8; 12][..], "timestamps NOPed");
+    // TSval 7 on the director's clock (the test's 1,000 ms), TSecr untouched.
+    assert_eq!(&t.options()[4..], &[1, 1, 8, 10, 0, 0, 3, 0xe8, 0, 0, 0, 0][..], "timestamps on the director's clock");
     let isn = t.seq_number();
     assert_ne!(isn, 1000);
     // SYN-ACK: back to the client from the VIP, ack in its numbering, MSS lowered by 8.
@@ -220,4 +221,56 @@ fn fullnat_replies_belong_to_their_ports_worker() {
     assert_eq!(io.redirects, vec![(0, 1)]);
     let io = input(&mut l, 1, tcp4(RS, 92, LADDR, 2001, 1, 1, tf::ACK, &[], b""));
     assert!(io.redirects.is_empty(), "its own port: not redirected");
+}
+
+/// An Ethernet/IPv4/UDP datagram with valid checksums.
+fn udp4(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, data: &[u8]) -> Vec<u8> {
+    let total = 28 + data.len();
+    let mut f = vec![0u8; 14 + total];
+    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 0xfe]);
+    f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+    let ip = &mut f[14..34];
+    ip[0] = 0x45;
+    ip[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+    ip[8] = 64;
+    ip[9] = 17;
+    ip[12..16].copy_from_slice(&src);
+    ip[16..20].copy_from_slice(&dst);
+    let c = !wire::checksum::data(ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut u = wire::UdpPacket::new_unchecked(&mut f[34..]);
+    u.set_src_port(sport);
+    u.set_dst_port(dport);
+    u.set_len((8 + data.len()) as u16);
+    u.payload_mut().copy_from_slice(data);
+    u.fill_checksum(&Ipv4Addr::from(src), &Ipv4Addr::from(dst));
+    f
+}
+
+#[test]
+fn fullnat_udp_datagrams_carry_a_proxy_v2_header_each() {
+    let mut l = lab_on(0, 1, Arc::new(Directory::new(2, 1024)));
+    let k = key(Protocol::Udp, 96);
+    let mut s = ServiceSpec::new(k);
+    s.scheduler = "rr".into();
+    s.proxy_protocol = Some(ProxyProtocol::V2);
+    l.cfg.add_service(&s).unwrap();
+    l.cfg.add_dest(&k, &dest(RS, 96, FwdMethod::FullNat)).unwrap();
+    l.cfg.add_laddr(&k, Addr::v4(LADDR)).unwrap();
+    l.dir.set_snapshot(l.cfg.snapshot());
+    for payload in [&b"query one"[..], b"query two"] {
+        let io = input(&mut l, 0, udp4(CLIENT, 5353, VIP.octets(), 96, payload));
+        assert_eq!(io.tx.len(), 1, "{:?}", io.drops);
+        let f = &io.tx[0].1;
+        let ip = Ipv4Packet::new_checked(&f[14..]).unwrap();
+        assert!(ip.verify_checksum());
+        assert_eq!((ip.src_addr(), ip.dst_addr()), (Ipv4Addr::from(LADDR), Ipv4Addr::from(RS)));
+        let u = wire::UdpPacket::new_checked(&f[34..14 + ip.total_len() as usize]).unwrap();
+        assert!(u.verify_checksum(&ip.src_addr(), &ip.dst_addr()), "UDP checksum");
+        let (h, n) = ProxyHeaderRepr::parse(u.payload()).expect("PROXY v2 header");
+        assert_eq!(h.transport(), Some(wire::ProxyTransport::Udp));
+        assert_eq!(h.src(), Some("10.0.1.2:5353".parse().unwrap()));
+        assert_eq!(&u.payload()[n..], payload, "each datagram: header, then its data");
+    }
 }

@@ -1,9 +1,11 @@
 //! Katran-style fixtures for FullNAT: input frame → expected output frames, byte for
 //! byte. The expected frames come from scapy (fixtures/gen_fullnat.py), written from
-//! FullNAT's rules as DPVS applies them (new ISN, timestamps NOPed, TOA and its pruning,
-//! the MSS lowered for it, PROXY v1/v2 with its retransmission and standalone segment,
-//! SACK edges, ICMP errors both ways, RSTs on expiry), so sequence arithmetic, option
-//! layout and every checksum are checked against an independent implementation.
+//! FullNAT's rules as DPVS applies them (new ISN, TOA and its pruning, the MSS lowered
+//! for it, PROXY v1/v2 with its retransmission and standalone segment, SACK edges, ICMP
+//! errors both ways, RSTs on expiry) and rvs's own for timestamps (kept, where DPVS NOPs
+//! them: the client's TSval shifted onto the director's clock, the server's TSecr shifted
+//! back), so sequence arithmetic, option layout and every checksum are checked against
+//! an independent implementation.
 
 mod forward_common;
 
@@ -81,8 +83,11 @@ fn handshake(l: &mut Lab, frames: [&str; 6]) {
     step(l, 0, frames[4], &[frames[5]]);
 }
 
+/// The SYN's TSval becomes the director's clock (`run`'s 1,000 ms), the SYN-ACK's and
+/// the reply's TSecr come back in the client's clock, the pruned segment's and the later
+/// ACK's TSval move by the SYN's offset.
 #[test]
-fn syn_synack_and_toa_inserted_and_pruned() {
+fn syn_synack_toa_inserted_and_pruned_and_timestamps_shifted() {
     let mut l = lab4();
     step(&mut l, 0, FNAT_TOA_SYN_IN, &[FNAT_TOA_SYN_OUT]);
     // A retransmitted SYN keeps the connection's ISN.
@@ -234,8 +239,10 @@ fn udp_both_ways_and_the_real_servers_port_unreachable() {
     step(&mut l, 1, FNAT_UDP_UNREACH_IN, &[FNAT_UDP_UNREACH_OUT]);
 }
 
+/// Timestamps over IPv6, the shifted TSval wrapping past 2^32: the SYN's becomes now,
+/// the SYN-ACK's echo comes back, the ACK's (with TOA in front) moves by the same offset.
 #[test]
-fn v6_syn_synack_and_toa() {
+fn v6_syn_synack_toa_and_timestamps_shifted() {
     let mut l = lab_v6();
     handshake(
         &mut l,

@@ -147,17 +147,17 @@ fn handshake(fwd: FwdMethod) {
         assert_eq!(ts(&t), Some((5001, 0)), "the client's clock to the server");
     } else {
         assert_eq!(src, Ipv4Addr::from(LADDR));
-        assert_eq!(ts(&t), None, "FullNAT NOPs timestamps towards the server");
+        assert_eq!(ts(&t), Some((1000, 0)), "FullNAT: the client's clock shifted onto the director's (1,000 ms)");
     }
     assert_eq!(l.dir.lb.conns().len(), 1);
     // The server's SYN-ACK: consumed; the held ACK goes on, acking the server's ISN.
-    let rs_ts = if fwd == FwdMethod::Masq {
+    // The server echoes the TSval it got: the client's (NAT) or the director's clock (FullNAT).
+    let echo = if fwd == FwdMethod::Masq { 5001u32 } else { 1000 };
+    let rs_ts = {
         let mut o = vec![1, 1, 8, 10];
         o.extend(90_000u32.to_be_bytes());
-        o.extend(5001u32.to_be_bytes());
+        o.extend(echo.to_be_bytes());
         o
-    } else {
-        vec![]
     };
     let mut synack_opts = vec![2, 4, 5, 0xb4, 1, 3, 3, 5];
     synack_opts.extend(&rs_ts);
@@ -181,15 +181,12 @@ fn handshake(fwd: FwdMethod) {
     let (ip, t) = checked(&io.tx[0].1);
     assert_eq!(ip.dst_addr(), Ipv4Addr::from(RS));
     assert_eq!((t.flags(), t.ack_number()), (tf::ACK, 7_000_001));
-    if fwd == FwdMethod::Masq {
-        assert_eq!(ts(&t), Some((5001, 90_000)), "the echo in the server's clock");
-    }
+    assert_eq!(ts(&t), Some((echo, 90_000)), "the echo in the server's clock");
     // Server data: seq in the cookie's numbering, window 100 << 5 >> 7 = 25, its clock
     // continued from the cookie SYN-ACK's.
-    let mut data_ts = vec![1, 1, 8, 10];
-    data_ts.extend(90_010u32.to_be_bytes());
-    data_ts.extend(5001u32.to_be_bytes());
-    let opts = if fwd == FwdMethod::Masq { data_ts } else { vec![] };
+    let mut opts = vec![1, 1, 8, 10];
+    opts.extend(90_010u32.to_be_bytes());
+    opts.extend(echo.to_be_bytes());
     let io = input(
         &mut l,
         1,
@@ -200,9 +197,14 @@ fn handshake(fwd: FwdMethod) {
     assert_eq!(t.seq_number(), cookie.wrapping_add(1));
     assert_eq!(t.ack_number(), 101);
     assert_eq!(t.window_len(), 25);
-    if fwd == FwdMethod::Masq {
-        assert_eq!(ts(&t), Some((our_ts.wrapping_add(10), 5001)));
-    }
+    assert_eq!(ts(&t), Some((our_ts.wrapping_add(10), 5001)), "the server's clock continued, the echo the client's");
+    // DPVS's ACK storm guard: the same pure ACK from the server more than ten times in a
+    // row stops being passed on; data resets it.
+    let dup = || tcp4(RS, 95, src.octets(), sport, 7_000_003, isn_rs.wrapping_add(1), tf::ACK, 100, &[], b"");
+    let sent: Vec<usize> = (0..12).map(|_| input(&mut l, 1, dup()).tx.len()).collect();
+    assert_eq!(sent, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0], "ten repeats pass, then dropped");
+    let io = input(&mut l, 1, dup());
+    assert_eq!(io.drops, [(1, rvs_core::stats::DropReason::AckStorm)]);
     let sp = &l.stats.synproxy;
     assert_eq!((sp.cookies_sent.get(), sp.cookies_valid.get(), sp.cookies_failed.get(), sp.held.get()), (1, 1, 1, 1));
 }

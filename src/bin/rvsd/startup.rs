@@ -177,8 +177,11 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
     let build = BuildInfo { version: crate::VERSION, commit: crate::COMMIT, dpdk: crate::DPDK_VERSION };
     let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
     let nic = crate::nic::reader(&cfg, steer.status());
+    let sync = Arc::new(control::sync::SyncDaemon::new(live.clone(), rss.clone()));
     let metrics = Arc::new(
-        Metrics::new(stats.clone(), port_names, &build, Some(nic), Some(live.clone())).with_twins(twin_counters),
+        Metrics::new(stats.clone(), port_names, &build, Some(nic), Some(live.clone()))
+            .with_twins(twin_counters)
+            .with_sync(sync.clone()),
     );
     metrics.set_health(checks.source());
     match metrics::serve(cfg.control.metrics, metrics.clone()) {
@@ -186,7 +189,11 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
         Err(e) => eprintln!("rvsd: metrics on {}: {e} (continuing without)", cfg.control.metrics),
     }
     let table_size = conn_config(&cfg).effective_capacity().saturating_mul(nb_workers as u32);
-    let admin = Arc::new(control::admin::Admin::new(live.clone(), stats.clone(), table_size).with_net(net.clone()));
+    let admin = Arc::new(
+        control::admin::Admin::new(live.clone(), stats.clone(), table_size)
+            .with_net(net.clone())
+            .with_sync(sync.clone()),
+    );
     match control::admin::socket::serve(&cfg.control.socket, admin.clone()) {
         Ok(_) => println!("admin: {} (rvsadm)", cfg.control.socket.display()),
         Err(e) => eprintln!("rvsd: admin socket {}: {e} (continuing without)", cfg.control.socket.display()),

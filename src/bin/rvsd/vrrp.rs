@@ -4,6 +4,16 @@
 //! otherwise; rvsd follows the twins' addresses, so it answers and forwards for a VIP
 //! exactly while this director holds it. Supervised: restarted (with backoff) if it
 //! dies, SIGHUP passed on, stopped with rvsd (keepalived then releases its VIPs).
+//!
+//! Its life is tied to rvsd's: a keepalived left advertising for a director whose data
+//! path is gone would hold the VIP for nobody (and its pid files would keep the next
+//! rvsd's keepalived from starting). It runs under `setpriv --pdeathsig TERM` (util-linux):
+//! the kernel sends it SIGTERM when rvsd dies, even by SIGKILL. TERM, not KILL: keepalived
+//! then stops in order (VIPs off the twins, a priority 0 advert where a twin is still up,
+//! pid files removed), and its VRRP child, which keepalived itself ties to the parent,
+//! goes with it (`tests/lab_two_directors.rs`; keepalived's own stop takes about 1 s
+//! whatever the signal or advert_int). Setting the signal ourselves would need
+//! `pre_exec`, which is unsafe.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -29,10 +39,25 @@ fn signal(pid: u32, sig: &str) {
     }
 }
 
-fn spawn(conf: &Path, run: &Path) -> std::io::Result<Child> {
+/// Whether `prog` is an executable on PATH.
+fn on_path(prog: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+    std::env::split_paths(&path)
+        .any(|d| std::fs::metadata(d.join(prog)).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+}
+
+fn spawn(conf: &Path, run: &Path, pdeathsig: bool) -> std::io::Result<Child> {
+    // setpriv sets the signal and execs keepalived: rvsd stays keepalived's parent.
+    let mut cmd = if pdeathsig {
+        let mut c = Command::new("setpriv");
+        c.args(["--pdeathsig", "TERM", "--", "keepalived"]);
+        c
+    } else {
+        Command::new("keepalived")
+    };
     // Pid files of its own, so a system keepalived (if any) is not taken for this one.
-    Command::new("keepalived")
-        .args(["--vrrp", "--dont-fork", "--log-console"])
+    cmd.args(["--vrrp", "--dont-fork", "--log-console"])
         .arg(format!("--use-file={}", conf.display()))
         .arg(format!("--pid={}", run.join("keepalived.pid").display()))
         .arg(format!("--vrrp_pid={}", run.join("keepalived-vrrp.pid").display()))
@@ -44,17 +69,39 @@ impl Vrrp {
     /// Start `keepalived --vrrp` on `conf`; its pid files go in `run`.
     pub fn start(conf: &Path, run: &Path) -> Result<Vrrp, String> {
         let _ = std::fs::create_dir_all(run);
-        let first =
-            spawn(conf, run).map_err(|e| format!("keepalived --vrrp: {e} (scripts/setup installs keepalived)"))?;
-        println!("vrrp: keepalived --vrrp on {} (pid {})", conf.display(), first.id());
+        // setpriv execs keepalived, so a missing keepalived would only show as exits.
+        if !on_path("keepalived") {
+            return Err("keepalived --vrrp: keepalived not found (scripts/setup installs keepalived)".into());
+        }
+        let pdeathsig = on_path("setpriv");
+        if !pdeathsig {
+            eprintln!("rvsd: vrrp: setpriv (util-linux) not found: keepalived will outlive rvsd if it is killed");
+        }
         let stop = Arc::new(AtomicBool::new(false));
-        let pid = Arc::new(AtomicU32::new(first.id()));
+        let pid = Arc::new(AtomicU32::new(0));
         let (conf, run): (PathBuf, PathBuf) = (conf.into(), run.into());
         let (s, p) = (stop.clone(), pid.clone());
+        // Every keepalived is spawned on the supervisor's thread: the parent-death signal
+        // fires when the spawning thread ends, and this one lives as long as rvsd's VRRP.
+        let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("rvs-vrrp".into())
-            .spawn(move || supervise(first, &conf, &run, &s, &p))
+            .spawn(move || {
+                let first = match spawn(&conf, &run, pdeathsig) {
+                    Ok(c) => c,
+                    Err(e) => return drop(tx.send(Err(format!("keepalived --vrrp: {e}")))),
+                };
+                p.store(first.id(), Ordering::Release);
+                let _ = tx.send(Ok((first.id(), conf.clone())));
+                supervise(first, &conf, &run, pdeathsig, &s, &p)
+            })
             .map_err(|e| format!("vrrp thread: {e}"))?;
+        let (first, conf) = rx.recv().map_err(|_| "vrrp thread died".to_string())??;
+        println!(
+            "vrrp: keepalived --vrrp on {} (pid {first}{})",
+            conf.display(),
+            if pdeathsig { ", stops when rvsd dies" } else { "" }
+        );
         Ok(Vrrp { stop, pid, thread: Some(thread) })
     }
 
@@ -73,7 +120,7 @@ impl Vrrp {
     }
 }
 
-fn supervise(mut child: Child, conf: &Path, run: &Path, stop: &AtomicBool, pid: &AtomicU32) {
+fn supervise(mut child: Child, conf: &Path, run: &Path, pdeathsig: bool, stop: &AtomicBool, pid: &AtomicU32) {
     let mut backoff = Duration::from_secs(1);
     loop {
         // Until it exits, or rvsd stops.
@@ -107,7 +154,7 @@ fn supervise(mut child: Child, conf: &Path, run: &Path, stop: &AtomicBool, pid: 
                 std::thread::sleep(Duration::from_millis(100));
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
-            match spawn(conf, run) {
+            match spawn(conf, run, pdeathsig) {
                 Ok(c) => break c,
                 Err(e) => eprintln!("rvsd: vrrp: keepalived --vrrp: {e}; next try in {}s", backoff.as_secs()),
             }

@@ -73,6 +73,8 @@ pub struct Admin {
     state: Mutex<State>,
     /// A capture is running (one at a time).
     capturing: AtomicBool,
+    /// The IPVS sync daemon (`--start-daemon`), where rvsd runs one.
+    sync: Option<Arc<crate::sync::SyncDaemon>>,
 }
 
 /// Per-real-server figures summed over the workers.
@@ -129,6 +131,30 @@ impl Admin {
             table_size,
             state: Mutex::new(State::default()),
             capturing: AtomicBool::new(false),
+            sync: None,
+        }
+    }
+
+    /// Serve `--start-daemon`, `--stop-daemon` and `-L --daemon` with `sync`.
+    pub fn with_sync(mut self, sync: Arc<crate::sync::SyncDaemon>) -> Self {
+        self.sync = Some(sync);
+        self
+    }
+
+    /// The sync daemon's commands, when this rvsd has one.
+    fn daemon(&self, cmd: &Command) -> Option<Response> {
+        let sync = self.sync.as_ref()?;
+        let done = |r: Result<(), String>| match r {
+            Ok(()) => Response::default(),
+            Err(e) => Response::err(e, 255),
+        };
+        match cmd {
+            Command::StartDaemon(d) => Some(done(sync.start(d))),
+            Command::StopDaemon(d) => Some(done(sync.stop(d.state))),
+            Command::List(l) if l.target == ListTarget::Daemon => {
+                Some(Response::out(format::list_daemon(&sync.list())))
+            }
+            _ => None,
         }
     }
 
@@ -235,6 +261,9 @@ impl Admin {
             Ok(c) => c,
             Err(e) => return Response::err(e.message, e.exit_code),
         };
+        if let Some(r) = self.daemon(&cmd) {
+            return r;
+        }
         if let Err(e) = supported(&cmd) {
             return Response::err(e.message, e.exit_code);
         }

@@ -472,7 +472,8 @@ fn located(src: &Source<'_>, decls: &[ServiceDecl], spans: &[Spans], e: &BuildEr
             SvcError::ClientAddrNotUdp => {
                 let (f, span) = if d.spec.toa { ("toa", &sp.toa) } else { ("proxy_protocol", &sp.proxy_protocol) };
                 let (s, k) = or_key(span, f);
-                (s, k, format!("{f} is for TCP services (PROXY protocol over UDP is not supported yet)"))
+                let what = if d.spec.toa { f.to_string() } else { format!("{f} = \"v1\"") };
+                (s, k, format!("{what} is for TCP services (a UDP service takes proxy_protocol = \"v2\")"))
             }
             SvcError::SynproxyNotTcp => {
                 let (s, k) = or_key(&sp.synproxy, "synproxy");

@@ -345,10 +345,8 @@ fn fullnat(vs: &Vs, b: &Stmt, rss: &[RealServer], groups: &[LaddrGroup], v4: boo
     let fnat = rss.iter().any(|r| r.fwd.or(vs.fwd) == Some(FwdMethod::FullNat))
         || (vs.sorry.is_some() && vs.checks.sorry_server_fwd == Some(FwdMethod::FullNat));
     let tcp = vs.proto == Some(Protocol::Tcp);
-    if let (Some((pos, _)), false) = (&vs.proxy_protocol, tcp) {
-        return Err(
-            pos.diag("proxy_protocol is for TCP virtual servers (PROXY protocol over UDP is not supported yet)")
-        );
+    if let (Some((pos, ProxyProtocol::V1)), false) = (&vs.proxy_protocol, tcp) {
+        return Err(pos.diag("proxy_protocol v1 is for TCP virtual servers (a UDP one takes v2)"));
     }
     let laddrs = match &vs.laddr_group {
         Some((pos, name)) => laddr::addresses(groups, pos, name, v4)?,

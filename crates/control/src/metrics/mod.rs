@@ -64,6 +64,8 @@ pub struct Metrics {
     kernel_drops: IntCounterVec,
     /// The kernel thread's losses, per port (`None`: no twins).
     twins: Option<Arc<Vec<TwinCounters>>>,
+    /// The IPVS sync daemon's counters (`None`: rvsd runs none).
+    sync: Option<Arc<crate::sync::SyncDaemon>>,
     icmp_errors: IntCounterVec,
     directory_full: IntCounterVec,
     conn_entries: IntGaugeVec,
@@ -164,6 +166,7 @@ impl Metrics {
                 &["port", "direction"],
             ),
             twins: None,
+            sync: None,
             redirects: counter(
                 &r,
                 "rvs_worker_redirects_total",
@@ -303,6 +306,12 @@ impl Metrics {
         self
     }
 
+    /// Export the sync daemon's counters (`rvs_sync_*`).
+    pub fn with_sync(mut self, sync: Arc<crate::sync::SyncDaemon>) -> Self {
+        self.sync = Some(sync);
+        self
+    }
+
     pub fn render(&self) -> String {
         let _one = self.render_lock.lock().unwrap_or_else(|e| e.into_inner());
         for core in &self.cores {
@@ -365,7 +374,11 @@ impl Metrics {
         let mut out = Vec::new();
         // Encoding our own well-formed families into a Vec cannot fail.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
-        String::from_utf8(out).unwrap_or_default()
+        let mut text = String::from_utf8(out).unwrap_or_default();
+        if let Some(sync) = &self.sync {
+            text.push_str(&crate::sync::metrics_text(sync));
+        }
+        text
     }
 }
 
@@ -402,8 +415,12 @@ impl Metrics {
         for g in [&self.rs_active, &self.rs_inactive, &self.rs_weight] {
             g.reset();
         }
+        self.synproxy.reset_services();
         for svc in snap.services() {
             let name = service_label(&svc.key);
+            if svc.synproxy {
+                self.synproxy.set_service(&name, svc.id, &self.cores);
+            }
             let mut total = [0u64; 5];
             for d in &svc.dests {
                 let server = fmt_addr_port(d.addr, d.port);

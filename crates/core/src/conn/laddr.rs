@@ -175,6 +175,7 @@ mod tests {
         let l = Addr::v4([10, 0, 3, 200]);
         let rs = Addr::v4([10, 0, 3, 11]);
         let svc = crate::service::Service {
+            id: 0,
             key: crate::service::ServiceKey::Proto {
                 proto: crate::addr::Protocol::Tcp,
                 addr: Addr::v4([10, 0, 2, 100]),

@@ -22,6 +22,7 @@ mod index;
 pub mod laddr;
 mod list;
 mod persist;
+mod sync;
 pub mod tcp;
 mod types;
 pub mod xt;
@@ -42,6 +43,7 @@ use xt::{TcpExt, XtPool};
 pub use index::MAX_ENTRIES;
 pub use list::{ConnInfo, LIST_HEADER};
 pub use persist::{ScheduleError, Scheduled};
+pub use sync::ApplyError;
 pub use tcp::{Dir, TcpFlags, TcpState, Timeouts};
 pub use types::{ConnConfig, ConnRef, ConnStats, InsertError, NewConn, Verdict};
 
@@ -132,6 +134,8 @@ pub struct ConnTable {
     /// Reply tuples of shared connections gone since the last drain (never grows past
     /// its preallocated [`DEPARTED`]).
     departed: Vec<Tuple>,
+    /// Master sync: the worker's outbox (`None`: sync off, one branch per packet).
+    sync: Option<std::sync::Arc<crate::sync::SyncQueues>>,
 }
 
 impl ConnTable {
@@ -170,6 +174,7 @@ impl ConnTable {
             },
             stats: ConnStats::default(),
             departed: Vec::with_capacity(DEPARTED),
+            sync: None,
         };
         t.recompute_ticks();
         t
@@ -605,6 +610,7 @@ impl ConnTable {
             return Verdict::Expired;
         };
         let dest = DestId(e.dest);
+        let mut changed = false;
         if !self.load.available(dest) {
             if self.cfg.expire_nodest_conn {
                 self.stats.expired_nodest += 1;
@@ -631,6 +637,7 @@ impl ConnTable {
             }
             let cur = TcpState::from_u8(e.state);
             let new = tcp::next_state(cur, dir, input_only, flags);
+            changed = new != cur;
             if new != cur {
                 if f & F_INACTIVE == 0 && !new.is_active() {
                     self.load.set_active(dest, false);
@@ -655,6 +662,9 @@ impl ConnTable {
         };
         let d = self.deadline(now_ms, ticks);
         self.wheel.arm(&mut self.slab, id.0, d);
+        if self.sync.is_some() {
+            self.sync_packet(id.0, dir, changed);
+        }
         Verdict::Forward
     }
 

@@ -59,7 +59,13 @@ impl ConnTable {
         self.find_in(tt, true)
     }
 
-    fn new_template(&mut self, tt: &Tuple, d: &Dest, timeout_s: u32, now_ms: u64) -> Result<u32, ScheduleError> {
+    pub(super) fn new_template(
+        &mut self,
+        tt: &Tuple,
+        d: &Dest,
+        timeout_s: u32,
+        now_ms: u64,
+    ) -> Result<u32, ScheduleError> {
         if self.free == NIL {
             self.stats.refused_full += 1;
             return Err(ScheduleError::Full);
@@ -171,7 +177,13 @@ impl ConnTable {
             InsertError::Full => ScheduleError::Full,
             InsertError::Exists(id) => ScheduleError::Exists(id),
         })?;
-        if (d.fwd == FwdMethod::FullNat || svc.synproxy) && proto == Protocol::Tcp && !self.attach_xt(id, svc) {
+        // Sequence state for TCP; a UDP FullNAT connection only needs a record to carry
+        // its PROXY v2 header.
+        let xt = match proto {
+            Protocol::Tcp => d.fwd == FwdMethod::FullNat || svc.synproxy,
+            _ => d.fwd == FwdMethod::FullNat && svc.proxy_protocol.is_some(),
+        };
+        if xt && !self.attach_xt(id, svc) {
             return Err(ScheduleError::Full);
         }
         if tpl != NIL {
@@ -207,7 +219,7 @@ impl ConnTable {
             let Some(l) = svc.laddrs.get(i) else { continue };
             if let Some(p) = self.ports.alloc(l, daddr, dport) {
                 self.laddr_picks = self.laddr_picks.wrapping_add(1);
-                let skip = usize::from(self.laddr_picks % 20 == 0);
+                let skip = usize::from(self.laddr_picks.is_multiple_of(20));
                 self.laddr_next = ((i + 1 + skip) % n) as u32;
                 return Ok((*l, p));
             }

@@ -1,8 +1,8 @@
 //! TCP state a FullNAT or SYN-proxied connection needs beyond its cache line: the
 //! sequence offsets both ways, where the client's address goes (TOA, PROXY protocol),
 //! each side's next sequence number (for the RSTs sent when it expires), and what the
-//! SYN proxy agreed with the client (window scale, timestamps offset). 48 bytes per
-//! connection, from a preallocated pool sized with the table.
+//! SYN proxy agreed with the client (window scale, timestamps offset). A cache line per
+//! connection, from a preallocated pool allocated with the first service needing it.
 
 use rvs_hint::HugeSlice;
 
@@ -31,7 +31,7 @@ pub const S_SACK: u8 = 4;
 
 /// One FullNAT TCP connection's extra state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[repr(C, align(16))]
+#[repr(C, align(64))]
 pub struct TcpExt {
     /// Added to the client's sequence numbers towards the real server (and taken from
     /// the real server's acknowledgements): the new ISN's offset, plus the PROXY header.
@@ -66,9 +66,15 @@ pub struct TcpExt {
     /// TSecr back): the cookie SYN-ACK's clock continued.
     pub ts_out: u32,
     /// SYN proxy: the client's TSval and the director's (the cookie SYN-ACK's), for the
-    /// SYN to the real server and the offset.
+    /// SYN to the real server and the offset. Once the server answered, `ts_client` holds
+    /// the ack of the server's last pure ACK and `mss` how many times in a row it came
+    /// (the ACK storm guard); neither is needed again.
     pub ts_client: u32,
     pub ts_vs: u32,
+    /// FullNAT: added to the client's TSval towards the real server (its TSecr back),
+    /// so the server sees one clock, the director's, from every client a local port
+    /// serves (its PAWS check then holds across clients).
+    pub ts_in: u32,
 }
 
 impl TcpExt {
@@ -122,4 +128,4 @@ impl XtPool {
     }
 }
 
-const _: () = assert!(std::mem::size_of::<TcpExt>() == 48);
+const _: () = assert!(std::mem::size_of::<TcpExt>() == 64);

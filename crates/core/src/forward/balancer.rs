@@ -100,6 +100,8 @@ pub struct Balancer {
     fixed_isn: Option<u32>,
     /// SYN cookie keys: the process's, or fixed ones (fixtures).
     pub(super) cookie_keys: &'static super::synproxy::cookie::CookieKeys,
+    /// Connection sync: this worker's queues.
+    sync: Option<Arc<crate::sync::SyncQueues>>,
 }
 
 /// RSTs sent per tick (expired FullNAT connections, two each; refused SYN proxies).
@@ -136,6 +138,7 @@ impl Balancer {
             side: None,
             fixed_isn: None,
             cookie_keys: super::synproxy::cookie::CookieKeys::process(),
+            sync: None,
         };
         b.conns.set_lcore(core);
         b.scheds = SchedSet::new(&snap);
@@ -487,6 +490,7 @@ impl Balancer {
         let fx = (x == Xmit::FullNat || self.conns.xt(id).is_some()).then(|| Fx {
             xt: self.conns.xt_mut(id),
             isn,
+            now,
             stats: &self.stats,
             extra: &mut self.extra,
         });
@@ -671,8 +675,32 @@ impl Balancer {
         Action::Pass
     }
 
+    /// Connection sync on with these queues, or off.
+    pub fn set_sync(&mut self, q: Option<Arc<crate::sync::SyncQueues>>) {
+        self.conns.set_sync(q.clone());
+        self.sync = q;
+    }
+
+    /// Backup: apply at most [`crate::sync::APPLY_PER_TICK`] received records.
+    fn apply_synced(&mut self, now: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let Some(q) = &self.sync else { return };
+        for _ in 0..crate::sync::APPLY_PER_TICK {
+            let Some(r) = q.inbox.pop() else { break };
+            let c = &q.counters;
+            match self.conns.apply_sync(&r, &self.snap, now) {
+                Ok(_) => c.applied.fetch_add(1, Relaxed),
+                Err(crate::conn::ApplyError::UnknownDest) => c.unknown_dest.fetch_add(1, Relaxed),
+                Err(crate::conn::ApplyError::Refused) => c.refused.fetch_add(1, Relaxed),
+            };
+        }
+    }
+
     /// Timers: expire connections (bounded work) and publish table gauges.
     pub fn tick(&mut self, now: u64) {
+        if self.sync.is_some() {
+            self.apply_synced(now);
+        }
         let resets = &mut self.resets;
         self.conns.expire(now, EXPIRE_BUDGET, |c| {
             if let Some([a, b]) = super::reset::for_expired(c) {

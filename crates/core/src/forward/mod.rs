@@ -143,11 +143,11 @@ impl<P: PacketBuf> Director<P> {
         match a {
             Action::Hold { conn, open } => {
                 let cookie = if open { self.lb.synproxy_cookie(conn) } else { None };
-                let stats = &self.lb.stats.synproxy;
+                let svc = self.lb.service_of_conn(conn);
                 match self.held.hold(conn, cookie, port, pkt, now) {
-                    Ok(()) => stats.held.inc(),
+                    Ok(()) => self.lb.stats.synproxy_inc(svc, |c| &c.held),
                     // Dropped: the client sends it again.
-                    Err(_) => stats.held_dropped.inc(),
+                    Err(_) => self.lb.stats.synproxy_inc(svc, |c| &c.held_dropped),
                 }
             }
             Action::Release(conn) => {
@@ -313,6 +313,7 @@ impl<P: PacketBuf> Director<P> {
             WorkerCtl::ListConns(reply) => self.listings.push_back(Listing { reply, next: 0 }),
             // The worker loop arms captures; a director alone has no frames to copy.
             WorkerCtl::Capture(_) => {}
+            WorkerCtl::Sync(q) => self.lb.set_sync(q),
         }
     }
 }

@@ -343,3 +343,27 @@ fn shift_sack<T: AsRef<[u8]> + AsMut<[u8]>>(t: &mut TcpPacket<T>, d: u32) {
         edge += 4;
     }
 }
+
+/// DPVS's ACK storm guard: a real server repeating the same pure ACK more than
+/// [`ACK_STORM`] times in a row (a sequence mismatch it keeps answering) is not passed
+/// on. `true`: drop this one.
+pub(crate) fn ack_storm(frame: &[u8], f: &Flow, x: &mut TcpExt) -> bool {
+    let Some(Ok(t)) = frame.get(ETH_LEN + f.l4..ETH_LEN + f.ip_len).map(TcpPacket::new_checked) else {
+        return false;
+    };
+    let pure = t.flags() & (tcp_flags::SYN | tcp_flags::FIN | tcp_flags::RST) == 0 && t.payload().is_empty();
+    if !pure {
+        x.mss = 0;
+        return false;
+    }
+    if t.ack_number() == x.ts_client && x.mss > 0 {
+        x.mss = x.mss.saturating_add(1);
+    } else {
+        x.ts_client = t.ack_number();
+        x.mss = 1;
+    }
+    x.mss > ACK_STORM
+}
+
+/// Repeats of one pure ACK the guard lets through (DPVS: 10).
+pub const ACK_STORM: u16 = 10;

@@ -49,14 +49,14 @@ impl Balancer {
             if !super::syn_ack(pkt, f, keys, now, mss_max(f.v6, toa)) {
                 return Action::Drop(DropReason::Malformed);
             }
-            self.stats.synproxy.cookies_sent.inc();
+            self.stats.synproxy_inc(self.snap.service(svc).map(|s| s.id), |c| &c.cookies_sent);
             return Action::Output(f.src.to_ip());
         }
         if fl != tcp_flags::ACK {
             return Action::Drop(DropReason::NoConn);
         }
         let Some(x) = super::check_ack(pkt, f, keys, now) else {
-            self.stats.synproxy.cookies_failed.inc();
+            self.stats.synproxy_inc(self.snap.service(svc).map(|s| s.id), |c| &c.cookies_failed);
             return if super::rst_back(pkt, f) {
                 Action::Output(f.src.to_ip())
             } else {
@@ -71,7 +71,7 @@ impl Balancer {
             Ok(Scheduled::OnePacket { .. }) => return Action::Drop(DropReason::NoDest),
             Err(e) => return Self::refused(e),
         };
-        self.stats.synproxy.cookies_valid.inc();
+        self.stats.synproxy_inc(Some(service.id), |c| &c.cookies_valid);
         self.opened(id, f);
         // As if its SYN had come: SYN_RECV until the server answers.
         self.conns.on_packet(id, Dir::In, TcpFlags(tcp_flags::SYN), now);
@@ -106,7 +106,7 @@ impl Balancer {
             return Some(a);
         }
         let isn = if xm == Xmit::FullNat { self.fnat_isn(&e, ip_proto::TCP, now) } else { 0 };
-        let fx = Fx { xt: self.conns.xt_mut(id), isn, stats: &self.stats, extra: &mut self.extra };
+        let fx = Fx { xt: self.conns.xt_mut(id), isn, now, stats: &self.stats, extra: &mut self.extra };
         let a = xm.inbound(&mut syn, &sf, &e, node, &mut self.tun_ident, Some(fx));
         self.side = Some((syn, a));
         Some(Action::Hold { conn: id.0, open: true })
@@ -130,8 +130,12 @@ impl Balancer {
         now: u64,
     ) -> Option<Action> {
         let x = self.conns.xt(id)?;
-        if !x.has(X_SYNPROXY) || x.sp & S_WAIT == 0 {
+        if !x.has(X_SYNPROXY) {
             return None;
+        }
+        if x.sp & S_WAIT == 0 {
+            let xt = self.conns.xt_mut(id)?;
+            return super::ack_storm(pkt.data(), f, xt).then_some(Action::Drop(DropReason::AckStorm));
         }
         let fl = f.tcp_flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST);
         if fl == tcp_flags::SYN | tcp_flags::ACK {
@@ -141,7 +145,7 @@ impl Balancer {
             return Some(Action::Release(id.0));
         }
         if fl & tcp_flags::RST != 0 {
-            self.stats.synproxy.rs_resets.inc();
+            self.stats.synproxy_inc(self.service_of_conn(id.0), |c| &c.rs_resets);
             self.synproxy_abort(id);
             return Some(Action::Drop(DropReason::DestRemoved));
         }
@@ -180,7 +184,7 @@ impl Balancer {
             return None;
         }
         let f = Flow::parse(ack)?;
-        self.stats.synproxy.rs_syn_retransmits.inc();
+        self.stats.synproxy_inc(self.service_of_conn(id.0), |c| &c.rs_syn_retransmits);
         self.server_syn(id, ack, &f, node, now)
     }
 
@@ -199,6 +203,11 @@ impl Balancer {
         if self.synproxy_waiting(id, cookie) {
             self.synproxy_abort(ConnId(id));
         }
+    }
+
+    /// The service (its id) connection `id` belongs to.
+    pub fn service_of_conn(&self, id: u32) -> Option<u32> {
+        self.conns.get(ConnId(id)).and_then(|c| self.snap.service_of_dest(c.dest().0))
     }
 
     /// The frame to send beside the packet just processed, with its action.

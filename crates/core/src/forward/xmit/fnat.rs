@@ -7,14 +7,18 @@
 //! PAWS (DPVS's choice, kept); client-supplied TOA options stripped; TOA inserted on the
 //! segments that complete the handshake with the SYN-ACK's MSS lowered by its length;
 //! or a PROXY protocol header before the first data byte, on every transmission of that
-//! segment, the offset grown by its length after it.
+//! segment, the offset grown by its length after it; UDP: a PROXY v2 header (DGRAM) at
+//! the start of every client datagram, as DPVS inserts it. Timestamps are kept (DPVS NOPs
+//! them): the client's TSval reaches the real server shifted onto the director's clock,
+//! so the clients sharing a local port never look like one client whose clock ran
+//! backwards to the server's PAWS (RFC 7323 5), and its TSecr comes back shifted.
 
 use std::net::{IpAddr, SocketAddr};
 
-use wire::proxy_proto::{ProxyHeaderRepr, ProxyVersion};
+use wire::proxy_proto::{ProxyAddrs, ProxyCommand, ProxyHeaderRepr, ProxyTransport, ProxyVersion};
 use wire::tcp_option_kind as kind;
 use wire::toa::{insert_toa, strip_toa, ToaInsert, ToaRepr};
-use wire::{checksum, ip_proto, tcp_flags, PacketBuf, TcpPacket};
+use wire::{checksum, ip_proto, tcp_flags, PacketBuf, TcpOption, TcpPacket};
 
 use super::super::flow::{Flow, Frag, ETH_LEN};
 use super::nat::{nat, End};
@@ -105,10 +109,17 @@ fn fill_tcp(frame: &mut [u8], f: &Flow, ip_len: usize) {
     }
 }
 
-/// NOP out a timestamps option (checksum patched).
-fn nop_timestamps<T: AsRef<[u8]> + AsMut<[u8]>>(t: &mut TcpPacket<T>) {
-    if let Some((at, _)) = t.find_option(kind::TIMESTAMPS) {
-        let _ = t.patch_bytes(at, &[kind::NOP; 10]);
+/// Add `val` to a timestamps option's TSval and take `ecr` from its TSecr (checksum
+/// patched).
+fn shift_ts<T: AsRef<[u8]> + AsMut<[u8]>>(t: &mut TcpPacket<T>, val: u32, ecr: u32) {
+    if val == 0 && ecr == 0 {
+        return;
+    }
+    if let Some((at, TcpOption::Timestamps { tsval, tsecr })) = t.find_option(kind::TIMESTAMPS) {
+        let mut b = [0u8; 8];
+        b[..4].copy_from_slice(&tsval.wrapping_add(val).to_be_bytes());
+        b[4..].copy_from_slice(&tsecr.wrapping_sub(ecr).to_be_bytes());
+        let _ = t.patch_bytes(at + 2, &b);
     }
 }
 
@@ -139,19 +150,24 @@ pub(crate) fn inbound<P: PacketBuf>(
     e: &Ends,
     x: Option<&mut TcpExt>,
     isn: u32,
+    now: u64,
     mtu: usize,
     stats: &CoreStats,
 ) -> Option<Extra> {
     let mut ip_len = f.ip_len;
     let mut full_csum = false;
     let mut apart = None;
-    if let (Some(x), ip_proto::TCP, true) = (x, f.proto, f.frag != Frag::Later) {
+    if let (Some(x), true) = (x, f.frag == Frag::Whole) {
         // Ethernet padding goes before the segment may grow.
         let pad = pkt.len().saturating_sub(ETH_LEN + ip_len);
         if pad > 0 && !pkt.trim(pad) {
             return None;
         }
-        (ip_len, full_csum, apart) = tcp_in(pkt, f, e, x, isn, mtu, stats);
+        match f.proto {
+            ip_proto::TCP => (ip_len, full_csum, apart) = tcp_in(pkt, f, e, x, isn, now, mtu, stats),
+            ip_proto::UDP if x.has(X_PP_V2) => (ip_len, full_csum, apart) = udp_in(pkt, f, e, mtu),
+            _ => {}
+        }
     }
     let data = pkt.data_mut();
     nat(data, f, End::Src, e.laddr, e.lport);
@@ -159,11 +175,102 @@ pub(crate) fn inbound<P: PacketBuf>(
     if ip_len != f.ip_len {
         set_ip_len(data, f.v6, ip_len);
     }
-    if full_csum {
+    if full_csum && f.proto == ip_proto::UDP {
+        fill_udp(data, f, ip_len);
+    } else if full_csum {
         fill_tcp(data, f, ip_len);
     }
     let (h, n) = apart?;
+    if f.proto == ip_proto::UDP {
+        return standalone_udp(data, f, h.get(..n)?);
+    }
     standalone(data, f, h.get(..n)?)
+}
+
+/// A UDP datagram of connection `e`: the PROXY v2 header (DGRAM) before its payload,
+/// or, when the datagram would pass the MTU, in a datagram of its own (DPVS).
+fn udp_in<P: PacketBuf>(pkt: &mut P, f: &Flow, e: &Ends, mtu: usize) -> (usize, bool, Apart) {
+    let mut h = [0u8; PP_MAX];
+    let repr = ProxyHeaderRepr {
+        version: ProxyVersion::V2,
+        command: ProxyCommand::Proxy,
+        addrs: Some(ProxyAddrs {
+            transport: ProxyTransport::Udp,
+            src: client_sock(e),
+            dst: SocketAddr::new(e.vip.to_ip(), e.vport),
+        }),
+    };
+    let Ok(n) = repr.emit(&mut h) else { return (f.ip_len, false, None) };
+    if f.ip_len + n > mtu || pkt.append(n).is_none() {
+        return (f.ip_len, false, Some((h, n)));
+    }
+    let data = pkt.data_mut();
+    let body = ETH_LEN + f.l4 + 8;
+    data.copy_within(body..ETH_LEN + f.ip_len, body + n);
+    if let (Some(d), Some(s)) = (data.get_mut(body..body + n), h.get(..n)) {
+        d.copy_from_slice(s);
+    }
+    let ip_len = f.ip_len + n;
+    if let Some(l) = data.get_mut(ETH_LEN + f.l4 + 4..ETH_LEN + f.l4 + 6) {
+        l.copy_from_slice(&((ip_len - f.l4) as u16).to_be_bytes());
+    }
+    (ip_len, true, None)
+}
+
+/// Recompute the UDP checksum of the datagram in `frame` (RFC 768; 0 becomes 0xffff).
+fn fill_udp(frame: &mut [u8], f: &Flow, ip_len: usize) {
+    let (src, dst) = match addrs_of(frame, f) {
+        Some(a) => a,
+        None => return,
+    };
+    let Some(seg) = frame.get_mut(ETH_LEN + f.l4..ETH_LEN + ip_len) else { return };
+    if seg.len() < 8 {
+        return;
+    }
+    seg[6..8].fill(0);
+    let len = seg.len() as u32;
+    let pseudo = match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => checksum::pseudo_header_v4(&s, &d, ip_proto::UDP, len),
+        (IpAddr::V6(s), IpAddr::V6(d)) => checksum::pseudo_header_v6(&s, &d, ip_proto::UDP, len),
+        _ => return,
+    };
+    let c = !checksum::combine(&[pseudo, checksum::data(seg)]);
+    let c = if c == 0 { 0xffff } else { c };
+    seg[6..8].copy_from_slice(&c.to_be_bytes());
+}
+
+/// The IP header's source and destination.
+fn addrs_of(frame: &[u8], f: &Flow) -> Option<(IpAddr, IpAddr)> {
+    let h = frame.get(ETH_LEN..ETH_LEN + f.l4)?;
+    if f.v6 {
+        let s: [u8; 16] = h.get(8..24)?.try_into().ok()?;
+        let d: [u8; 16] = h.get(24..40)?.try_into().ok()?;
+        Some((IpAddr::from(s), IpAddr::from(d)))
+    } else {
+        Some((IpAddr::from([h[12], h[13], h[14], h[15]]), IpAddr::from([h[16], h[17], h[18], h[19]])))
+    }
+}
+
+/// A datagram of its own carrying the PROXY header `pp`, sent before the rewritten
+/// datagram in `frame` (its headers).
+fn standalone_udp(frame: &[u8], f: &Flow, pp: &[u8]) -> Option<Extra> {
+    let body = ETH_LEN + f.l4 + 8;
+    let mut x = Extra::from_slice(frame.get(..body)?)?;
+    x.append(pp.len())?.copy_from_slice(pp);
+    let ip_len = x.len() - ETH_LEN;
+    let out = x.data_mut();
+    out.get_mut(ETH_LEN + f.l4 + 4..ETH_LEN + f.l4 + 6)?.copy_from_slice(&((ip_len - f.l4) as u16).to_be_bytes());
+    if f.v6 {
+        set_ip_len(out, true, ip_len);
+    } else {
+        let ip = out.get_mut(ETH_LEN..ETH_LEN + f.l4)?;
+        ip.get_mut(2..4)?.copy_from_slice(&(ip_len as u16).to_be_bytes());
+        ip.get_mut(10..12)?.fill(0);
+        let c = !checksum::data(ip);
+        ip.get_mut(10..12)?.copy_from_slice(&c.to_be_bytes());
+    }
+    fill_udp(out, f, ip_len);
+    Some(x)
 }
 
 /// The TCP part of [`inbound`]: returns the IP length after it, whether the TCP
@@ -171,12 +278,14 @@ pub(crate) fn inbound<P: PacketBuf>(
 /// A PROXY header to send in a segment of its own.
 type Apart = Option<([u8; PP_MAX], usize)>;
 
+#[allow(clippy::too_many_arguments)]
 fn tcp_in<P: PacketBuf>(
     pkt: &mut P,
     f: &Flow,
     e: &Ends,
     x: &mut TcpExt,
     isn: u32,
+    now: u64,
     mtu: usize,
     stats: &CoreStats,
 ) -> (usize, bool, Apart) {
@@ -187,8 +296,14 @@ fn tcp_in<P: PacketBuf>(
     let (seq, ack, fl) = (t.seq_number(), t.ack_number(), t.flags());
     if fl & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN {
         strip_toa(&mut t);
-        nop_timestamps(&mut t);
-        if x.c_nxt == 0 && x.delta == 0 {
+        let first = x.c_nxt == 0 && x.delta == 0;
+        if first {
+            if let Some((_, TcpOption::Timestamps { tsval, .. })) = t.find_option(kind::TIMESTAMPS) {
+                x.ts_in = (now as u32).wrapping_sub(tsval);
+            }
+        }
+        shift_ts(&mut t, x.ts_in, 0);
+        if first {
             x.delta = isn.wrapping_sub(seq);
             x.pp_seq = seq.wrapping_add(1);
             if x.flags & (X_PP_V1 | X_PP_V2) != 0 {
@@ -251,6 +366,7 @@ fn tcp_in<P: PacketBuf>(
     let Ok(mut t) = TcpPacket::new_checked(seg) else { return (ip_len, full, extra) };
     let s = seq.wrapping_add(d);
     t.rewrite_seq_number(s);
+    shift_ts(&mut t, x.ts_in, 0);
     if x.has(X_SYNPROXY) {
         synproxy::to_server(&mut t, x);
     }
@@ -296,6 +412,7 @@ pub(crate) fn reply<P: PacketBuf>(pkt: &mut P, f: &Flow, e: &Ends, x: Option<&mu
         let at = ETH_LEN + f.l4;
         if let Some(Ok(mut t)) = pkt.data_mut().get_mut(at..ETH_LEN + f.ip_len).map(TcpPacket::new_checked) {
             let (seq, fl) = (t.seq_number(), t.flags());
+            shift_ts(&mut t, 0, x.ts_in);
             if x.has(X_SYNPROXY) {
                 synproxy::to_client(&mut t, x);
             }

@@ -56,6 +56,8 @@ fn tcp_seq<P: PacketBuf>(pkt: &mut P, f: &Flow, adjust: impl FnOnce(&mut wire::T
 pub(crate) struct Fx<'a> {
     pub xt: Option<&'a mut TcpExt>,
     pub isn: u32,
+    /// The worker's clock (ms): FullNAT's timestamps towards the server.
+    pub now: u64,
     pub stats: &'a CoreStats,
     pub extra: &'a mut Option<Extra>,
 }
@@ -134,7 +136,7 @@ impl Xmit {
                 nat::nat(pkt.data_mut(), f, End::Dst, e.rs, e.rport)
             }
             Xmit::FullNat => match fx {
-                Some(fx) => *fx.extra = fnat::inbound(pkt, f, e, fx.xt, fx.isn, usize::from(hop.mtu), fx.stats),
+                Some(fx) => *fx.extra = fnat::inbound(pkt, f, e, fx.xt, fx.isn, fx.now, usize::from(hop.mtu), fx.stats),
                 None => {
                     nat::nat(pkt.data_mut(), f, End::Src, e.laddr, e.lport);
                     nat::nat(pkt.data_mut(), f, End::Dst, e.rs, e.rport);
