@@ -159,6 +159,18 @@ for c in dp["cases"]:
         t = {"new connections dr": 2e6}.get(c["case"], 1.5e6)
         v = c.get("connections_per_second") or 0
         md.append(f"- {c['case']}: {v:,.0f} conn/s vs ≥ {t:,.0f} ({(v - t) / t * 100:+.0f}%)")
+sp = dp.get("synproxy") or {}
+if "cookie_synacks_per_second" in sp:
+    # Issue 14: cookie SYN-ACKs per second on one core >= 10 Mpps.
+    v, t = sp["cookie_synacks_per_second"] / 1e6, sp["syn_flood_target_mpps"]
+    md.append(f"- synproxy syn flood: {v:.2f} Mpps cookie SYN-ACKs vs ≥ {t:.0f} Mpps ({(v - t) / t * 100:+.0f}%), "
+              f"{sp['syn_flood_ratio_to_baseline'] * 100:.1f}% of io-forward; connections in the table after: "
+              f"{sp['syn_flood_connections_after']}")
+if "new_connections_per_second" in sp:
+    md.append(f"- synproxy new connections: {sp['new_connections_per_second']:,.0f} conn/s with SYNPROXY, "
+              f"{sp['new_connections_per_second_without']:,.0f} without (same run, same NAT service): "
+              f"{f(sp['new_connections_ratio'])}× (mistranslated {sp['mistranslated']}, unexpected frames "
+              f"{sp['unexpected_frames']})")
 if dr:
     md += ["", "## Director microbenchmark (one core, pre-built bursts)", "",
            f"`Director::input_burst` over bursts of {dr['burst']} 64-byte frames refilled from templates in a recycled "
@@ -177,6 +189,12 @@ if dr:
         if c["case"].startswith("established") and c["flows"] == 1_000_000:
             md.append(f"- {c['case']}: {f(c['mpps'])} Mpps, {'met' if c['mpps'] >= t else 'missed'} "
                       f"({(c['mpps'] - t) / t * 100:+.0f}%)")
+    dsp = dr.get("synproxy") or {}
+    if "cookie_synacks_per_second" in dsp:
+        v, t = dsp["cookie_synacks_per_second"] / 1e6, dsp["target_mpps"]
+        md.append(f"- synproxy syn flood: {v:.2f} Mpps cookie SYN-ACKs vs ≥ {t:.0f} Mpps, "
+                  f"{'met' if v >= t else 'missed'} ({(v - t) / t * 100:+.0f}%); connections after: "
+                  f"{dsp['connections_after']}")
 if ct:
     md += ["", "## Connection table", "",
            "| figure | rvs | baseline (std HashMap, same keys, same run) |", "|---|---:|---:|",

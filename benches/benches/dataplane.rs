@@ -47,6 +47,11 @@
 //! - new connections NAT / FullNAT / DR / TUN: SYN, SYN-ACK, ACK, FIN, FIN, ACK for NAT
 //!   and FullNAT (6 packets through the director), SYN, ACK, FIN, ACK for DR/TUN (4); every
 //!   completed exchange starts the next client.
+//! - SYN proxy (`synproxy`, a SYN-proxied NAT service on 10.0.2.103:80): a SYN flood from
+//!   random clients, each cookie SYN-ACK turned into the next SYN (cookie SYN-ACKs/s; the
+//!   table must stay empty); new connections through the proxy, each step computed from
+//!   what the director sent (the client's ACK from the cookie SYN-ACK, the server's
+//!   SYN-ACK from the director's SYN), beside "new connections nat" in the same run.
 //! - mix: 1M established flows spread over the NAT, DR and TUN services, 1 chain in 10 of
 //!   in-flight packets running new NAT connections.
 //! - RSS placement, max(2, `RVS_BENCH_WORKERS`) workers: established NAT / FullNAT / DR /
@@ -103,6 +108,8 @@ const HEADROOM: usize = 128;
 
 const TARGET_MPPS: f64 = 20.0;
 const TARGET_FRACTION: f64 = 0.25;
+/// Issue 14's SYN-flood target: cookie SYN-ACKs per second on one core, millions.
+const SP_TARGET_MPPS: f64 = 10.0;
 /// Issue 11's new-connection targets per core: NAT, DR, TUN; FullNAT's are NAT's.
 const TARGET_CPS: [(&str, f64); 4] = [
     ("new connections nat", 1_500_000.0),
@@ -183,7 +190,9 @@ struct Seen {
     dport: u16,
     seq: u32,
     ack: u32,
-    /// The chain's state and the client (see [`Pkt`]).
+    flags: u8,
+    /// The chain's state and the client (see [`Pkt`]; 0.0.0.0:0 in a frame without
+    /// payload, such as the SYN proxy's).
     tag: u32,
     client: Ipv4Addr,
     cport: u16,
@@ -243,7 +252,7 @@ fn parse(d: &[u8]) -> Option<Seen> {
     let t = &ip[20..];
     let w = |o: usize| u32::from_be_bytes([t[o], t[o + 1], t[o + 2], t[o + 3]]);
     let body = usize::from(t[12] >> 4) * 4;
-    let c = t.get(body..body + 6)?;
+    let c = t.get(body..body + 6).unwrap_or(&[0; 6]);
     Some(Seen {
         src: a(12),
         dst: a(16),
@@ -251,6 +260,7 @@ fn parse(d: &[u8]) -> Option<Seen> {
         dport: u16::from_be_bytes([t[2], t[3]]),
         seq: w(4),
         ack: w(8),
+        flags: t[13],
         tag: u32::from(u16::from_be_bytes([ip[4], ip[5]])),
         client: Ipv4Addr::new(c[0], c[1], c[2], c[3]),
         cport: u16::from_be_bytes([c[4], c[5]]),
@@ -639,6 +649,151 @@ impl Traffic for Mix {
     }
 }
 
+/// The SYN-proxied NAT service's VIP (port 80; only in `Setup::sp_snapshot`).
+const SP_VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 103);
+/// The ISNs of the SYN-proxied exchange's client and server.
+const SP_CLIENT_ISN: u32 = 0x0300_0000;
+const SP_SERVER_ISN: u32 = 0x7000_0000;
+
+/// A packet of the SYN-proxy cases: ack 0 and no data (the payload's first 4 bytes,
+/// `Pkt::client`, carry a number the chain keeps: see [`SynConns`]).
+fn sp_pkt(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, flags: u8, seq: u32) -> Pkt {
+    Pkt { src, dst, sport, dport, flags, seq, ack: 0, client: Ipv4Addr::UNSPECIFIED, cport: 0 }
+}
+
+/// A SYN from a random client (xorshift) to the SYN-proxied service.
+fn random_syn(rng: &mut u64, m: &mut Mbuf, macs: &Macs) -> u16 {
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    let r = *rng;
+    let src = Ipv4Addr::from(0x0b00_0000 | (r as u32 & 0x00ff_ffff));
+    let sport = 1024 + ((r >> 32) % 60_000) as u16;
+    let p = sp_pkt(src, SP_VIP, sport, 80, SYN, SP_CLIENT_ISN);
+    write(m, WAN, &p, macs);
+    WAN
+}
+
+/// SYN flood on the SYN-proxied service: every returned frame (a cookie SYN-ACK)
+/// becomes a SYN from a new random client.
+struct SynFlood {
+    rng: u64,
+    /// Cookie SYN-ACKs seen, and other frames.
+    synacks: u64,
+    other: u64,
+}
+
+impl SynFlood {
+    fn new(g: usize) -> Self {
+        SynFlood { rng: 0x9e37_79b9_7f4a_7c15 ^ (g as u64 + 1), synacks: 0, other: 0 }
+    }
+}
+
+impl Traffic for SynFlood {
+    fn next(&mut self, returned: Option<(u16, Option<Seen>)>, m: &mut Mbuf, macs: &Macs) -> u16 {
+        match returned {
+            Some((WAN, Some(s))) if s.flags == SYN | ACK && s.src == SP_VIP && s.ack == SP_CLIENT_ISN + 1 => {
+                self.synacks += 1
+            }
+            Some(_) => self.other += 1,
+            None => {}
+        }
+        random_syn(&mut self.rng, m, macs)
+    }
+    fn completed(&self) -> u64 {
+        self.synacks
+    }
+}
+
+/// New connections through the SYN proxy, each from what the director sent: SYN →
+/// cookie SYN-ACK; the client's ACK (ack = cookie + 1, the cookie also in its payload)
+/// → the director's SYN to the server (the ACK held); the server's SYN-ACK → the held
+/// ACK released; client FIN, server FIN (the cookie in its payload), client ACK.
+/// 6 packets into the director, 6 out, as NAT's exchange.
+struct SynConns {
+    next_client: u32,
+    done: u64,
+    /// Frames whose translation was wrong (the released ACK's ack not the server's
+    /// ISN + 1, the server's FIN not in the cookie's numbering), and unexpected ones.
+    bad: u64,
+    other: u64,
+}
+
+impl SynConns {
+    fn start(&mut self, m: &mut Mbuf, macs: &Macs) -> u16 {
+        let c = self.next_client;
+        self.next_client = self.next_client.wrapping_add(1);
+        let src = Ipv4Addr::from(0x0e00_0000 + (c & 0x00ff_ffff));
+        let p = sp_pkt(src, SP_VIP, 20_000 + (c >> 24) as u16, 80, SYN, SP_CLIENT_ISN);
+        write(m, WAN, &p, macs);
+        WAN
+    }
+
+    fn step(&mut self, port: u16, s: &Seen, m: &mut Mbuf, macs: &Macs) -> u16 {
+        let to_client = port == WAN && s.src == SP_VIP;
+        let client = |flags: u8, seq: u32| sp_pkt(s.src, SP_VIP, s.sport, 80, flags, seq);
+        let server = |flags: u8, seq: u32| sp_pkt(s.dst, s.src, s.dport, s.sport, flags, seq);
+        // The number the chain carries in the payload (the cookie, once known).
+        let kept = u32::from(s.client);
+        let (out, p, ack, data) = match (to_client, s.flags) {
+            // The cookie SYN-ACK: the client's ACK.
+            (true, f) if f == SYN | ACK => {
+                let p = sp_pkt(s.dst, SP_VIP, s.dport, 80, ACK, s.ack);
+                (WAN, p, s.seq.wrapping_add(1), s.seq)
+            }
+            // The server's FIN, in the cookie's numbering: the client's last ACK.
+            (true, f) if f == FIN | ACK => {
+                self.bad += u64::from(s.seq != kept.wrapping_add(1));
+                let p = sp_pkt(s.dst, SP_VIP, s.dport, 80, ACK, s.ack);
+                (WAN, p, s.seq.wrapping_add(1), 0)
+            }
+            // The director's SYN to the server: its SYN-ACK.
+            (false, SYN) if port == LAN => (LAN, server(SYN | ACK, SP_SERVER_ISN), s.seq.wrapping_add(1), 0),
+            // The released ACK: the client's FIN (ack in the cookie's numbering).
+            (false, ACK) if port == LAN && s.seq == SP_CLIENT_ISN + 1 => {
+                self.bad += u64::from(s.ack != SP_SERVER_ISN + 1);
+                (WAN, client(FIN | ACK, s.seq), kept.wrapping_add(1), kept)
+            }
+            // The client's FIN at the server: the server's FIN.
+            (false, f) if port == LAN && f == FIN | ACK => {
+                (LAN, server(FIN | ACK, SP_SERVER_ISN + 1), s.seq.wrapping_add(1), kept)
+            }
+            (false, ACK) if port == LAN && s.seq == SP_CLIENT_ISN + 2 => {
+                self.done += 1;
+                return self.start(m, macs);
+            }
+            _ => {
+                self.other += 1;
+                return self.start(m, macs);
+            }
+        };
+        write(m, out, &Pkt { ack, client: Ipv4Addr::from(data), ..p }, macs);
+        out
+    }
+}
+
+impl Traffic for SynConns {
+    fn next(&mut self, returned: Option<(u16, Option<Seen>)>, m: &mut Mbuf, macs: &Macs) -> u16 {
+        match returned {
+            Some((port, Some(s))) => self.step(port, &s, m, macs),
+            _ => self.start(m, macs),
+        }
+    }
+    fn completed(&self) -> u64 {
+        self.done
+    }
+}
+
+/// The SYN-proxy cases' checks.
+struct SpFigures {
+    /// Connections in the table after the flood (must be 0), frames not a cookie SYN-ACK.
+    flood_conns: u64,
+    flood_other: u64,
+    /// New connections: mistranslated and unexpected frames.
+    bad: u64,
+    new_other: u64,
+}
+
 /// One generator: the queues into its worker and back, and the pool.
 struct Gen {
     /// Its worker's index, and the RSS queue it stands for.
@@ -884,6 +1039,8 @@ struct Setup {
     persist_snapshot: Arc<Snapshot>,
     /// `snapshot` plus the FullNAT service and its local addresses (the FullNAT cases).
     fnat_snapshot: Arc<Snapshot>,
+    /// `snapshot` plus the SYN-proxied NAT service on [`SP_VIP`].
+    sp_snapshot: Arc<Snapshot>,
     macs: [EthernetAddress; 2],
     /// The CPU of each lcore.
     cpus: Vec<usize>,
@@ -922,7 +1079,7 @@ fn setup(workers: usize) -> Setup {
         macs[i] = p.mac_addr().expect("mac");
         ports.push(p);
     }
-    let vips = vec![Mode::Nat.vip(), Mode::Dr.vip(), Mode::Tun.vip()];
+    let vips = vec![Mode::Nat.vip(), Mode::Dr.vip(), Mode::Tun.vip(), SP_VIP];
     let l3_ports = vec![
         PortL3 { mac: macs[0], addrs: vec![cidr("10.0.2.2/24")], vips, mtu: 1500, ..Default::default() },
         PortL3 { mac: macs[1], addrs: vec![cidr("10.0.3.1/24")], vips: vec![], mtu: 1500, ..Default::default() },
@@ -932,16 +1089,7 @@ fn setup(workers: usize) -> Setup {
     let l3 = Arc::new(L3Config::new(l3_ports, routes));
     let mut cfg = Config::new(64);
     let service = |cfg: &mut Config, mode: Mode, fwd: FwdMethod, persistence: Option<Persistence>| {
-        let key = ServiceKey::Proto { proto: Protocol::Tcp, addr: Addr::v4(mode.vip().octets()), port: mode.vport() };
-        let mut spec = ServiceSpec::new(key);
-        spec.scheduler = "rr".into();
-        spec.persistence = persistence;
-        cfg.add_service(&spec).expect("service");
-        for rs in RS {
-            let mut d = DestSpec::new(Addr::v4(rs.octets()), 80);
-            d.fwd = fwd;
-            cfg.add_dest(&key, &d).expect("real server");
-        }
+        sp_service(cfg, mode.vip(), mode.vport(), fwd, persistence, false)
     };
     for (mode, fwd) in [(Mode::Nat, FwdMethod::Masq), (Mode::Dr, FwdMethod::Route), (Mode::Tun, FwdMethod::Tunnel)] {
         service(&mut cfg, mode, fwd, None);
@@ -949,10 +1097,13 @@ fn setup(workers: usize) -> Setup {
     let snapshot = cfg.snapshot();
     let mut fnat = cfg.clone();
     add_fnat_service(&mut fnat, Mode::Fnat.vip());
+    let mut sp = cfg.clone();
+    // ipvsadm -A -t 10.0.2.103:80 -s rr --synproxy, NAT real servers.
+    sp_service(&mut sp, SP_VIP, 80, FwdMethod::Masq, None, true);
     // ipvsadm -A -t 10.0.2.100:90 -s rr -p 300: each client to one real server.
     service(&mut cfg, Mode::Persist, FwdMethod::Masq, Some(Persistence { timeout_s: 300, prefix: 32 }));
-    let (persist_snapshot, fnat_snapshot) = (cfg.snapshot(), fnat.snapshot());
-    Setup { ports, pool, l3, snapshot, persist_snapshot, fnat_snapshot, macs, cpus: vec![0, 1] }
+    let (persist_snapshot, fnat_snapshot, sp_snapshot) = (cfg.snapshot(), fnat.snapshot(), sp.snapshot());
+    Setup { ports, pool, l3, snapshot, persist_snapshot, fnat_snapshot, sp_snapshot, macs, cpus: vec![0, 1] }
 }
 
 impl Setup {
@@ -963,6 +1114,21 @@ impl Setup {
             Mode::Fnat => &self.fnat_snapshot,
             _ => &self.snapshot,
         }
+    }
+}
+
+/// A TCP service on `vip:port`, rr over the real servers by `fwd`.
+fn sp_service(cfg: &mut Config, vip: Ipv4Addr, port: u16, fwd: FwdMethod, p: Option<Persistence>, synproxy: bool) {
+    let key = ServiceKey::Proto { proto: Protocol::Tcp, addr: Addr::v4(vip.octets()), port };
+    let mut spec = ServiceSpec::new(key);
+    spec.scheduler = "rr".into();
+    spec.persistence = p;
+    spec.synproxy = synproxy;
+    cfg.add_service(&spec).expect("service");
+    for rs in RS {
+        let mut d = DestSpec::new(Addr::v4(rs.octets()), 80);
+        d.fwd = fwd;
+        cfg.add_dest(&key, &d).expect("real server");
     }
 }
 
@@ -1736,6 +1902,47 @@ fn main() {
         println!("  {label}: {:.2} Mpps, {:.0} conn/s{}", r.mpps, r.cps.unwrap_or(0.0), fnat_note(&r, &[]));
         rows.push(r);
     }
+    // SYN proxy: a SYN flood, and new connections beside the same NAT service without it.
+    let mut sp: Option<SpFigures> = None;
+    if selected("synproxy") {
+        let c = |name: &str| Case {
+            name: name.into(),
+            mode: "sp nat",
+            flows: IN_FLIGHT * workers as u64,
+            capacity: new_cap,
+            bypass: false,
+            workers,
+            snapshot: &s.sp_snapshot,
+        };
+        let (flood, ts) = measure(&s, &mut gens, Case { capacity: SMALL, ..c("synproxy syn flood") }, SynFlood::new);
+        let other: u64 = ts.iter().map(|t| t.other).sum();
+        println!(
+            "  {}: {:.2} Mpps, {:.0} cookie SYN-ACKs/s, connections in the table after: {}, other frames {other}",
+            flood.case,
+            flood.mpps,
+            flood.cps.unwrap_or(0.0),
+            flood.conns
+        );
+        if !rows.iter().any(|r| r.case == "new connections nat") {
+            let c = case("new connections nat", Mode::Nat.name(), IN_FLIGHT * workers as u64, new_cap, false);
+            let (r, _) = measure(&s, &mut gens, c, new_conns(Mode::Nat, workers));
+            println!("  {}: {:.2} Mpps, {:.0} conn/s", r.case, r.mpps, r.cps.unwrap_or(0.0));
+            rows.push(r);
+        }
+        let make = |_| SynConns { next_client: 0, done: 0, bad: 0, other: 0 };
+        let (new, ts) = measure(&s, &mut gens, c("synproxy new connections nat"), make);
+        let bad: u64 = ts.iter().map(|t| t.bad).sum();
+        let new_other: u64 = ts.iter().map(|t| t.other).sum();
+        println!(
+            "  {}: {:.2} Mpps, {:.0} conn/s, mistranslated {bad}, unexpected frames {new_other}",
+            new.case,
+            new.mpps,
+            new.cps.unwrap_or(0.0)
+        );
+        sp = Some(SpFigures { flood_conns: flood.conns, flood_other: other, bad, new_other });
+        rows.push(flood);
+        rows.push(new);
+    }
     // rvs-gen's engine in the same harness, beside the bench's generator (one worker).
     let mut gen_rows: Vec<(String, rvs_gen::Report, u64, f64)> = Vec::new();
     if workers == 1 && selected("rvs-gen") {
@@ -2054,6 +2261,41 @@ fn main() {
             println!("  {:<28} >= {t:.0} conn/s per core: {c:.0} {}", r.case, distance(c, *t, true));
         }
     }
+    let row = |case: &str| rows.iter().find(|r| r.case == case);
+    let mut sp_fields = Vec::new();
+    if let (Some(f), Some(x)) = (row("synproxy syn flood"), &sp) {
+        let a = f.cps.unwrap_or(0.0) / 1e6;
+        println!(
+            "  {:<28} >= {SP_TARGET_MPPS} Mpps cookie SYN-ACKs per core: {a:.2} Mpps {}   ({:.1}% of io-forward; table after: {} connections)",
+            f.case,
+            distance(a, SP_TARGET_MPPS, true),
+            f.mpps / baseline * 100.0,
+            x.flood_conns
+        );
+        sp_fields.extend([
+            ("syn_flood_mpps", num(f.mpps)),
+            ("cookie_synacks_per_second", num(f.cps.unwrap_or(0.0))),
+            ("syn_flood_ratio_to_baseline", num(f.mpps / baseline)),
+            ("syn_flood_target_mpps", num(SP_TARGET_MPPS)),
+            ("syn_flood_connections_after", x.flood_conns.to_string()),
+            ("syn_flood_other_frames", x.flood_other.to_string()),
+        ]);
+    }
+    if let (Some(w), Some(wo), Some(x)) = (row("synproxy new connections nat"), row("new connections nat"), &sp) {
+        let (a, b) = (w.cps.unwrap_or(0.0), wo.cps.unwrap_or(0.0));
+        println!(
+            "  {:<28} {a:.0} conn/s with SYNPROXY, {b:.0} without (same run): {:.2}x",
+            "synproxy new connections",
+            a / b
+        );
+        sp_fields.extend([
+            ("new_connections_per_second", num(a)),
+            ("new_connections_per_second_without", num(b)),
+            ("new_connections_ratio", num(a / b)),
+            ("mistranslated", x.bad.to_string()),
+            ("unexpected_frames", x.new_other.to_string()),
+        ]);
+    }
     if !gen_rows.is_empty() || gen_connect.is_some() {
         println!();
         println!("rvs-gen (crates/gen engine, open loop, 1000 flows, 64-byte frames) beside the bench's generator, same harness and worker:");
@@ -2117,6 +2359,7 @@ fn main() {
     let json = object(&[
         ("rvs_gen", array(&gen_items)),
         ("baseline_mpps", num(baseline)),
+        ("synproxy", object(&sp_fields)),
         ("new_connections_per_second_per_core", num(new_nat)),
         ("memory", string(if huge { "hugepages" } else { "--no-huge" })),
         ("workers", workers.to_string()),

@@ -22,6 +22,8 @@
 //! - new connections NAT / FullNAT / DR / TUN: SYNs, each from a new client; conn/s =
 //!   SYNs/s. The table is sized to the most it can hold and a case stops early rather
 //!   than fill it.
+//! - SYN flood on a SYN-proxied NAT service: SYNs from new clients, each answered by a
+//!   cookie SYN-ACK in place (target >= 10 Mpps); the table must stay empty.
 //!
 //! The clock stands still (timers never run): the per-packet path alone.
 //!
@@ -61,6 +63,10 @@ const CHECK_EVERY: u64 = 64;
 /// The clock (ms) every packet sees.
 const NOW: u64 = 1_000;
 const TARGET_MPPS: f64 = 30.0;
+/// Issue 14: cookie SYN-ACKs per second on one core, millions.
+const SP_TARGET_MPPS: f64 = 10.0;
+/// The SYN-proxied NAT service's VIP (port 80), as in the dataplane bench.
+const SP_VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 103);
 
 const WAN_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 1]);
 const LAN_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 1, 1]);
@@ -160,7 +166,7 @@ impl Template {
         ip[16..20].copy_from_slice(&dst.octets());
         f[TCP_SPORT..TCP_SPORT + 2].copy_from_slice(&sport.to_be_bytes());
         f[TCP_DPORT..TCP_DPORT + 2].copy_from_slice(&dport.to_be_bytes());
-        f[42] = 0x50;
+        f[46] = 0x50; // data offset: 20 bytes
         f[47] = flags;
         f[48..50].copy_from_slice(&65535u16.to_be_bytes());
         let (addr_at, port_at) = if client_is_src { (IP_SRC, TCP_SPORT) } else { (IP_DST, TCP_DPORT) };
@@ -232,7 +238,12 @@ impl Traffic {
     }
 
     fn new_conns(mode: Mode) -> Traffic {
-        let syn = Template::new(WAN_MAC, PEER_MAC[0], Ipv4Addr::UNSPECIFIED, mode.vip(), 0, mode.vport(), SYN, true);
+        Traffic::syns(mode.vip(), mode.vport())
+    }
+
+    /// SYNs to `vip`:`vport`, each from a new client.
+    fn syns(vip: Ipv4Addr, vport: u16) -> Traffic {
+        let syn = Template::new(WAN_MAC, PEER_MAC[0], Ipv4Addr::UNSPECIFIED, vip, 0, vport, SYN, true);
         Traffic::New { next: 0, syn }
     }
 
@@ -387,11 +398,17 @@ fn cidr(s: &str) -> Ipv4Cidr {
 /// for `mode` FullNAT, its service and local addresses too (so the other cases look up
 /// the same services as before) and sequence state for every connection.
 fn director(capacity: u32, mode: Mode) -> Director<VecBuf> {
+    director_with(capacity, mode, false).0
+}
+
+/// `director`, with the SYN-proxied NAT service on [`SP_VIP`] when `synproxy`; and its
+/// stats.
+fn director_with(capacity: u32, mode: Mode, synproxy: bool) -> (Director<VecBuf>, Arc<CoreStats>) {
     let l3_ports = vec![
         PortL3 {
             mac: WAN_MAC,
             addrs: vec![cidr("10.0.2.2/24")],
-            vips: vec![Mode::Nat.vip(), Mode::Dr.vip(), Mode::Tun.vip()],
+            vips: vec![Mode::Nat.vip(), Mode::Dr.vip(), Mode::Tun.vip(), SP_VIP],
             mtu: 1500,
             ..Default::default()
         },
@@ -400,10 +417,19 @@ fn director(capacity: u32, mode: Mode) -> Director<VecBuf> {
     let mut routes = RouteTable::default();
     routes.add_gateway(cidr("0.0.0.0/0"), ROUTER, WAN);
     let mut cfg = Config::new(64);
-    for (mode, fwd) in [(Mode::Nat, FwdMethod::Masq), (Mode::Dr, FwdMethod::Route), (Mode::Tun, FwdMethod::Tunnel)] {
-        let key = ServiceKey::Proto { proto: Protocol::Tcp, addr: Addr::v4(mode.vip().octets()), port: 80 };
+    let mut services = vec![
+        (Mode::Nat.vip(), FwdMethod::Masq),
+        (Mode::Dr.vip(), FwdMethod::Route),
+        (Mode::Tun.vip(), FwdMethod::Tunnel),
+    ];
+    if synproxy {
+        services.push((SP_VIP, FwdMethod::Masq));
+    }
+    for (vip, fwd) in services {
+        let key = ServiceKey::Proto { proto: Protocol::Tcp, addr: Addr::v4(vip.octets()), port: 80 };
         let mut spec = ServiceSpec::new(key);
         spec.scheduler = "rr".into();
+        spec.synproxy = vip == SP_VIP;
         cfg.add_service(&spec).expect("service");
         for rs in RS {
             let mut d = DestSpec::new(Addr::v4(rs.octets()), 80);
@@ -426,7 +452,7 @@ fn director(capacity: u32, mode: Mode) -> Director<VecBuf> {
     let capacity_fullnat = fnat.then_some(capacity);
     let conn = ConnConfig { capacity, max_dests: 64, workers: 1, capacity_fullnat, ..ConnConfig::default() };
     let owners = Arc::new(Directory::for_capacity(1, capacity as usize));
-    Director::new(node, Balancer::new(0, conn, cfg.snapshot(), owners, stats, 0))
+    (Director::new(node, Balancer::new(0, conn, cfg.snapshot(), owners, stats.clone(), 0)), stats)
 }
 
 /// A random order of the flows 0..n (Fisher-Yates over xorshift64*).
@@ -573,6 +599,22 @@ fn new_connections(mode: Mode, secs: f64, burst: &mut Vec<VecBuf>) -> Row {
     r
 }
 
+/// A SYN flood on the SYN-proxied service: every SYN answered by a cookie SYN-ACK, no
+/// connection made. Returns the row, the cookies sent and the table's length after.
+fn syn_flood(secs: f64, burst: &mut Vec<VecBuf>) -> (Row, u64, usize) {
+    let (mut d, stats) = director_with(1 << 14, Mode::Nat, true);
+    let mut sink = Sink::new();
+    let mut t = Traffic::syns(SP_VIP, 80);
+    run(&mut d, &mut t, &mut sink, burst, warm_secs(secs), u64::MAX);
+    sink.reset_counts();
+    let c0 = stats.synproxy.cookies_sent.get();
+    let m = run(&mut d, &mut t, &mut sink, burst, secs, u64::MAX);
+    let cookies = stats.synproxy.cookies_sent.get() - c0;
+    let mut r = row("synproxy syn flood (cookie SYN-ACKs)".into(), "sp nat", m.0, m, &sink, false);
+    r.cps = Some(cookies as f64 / m.1);
+    (r, cookies, d.lb.conns().len())
+}
+
 fn baseline(label: &str, order: &[u32], secs: f64, burst: &mut Vec<VecBuf>) -> Row {
     let mut sink = Sink::new();
     let mut t = Traffic::established(Mode::Nat, order.to_vec(), ACK, true);
@@ -637,6 +679,13 @@ fn main() {
         let r = rows.last().expect("row");
         println!("  {}: {:.0} conn/s", r.case, r.cps.unwrap_or(0.0));
     }
+    let mut sp = None;
+    if selected("synproxy syn flood") {
+        let (r, cookies, left) = syn_flood(secs, &mut burst);
+        println!("  {}: {:.2} Mpps in, {cookies} cookie SYN-ACKs, connections after: {left}", r.case, r.mpps);
+        rows.push(r);
+        sp = Some(left);
+    }
     rows.push(baseline("baseline: refill + MAC swap (last)", &base_order, secs, &mut burst));
     let baseline = (rows[0].mpps + rows[rows.len() - 1].mpps) / 2.0;
 
@@ -686,9 +735,25 @@ fn main() {
     for r in rows.iter().filter(|r| r.case.starts_with("established") && r.flows == 1_000_000) {
         println!("  {:<24} {:>6.2} Mpps {}", r.case, r.mpps, distance(r.mpps, TARGET_MPPS, true));
     }
+    let mut sp_fields = Vec::new();
+    if let (Some(r), Some(left)) = (rows.iter().find(|r| r.case.starts_with("synproxy syn flood")), sp) {
+        let a = r.cps.unwrap_or(0.0) / 1e6;
+        println!(
+            "  {:<24} {a:>6.2} Mpps cookie SYN-ACKs (>= {SP_TARGET_MPPS}) {}; connections after: {left}",
+            "synproxy syn flood",
+            distance(a, SP_TARGET_MPPS, true)
+        );
+        sp_fields.extend([
+            ("cookie_synacks_per_second", num(a * 1e6)),
+            ("target_mpps", num(SP_TARGET_MPPS)),
+            ("ratio_to_baseline", num(r.mpps / baseline)),
+            ("connections_after", left.to_string()),
+        ]);
+    }
     write_fragment(
         "director",
         &object(&[
+            ("synproxy", object(&sp_fields)),
             ("baseline_mpps", num(baseline)),
             ("target_mpps", num(TARGET_MPPS)),
             ("burst", BURST.to_string()),

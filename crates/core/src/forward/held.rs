@@ -54,7 +54,43 @@ impl<P> Held<P> {
         }
     }
 
-    pub fn take(&mut self, conn: u32) -> Option<ArrayVec<(u16, P), PER_CONN>> {
+    /// What was held for `conn`, whose server answered the SYN `cookie` named: its wait
+    /// ends too (else it would keep a slot for 3 s, and at most [`CONNS`] connections
+    /// could open per 3 s, however fast their servers answer).
+    pub fn take(&mut self, conn: u32, cookie: Option<u32>) -> Option<ArrayVec<(u16, P), PER_CONN>> {
+        // In due order, so the oldest (the likeliest answered) come first.
+        if let Some(i) = self.wait.iter().position(|w| w.conn == conn && Some(w.cookie) == cookie) {
+            self.wait.remove(i);
+        }
         self.map.remove(&conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Connections whose servers answered free their slots at once: more than
+    /// [`CONNS`] open one after another within the SYN timeout.
+    #[test]
+    fn answered_connections_free_their_slots() {
+        let mut h: Held<u32> = Held::new();
+        for conn in 0..3 * CONNS as u32 {
+            let cookie = conn ^ 0x5a5a;
+            assert!(h.hold(conn, Some(cookie), 0, conn, 1_000).is_ok(), "connection {conn} refused");
+            assert_eq!(h.take(conn, Some(cookie)).map(|l| l.len()), Some(1));
+        }
+        assert!(h.wait.is_empty() && h.map.is_empty());
+    }
+
+    /// A wait left for another connection's cookie (the id reused) is not the one ended.
+    #[test]
+    fn take_ends_only_its_own_wait() {
+        let mut h: Held<u32> = Held::new();
+        h.wait.push_back(Wait { conn: 7, cookie: 1, due: 0, tries: 0 });
+        assert!(h.hold(7, Some(2), 0, 70, 1_000).is_ok());
+        assert_eq!(h.take(7, Some(2)).map(|l| l.len()), Some(1));
+        assert_eq!(h.wait.len(), 1);
+        assert_eq!(h.wait[0].cookie, 1);
     }
 }

@@ -154,7 +154,8 @@ impl<P: PacketBuf> Director<P> {
             Action::Release(conn) => {
                 // The server's SYN-ACK (`pkt`) is consumed; the held segments go on.
                 drop(pkt);
-                for (p, held) in self.held.take(conn).into_iter().flatten() {
+                let cookie = self.lb.synproxy_cookie(conn);
+                for (p, held) in self.held.take(conn, cookie).into_iter().flatten() {
                     self.input(p, held, now, true, io);
                 }
             }
