@@ -14,7 +14,7 @@ fn send_proto_253(dst: &str, n: u32) {
     let script = format!(
         "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_RAW, 253)\nfor _ in range({n}): s.sendto(b'rvs-unknown-protocol', ('{dst}', 0))\n"
     );
-    ns_ok("rvs-client", &["python3", "-c", &script]);
+    ns_ok("rvs-client", &["/usr/bin/python3", "-c", &script]);
 }
 
 #[test]

@@ -178,7 +178,7 @@ for p in rdpcap("{pcap}"):
             print(p[TCP].flags, p[TCP].seq, len(p[TCP].payload), port, addr)
 "#
     );
-    ns_ok("rvs-rs1", &["python3", "-c", &py])
+    ns_ok("rvs-rs1", &["/usr/bin/python3", "-c", &py])
 }
 
 #[test]
@@ -240,7 +240,7 @@ while time.time() - t < 30:
         print("reused after", int(time.time() - t)); break
     time.sleep(1)
 "#;
-    let out = ns_ok("rvs-client", &["python3", "-c", py]);
+    let out = ns_ok("rvs-client", &["/usr/bin/python3", "-c", py]);
     assert!(out.contains("held 3"), "three connections on the worker's three ports: {out}");
     assert!(out.contains("fourth False"), "the fourth is refused: {out}");
     assert_eq!(out.matches("answer HTTP/1.1 200 OK").count(), 3, "established ones keep working: {out}");

@@ -280,7 +280,7 @@ fn lab_http_get_misc_check_and_quorum_as_keepalived() {
     std::fs::create_dir_all(&sorry_dir).unwrap();
     std::fs::write(sorry_dir.join("index.html"), "Sorry\n").unwrap();
     let mut sorry = Command::new("ip")
-        .args(["netns", "exec", "rvs-rs1", "python3", "-c", &http_server("10.0.3.11", 8081)])
+        .args(["netns", "exec", "rvs-rs1", "/usr/bin/python3", "-c", &http_server("10.0.3.11", 8081)])
         .current_dir(&sorry_dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -70,7 +70,7 @@ fn lab_kernel_twins_carry_the_boxs_own_traffic() {
 
     // A TCP service of the director's kernel, reached from the client.
     let mut http = Command::new("ip")
-        .args(["netns", "exec", "rvs-director", "python3", "-c", &http_server("10.0.2.2", 8080)])
+        .args(["netns", "exec", "rvs-director", "/usr/bin/python3", "-c", &http_server("10.0.2.2", 8080)])
         .current_dir(repo().join("lab"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -42,7 +42,7 @@ for _ in sys.stdin:
 "#
         );
         let mut child = std::process::Command::new("ip")
-            .args(["netns", "exec", "rvs-client", "python3", "-c", &script])
+            .args(["netns", "exec", "rvs-client", "/usr/bin/python3", "-c", &script])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()

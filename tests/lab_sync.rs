@@ -115,7 +115,7 @@ fn lab_sync_backup_creates_the_masters_connections() {
     assert_eq!(rvsadm_ok("-L --daemon"), "backup sync daemon (mcast=wan, syncid=7)\n");
     let start = Instant::now();
     let listed = loop {
-        ns_ok("rvs-router", &["python3", "-c", SENDER]);
+        ns_ok("rvs-router", &["/usr/bin/python3", "-c", SENDER]);
         std::thread::sleep(Duration::from_millis(300));
         let l = rvsadm_ok("-L -n -c");
         if l.contains("10.0.1.51:40002") || start.elapsed() > Duration::from_secs(10) {

@@ -101,19 +101,40 @@ fn an_unresolved_real_server_is_solicited_through_its_solicited_node_group() {
     let io = run6(&mut l, 0, V6_DR_SYN_IN);
     assert_eq!(io.tx, vec![(1, hex(V6_NS_RS1_OUT))], "the SYN waits; a solicitation goes out");
     // The real server's advertisement releases the SYN.
-    let na = wire_na("2001:db8:3::11", [2, 0, 0, 0, 3, 11]);
+    let na = wire_na("2001:db8:3::11", [2, 0, 0, 0, 3, 11], true);
     let mut io = Recorder::default();
     l.dir.input(1, VecBuf::from_slice(&na), 1_000, false, &mut io);
     assert_eq!(io.tx, vec![(1, hex(V6_DR_SYN_OUT))]);
 }
 
-/// A solicited neighbor advertisement from `target` at `mac`, built with wire's Repr side.
-fn wire_na(target: &str, mac: [u8; 6]) -> Vec<u8> {
+/// Another worker solicited rs1 and its answer came to this one (the NIC's hash picks
+/// the queue): the solicited advertisement to our address creates the entry, so the
+/// SYN goes straight out; an unsolicited one creates nothing (RFC 4861 7.2.5).
+#[test]
+fn a_solicited_advertisement_answers_another_workers_solicitation() {
+    let fresh = |l: &mut Lab| {
+        let cfg = std::sync::Arc::new(l.dir.node.config().clone());
+        l.dir.node = rvs_core::l3::Node::new(cfg, rvs_core::neigh::NeighConfig::default());
+    };
+    for (solicited, resolved) in [(true, true), (false, false)] {
+        let mut l = lab6();
+        fresh(&mut l);
+        let na = wire_na("2001:db8:3::11", [2, 0, 0, 0, 3, 11], solicited);
+        let mut io = Recorder::default();
+        l.dir.input(1, VecBuf::from_slice(&na), 1_000, false, &mut io);
+        let io = run6(&mut l, 0, V6_DR_SYN_IN);
+        let want = if resolved { V6_DR_SYN_OUT } else { V6_NS_RS1_OUT };
+        assert_eq!(io.tx, vec![(1, hex(want))], "solicited: {solicited}");
+    }
+}
+
+/// A neighbor advertisement from `target` at `mac`, built with wire's Repr side.
+fn wire_na(target: &str, mac: [u8; 6], solicited: bool) -> Vec<u8> {
     let t: std::net::Ipv6Addr = target.parse().unwrap();
     let mac = wire::EthernetAddress(mac);
     let icmp = wire::Icmpv6Repr::NeighborAdvert {
         router: false,
-        solicited: true,
+        solicited,
         override_: true,
         target: t,
         target_lladdr: Some(mac),

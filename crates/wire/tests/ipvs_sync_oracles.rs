@@ -163,7 +163,7 @@ fn independent_python_decoder_reads_what_rvs_emits() {
     all.push(fnat);
     let mut msgs = SyncMessageBuilder::pack(200, 300, &[all.clone(), all.clone(), all.clone()].concat()).unwrap();
     msgs.push(hex(G_MANDATORY));
-    let out = match Command::new("python3").arg(script).args(msgs.iter().map(|m| to_hex(m))).output() {
+    let out = match Command::new("/usr/bin/python3").arg(script).args(msgs.iter().map(|m| to_hex(m))).output() {
         Ok(o) => o,
         Err(e) => panic!("python3 not runnable ({e}): the Python cross-check cannot run"),
     };

@@ -248,7 +248,7 @@ for line in sys.stdin:
     print(f[TCP].dataofs * 4, int(ck == f[TCP].chksum), kind, val.hex() if isinstance(val, bytes) else val,
           sum(1 for o in opts if o[0] == kind))
 "#;
-    let child = Command::new("python3")
+    let child = Command::new("/usr/bin/python3")
         .args(["-c", script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -100,10 +100,14 @@ impl<P: PacketBuf> Node<P> {
                 let mac = if solicited { source_lladdr.unwrap_or(eth_src) } else { multicast_mac(ALL_NODES) };
                 self.send_na(port, target, to, mac, solicited, io);
             }
-            Ok(Icmpv6Repr::NeighborAdvert { target, target_lladdr, .. }) if hop_limit == NDP_HOP_LIMIT => {
-                // Only an entry being resolved or held is updated (RFC 4861 7.2.5).
+            Ok(Icmpv6Repr::NeighborAdvert { solicited, target, target_lladdr, .. }) if hop_limit == NDP_HOP_LIMIT => {
+                // Only an entry being resolved or held is updated (RFC 4861 7.2.5). The
+                // solicitation may have been another worker's (the answer lands on the
+                // queue RSS picks): a solicited answer to our address on this port
+                // creates the entry, as an ARP reply to us does, and is passed on.
+                let answer = solicited && self.cfg.owns6_on_port(port, dst);
                 if let Some(mac) = target_lladdr.filter(|m| m.is_unicast()) {
-                    self.learn(port, target, mac, false, now, io);
+                    self.learn(port, target, mac, answer, now, io);
                 }
                 // It may answer the kernel twin's own solicitation.
                 if twin {
