@@ -22,24 +22,25 @@ pub fn fold(sum: u64) -> u16 {
 /// One's complement sum of `bytes` as big-endian 16-bit words, folded, not
 /// complemented; an odd trailing byte is padded with zero (RFC 1071 §4.1).
 pub fn data(bytes: &[u8]) -> u16 {
+    // RFC 1071 §2(B): the sum is byte-order independent, so add native-order 32-bit
+    // words (two 16-bit words each, their carries folded later) and swap the folded
+    // sum once at the end, instead of converting every 16-bit word.
     let mut sum: u64 = 0;
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
-        // Four 16-bit words at a time; a u64 accumulator cannot overflow for any
-        // buffer that fits in memory.
-        sum += u64::from(u16::from_be_bytes([c[0], c[1]]))
-            + u64::from(u16::from_be_bytes([c[2], c[3]]))
-            + u64::from(u16::from_be_bytes([c[4], c[5]]))
-            + u64::from(u16::from_be_bytes([c[6], c[7]]));
+        let (a, b) = c.split_at(4);
+        sum += u64::from(u32::from_ne_bytes(a.try_into().unwrap_or_default()))
+            + u64::from(u32::from_ne_bytes(b.try_into().unwrap_or_default()));
     }
     let mut words = chunks.remainder().chunks_exact(2);
     for w in &mut words {
-        sum += u64::from(u16::from_be_bytes([w[0], w[1]]));
+        sum += u64::from(u16::from_ne_bytes([w[0], w[1]]));
     }
     if let [last] = words.remainder() {
-        sum += u64::from(u16::from_be_bytes([*last, 0]));
+        // Zero-padded to a big-endian word: the byte sits in the word's first byte.
+        sum += u64::from(u16::from_ne_bytes([*last, 0]));
     }
-    fold(sum)
+    u16::from_be(fold(sum))
 }
 
 /// One's complement addition of partial sums, folded.

@@ -12,7 +12,6 @@
 //! once per process, shared by every worker; the count in H2 makes each minute's
 //! cookies different (Linux's rotation).
 
-use std::hash::Hasher;
 use std::sync::OnceLock;
 
 use siphasher::sip::SipHasher13;
@@ -112,16 +111,33 @@ impl CookieKeys {
         })
     }
 
+    /// SipHash-1-3 of the tuple and the count, hashed in one shot (the streaming
+    /// Hasher's tail handling on every small write cost a fifth of a SYN):
+    /// the addresses (4 bytes each for IPv4, 16 for IPv6), then the ports and the count
+    /// little-endian. IPv4's 12-byte tuple is two SipHash blocks, not five.
     fn hash(key: &[u8; 16], t: &Tuple, count: Option<u32>) -> u32 {
-        let mut h = SipHasher13::new_with_key(key);
-        h.write(&t.src.0);
-        h.write(&t.dst.0);
-        h.write_u16(t.sport);
-        h.write_u16(t.dport);
+        let mut m = [0u8; 40];
+        let mut n = if t.src.is_v4() && t.dst.is_v4() {
+            m[..4].copy_from_slice(&t.src.0[12..]);
+            m[4..8].copy_from_slice(&t.dst.0[12..]);
+            8
+        } else {
+            m[..16].copy_from_slice(&t.src.0);
+            m[16..32].copy_from_slice(&t.dst.0);
+            32
+        };
+        let mut put = |b: &[u8]| {
+            if let Some(d) = m.get_mut(n..n + b.len()) {
+                d.copy_from_slice(b);
+                n += b.len();
+            }
+        };
+        put(&t.sport.to_le_bytes());
+        put(&t.dport.to_le_bytes());
         if let Some(c) = count {
-            h.write_u32(c);
+            put(&c.to_le_bytes());
         }
-        h.finish() as u32
+        SipHasher13::new_with_key(key).hash(m.get(..n).unwrap_or(&m)) as u32
     }
 
     /// The cookie for the client's SYN `t` (client → VIP) with ISN `isn`, at minute

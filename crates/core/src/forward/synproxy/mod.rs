@@ -10,8 +10,6 @@
 pub mod cookie;
 mod path;
 
-use std::net::IpAddr;
-
 use wire::tcp_option_kind as kind;
 use wire::{checksum, ip_proto, tcp_flags, PacketBuf, TcpOption, TcpPacket};
 
@@ -102,34 +100,30 @@ fn rebuild_ip(frame: &mut [u8], f: &Flow, swap: bool, tcp_len: usize) {
             let (s, d) = ip.split_at_mut(16);
             s[12..16].swap_with_slice(&mut d[..4]);
         }
+        // The header came verified (Flow::parse): patch its checksum for the length
+        // and TTL (RFC 1624); swapping the addresses leaves the sum as it is.
+        let word = |ip: &[u8], i: usize| u16::from_be_bytes([ip[i], ip[i + 1]]);
+        let (len0, ttl0, c0) = (word(ip, 2), word(ip, 8), word(ip, 10));
         ip[2..4].copy_from_slice(&(ip_len as u16).to_be_bytes());
         ip[8] = 64;
-        ip[10..12].fill(0);
-        let c = !checksum::data(ip);
+        let c = checksum::update16(checksum::update16(c0, len0, word(ip, 2)), ttl0, word(ip, 8));
         ip[10..12].copy_from_slice(&c.to_be_bytes());
     }
 }
 
-/// Recompute the TCP checksum from the IP header's addresses.
+/// Recompute the TCP checksum from the IP header's addresses: the pseudo header
+/// (RFC 9293 3.1) summed straight from the header's address bytes, which lie together.
 fn fill(frame: &mut [u8], f: &Flow) {
-    let ip = match frame.get(ETH_LEN..ETH_LEN + f.l4) {
-        Some(h) => h,
-        None => return,
-    };
-    let (src, dst) = if f.v6 {
-        let s: [u8; 16] = ip[8..24].try_into().unwrap_or_default();
-        let d: [u8; 16] = ip[24..40].try_into().unwrap_or_default();
-        (IpAddr::from(s), IpAddr::from(d))
-    } else {
-        (IpAddr::from([ip[12], ip[13], ip[14], ip[15]]), IpAddr::from([ip[16], ip[17], ip[18], ip[19]]))
-    };
-    let Some(seg) = frame.get_mut(ETH_LEN + f.l4..) else { return };
-    let Ok(mut t) = TcpPacket::new_checked(seg) else { return };
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => t.fill_checksum(&s, &d),
-        (IpAddr::V6(s), IpAddr::V6(d)) => t.fill_checksum(&s, &d),
-        _ => {}
+    let (addrs, l4) = (if f.v6 { 8..40 } else { 12..20 }, ETH_LEN + f.l4);
+    let Some(ph) = frame.get(ETH_LEN..l4).and_then(|ip| ip.get(addrs)).map(checksum::data) else { return };
+    let Some(seg) = frame.get_mut(l4..) else { return };
+    if seg.len() < 20 {
+        return;
     }
+    seg[16..18].fill(0);
+    let len = seg.len() as u64;
+    let sum = u64::from(ph) + u64::from(ip_proto::TCP) + (len >> 16) + (len & 0xffff) + u64::from(checksum::data(seg));
+    seg[16..18].copy_from_slice(&(!checksum::fold(sum)).to_be_bytes());
 }
 
 /// Resize `pkt` so the segment at `f.l4` is `tcp_len` bytes (payload and padding gone).
