@@ -23,6 +23,16 @@ impl Addr {
         self.0[..12] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]
     }
 
+    /// A group or broadcast address (IPv4 224/4 or 255.255.255.255, IPv6 ff00::/8):
+    /// never a host's, so never a connection's client.
+    pub fn is_group(&self) -> bool {
+        if self.is_v4() {
+            self.0[12] & 0xf0 == 0xe0 || self.0[12..] == [255; 4]
+        } else {
+            self.0[0] == 0xff
+        }
+    }
+
     pub fn to_ip(self) -> IpAddr {
         if self.is_v4() {
             IpAddr::V4(Ipv4Addr::new(self.0[12], self.0[13], self.0[14], self.0[15]))

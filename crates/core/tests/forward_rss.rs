@@ -163,3 +163,42 @@ fn persistence_holds_across_the_two_workers() {
     let used: std::collections::HashSet<_> = by_client.values().collect();
     assert_eq!(used.len(), 2, "rr still spreads clients over both real servers");
 }
+
+/// A UDP datagram from `src` to the group `dst` (Ethernet group address per RFC 1112).
+fn udp_group(src: Ipv4Addr, dst: Ipv4Addr, dport: u16) -> Vec<u8> {
+    let o = dst.octets();
+    let mut f = vec![0u8; 42 + 8];
+    f[..6].copy_from_slice(&[0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]);
+    f[6..12].copy_from_slice(&[2, 0, 0, 0, 9, 9]);
+    f[12] = 0x08;
+    let mut ip = Ipv4Packet::new_unchecked(&mut f[14..]);
+    ip.set_version_and_header_len(4, 20);
+    ip.set_total_len(36);
+    ip.set_ttl(1);
+    ip.set_protocol(17);
+    ip.set_src_addr(src);
+    ip.set_dst_addr(dst);
+    ip.fill_checksum();
+    f[34..36].copy_from_slice(&dport.to_be_bytes());
+    f[36..38].copy_from_slice(&dport.to_be_bytes());
+    f[38..40].copy_from_slice(&16u16.to_be_bytes());
+    f
+}
+
+/// IPVS sync (224.0.0.81:8848) and other group traffic arrive on whichever queue the
+/// NIC picks: neither worker may take it for a NAT reply to a client another worker
+/// holds (it was redirected, then dropped as a redirect miss, and the backup never saw
+/// the master's connections).
+#[test]
+fn group_traffic_is_never_taken_for_a_nat_reply() {
+    let mut p = Pair::new();
+    for (dst, port) in [([224, 0, 0, 81], 8848), ([224, 0, 0, 18], 0), ([239, 1, 2, 3], 5000), ([255; 4], 67)] {
+        for core in 0..2 {
+            let f = udp_group(Ipv4Addr::new(10, 0, 2, 3), Ipv4Addr::from(dst), port);
+            let mut io = Recorder::default();
+            p.w[core].dir.input(0, VecBuf::from_slice(&f), 1_000, false, &mut io);
+            assert!(io.redirects.is_empty(), "{dst:?} redirected by worker {core}");
+            assert!(!io.drops.iter().any(|d| d.1 == rvs_core::stats::DropReason::RedirectMiss));
+        }
+    }
+}

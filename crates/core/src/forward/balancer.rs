@@ -284,7 +284,9 @@ impl Balancer {
             return Action::Drop(if redirected { DropReason::RedirectMiss } else { DropReason::NoConn });
         }
         // Else perhaps a NAT reply to a client whose connection another worker holds.
-        if !redirected && !node.config().is_local_addr(t.dst) {
+        // Not to a group address (IPVS sync's 224.0.0.81, VRRP's): that is the kernel
+        // twin's, from whichever queue it arrives on.
+        if !redirected && !t.dst.is_group() && !node.config().is_local_addr(t.dst) {
             if let Some(owner) = self.reply_owner(&t) {
                 return Action::Redirect(owner);
             }
