@@ -10,80 +10,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::pair::*;
 use common::*;
 
 const ADVERT_INT: f64 = 1.0;
 const BACKUP_PRIORITY: u32 = 100;
-
-/// One director's keepalived.conf: seed 000's vrrp_instance with the lab's addresses.
-fn keepalived_conf(state: &str, priority: u32) -> String {
-    format!(
-        r#"vrrp_instance VI_1 {{
-    state {state}
-    interface wan
-    virtual_router_id 51
-    priority {priority}
-    advert_int {ADVERT_INT}
-    authentication {{
-        auth_type PASS
-        auth_pass 1111
-    }}
-    virtual_ipaddress {{
-        10.0.2.100/24 dev wan
-        10.0.3.1/24 dev lan
-    }}
-}}
-"#
-    )
-}
-
-/// Director `n`'s rvsd configuration, running keepalived's VRRP on `kconf`.
-fn rvsd_config(n: u8, kconf: &str) -> std::path::PathBuf {
-    let k = write_config(&format!("keepalived{n}"), kconf);
-    let socket_line = lab_config_for(n, NAT_RR).lines().find(|l| l.starts_with("socket = ")).unwrap().to_string();
-    let text = replace_once(
-        &lab_config_for(n, NAT_RR),
-        &socket_line,
-        &format!("{socket_line}\nkeepalived = \"{}\"\nvrrp = true", k.display()),
-    );
-    write_config(&format!("rvsd{n}"), &text)
-}
-
-/// Whether `namespace`'s twins hold the VIP (wan) and the gateway (lan).
-fn holds(namespace: &str) -> (bool, bool) {
-    let has = |dev: &str, addr: &str| {
-        let out = ns(namespace, &["ip", "-br", "-4", "addr", "show", "dev", dev]);
-        String::from_utf8_lossy(&out.stdout).split_whitespace().any(|a| a == addr)
-    };
-    (has("wan", "10.0.2.100/24"), has("lan", "10.0.3.1/24"))
-}
-
-/// keepalived processes (not zombies) in `namespace`.
-fn keepalived_procs(namespace: &str) -> Vec<String> {
-    let out = std::process::Command::new("ip").args(["netns", "pids", namespace]).output().expect("ip netns pids");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            // "pid (comm) state …"
-            let after = stat.rsplit_once(") ").map(|(_, rest)| rest).unwrap_or("");
-            stat.contains("(keepalived)") && !after.starts_with('Z')
-        })
-        .map(String::from)
-        .collect()
-}
-
-/// Polls `f` every 20 ms for up to `within`; how long it took to become true.
-fn wait_for(within: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
-    let start = Instant::now();
-    while start.elapsed() < within {
-        if f() {
-            return Some(start.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
-}
 
 fn answered() -> bool {
     ns("rvs-client", &["curl", "-sS", "--max-time", "0.5", "http://10.0.2.100/"]).status.success()
@@ -93,10 +24,10 @@ fn answered() -> bool {
 fn lab_backup_director_takes_over_when_rvsd_on_the_master_dies() {
     let _lab = Lab::up_with(&[("RVS_LAB_DIRECTORS", "2")]);
     std::fs::create_dir_all(LAB_RUN2).unwrap();
-    let mut d1 = Rvsd::start(&rvsd_config(1, &keepalived_conf("MASTER", 150)));
+    let mut d1 = Rvsd::start(&rvsd_config(1, &keepalived_conf("MASTER", 150, ADVERT_INT)));
     wait_for(Duration::from_secs(10), || holds("rvs-director") == (true, true))
         .unwrap_or_else(|| panic!("director 1 never became MASTER:\n{}", d1.output()));
-    let d2 = Rvsd::start_in("rvs-director2", &rvsd_config(2, &keepalived_conf("BACKUP", BACKUP_PRIORITY)));
+    let d2 = Rvsd::start_in("rvs-director2", &rvsd_config(2, &keepalived_conf("BACKUP", BACKUP_PRIORITY, ADVERT_INT)));
 
     // Director 2 hears director 1's adverts (through both rvsd) and stays BACKUP past its
     // master-down interval; a split brain would show here.

@@ -2,6 +2,7 @@
 //! the director's namespace, commands run inside namespaces.
 #![allow(dead_code)]
 
+pub mod pair;
 pub mod prometheus;
 
 use std::io::Read;

@@ -1,0 +1,176 @@
+//! Failover that keeps established connections (seed 000's MASTER and BACKUP with IPVS
+//! connection sync), in the two-director lab (`RVS_LAB_DIRECTORS=2`). Both rvsd run
+//! keepalived's VRRP from their keepalived.conf; director 1 is MASTER and runs the sync
+//! daemon as master, director 2 as backup (`rvsadm --start-daemon`, protocol v1 over
+//! 224.0.0.81 on the twins). Mid-download, with a keep-alive session and 1,000 idle
+//! connections open, rvsd on the master is SIGKILLed: director 2 takes the VIP and the
+//! real servers' gateway, and everything open goes on through it.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::pair::*;
+use common::*;
+
+const BACKUP_PRIORITY: u32 = 100;
+const IDLE: usize = 1000;
+
+/// In the client's namespace: a keep-alive HTTP session's first request and `IDLE`
+/// idle connections, "ready"; then, once `go` exists, the session's next request and a
+/// request on every idle connection, "after <body> <answered>".
+const CLIENT: &str = r#"
+import http.client, os, resource, selectors, socket, sys, time
+n, go = int(sys.argv[1]), sys.argv[2]
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+ka = http.client.HTTPConnection("10.0.2.100", 80, timeout=10)
+ka.request("GET", "/")
+first = ka.getresponse().read().decode().strip().replace(" ", "_")
+socks = [socket.create_connection(("10.0.2.100", 80), timeout=10) for _ in range(n)]
+print("ready", first, flush=True)
+while not os.path.exists(go):
+    time.sleep(0.02)
+ka.request("GET", "/")
+second = ka.getresponse().read().decode().strip().replace(" ", "_")
+sel = selectors.DefaultSelector()
+for s in socks:
+    try:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n")
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
+    except OSError:
+        pass
+answered, end = 0, time.time() + 15
+while sel.get_map() and time.time() < end:
+    for key, _ in sel.select(timeout=0.5):
+        try:
+            data = key.fileobj.recv(4096)
+        except OSError:
+            data = b""
+        answered += data.startswith(b"HTTP/1.1 200")
+        sel.unregister(key.fileobj)
+print("after", second, answered, flush=True)
+"#;
+
+/// ESTABLISHED connections director `n` lists.
+fn established(n: u8) -> usize {
+    rvsadm_on(n, "-L -n -c").lines().filter(|l| l.contains("ESTABLISHED")).count()
+}
+
+/// SIGKILL to rvsd on the master: its keepalived goes with it (parent-death signal).
+#[test]
+fn lab_established_connections_survive_the_masters_rvsd_crash() {
+    failover(2, 1.0, false);
+}
+
+/// The whole master lost at once (SIGKILL to rvsd and to its keepalived, no goodbye
+/// advert), VRRP v3 with half-second adverts: the backup takes over within the
+/// master-down interval (1.5 s + skew) plus 0.5 s, under 3 s.
+#[test]
+fn lab_established_connections_survive_losing_the_whole_master() {
+    failover(3, 0.5, true);
+}
+
+fn failover(version: u8, advert_int: f64, whole: bool) {
+    let _lab = Lab::up_with(&[("RVS_LAB_DIRECTORS", "2")]);
+    std::fs::create_dir_all(LAB_RUN2).unwrap();
+    let mut d1 = Rvsd::start(&rvsd_config(1, &keepalived_conf_v(version, "MASTER", 150, advert_int)));
+    wait_for(Duration::from_secs(10), || holds("rvs-director") == (true, true))
+        .unwrap_or_else(|| panic!("director 1 never became MASTER:\n{}", d1.output()));
+    let d2 = Rvsd::start_in(
+        "rvs-director2",
+        &rvsd_config(2, &keepalived_conf_v(version, "BACKUP", BACKUP_PRIORITY, advert_int)),
+    );
+    rvsadm_on(1, "--start-daemon master --mcast-interface wan --syncid 51");
+    rvsadm_on(2, "--start-daemon backup --mcast-interface wan --syncid 51");
+    let down_interval = 3.0 * advert_int + (256 - BACKUP_PRIORITY) as f64 / 256.0 * advert_int;
+    std::thread::sleep(Duration::from_secs_f64(down_interval + 0.5));
+    assert_eq!(holds("rvs-director2"), (false, false), "director 2 stays BACKUP:\n{}", d2.output());
+
+    // A 20 MiB download at 1.5 MB/s (about 14 s), a keep-alive session, 1,000 idle
+    // connections.
+    let want = ns_ok("rvs-rs1", &["cat", "/tmp/rvs-lab/rvs-rs1/www/big.bin.sha256"]);
+    let download = Command::new("ip")
+        .args(["netns", "exec", "rvs-client", "sh", "-c"])
+        .arg("curl -sS --max-time 60 --limit-rate 1500K http://10.0.2.100/big.bin | sha256sum")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("curl");
+    let go = std::env::temp_dir().join(format!("rvs-{}-failover-go", std::process::id()));
+    let _ = std::fs::remove_file(&go);
+    let mut client = Command::new("ip")
+        .args(["netns", "exec", "rvs-client", "/usr/bin/python3", "-c", CLIENT, &IDLE.to_string()])
+        .arg(&go)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut lines = BufReader::new(client.stdout.take().expect("stdout")).lines();
+    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+    let first = ready.strip_prefix("ready ").unwrap_or_else(|| panic!("client: {ready:?}")).to_string();
+    let opened = Instant::now();
+    // Every connection reaches the backup through the sync daemon.
+    let want_conns = IDLE + 2;
+    let synced = wait_for(Duration::from_secs(10), || established(2) >= want_conns);
+    let (on_master, on_backup) = (established(1), established(2));
+    eprintln!(
+        "synced: {on_backup} of the master's {on_master} established connections on the backup \
+         {:?} after the last was opened",
+        synced.map(|_| opened.elapsed())
+    );
+    assert!(synced.is_some(), "the backup holds {on_backup} of {want_conns} connections:\n{}", d2.output());
+
+    // Mid-download, rvsd on the master crashes (or the whole master is lost).
+    std::thread::sleep(Duration::from_secs(2));
+    let keepalived = keepalived_procs("rvs-director");
+    let t0 = Instant::now();
+    if whole {
+        for pid in &keepalived {
+            let _ = Command::new("kill").args(["-KILL", pid]).status();
+        }
+    }
+    d1.kill();
+    let took = wait_for(Duration::from_secs(10), || holds("rvs-director2") == (true, true)).map(|_| t0.elapsed());
+    let took = took.unwrap_or_else(|| panic!("director 2 never took over:\n{}", d2.output()));
+
+    std::fs::write(&go, b"").unwrap();
+    let after = lines.next().and_then(Result::ok).unwrap_or_default();
+    let _ = client.wait();
+    let _ = std::fs::remove_file(&go);
+    let mut f = after.split_whitespace().skip(1);
+    let (second, answered) = (f.next().unwrap_or_default().to_string(), f.next().and_then(|n| n.parse::<usize>().ok()));
+    let out = download.wait_with_output().expect("curl");
+    let got = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_string();
+    let fresh = curl("http://10.0.2.100/");
+    let killed = if whole { "rvsd and keepalived" } else { "rvsd" };
+    let sha = if got == want.split_whitespace().next().unwrap_or("-") { "matches" } else { "DIFFERS" };
+    eprintln!(
+        "VRRP v{version}, advert_int {advert_int}: after SIGKILL of {killed} on director 1: director 2 \
+         holds the VIP and gateway at {took:?} (master-down interval {down_interval:.2} s); \
+         keep-alive session {first} -> {second}; idle connections answered {answered:?}/{IDLE}; \
+         download sha256 {sha}; new connection: {}",
+        fresh.trim()
+    );
+    assert!(
+        took.as_secs_f64() <= down_interval + 0.5,
+        "director 2 took over {took:?} after the crash; master-down interval {down_interval:.2} s"
+    );
+    if whole {
+        assert!(took < Duration::from_secs(3), "VRRP v3 at 0.5 s adverts takes over in under 3 s: {took:?}");
+    }
+    assert_eq!(
+        got,
+        want.split_whitespace().next().unwrap_or_default(),
+        "the download completes intact through director 2: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(second, first, "the keep-alive session's next request, on the same real server");
+    let answered = answered.unwrap_or_else(|| panic!("client: {after:?}"));
+    assert!(answered * 100 >= IDLE * 99, "{answered}/{IDLE} idle connections answered after the failover");
+    assert!(fresh.starts_with("Web Server"), "new connections work: {fresh}");
+    let m = d2.metrics();
+    assert!(sample(&m, "rvs_sync_connections_total{dir=\"received\"}") >= want_conns as u64, "{m}");
+}
