@@ -25,7 +25,7 @@ const CLIENT: &str = r#"
 import http.client, os, resource, selectors, socket, sys, time
 n, go = int(sys.argv[1]), sys.argv[2]
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 32768), hard))
 ka = http.client.HTTPConnection("10.0.2.100", 80, timeout=10)
 ka.request("GET", "/")
 first = ka.getresponse().read().decode().strip().replace(" ", "_")
@@ -173,4 +173,53 @@ fn failover(version: u8, advert_int: f64, whole: bool) {
     assert!(fresh.starts_with("Web Server"), "new connections work: {fresh}");
     let m = d2.metrics();
     assert!(sample(&m, "rvs_sync_connections_total{dir=\"received\"}") >= want_conns as u64, "{m}");
+}
+
+/// Entries in a director's connection tables (every worker's), from its metrics text.
+fn table_entries(m: &str) -> u64 {
+    m.lines()
+        .filter(|l| l.starts_with("rvs_conn_table_entries{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// 10,000 connections opened through the master are all on the backup within 2 s of
+/// the last one's opening.
+#[test]
+fn lab_ten_thousand_connections_reach_the_backup_within_two_seconds() {
+    const N: usize = 10_000;
+    let _lab = Lab::up_with(&[("RVS_LAB_DIRECTORS", "2")]);
+    std::fs::create_dir_all(LAB_RUN2).unwrap();
+    let d1 = Rvsd::start(&rvsd_config(1, &keepalived_conf("MASTER", 150, 1.0)));
+    wait_for(Duration::from_secs(10), || holds("rvs-director") == (true, true))
+        .unwrap_or_else(|| panic!("director 1 never became MASTER:\n{}", d1.output()));
+    let d2 = Rvsd::start_in("rvs-director2", &rvsd_config(2, &keepalived_conf("BACKUP", BACKUP_PRIORITY, 1.0)));
+    rvsadm_on(1, "--start-daemon master --mcast-interface wan --syncid 51");
+    rvsadm_on(2, "--start-daemon backup --mcast-interface wan --syncid 51");
+    let go = std::env::temp_dir().join(format!("rvs-{}-sync10k-go", std::process::id()));
+    let _ = std::fs::remove_file(&go);
+    let mut client = Command::new("ip")
+        .args(["netns", "exec", "rvs-client", "/usr/bin/python3", "-c", CLIENT, &N.to_string()])
+        .arg(&go)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut lines = BufReader::new(client.stdout.take().expect("stdout")).lines();
+    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+    let opened = Instant::now();
+    assert!(ready.starts_with("ready "), "client: {ready:?}");
+    let synced = wait_for(Duration::from_secs(10), || table_entries(&d2.metrics()) >= (N + 1) as u64);
+    let (on_master, on_backup) = (established(1), established(2));
+    eprintln!(
+        "{on_backup} of the master's {on_master} established connections on the backup {:?} after the \
+         last was opened",
+        synced.map(|_| opened.elapsed())
+    );
+    std::fs::write(&go, b"").unwrap();
+    let _ = lines.next();
+    let _ = client.wait();
+    let _ = std::fs::remove_file(&go);
+    let synced = synced.unwrap_or_else(|| panic!("the backup holds {on_backup} of {}", N + 1));
+    assert!(synced <= Duration::from_secs(2), "all on the backup {synced:?} after the last was opened");
+    assert!(on_backup > N, "{on_backup} established on the backup");
 }
