@@ -63,29 +63,45 @@ fn established(n: u8) -> usize {
 /// SIGKILL to rvsd on the master: its keepalived goes with it (parent-death signal).
 #[test]
 fn lab_established_connections_survive_the_masters_rvsd_crash() {
-    failover(2, 1.0, false);
+    failover(2, 1.0, false, false);
 }
 
 /// The whole master lost at once (SIGKILL to rvsd and to its keepalived, no goodbye
 /// advert), VRRP v3 with half-second adverts: the backup takes over within the
-/// master-down interval (1.5 s + skew) plus 0.5 s, under 3 s.
+/// master-down interval (1.5 s + skew) plus 0.5 s, under 3 s. The sync daemons are
+/// keepalived's `lvs_sync_daemon wan VI_1`: they follow the instance's state.
 #[test]
 fn lab_established_connections_survive_losing_the_whole_master() {
-    failover(3, 0.5, true);
+    failover(3, 0.5, true, true);
 }
 
-fn failover(version: u8, advert_int: f64, whole: bool) {
+/// `lvs_sync`: the sync daemons from keepalived.conf's `lvs_sync_daemon`, else started
+/// by rvsadm.
+fn failover(version: u8, advert_int: f64, whole: bool, lvs_sync: bool) {
     let _lab = Lab::up_with(&[("RVS_LAB_DIRECTORS", "2")]);
     std::fs::create_dir_all(LAB_RUN2).unwrap();
-    let mut d1 = Rvsd::start(&rvsd_config(1, &keepalived_conf_v(version, "MASTER", 150, advert_int)));
+    let kconf = |state, priority| {
+        let c = keepalived_conf_v(version, state, priority, advert_int);
+        if lvs_sync {
+            with_sync_daemon(&c)
+        } else {
+            c
+        }
+    };
+    let mut d1 = Rvsd::start(&rvsd_config(1, &kconf("MASTER", 150)));
     wait_for(Duration::from_secs(10), || holds("rvs-director") == (true, true))
         .unwrap_or_else(|| panic!("director 1 never became MASTER:\n{}", d1.output()));
-    let d2 = Rvsd::start_in(
-        "rvs-director2",
-        &rvsd_config(2, &keepalived_conf_v(version, "BACKUP", BACKUP_PRIORITY, advert_int)),
-    );
-    rvsadm_on(1, "--start-daemon master --mcast-interface wan --syncid 51");
-    rvsadm_on(2, "--start-daemon backup --mcast-interface wan --syncid 51");
+    let d2 = Rvsd::start_in("rvs-director2", &rvsd_config(2, &kconf("BACKUP", BACKUP_PRIORITY)));
+    let daemon = |state: &str| format!("{state} sync daemon (mcast=wan, syncid=51)\n");
+    if lvs_sync {
+        let roles = wait_for(Duration::from_secs(5), || {
+            rvsadm_on(1, "-L --daemon") == daemon("master") && rvsadm_on(2, "-L --daemon") == daemon("backup")
+        });
+        assert!(roles.is_some(), "lvs_sync_daemon: director 1 master, 2 backup:\n{}\n{}", d1.output(), d2.output());
+    } else {
+        rvsadm_on(1, "--start-daemon master --mcast-interface wan --syncid 51");
+        rvsadm_on(2, "--start-daemon backup --mcast-interface wan --syncid 51");
+    }
     let down_interval = 3.0 * advert_int + (256 - BACKUP_PRIORITY) as f64 / 256.0 * advert_int;
     std::thread::sleep(Duration::from_secs_f64(down_interval + 0.5));
     assert_eq!(holds("rvs-director2"), (false, false), "director 2 stays BACKUP:\n{}", d2.output());
@@ -126,6 +142,9 @@ fn failover(version: u8, advert_int: f64, whole: bool) {
     // Mid-download, rvsd on the master crashes (or the whole master is lost).
     std::thread::sleep(Duration::from_secs(2));
     let keepalived = keepalived_procs("rvs-director");
+    if whole {
+        eprintln!("SIGKILL to keepalived {keepalived:?} and rvsd on director 1");
+    }
     let t0 = Instant::now();
     if whole {
         for pid in &keepalived {
@@ -135,6 +154,11 @@ fn failover(version: u8, advert_int: f64, whole: bool) {
     d1.kill();
     let took = wait_for(Duration::from_secs(10), || holds("rvs-director2") == (true, true)).map(|_| t0.elapsed());
     let took = took.unwrap_or_else(|| panic!("director 2 never took over:\n{}", d2.output()));
+    if lvs_sync {
+        // The new MASTER's daemon turns master with it.
+        let turned = wait_for(Duration::from_secs(2), || rvsadm_on(2, "-L --daemon") == daemon("master"));
+        assert!(turned.is_some(), "director 2's sync daemon follows VRRP: {}", rvsadm_on(2, "-L --daemon"));
+    }
 
     std::fs::write(&go, b"").unwrap();
     let after = lines.next().and_then(Result::ok).unwrap_or_default();

@@ -36,6 +36,16 @@ pub fn keepalived_conf_v(version: u8, state: &str, priority: u32, advert_int: f6
     )
 }
 
+/// `conf` with keepalived's `lvs_sync_daemon wan VI_1` in its `global_defs`: the sync
+/// daemon follows the instance's state (syncid: its virtual_router_id, 51).
+pub fn with_sync_daemon(conf: &str) -> String {
+    let line = "    lvs_sync_daemon wan VI_1\n";
+    match conf.find("global_defs {\n") {
+        Some(i) => format!("{}{line}{}", &conf[..i + 14], &conf[i + 14..]),
+        None => format!("global_defs {{\n{line}}}\n{conf}"),
+    }
+}
+
 /// Director `n`'s rvsd configuration (NAT rr over rs1 and rs2), running keepalived's
 /// VRRP on `kconf`.
 pub fn rvsd_config(n: u8, kconf: &str) -> PathBuf {

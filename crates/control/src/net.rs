@@ -159,6 +159,12 @@ impl LiveNet {
         true
     }
 
+    /// Whether a kernel twin holds `ip` now (keepalived puts a VRRP instance's
+    /// addresses there while it is MASTER).
+    pub fn twin_holds(&self, ip: IpAddr) -> bool {
+        lock(&self.state).twin.iter().any(|t| t.contains(&ip))
+    }
+
     /// `rvsadm --add-vip ADDR [--ifname PORT]`: the port defaults to the one whose
     /// subnet holds the address, as `[[vip]]` does.
     pub fn add_vip(&self, addr: IpAddr, port: Option<&str>) -> Result<(), String> {

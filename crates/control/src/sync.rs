@@ -340,3 +340,61 @@ fn run_backup(
         }
     }
 }
+
+/// keepalived's `lvs_sync_daemon`: the daemon as master while the VRRP instance is
+/// MASTER (its addresses on the twins), as backup otherwise, switched by stopping one
+/// and starting the other as keepalived does. Called from the control loop's tick.
+pub struct Follow {
+    conf: crate::keepalived::syncd::LvsSyncDaemon,
+    role: Option<DaemonState>,
+    retry: Option<Instant>,
+}
+
+impl Follow {
+    pub fn new(conf: crate::keepalived::syncd::LvsSyncDaemon) -> Follow {
+        Follow { conf, role: None, retry: None }
+    }
+
+    fn spec(&self, state: DaemonState) -> DaemonSpec {
+        let c = &self.conf;
+        DaemonSpec {
+            state,
+            mcast_ifn: c.ifname.clone(),
+            syncid: c.syncid,
+            sync_maxlen: c.maxlen,
+            mcast_group: c.group,
+            mcast_port: c.port,
+            mcast_ttl: c.ttl,
+        }
+    }
+
+    pub fn tick(&mut self, sync: &SyncDaemon, net: &crate::net::LiveNet) {
+        let master = self.conf.vips.iter().any(|v| net.twin_holds(*v));
+        let want = if master { DaemonState::Master } else { DaemonState::Backup };
+        if self.role == Some(want) || self.retry.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        if let Some(r) = self.role.take() {
+            let _ = sync.stop(r);
+        }
+        match sync.start(&self.spec(want)) {
+            Ok(()) => {
+                self.retry = None;
+                self.role = Some(want);
+                println!(
+                    "sync: {} daemon on {} (syncid {}): VRRP instance {} is {}",
+                    want.name(),
+                    self.conf.ifname,
+                    self.conf.syncid,
+                    self.conf.instance,
+                    if master { "MASTER" } else { "not MASTER" }
+                );
+            }
+            Err(e) => {
+                // Tried again a second later (the interface may come later).
+                self.retry = Some(Instant::now() + Duration::from_secs(1));
+                eprintln!("sync: lvs_sync_daemon {} on {}: {e}", want.name(), self.conf.ifname);
+            }
+        }
+    }
+}

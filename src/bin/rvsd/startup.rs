@@ -178,6 +178,8 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
     let port_names: Vec<String> = cfg.ports.iter().map(|p| p.name.clone()).collect();
     let nic = crate::nic::reader(&cfg, steer.status());
     let sync = Arc::new(control::sync::SyncDaemon::new(live.clone(), rss.clone()));
+    // keepalived's lvs_sync_daemon: master while its VRRP instance is MASTER.
+    let mut follow = keepalived.as_ref().and_then(|k| k.sync_daemon.clone()).map(control::sync::Follow::new);
     let metrics = Arc::new(
         Metrics::new(stats.clone(), port_names, &build, Some(nic), Some(live.clone()))
             .with_twins(twin_counters)
@@ -209,7 +211,12 @@ pub fn run(cfg: Config, keepalived: Option<KeepalivedConf>, restore: Option<&std
         &metrics,
         vrrp.as_ref(),
         || admin.tick(),
-        || steer.sync(&live.snapshot()),
+        || {
+            steer.sync(&live.snapshot());
+            if let Some(f) = follow.as_mut() {
+                f.tick(&sync, &net);
+            }
+        },
         || running_status(&cfg, &ports, &live),
     );
     crate::notify::stopping();

@@ -31,6 +31,9 @@ pub struct Vrrp {
     stop: Arc<AtomicBool>,
     pid: Arc<AtomicU32>,
     thread: Option<JoinHandle<()>>,
+    /// The operator's keepalived.conf, and where rvsd's copy of it goes.
+    user: PathBuf,
+    run: PathBuf,
 }
 
 fn signal(pid: u32, sig: &str) {
@@ -65,10 +68,25 @@ fn spawn(conf: &Path, run: &Path, pdeathsig: bool) -> std::io::Result<Child> {
         .spawn()
 }
 
+/// The file keepalived reads: `conf` itself, or (when it has an `lvs_sync_daemon`,
+/// which rvsd runs) a copy without it in `run`.
+fn effective(conf: &Path, run: &Path) -> Result<PathBuf, String> {
+    match control::keepalived::syncd::vrrp_text(conf).map_err(|e| e.to_string())? {
+        None => Ok(conf.into()),
+        Some(text) => {
+            let p = run.join("keepalived-vrrp.conf");
+            std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+            Ok(p)
+        }
+    }
+}
+
 impl Vrrp {
     /// Start `keepalived --vrrp` on `conf`; its pid files go in `run`.
     pub fn start(conf: &Path, run: &Path) -> Result<Vrrp, String> {
         let _ = std::fs::create_dir_all(run);
+        let (user, conf) = (conf.to_path_buf(), effective(conf, run)?);
+        let conf = conf.as_path();
         // setpriv execs keepalived, so a missing keepalived would only show as exits.
         if !on_path("keepalived") {
             return Err("keepalived --vrrp: keepalived not found (scripts/setup installs keepalived)".into());
@@ -79,6 +97,7 @@ impl Vrrp {
         }
         let stop = Arc::new(AtomicBool::new(false));
         let pid = Arc::new(AtomicU32::new(0));
+        let run_dir = run.to_path_buf();
         let (conf, run): (PathBuf, PathBuf) = (conf.into(), run.into());
         let (s, p) = (stop.clone(), pid.clone());
         // Every keepalived is spawned on the supervisor's thread: the parent-death signal
@@ -102,11 +121,15 @@ impl Vrrp {
             conf.display(),
             if pdeathsig { ", stops when rvsd dies" } else { "" }
         );
-        Ok(Vrrp { stop, pid, thread: Some(thread) })
+        Ok(Vrrp { stop, pid, thread: Some(thread), user, run: run_dir })
     }
 
-    /// SIGHUP: keepalived re-reads the file (its VRRP instances, VIPs).
+    /// SIGHUP: keepalived re-reads the file (its VRRP instances, VIPs), rewritten first
+    /// when it is rvsd's copy.
     pub fn reload(&self) {
+        if let Err(e) = effective(&self.user, &self.run) {
+            eprintln!("rvsd: vrrp: {e}");
+        }
         signal(self.pid.load(Ordering::Acquire), "-HUP");
     }
 

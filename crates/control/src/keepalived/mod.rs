@@ -2,7 +2,8 @@
 //! blocks become the same [`ServiceDef`] values a TOML `[[service]]` or rvsadm builds
 //! (a `virtual_server group` one per address and port of its `virtual_server_group`,
 //! as keepalived installs them in IPVS); checker blocks become plain data ([`check`]);
-//! `global_defs` and `vrrp_*` blocks are kept aside for the real keepalived. rvsd reads
+//! `global_defs` and `vrrp_*` blocks are kept aside for the real keepalived (but for
+//! `lvs_sync_daemon`, which rvsd runs itself: [`syncd`]). rvsd reads
 //! the file `[control] keepalived` names ([`load_for`], [`apply`]).
 //!
 //! FullNAT is read in the spelling of DPVS's keepalived fork: `lb_kind`/`lvs_method
@@ -24,6 +25,7 @@ mod group;
 mod laddr;
 mod lexer;
 mod rs;
+pub mod syncd;
 mod vs;
 
 use std::fmt;
@@ -87,6 +89,8 @@ pub struct KeepalivedConf {
     pub kept: Vec<Stmt>,
     /// What keepalived would log and go on from.
     pub warnings: Vec<Diag>,
+    /// `global_defs`' `lvs_sync_daemon`, with its VRRP instance's addresses.
+    pub sync_daemon: Option<syncd::LvsSyncDaemon>,
 }
 
 impl KeepalivedConf {
@@ -160,6 +164,7 @@ pub fn load(path: &Path) -> Result<KeepalivedConf, Diag> {
         }
     }
     check_together(&conf)?;
+    conf.sync_daemon = syncd::read(&conf.kept)?;
     Ok(conf)
 }
 
