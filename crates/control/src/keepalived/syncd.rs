@@ -40,8 +40,8 @@ fn number<T: std::str::FromStr>(s: &Stmt, what: &str, v: Option<&String>, max: u
 /// The `lvs_sync_daemon` of `kept`'s `global_defs`, if any, with its VRRP instance
 /// looked up among `kept`'s `vrrp_instance` blocks.
 pub fn read(kept: &[Stmt]) -> Result<Option<LvsSyncDaemon>, Diag> {
-    let globals = kept.iter().filter(|s| s.keyword() == "global_defs").filter_map(|s| s.block.as_deref()).flatten();
-    let Some(s) = globals.filter(|s| s.keyword() == "lvs_sync_daemon").next_back() else { return Ok(None) };
+    let mut globals = kept.iter().filter(|s| s.keyword() == "global_defs").filter_map(|s| s.block.as_deref()).flatten();
+    let Some(s) = globals.rfind(|s| s.keyword() == "lvs_sync_daemon") else { return Ok(None) };
     let (ifname, instance, rest) = match s.args() {
         [i, n, rest @ ..] => (i.clone(), n.clone(), rest),
         _ => return Err(s.pos.diag("lvs_sync_daemon needs an interface and the VRRP instance it follows")),
