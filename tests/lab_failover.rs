@@ -60,10 +60,25 @@ fn established(n: u8) -> usize {
     rvsadm_on(n, "-L -n -c").lines().filter(|l| l.contains("ESTABLISHED")).count()
 }
 
+/// How a failover case runs.
+struct Case {
+    /// VRRP version and advert interval (seconds).
+    version: u8,
+    advert_int: f64,
+    /// SIGKILL to keepalived too (the whole master lost), not only to rvsd.
+    whole: bool,
+    /// The sync daemons from keepalived.conf's `lvs_sync_daemon`, else from rvsadm.
+    lvs_sync: bool,
+    /// The TOML services (NAT rr over rs1 and rs2 on 10.0.2.100:80).
+    services: &'static str,
+}
+
+const V2: Case = Case { version: 2, advert_int: 1.0, whole: false, lvs_sync: false, services: NAT_RR };
+
 /// SIGKILL to rvsd on the master: its keepalived goes with it (parent-death signal).
 #[test]
 fn lab_established_connections_survive_the_masters_rvsd_crash() {
-    failover(2, 1.0, false, false);
+    failover(V2);
 }
 
 /// The whole master lost at once (SIGKILL to rvsd and to its keepalived, no goodbye
@@ -72,12 +87,35 @@ fn lab_established_connections_survive_the_masters_rvsd_crash() {
 /// keepalived's `lvs_sync_daemon wan VI_1`: they follow the instance's state.
 #[test]
 fn lab_established_connections_survive_losing_the_whole_master() {
-    failover(3, 0.5, true, true);
+    failover(Case { version: 3, advert_int: 0.5, whole: true, lvs_sync: true, ..V2 });
 }
 
-/// `lvs_sync`: the sync daemons from keepalived.conf's `lvs_sync_daemon`, else started
-/// by rvsadm.
-fn failover(version: u8, advert_int: f64, whole: bool, lvs_sync: bool) {
+/// The same through the SYN proxy: the backup has each connection's sequence, window
+/// scale and timestamp translations from rvs's optional sync records, and goes on
+/// translating (a kernel IPVS backup would skip them).
+#[test]
+fn lab_syn_proxied_connections_survive_the_masters_rvsd_crash() {
+    failover(Case { version: 3, advert_int: 0.5, services: SYNPROXY_RR, ..V2 });
+}
+
+const SYNPROXY_RR: &str = r#"[[service]]
+tcp = "10.0.2.100:80"
+scheduler = "rr"
+synproxy = true
+
+[[service.real_server]]
+address = "10.0.3.11:80"
+method = "masq"
+weight = 1
+
+[[service.real_server]]
+address = "10.0.3.12:80"
+method = "masq"
+weight = 1
+"#;
+
+fn failover(case: Case) {
+    let Case { version, advert_int, whole, lvs_sync, services } = case;
     let _lab = Lab::up_with(&[("RVS_LAB_DIRECTORS", "2")]);
     std::fs::create_dir_all(LAB_RUN2).unwrap();
     let kconf = |state, priority| {
@@ -88,10 +126,10 @@ fn failover(version: u8, advert_int: f64, whole: bool, lvs_sync: bool) {
             c
         }
     };
-    let mut d1 = Rvsd::start(&rvsd_config(1, &kconf("MASTER", 150)));
+    let mut d1 = Rvsd::start(&rvsd_config_with(1, &kconf("MASTER", 150), services));
     wait_for(Duration::from_secs(10), || holds("rvs-director") == (true, true))
         .unwrap_or_else(|| panic!("director 1 never became MASTER:\n{}", d1.output()));
-    let d2 = Rvsd::start_in("rvs-director2", &rvsd_config(2, &kconf("BACKUP", BACKUP_PRIORITY)));
+    let d2 = Rvsd::start_in("rvs-director2", &rvsd_config_with(2, &kconf("BACKUP", BACKUP_PRIORITY), services));
     let daemon = |state: &str| format!("{state} sync daemon (mcast=wan, syncid=51)\n");
     if lvs_sync {
         let roles = wait_for(Duration::from_secs(5), || {
@@ -139,6 +177,10 @@ fn failover(version: u8, advert_int: f64, whole: bool, lvs_sync: bool) {
     );
     assert!(synced.is_some(), "the backup holds {on_backup} of {want_conns} connections:\n{}", d2.output());
 
+    if services.contains("synproxy = true") {
+        let valid = sum(&d1.metrics(), "rvs_synproxy_cookies_valid_total{");
+        assert!(valid >= want_conns as u64, "every connection opened through the SYN proxy: {valid} cookies valid");
+    }
     // Mid-download, rvsd on the master crashes (or the whole master is lost).
     std::thread::sleep(Duration::from_secs(2));
     let keepalived = keepalived_procs("rvs-director");
@@ -199,12 +241,14 @@ fn failover(version: u8, advert_int: f64, whole: bool, lvs_sync: bool) {
     assert!(sample(&m, "rvs_sync_connections_total{dir=\"received\"}") >= want_conns as u64, "{m}");
 }
 
-/// Entries in a director's connection tables (every worker's), from its metrics text.
+/// The sum of a metric's samples (every `prefix…` line) in a director's metrics text.
+fn sum(m: &str, prefix: &str) -> u64 {
+    m.lines().filter(|l| l.starts_with(prefix)).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum()
+}
+
+/// Entries in a director's connection tables (every worker's).
 fn table_entries(m: &str) -> u64 {
-    m.lines()
-        .filter(|l| l.starts_with("rvs_conn_table_entries{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+    sum(m, "rvs_conn_table_entries{")
 }
 
 /// 10,000 connections opened through the master are all on the backup within 2 s of

@@ -49,8 +49,13 @@ pub fn with_sync_daemon(conf: &str) -> String {
 /// Director `n`'s rvsd configuration (NAT rr over rs1 and rs2), running keepalived's
 /// VRRP on `kconf`.
 pub fn rvsd_config(n: u8, kconf: &str) -> PathBuf {
+    rvsd_config_with(n, kconf, NAT_RR)
+}
+
+/// [`rvsd_config`] with `services` (TOML `[[service]]` blocks).
+pub fn rvsd_config_with(n: u8, kconf: &str, services: &str) -> PathBuf {
     let k = write_config(&format!("keepalived{n}"), kconf);
-    let base = lab_config_for(n, NAT_RR);
+    let base = lab_config_for(n, services);
     let socket_line = base.lines().find(|l| l.starts_with("socket = ")).unwrap().to_string();
     let text =
         replace_once(&base, &socket_line, &format!("{socket_line}\nkeepalived = \"{}\"\nvrrp = true", k.display()));
