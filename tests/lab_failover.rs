@@ -98,6 +98,30 @@ fn lab_syn_proxied_connections_survive_the_masters_rvsd_crash() {
     failover(Case { version: 3, advert_int: 0.5, services: SYNPROXY_RR, ..V2 });
 }
 
+/// FullNAT: the backup has each connection's local address and port and its sequence
+/// offset from the optional records; it answers for the local address from the moment
+/// it holds the VIP (and announces it), so the real servers' replies come to it.
+#[test]
+fn lab_fullnat_connections_survive_the_masters_rvsd_crash() {
+    failover(Case { version: 3, advert_int: 0.5, services: FNAT_RR, ..V2 });
+}
+
+const FNAT_RR: &str = r#"[[service]]
+tcp = "10.0.2.100:80"
+scheduler = "rr"
+laddrs = ["10.0.3.200"]
+
+[[service.real_server]]
+address = "10.0.3.11:80"
+method = "fullnat"
+weight = 1
+
+[[service.real_server]]
+address = "10.0.3.12:80"
+method = "fullnat"
+weight = 1
+"#;
+
 const SYNPROXY_RR: &str = r#"[[service]]
 tcp = "10.0.2.100:80"
 scheduler = "rr"
@@ -177,6 +201,11 @@ fn failover(case: Case) {
     );
     assert!(synced.is_some(), "the backup holds {on_backup} of {want_conns} connections:\n{}", d2.output());
 
+    if services.contains("fullnat") {
+        let peers = ns_ok("rvs-rs1", &["ss", "-Htn", "state", "established"]);
+        let from_laddr = peers.lines().filter(|l| l.contains("10.0.3.200:")).count();
+        assert!(from_laddr * 4 >= IDLE, "rs1 sees the connections from the local address: {from_laddr}");
+    }
     if services.contains("synproxy = true") {
         let valid = sum(&d1.metrics(), "rvs_synproxy_cookies_valid_total{");
         assert!(valid >= want_conns as u64, "every connection opened through the SYN proxy: {valid} cookies valid");

@@ -236,4 +236,6 @@ fn fullnat_record_carries_local_address_and_sequence_state() {
     // The server's replies to the local address and port find it.
     let reply = Tuple::new(Protocol::Tcp, d.addr, d.port, laddr, 20_001);
     assert_eq!(b.lookup_out(&reply), Some(id));
+    // Its port is held on the backup too: no connection of the backup's may take it.
+    assert_eq!(b.local_ports().0, 1, "the master's port counted in use here");
 }

@@ -274,3 +274,22 @@ fn fullnat_udp_datagrams_carry_a_proxy_v2_header_each() {
         assert_eq!(&u.payload()[n..], payload, "each datagram: header, then its data");
     }
 }
+
+/// A director answers for a service's local addresses only while it holds the
+/// service's VIP: a VRRP backup leaves them to the master (the real servers' replies go
+/// where they answer) and takes them with the VIP.
+#[test]
+fn local_addresses_are_answered_only_with_their_vip() {
+    let l = fullnat_lab(0, 1, 90, false, None);
+    let snap = l.dir.lb.snapshot().clone();
+    let mut cfg = l.dir.node.config().clone();
+    for p in &mut cfg.ports {
+        p.vips.clear();
+    }
+    let backup = Arc::new(cfg.clone());
+    cfg.ports[0].vips.push(VIP);
+    let with_vip = Arc::new(cfg);
+    let laddr = Addr::v4(LADDR);
+    assert!(!rvs_core::forward::with_laddrs(&backup, &snap).is_local_addr(laddr), "the backup stays silent");
+    assert!(rvs_core::forward::with_laddrs(&with_vip, &snap).is_local_addr(laddr), "the VIP's holder answers");
+}

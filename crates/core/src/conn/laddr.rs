@@ -67,6 +67,10 @@ impl Ring {
 
 struct Pool {
     sub: Vec<Ring>,
+    /// Per ring: ports a synchronised connection holds that are still in the ring (a
+    /// backup learns them from the master): skipped when popped, not pushed again when
+    /// released. Empty but on a backup.
+    claimed: Vec<hashbrown::HashSet<u16>>,
     in_use: u32,
     /// Named by the current snapshot; a pool no longer named serves no new connection
     /// and goes once its last port is back.
@@ -116,6 +120,7 @@ impl LocalPorts {
             let slice = &self.slice;
             let p = self.pools.entry(*a).or_insert_with(|| Pool {
                 sub: (0..SUBPOOLS).map(|_| Ring::full(slice)).collect(),
+                claimed: (0..SUBPOOLS).map(|_| hashbrown::HashSet::new()).collect(),
                 in_use: 0,
                 live: true,
             });
@@ -129,22 +134,51 @@ impl LocalPorts {
     #[inline]
     pub fn alloc(&mut self, laddr: &Addr, daddr: &Addr, dport: u16) -> Option<u16> {
         let pool = self.pools.get_mut(laddr).filter(|p| p.live)?;
-        let port = pool.sub.get_mut(subpool(daddr, dport))?.pop()?;
+        let i = subpool(daddr, dport);
+        let (ring, claimed) = (pool.sub.get_mut(i)?, pool.claimed.get_mut(i)?);
+        let port = loop {
+            let p = ring.pop()?;
+            // Held by a synchronised connection: it comes back when that one leaves.
+            if claimed.is_empty() || !claimed.remove(&p) {
+                break p;
+            }
+        };
         pool.in_use += 1;
         self.in_use += 1;
         Some(port)
     }
 
+    /// A synchronised connection (from the master) holds `lport` of `laddr` towards
+    /// `daddr:dport`: no new connection may take it while it does. Returns whether the
+    /// port is this worker's to track. Allocates (a timer tick's work).
+    pub fn claim(&mut self, laddr: &Addr, daddr: &Addr, dport: u16, lport: u16) -> bool {
+        if lport & self.mask != self.core || lport < self.range.0 || lport > self.range.1 {
+            return false;
+        }
+        let Some(pool) = self.pools.get_mut(laddr) else { return false };
+        let Some(c) = pool.claimed.get_mut(subpool(daddr, dport)) else { return false };
+        if c.insert(lport) {
+            pool.in_use += 1;
+            self.in_use += 1;
+        }
+        true
+    }
+
     /// Give `lport` back (a connection holding it left). Ports that are not this
-    /// worker's (a synchronised connection's) are not pooled.
+    /// worker's slice are not pooled.
     #[inline]
     pub fn release(&mut self, laddr: &Addr, daddr: &Addr, dport: u16, lport: u16) {
         if lport & self.mask != self.core || lport < self.range.0 || lport > self.range.1 {
             return;
         }
         let Some(pool) = self.pools.get_mut(laddr) else { return };
-        if let Some(r) = pool.sub.get_mut(subpool(daddr, dport)) {
-            r.push(lport);
+        let i = subpool(daddr, dport);
+        // A claimed port never left its ring: it stays there, no longer skipped.
+        let claimed = pool.claimed.get_mut(i).is_some_and(|c| !c.is_empty() && c.remove(&lport));
+        if let Some(r) = pool.sub.get_mut(i) {
+            if !claimed {
+                r.push(lport);
+            }
             pool.in_use = pool.in_use.saturating_sub(1);
             self.in_use = self.in_use.saturating_sub(1);
         }
@@ -205,5 +239,41 @@ mod tests {
         assert_eq!(lp.alloc(&l, &rs, 80), None);
         lp.release(&l, &rs, 80, 1025);
         assert_eq!(lp.in_use(), 3);
+    }
+
+    #[test]
+    fn a_claimed_port_is_never_handed_out_nor_pooled_twice() {
+        let mut lp = LocalPorts::new(0, 1, (1025, 1028));
+        let mut cfg = crate::service::Config::new(8);
+        let key = crate::service::ServiceKey::Proto {
+            proto: crate::addr::Protocol::Tcp,
+            addr: Addr::v4([10, 0, 2, 100]),
+            port: 80,
+        };
+        cfg.add_service(&crate::service::ServiceSpec::new(key)).unwrap();
+        let l = Addr::v4([10, 0, 3, 200]);
+        cfg.add_laddr(&key, l).unwrap();
+        lp.sync(&cfg.snapshot());
+        let rs = Addr::v4([10, 0, 3, 11]);
+        // The master's connection holds 1025, the ring's first port.
+        assert!(lp.claim(&l, &rs, 80, 1025));
+        assert_eq!(lp.in_use(), 1);
+        let got: Vec<u16> = (0..4).filter_map(|_| lp.alloc(&l, &rs, 80)).collect();
+        assert_eq!(got, [1026, 1027, 1028], "1025 skipped");
+        lp.release(&l, &rs, 80, 1025);
+        lp.release(&l, &rs, 80, 1026);
+        assert_eq!(lp.in_use(), 2);
+        assert_eq!(
+            (lp.alloc(&l, &rs, 80), lp.alloc(&l, &rs, 80), lp.alloc(&l, &rs, 80)),
+            (Some(1025), Some(1026), None)
+        );
+        // Released while still in the ring: it stays there once, no longer skipped.
+        let mut lp2 = LocalPorts::new(0, 1, (1025, 1026));
+        lp2.sync(&cfg.snapshot());
+        assert!(lp2.claim(&l, &rs, 80, 1026));
+        lp2.release(&l, &rs, 80, 1026);
+        let got: Vec<u16> = (0..3).filter_map(|_| lp2.alloc(&l, &rs, 80)).collect();
+        assert_eq!(got, [1025, 1026]);
+        assert!(!lp2.claim(&l, &rs, 80, 80), "outside the range");
     }
 }

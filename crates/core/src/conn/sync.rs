@@ -154,6 +154,10 @@ impl ConnTable {
                 if proto == Protocol::Tcp && (fnat || svc.synproxy) && !self.attach_xt(id, svc) {
                     return Err(ApplyError::Refused);
                 }
+                // The master's port: no connection of ours may take it meanwhile.
+                if fnat {
+                    self.ports.claim(&r.laddr, &d.addr, r.dport, r.lport);
+                }
                 id
             }
         };

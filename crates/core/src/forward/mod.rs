@@ -59,15 +59,24 @@ pub struct Director<P> {
     held: held::Held<P>,
 }
 
-/// `net` with every FullNAT local address of `snap` answered (ARP, NDP, gratuitous ARP
-/// on gaining it) on the port whose subnet holds it, else the port routing to it: the
-/// real servers send their replies to it. The same `Arc` when there are none.
+/// `net` with the FullNAT local addresses of `snap` answered (ARP, NDP, gratuitous ARP
+/// on gaining them) on the port whose subnet holds them, else the port routing to them:
+/// the real servers send their replies there. Only those of services whose VIP this
+/// director holds: a VRRP backup (the VIP on the other director's twin) must leave
+/// them to the master, and takes them, announced, with the VIP. The same `Arc` when
+/// there are none.
 pub fn with_laddrs(net: &Arc<L3Config>, snap: &Snapshot) -> Arc<L3Config> {
-    if snap.laddrs().next().is_none() {
+    use crate::service::ServiceKey;
+    let held = |s: &&crate::service::Service| match s.key {
+        ServiceKey::Proto { addr, .. } => net.is_local_addr(addr),
+        ServiceKey::Fwmark { .. } => true,
+    };
+    let mut laddrs = snap.services().iter().filter(held).flat_map(|s| s.laddrs.iter()).peekable();
+    if laddrs.peek().is_none() {
         return net.clone();
     }
     let mut cfg = L3Config::clone(net);
-    for a in snap.laddrs() {
+    for a in laddrs {
         let ip = a.to_ip();
         let on_link = cfg.ports.iter().position(|p| match ip {
             std::net::IpAddr::V4(v4) => p.addrs.iter().any(|c| c.contains(v4)),
