@@ -320,3 +320,80 @@ fn lab_ten_thousand_connections_reach_the_backup_within_two_seconds() {
     assert!(synced <= Duration::from_secs(2), "all on the backup {synced:?} after the last was opened");
     assert!(on_backup > N, "{on_backup} established on the backup");
 }
+
+/// The old master comes back and preempts, as its configuration says (both instances
+/// `state BACKUP`, director 1 at the higher priority with `preempt_delay`), without
+/// breaking what director 2 carried meanwhile: its sync daemon turned master with its
+/// VRRP instance, and the returning director (backup) received every connection,
+/// idle ones included, from the master's refresh before it preempted.
+#[test]
+fn lab_the_old_master_returns_and_preempts_without_breaking_flows() {
+    const PREEMPT_DELAY: u64 = 12;
+    let _lab = Lab::up_with(&[("RVS_LAB_DIRECTORS", "2")]);
+    std::fs::create_dir_all(LAB_RUN2).unwrap();
+    let kconf = |priority: u32| {
+        let c = keepalived_conf_v(3, "BACKUP", priority, 0.5);
+        let c = c.replace("    advert_int 0.5\n", &format!("    advert_int 0.5\n    preempt_delay {PREEMPT_DELAY}\n"));
+        with_sync_daemon(&c)
+    };
+    let c1 = rvsd_config(1, &kconf(150));
+    let mut d1 = Rvsd::start(&c1);
+    wait_for(Duration::from_secs(10), || holds("rvs-director") == (true, true))
+        .unwrap_or_else(|| panic!("director 1 never became MASTER:\n{}", d1.output()));
+    let d2 = Rvsd::start_in("rvs-director2", &rvsd_config(2, &kconf(BACKUP_PRIORITY)));
+    let daemon = |state: &str| format!("{state} sync daemon (mcast=wan, syncid=51)\n");
+    let roles = |m: u8, b: u8| {
+        rvsadm_on(m, "-L --daemon") == daemon("master") && rvsadm_on(b, "-L --daemon") == daemon("backup")
+    };
+    assert!(wait_for(Duration::from_secs(5), || roles(1, 2)).is_some(), "director 1 master, 2 backup");
+
+    let go = std::env::temp_dir().join(format!("rvs-{}-return-go", std::process::id()));
+    let _ = std::fs::remove_file(&go);
+    let mut client = Command::new("ip")
+        .args(["netns", "exec", "rvs-client", "/usr/bin/python3", "-c", CLIENT, &IDLE.to_string()])
+        .arg(&go)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut lines = BufReader::new(client.stdout.take().expect("stdout")).lines();
+    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+    let first = ready.strip_prefix("ready ").unwrap_or_else(|| panic!("client: {ready:?}")).to_string();
+    let want_conns = IDLE + 1;
+    assert!(wait_for(Duration::from_secs(10), || established(2) >= want_conns).is_some(), "synced to director 2");
+
+    // Director 1 fails; director 2 carries everything.
+    d1.kill();
+    assert!(wait_for(Duration::from_secs(10), || holds("rvs-director2") == (true, true)).is_some(), "takeover");
+    assert!(wait_for(Duration::from_secs(3), || rvsadm_on(2, "-L --daemon") == daemon("master")).is_some());
+
+    // Director 1 comes back: BACKUP first (it waits preempt_delay), filled by the
+    // refresh of director 2's table, then MASTER again.
+    let t0 = Instant::now();
+    let d1 = Rvsd::start(&c1);
+    let filled = wait_for(Duration::from_secs(PREEMPT_DELAY), || established(1) >= want_conns).map(|_| t0.elapsed());
+    let backup_meanwhile = holds("rvs-director") == (false, false);
+    let back = wait_for(Duration::from_secs(PREEMPT_DELAY + 10), || holds("rvs-director") == (true, true))
+        .map(|_| t0.elapsed());
+    let settled = wait_for(Duration::from_secs(5), || holds("rvs-director2") == (false, false) && roles(1, 2));
+    std::fs::write(&go, b"").unwrap();
+    let after = lines.next().and_then(Result::ok).unwrap_or_default();
+    let _ = client.wait();
+    let _ = std::fs::remove_file(&go);
+    let mut f = after.split_whitespace().skip(1);
+    let (second, answered) = (f.next().unwrap_or_default().to_string(), f.next().and_then(|n| n.parse::<usize>().ok()));
+    let fresh = curl("http://10.0.2.100/");
+    eprintln!(
+        "director 1 back: all {want_conns} connections on it {filled:?} after its start (it stayed BACKUP: \
+         {backup_meanwhile}); MASTER again {back:?} after (preempt_delay {PREEMPT_DELAY} s); \
+         keep-alive {first} -> {second}; idle answered {answered:?}/{IDLE}; new: {}",
+        fresh.trim()
+    );
+    assert!(filled.is_some(), "director 1 holds {} of {want_conns} connections:\n{}", established(1), d1.output());
+    assert!(backup_meanwhile, "director 1 waits its preempt_delay as BACKUP");
+    assert!(back.is_some(), "director 1 preempts:\n{}", d1.output());
+    assert!(settled.is_some(), "director 2 BACKUP and its sync daemon backup again:\n{}", d2.output());
+    assert_eq!(second, first, "the keep-alive session's next request, on the same real server");
+    let answered = answered.unwrap_or_else(|| panic!("client: {after:?}"));
+    assert!(answered * 100 >= IDLE * 99, "{answered}/{IDLE} idle connections answered after the return");
+    assert!(fresh.starts_with("Web Server"), "new connections work: {fresh}");
+}

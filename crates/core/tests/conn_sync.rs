@@ -239,3 +239,34 @@ fn fullnat_record_carries_local_address_and_sequence_state() {
     // Its port is held on the backup too: no connection of the backup's may take it.
     assert_eq!(b.local_ports().0, 1, "the master's port counted in use here");
 }
+
+/// Idle connections are sent again, every one within a refresh period, at a pace (not
+/// all at once).
+#[test]
+fn the_master_sends_every_connection_again_within_a_refresh_period() {
+    use rvs_core::conn::SYNC_REFRESH_MS;
+    let snap = config(Protocol::Udp, 53, 1, FwdMethod::Masq, "rr", None).snapshot();
+    let mut t = table(64, &snap);
+    let ids: Vec<_> = (1..=20).map(|c| t.insert(&new_conn(&snap, Protocol::Udp, c, 0), 0).unwrap()).collect();
+    for now in (0..=SYNC_REFRESH_MS).step_by(10) {
+        t.sync_refresh(now);
+    }
+    assert_eq!(t.len(), ids.len());
+    let q = master(&mut t);
+    let start = SYNC_REFRESH_MS + 10;
+    t.sync_refresh(start);
+    drain(&q);
+    let mut seen = std::collections::HashMap::new();
+    let mut most_per_tick = 0;
+    for now in (start..=start + SYNC_REFRESH_MS).step_by(10) {
+        t.sync_refresh(now);
+        let r = drain(&q);
+        most_per_tick = most_per_tick.max(r.len());
+        for rec in r {
+            *seen.entry((rec.caddr, rec.cport)).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(seen.len(), ids.len(), "every idle connection sent again: {seen:?}");
+    assert!(seen.values().all(|&n| n <= 2), "about once a period: {seen:?}");
+    assert!(most_per_tick <= 2, "paced: {most_per_tick} records in one tick");
+}

@@ -45,7 +45,7 @@ use xt::XtPool;
 pub use index::MAX_ENTRIES;
 pub use list::{ConnInfo, LIST_HEADER};
 pub use persist::{ScheduleError, Scheduled};
-pub use sync::ApplyError;
+pub use sync::{ApplyError, SYNC_REFRESH_MS};
 pub use tcp::{Dir, TcpFlags, TcpState, Timeouts};
 pub use types::{ConnConfig, ConnRef, ConnStats, InsertError, NewConn, Verdict};
 
@@ -138,6 +138,8 @@ pub struct ConnTable {
     departed: Vec<Tuple>,
     /// Master sync: the worker's outbox (`None`: sync off, one branch per packet).
     sync: Option<std::sync::Arc<crate::sync::SyncQueues>>,
+    /// Master sync: the walk that sends every connection again now and then.
+    refresh: sync::Refresh,
 }
 
 impl ConnTable {
@@ -177,6 +179,7 @@ impl ConnTable {
             stats: ConnStats::default(),
             departed: Vec::with_capacity(DEPARTED),
             sync: None,
+            refresh: sync::Refresh::default(),
         };
         t.recompute_ticks();
         t

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use super::entry::{addrs, Entry};
-use super::{ConnId, ConnTable, Dir, InsertError, NewConn, TcpState, FWD_CODES, F_INACTIVE, F_NOOUTPUT, F_TEMPLATE};
+use super::{
+    ConnId, ConnTable, Dir, InsertError, NewConn, TcpState, FWD_CODES, F_INACTIVE, F_NOOUTPUT, F_TEMPLATE, F_USED,
+};
 use crate::addr::{Addr, Protocol, Tuple};
 use crate::service::{DestId, FwdMethod, Snapshot};
 use crate::sync::{SyncQueues, SyncRecord, SYNC_PERIOD, SYNC_THRESHOLD};
@@ -19,6 +21,23 @@ pub enum ApplyError {
     UnknownDest,
     /// Table full, a state out of range, or a reply key held by another connection.
     Refused,
+}
+
+/// Master: every connection is sent again at least this often, idle or not, so that a
+/// backup joining later (a director back from a failure, before it preempts) holds the
+/// whole table within one period. IPVS resends only on packets (`sync_period`,
+/// `sync_refresh_period`): an idle connection would never reach a new backup.
+pub const SYNC_REFRESH_MS: u64 = 8_000;
+/// Table slots the refresh visits per timer tick at most.
+const REFRESH_SLOTS_MAX: u64 = 8192;
+
+/// Where the master's refresh walk is.
+#[derive(Debug, Default)]
+pub(super) struct Refresh {
+    last_ms: u64,
+    /// Slot-milliseconds owed: `elapsed × capacity`, paid `SYNC_REFRESH_MS` per slot.
+    debt: u64,
+    next: u32,
 }
 
 /// TCP states a master syncs in (IPVS: the others are transient).
@@ -61,6 +80,30 @@ impl ConnTable {
         q.send(self.record(&e));
         if let Some(t) = self.slab.0.get(e.link as usize).filter(|t| e.link != NIL && t.is(F_TEMPLATE)) {
             q.send(self.record(t));
+        }
+    }
+
+    /// Master (sync on), at a timer tick: send the next slots' connections again, at a
+    /// pace that walks the whole table every [`SYNC_REFRESH_MS`].
+    pub fn sync_refresh(&mut self, now_ms: u64) {
+        let elapsed = now_ms.saturating_sub(self.refresh.last_ms);
+        self.refresh.last_ms = now_ms;
+        let Some(q) = self.sync.clone() else {
+            self.refresh.debt = 0;
+            return;
+        };
+        let cap = self.slab.0.len() as u32;
+        let debt = self.refresh.debt + elapsed.saturating_mul(u64::from(cap));
+        let n = (debt / SYNC_REFRESH_MS).min(REFRESH_SLOTS_MAX);
+        self.refresh.debt = (debt - n * SYNC_REFRESH_MS).min(SYNC_REFRESH_MS);
+        for _ in 0..n {
+            let i = self.refresh.next;
+            self.refresh.next = if i + 1 >= cap { 0 } else { i + 1 };
+            let Some(e) = self.slab.0.get(i as usize).filter(|e| e.is(F_USED)) else { continue };
+            if e.proto == Protocol::Tcp.number() && !e.is(F_TEMPLATE) && !synced_state(e.state) {
+                continue;
+            }
+            q.send(self.record(e));
         }
     }
 

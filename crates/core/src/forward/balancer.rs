@@ -555,6 +555,7 @@ impl Balancer {
         if self.sync.is_some() {
             self.apply_synced(now);
         }
+        self.conns.sync_refresh(now);
         let resets = &mut self.resets;
         self.conns.expire(now, EXPIRE_BUDGET, |c| {
             if let Some([a, b]) = super::reset::for_expired(c) {
