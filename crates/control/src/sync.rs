@@ -48,7 +48,8 @@ struct Running {
     queues: Vec<Arc<SyncQueues>>,
 }
 
-/// Starts and stops the daemon (rvsadm `--start-daemon`, `--stop-daemon`, TOML `[sync]`).
+/// Starts and stops the daemon (rvsadm `--start-daemon`, `--stop-daemon`; keepalived's
+/// `lvs_sync_daemon` through [`Follow`]).
 pub struct SyncDaemon {
     live: Arc<Live>,
     rss: Arc<Rss>,
