@@ -69,11 +69,43 @@ struct Case {
     whole: bool,
     /// The sync daemons from keepalived.conf's `lvs_sync_daemon`, else from rvsadm.
     lvs_sync: bool,
-    /// The TOML services (NAT rr over rs1 and rs2 on 10.0.2.100:80).
+    /// The TOML services on 10.0.2.100:80 over rs1 and rs2; none: seed 000's
+    /// `virtual_server` in the keepalived.conf.
     services: &'static str,
+    /// VRRP adverts on the lab's management link (`interface mgmt`), not the wan twin.
+    mgmt: bool,
 }
 
-const V2: Case = Case { version: 2, advert_int: 1.0, whole: false, lvs_sync: false, services: NAT_RR };
+const V2: Case = Case { version: 2, advert_int: 1.0, whole: false, lvs_sync: false, services: "", mgmt: false };
+
+/// seed 000's `virtual_server` with the lab's addresses, in the keepalived.conf beside
+/// its `vrrp_instance` when a case has no TOML services.
+const SEED000_VS: &str = r#"
+virtual_server 10.0.2.100 80 {
+    delay_loop 6
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.3.11 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 3
+            retry 3
+            delay_before_retry 3
+            connect_port 80
+        }
+    }
+    real_server 10.0.3.12 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 3
+            retry 3
+            delay_before_retry 3
+            connect_port 80
+        }
+    }
+}
+"#;
 
 /// SIGKILL to rvsd on the master: its keepalived goes with it (parent-death signal).
 #[test]
@@ -138,12 +170,27 @@ method = "masq"
 weight = 1
 "#;
 
+/// seed 000's configuration with its adverts on a link rvsd does not hold (the lab's
+/// `mgmt`), the VIP and gateway still on the twins: when rvsd crashes, keepalived (gone
+/// with it by the parent-death signal) still sends its priority-0 goodbye, and the
+/// backup holds the VIP within 1.5 s instead of VRRP's master-down interval.
+#[test]
+fn lab_with_vrrp_on_a_management_link_the_backup_takes_over_within_1_5_s() {
+    failover(Case { mgmt: true, ..V2 });
+}
+
 fn failover(case: Case) {
-    let Case { version, advert_int, whole, lvs_sync, services } = case;
+    let Case { version, advert_int, whole, lvs_sync, services, mgmt } = case;
     let _lab = Lab::up_with(&[("RVS_LAB_DIRECTORS", "2")]);
     std::fs::create_dir_all(LAB_RUN2).unwrap();
     let kconf = |state, priority| {
-        let c = keepalived_conf_v(version, state, priority, advert_int);
+        let mut c = keepalived_conf_v(version, state, priority, advert_int);
+        if mgmt {
+            c = replace_once(&c, "    interface wan\n", "    interface mgmt\n");
+        }
+        if services.is_empty() {
+            c.push_str(SEED000_VS);
+        }
         if lvs_sync {
             with_sync_daemon(&c)
         } else {
@@ -218,8 +265,10 @@ fn failover(case: Case) {
     }
     let t0 = Instant::now();
     if whole {
-        for pid in &keepalived {
-            let _ = Command::new("kill").args(["-KILL", pid]).status();
+        // Frozen first: keepalived's VRRP child would otherwise catch its own
+        // parent-death signal between the two SIGKILLs and send a goodbye advert.
+        for sig in ["-STOP", "-KILL"] {
+            let _ = Command::new("kill").arg(sig).args(&keepalived).status();
         }
     }
     d1.kill();
@@ -255,6 +304,9 @@ fn failover(case: Case) {
     );
     if whole {
         assert!(took < Duration::from_secs(3), "VRRP v3 at 0.5 s adverts takes over in under 3 s: {took:?}");
+    }
+    if mgmt {
+        assert!(took <= Duration::from_millis(1500), "the goodbye advert: taken over {took:?} after rvsd's crash");
     }
     assert_eq!(
         got,

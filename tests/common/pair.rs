@@ -28,8 +28,8 @@ pub fn keepalived_conf_v(version: u8, state: &str, priority: u32, advert_int: f6
     priority {priority}
     advert_int {advert_int}
 {auth}    virtual_ipaddress {{
-        10.0.2.100/24 dev wan
-        10.0.3.1/24 dev lan
+        10.0.2.100/24 dev wan label wan:1
+        10.0.3.1/24 dev lan label lan:1
     }}
 }}
 "#
