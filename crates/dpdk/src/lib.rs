@@ -32,6 +32,7 @@ pub mod lcore;
 pub mod mbuf;
 pub mod mempool;
 pub mod port;
+mod queue;
 pub mod ring;
 
 pub use eal::Eal;
