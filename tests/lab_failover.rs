@@ -55,6 +55,58 @@ while sel.get_map() and time.time() < end:
 print("after", second, answered, flush=True)
 "#;
 
+/// The client script running in the client's namespace: its keep-alive session's first
+/// answer once its connections are open, then, on [`Client::finish`], the second answer
+/// and how many idle connections answered.
+struct Client {
+    child: std::process::Child,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    go: std::path::PathBuf,
+    first: String,
+}
+
+impl Client {
+    fn open(n: usize, name: &str) -> Client {
+        let go = std::env::temp_dir().join(format!("rvs-{}-{name}-go", std::process::id()));
+        let _ = std::fs::remove_file(&go);
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", "rvs-client", "/usr/bin/python3", "-c", CLIENT, &n.to_string()])
+            .arg(&go)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+        let first = ready.strip_prefix("ready ").unwrap_or_else(|| panic!("client: {ready:?}")).to_string();
+        Client { child, lines, go, first }
+    }
+
+    /// The session's next answer and the idle connections answered.
+    fn finish(mut self) -> (String, Option<usize>) {
+        std::fs::write(&self.go, b"").unwrap();
+        let after = self.lines.next().and_then(Result::ok).unwrap_or_default();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.go);
+        let mut f = after.split_whitespace().skip(1);
+        (f.next().unwrap_or_default().to_string(), f.next().and_then(|n| n.parse().ok()))
+    }
+}
+
+/// Director 1 as MASTER (waited for), then director 2, each from its keepalived.conf.
+fn pair(k1: &str, k2: &str, services: &str) -> (Rvsd, Rvsd) {
+    std::fs::create_dir_all(LAB_RUN2).unwrap();
+    let d1 = Rvsd::start(&rvsd_config_with(1, k1, services));
+    wait_for(Duration::from_secs(10), || holds("rvs-director") == (true, true))
+        .unwrap_or_else(|| panic!("director 1 never became MASTER:\n{}", d1.output()));
+    let d2 = Rvsd::start_in("rvs-director2", &rvsd_config_with(2, k2, services));
+    (d1, d2)
+}
+
+/// What `-L --daemon` prints for a daemon in `state` on the lab's settings.
+fn daemon(state: &str) -> String {
+    format!("{state} sync daemon (mcast=wan, syncid=51)\n")
+}
+
 /// ESTABLISHED connections director `n` lists.
 fn established(n: u8) -> usize {
     rvsadm_on(n, "-L -n -c").lines().filter(|l| l.contains("ESTABLISHED")).count()
@@ -182,7 +234,6 @@ fn lab_with_vrrp_on_a_management_link_the_backup_takes_over_within_1_5_s() {
 fn failover(case: Case) {
     let Case { version, advert_int, whole, lvs_sync, services, mgmt } = case;
     let _lab = Lab::up_with(&[("RVS_LAB_DIRECTORS", "2")]);
-    std::fs::create_dir_all(LAB_RUN2).unwrap();
     let kconf = |state, priority| {
         let mut c = keepalived_conf_v(version, state, priority, advert_int);
         if mgmt {
@@ -197,11 +248,7 @@ fn failover(case: Case) {
             c
         }
     };
-    let mut d1 = Rvsd::start(&rvsd_config_with(1, &kconf("MASTER", 150), services));
-    wait_for(Duration::from_secs(10), || holds("rvs-director") == (true, true))
-        .unwrap_or_else(|| panic!("director 1 never became MASTER:\n{}", d1.output()));
-    let d2 = Rvsd::start_in("rvs-director2", &rvsd_config_with(2, &kconf("BACKUP", BACKUP_PRIORITY), services));
-    let daemon = |state: &str| format!("{state} sync daemon (mcast=wan, syncid=51)\n");
+    let (mut d1, d2) = pair(&kconf("MASTER", 150), &kconf("BACKUP", BACKUP_PRIORITY), services);
     if lvs_sync {
         let roles = wait_for(Duration::from_secs(5), || {
             rvsadm_on(1, "-L --daemon") == daemon("master") && rvsadm_on(2, "-L --daemon") == daemon("backup")
@@ -225,17 +272,8 @@ fn failover(case: Case) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("curl");
-    let go = std::env::temp_dir().join(format!("rvs-{}-failover-go", std::process::id()));
-    let _ = std::fs::remove_file(&go);
-    let mut client = Command::new("ip")
-        .args(["netns", "exec", "rvs-client", "/usr/bin/python3", "-c", CLIENT, &IDLE.to_string()])
-        .arg(&go)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut lines = BufReader::new(client.stdout.take().expect("stdout")).lines();
-    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
-    let first = ready.strip_prefix("ready ").unwrap_or_else(|| panic!("client: {ready:?}")).to_string();
+    let client = Client::open(IDLE, "failover");
+    let first = client.first.clone();
     let opened = Instant::now();
     // Every connection reaches the backup through the sync daemon.
     let want_conns = IDLE + 2;
@@ -280,12 +318,7 @@ fn failover(case: Case) {
         assert!(turned.is_some(), "director 2's sync daemon follows VRRP: {}", rvsadm_on(2, "-L --daemon"));
     }
 
-    std::fs::write(&go, b"").unwrap();
-    let after = lines.next().and_then(Result::ok).unwrap_or_default();
-    let _ = client.wait();
-    let _ = std::fs::remove_file(&go);
-    let mut f = after.split_whitespace().skip(1);
-    let (second, answered) = (f.next().unwrap_or_default().to_string(), f.next().and_then(|n| n.parse::<usize>().ok()));
+    let (second, answered) = client.finish();
     let out = download.wait_with_output().expect("curl");
     let got = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_string();
     let fresh = curl("http://10.0.2.100/");
@@ -315,7 +348,7 @@ fn failover(case: Case) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(second, first, "the keep-alive session's next request, on the same real server");
-    let answered = answered.unwrap_or_else(|| panic!("client: {after:?}"));
+    let answered = answered.unwrap_or_else(|| panic!("the client never reported the idle connections"));
     assert!(answered * 100 >= IDLE * 99, "{answered}/{IDLE} idle connections answered after the failover");
     assert!(fresh.starts_with("Web Server"), "new connections work: {fresh}");
     let m = d2.metrics();
@@ -338,25 +371,12 @@ fn table_entries(m: &str) -> u64 {
 fn lab_ten_thousand_connections_reach_the_backup_within_two_seconds() {
     const N: usize = 10_000;
     let _lab = Lab::up_with(&[("RVS_LAB_DIRECTORS", "2")]);
-    std::fs::create_dir_all(LAB_RUN2).unwrap();
-    let d1 = Rvsd::start(&rvsd_config(1, &keepalived_conf("MASTER", 150, 1.0)));
-    wait_for(Duration::from_secs(10), || holds("rvs-director") == (true, true))
-        .unwrap_or_else(|| panic!("director 1 never became MASTER:\n{}", d1.output()));
-    let d2 = Rvsd::start_in("rvs-director2", &rvsd_config(2, &keepalived_conf("BACKUP", BACKUP_PRIORITY, 1.0)));
+    let (_d1, d2) =
+        pair(&keepalived_conf("MASTER", 150, 1.0), &keepalived_conf("BACKUP", BACKUP_PRIORITY, 1.0), NAT_RR);
     rvsadm_on(1, "--start-daemon master --mcast-interface wan --syncid 51");
     rvsadm_on(2, "--start-daemon backup --mcast-interface wan --syncid 51");
-    let go = std::env::temp_dir().join(format!("rvs-{}-sync10k-go", std::process::id()));
-    let _ = std::fs::remove_file(&go);
-    let mut client = Command::new("ip")
-        .args(["netns", "exec", "rvs-client", "/usr/bin/python3", "-c", CLIENT, &N.to_string()])
-        .arg(&go)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut lines = BufReader::new(client.stdout.take().expect("stdout")).lines();
-    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+    let client = Client::open(N, "sync10k");
     let opened = Instant::now();
-    assert!(ready.starts_with("ready "), "client: {ready:?}");
     let synced = wait_for(Duration::from_secs(10), || table_entries(&d2.metrics()) >= (N + 1) as u64);
     let (on_master, on_backup) = (established(1), established(2));
     eprintln!(
@@ -364,10 +384,7 @@ fn lab_ten_thousand_connections_reach_the_backup_within_two_seconds() {
          last was opened",
         synced.map(|_| opened.elapsed())
     );
-    std::fs::write(&go, b"").unwrap();
-    let _ = lines.next();
-    let _ = client.wait();
-    let _ = std::fs::remove_file(&go);
+    client.finish();
     let synced = synced.unwrap_or_else(|| panic!("the backup holds {on_backup} of {}", N + 1));
     assert!(synced <= Duration::from_secs(2), "all on the backup {synced:?} after the last was opened");
     assert!(on_backup > N, "{on_backup} established on the backup");
@@ -382,34 +399,19 @@ fn lab_ten_thousand_connections_reach_the_backup_within_two_seconds() {
 fn lab_the_old_master_returns_and_preempts_without_breaking_flows() {
     const PREEMPT_DELAY: u64 = 12;
     let _lab = Lab::up_with(&[("RVS_LAB_DIRECTORS", "2")]);
-    std::fs::create_dir_all(LAB_RUN2).unwrap();
     let kconf = |priority: u32| {
         let c = keepalived_conf_v(3, "BACKUP", priority, 0.5);
         let c = c.replace("    advert_int 0.5\n", &format!("    advert_int 0.5\n    preempt_delay {PREEMPT_DELAY}\n"));
         with_sync_daemon(&c)
     };
-    let c1 = rvsd_config(1, &kconf(150));
-    let mut d1 = Rvsd::start(&c1);
-    wait_for(Duration::from_secs(10), || holds("rvs-director") == (true, true))
-        .unwrap_or_else(|| panic!("director 1 never became MASTER:\n{}", d1.output()));
-    let d2 = Rvsd::start_in("rvs-director2", &rvsd_config(2, &kconf(BACKUP_PRIORITY)));
-    let daemon = |state: &str| format!("{state} sync daemon (mcast=wan, syncid=51)\n");
+    let (mut d1, d2) = pair(&kconf(150), &kconf(BACKUP_PRIORITY), NAT_RR);
     let roles = |m: u8, b: u8| {
         rvsadm_on(m, "-L --daemon") == daemon("master") && rvsadm_on(b, "-L --daemon") == daemon("backup")
     };
     assert!(wait_for(Duration::from_secs(5), || roles(1, 2)).is_some(), "director 1 master, 2 backup");
 
-    let go = std::env::temp_dir().join(format!("rvs-{}-return-go", std::process::id()));
-    let _ = std::fs::remove_file(&go);
-    let mut client = Command::new("ip")
-        .args(["netns", "exec", "rvs-client", "/usr/bin/python3", "-c", CLIENT, &IDLE.to_string()])
-        .arg(&go)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut lines = BufReader::new(client.stdout.take().expect("stdout")).lines();
-    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
-    let first = ready.strip_prefix("ready ").unwrap_or_else(|| panic!("client: {ready:?}")).to_string();
+    let client = Client::open(IDLE, "return");
+    let first = client.first.clone();
     let want_conns = IDLE + 1;
     assert!(wait_for(Duration::from_secs(10), || established(2) >= want_conns).is_some(), "synced to director 2");
 
@@ -421,18 +423,13 @@ fn lab_the_old_master_returns_and_preempts_without_breaking_flows() {
     // Director 1 comes back: BACKUP first (it waits preempt_delay), filled by the
     // refresh of director 2's table, then MASTER again.
     let t0 = Instant::now();
-    let d1 = Rvsd::start(&c1);
+    let d1 = Rvsd::start(&rvsd_config(1, &kconf(150)));
     let filled = wait_for(Duration::from_secs(PREEMPT_DELAY), || established(1) >= want_conns).map(|_| t0.elapsed());
     let backup_meanwhile = holds("rvs-director") == (false, false);
     let back = wait_for(Duration::from_secs(PREEMPT_DELAY + 10), || holds("rvs-director") == (true, true))
         .map(|_| t0.elapsed());
     let settled = wait_for(Duration::from_secs(5), || holds("rvs-director2") == (false, false) && roles(1, 2));
-    std::fs::write(&go, b"").unwrap();
-    let after = lines.next().and_then(Result::ok).unwrap_or_default();
-    let _ = client.wait();
-    let _ = std::fs::remove_file(&go);
-    let mut f = after.split_whitespace().skip(1);
-    let (second, answered) = (f.next().unwrap_or_default().to_string(), f.next().and_then(|n| n.parse::<usize>().ok()));
+    let (second, answered) = client.finish();
     let fresh = curl("http://10.0.2.100/");
     eprintln!(
         "director 1 back: all {want_conns} connections on it {filled:?} after its start (it stayed BACKUP: \
@@ -445,7 +442,7 @@ fn lab_the_old_master_returns_and_preempts_without_breaking_flows() {
     assert!(back.is_some(), "director 1 preempts:\n{}", d1.output());
     assert!(settled.is_some(), "director 2 BACKUP and its sync daemon backup again:\n{}", d2.output());
     assert_eq!(second, first, "the keep-alive session's next request, on the same real server");
-    let answered = answered.unwrap_or_else(|| panic!("client: {after:?}"));
+    let answered = answered.unwrap_or_else(|| panic!("the client never reported the idle connections"));
     assert!(answered * 100 >= IDLE * 99, "{answered}/{IDLE} idle connections answered after the return");
     assert!(fresh.starts_with("Web Server"), "new connections work: {fresh}");
 }
