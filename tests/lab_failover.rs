@@ -10,6 +10,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use common::pair::*;
@@ -179,7 +180,7 @@ fn lab_established_connections_survive_losing_the_whole_master() {
 /// translating (a kernel IPVS backup would skip them).
 #[test]
 fn lab_syn_proxied_connections_survive_the_masters_rvsd_crash() {
-    failover(Case { version: 3, advert_int: 0.5, services: SYNPROXY_RR, ..V2 });
+    failover(Case { version: 3, advert_int: 0.5, services: SYNPROXY_RR.as_str(), ..V2 });
 }
 
 /// FullNAT: the backup has each connection's local address and port and its sequence
@@ -187,40 +188,16 @@ fn lab_syn_proxied_connections_survive_the_masters_rvsd_crash() {
 /// it holds the VIP (and announces it), so the real servers' replies come to it.
 #[test]
 fn lab_fullnat_connections_survive_the_masters_rvsd_crash() {
-    failover(Case { version: 3, advert_int: 0.5, services: FNAT_RR, ..V2 });
+    failover(Case { version: 3, advert_int: 0.5, services: FNAT_RR.as_str(), ..V2 });
 }
 
-const FNAT_RR: &str = r#"[[service]]
-tcp = "10.0.2.100:80"
-scheduler = "rr"
-laddrs = ["10.0.3.200"]
+/// [`NAT_RR`] with `extra` lines on the service and its servers' `method`.
+fn nat_rr_as(extra: &str, method: &str) -> String {
+    NAT_RR.replacen("scheduler = \"rr\"\n", &format!("scheduler = \"rr\"\n{extra}"), 1).replace("\"masq\"", method)
+}
 
-[[service.real_server]]
-address = "10.0.3.11:80"
-method = "fullnat"
-weight = 1
-
-[[service.real_server]]
-address = "10.0.3.12:80"
-method = "fullnat"
-weight = 1
-"#;
-
-const SYNPROXY_RR: &str = r#"[[service]]
-tcp = "10.0.2.100:80"
-scheduler = "rr"
-synproxy = true
-
-[[service.real_server]]
-address = "10.0.3.11:80"
-method = "masq"
-weight = 1
-
-[[service.real_server]]
-address = "10.0.3.12:80"
-method = "masq"
-weight = 1
-"#;
+static FNAT_RR: LazyLock<String> = LazyLock::new(|| nat_rr_as("laddrs = [\"10.0.3.200\"]\n", "\"fullnat\""));
+static SYNPROXY_RR: LazyLock<String> = LazyLock::new(|| nat_rr_as("synproxy = true\n", "\"masq\""));
 
 /// seed 000's configuration with its adverts on a link rvsd does not hold (the lab's
 /// `mgmt`), the VIP and gateway still on the twins: when rvsd crashes, keepalived (gone
