@@ -93,7 +93,7 @@ impl ConnTable {
             return;
         };
         let cap = self.slab.0.len() as u32;
-        let debt = self.refresh.debt + elapsed.saturating_mul(u64::from(cap));
+        let debt = self.refresh.debt.saturating_add(elapsed.saturating_mul(u64::from(cap)));
         let n = (debt / SYNC_REFRESH_MS).min(REFRESH_SLOTS_MAX);
         self.refresh.debt = (debt - n * SYNC_REFRESH_MS).min(SYNC_REFRESH_MS);
         for _ in 0..n {

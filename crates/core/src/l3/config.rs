@@ -152,6 +152,13 @@ impl L3Config {
         self.ports.get(usize::from(port)).is_some_and(|p| p.addrs.iter().any(|a| a.contains(ip)))
     }
 
+    /// The same for IPv6: a subnet of the port's, or link-local on an IPv6 port.
+    pub(super) fn on_link6(&self, port: u16, ip: Ipv6Addr) -> bool {
+        self.ports.get(usize::from(port)).is_some_and(|p| {
+            p.addrs6.iter().any(|a| a.contains(ip)) || (p.has_ipv6() && ip.segments()[0] & 0xffc0 == 0xfe80)
+        })
+    }
+
     /// The director's address to source packets from towards `ip` out of `port`: the
     /// port address on `ip`'s subnet, else the port's first address.
     pub fn source_addr(&self, port: u16, ip: Ipv4Addr) -> Option<Ipv4Addr> {

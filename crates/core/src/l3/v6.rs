@@ -103,9 +103,9 @@ impl<P: PacketBuf> Node<P> {
             Ok(Icmpv6Repr::NeighborAdvert { solicited, target, target_lladdr, .. }) if hop_limit == NDP_HOP_LIMIT => {
                 // Only an entry being resolved or held is updated (RFC 4861 7.2.5). The
                 // solicitation may have been another worker's (the answer lands on the
-                // queue RSS picks): a solicited answer to our address on this port
-                // creates the entry, as an ARP reply to us does, and is passed on.
-                let answer = solicited && self.cfg.owns6_on_port(port, dst);
+                // queue RSS picks): a solicited answer to our address on this port, for
+                // an on-link target, creates the entry, as an ARP reply to us does.
+                let answer = solicited && self.cfg.owns6_on_port(port, dst) && self.cfg.on_link6(port, target);
                 if let Some(mac) = target_lladdr.filter(|m| m.is_unicast()) {
                     self.learn(port, target, mac, answer, now, io);
                 }
