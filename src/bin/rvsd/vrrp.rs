@@ -34,6 +34,8 @@ pub struct Vrrp {
     /// The operator's keepalived.conf, and where rvsd's copy of it goes.
     user: PathBuf,
     run: PathBuf,
+    /// The file keepalived was started on (the operator's, or rvsd's copy).
+    reads: PathBuf,
 }
 
 fn signal(pid: u32, sig: &str) {
@@ -85,8 +87,8 @@ impl Vrrp {
     /// Start `keepalived --vrrp` on `conf`; its pid files go in `run`.
     pub fn start(conf: &Path, run: &Path) -> Result<Vrrp, String> {
         let _ = std::fs::create_dir_all(run);
-        let (user, conf) = (conf.to_path_buf(), effective(conf, run)?);
-        let conf = conf.as_path();
+        let (user, reads) = (conf.to_path_buf(), effective(conf, run)?);
+        let conf = reads.as_path();
         // setpriv execs keepalived, so a missing keepalived would only show as exits.
         if !on_path("keepalived") {
             return Err("keepalived --vrrp: keepalived not found (scripts/setup installs keepalived)".into());
@@ -121,14 +123,21 @@ impl Vrrp {
             conf.display(),
             if pdeathsig { ", stops when rvsd dies" } else { "" }
         );
-        Ok(Vrrp { stop, pid, thread: Some(thread), user, run: run_dir })
+        Ok(Vrrp { stop, pid, thread: Some(thread), user, run: run_dir, reads })
     }
 
     /// SIGHUP: keepalived re-reads the file (its VRRP instances, VIPs), rewritten first
     /// when it is rvsd's copy.
     pub fn reload(&self) {
-        if let Err(e) = effective(&self.user, &self.run) {
-            eprintln!("rvsd: vrrp: {e}");
+        match effective(&self.user, &self.run) {
+            // keepalived reads the file it was started on: an lvs_sync_daemon added or
+            // removed since would have it read the wrong one (or crash on the line).
+            Ok(p) if p != self.reads => {
+                eprintln!("rvsd: vrrp: lvs_sync_daemon added or removed: restart rvsd for keepalived to follow");
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("rvsd: vrrp: {e}"),
         }
         signal(self.pid.load(Ordering::Acquire), "-HUP");
     }
