@@ -332,11 +332,6 @@ fn failover(case: Case) {
     assert!(sample(&m, "rvs_sync_connections_total{dir=\"received\"}") >= want_conns as u64, "{m}");
 }
 
-/// The sum of a metric's samples (every `prefix…` line) in a director's metrics text.
-fn sum(m: &str, prefix: &str) -> u64 {
-    m.lines().filter(|l| l.starts_with(prefix)).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum()
-}
-
 /// Entries in a director's connection tables (every worker's).
 fn table_entries(m: &str) -> u64 {
     sum(m, "rvs_conn_table_entries{")

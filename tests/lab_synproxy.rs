@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{big_download_matches, lab_config_v6, ns, ns_ok, write_config, Lab, Rvsd};
+use common::{big_download_matches, lab_config_v6, ns, ns_ok, sum, write_config, Lab, Rvsd};
 
 /// rs1 and rs2 behind `vip` (NAT), with the SYN proxy when `synproxy`.
 fn nat(vip: &str, port: u16, synproxy: bool, servers: [&str; 2]) -> String {
@@ -63,11 +63,7 @@ fn syn_recv() -> usize {
 }
 
 fn conn_entries(rvsd: &Rvsd) -> u64 {
-    rvsd.metrics()
-        .lines()
-        .filter(|l| l.starts_with("rvs_conn_table_entries{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+    sum(&rvsd.metrics(), "rvs_conn_table_entries{")
 }
 
 /// hping3's flood of SYNs from random sources at `port` of the VIP, until killed.
@@ -144,11 +140,7 @@ fn syn_flood_with_and_without_the_proxy() {
     let with = under_flood(&rvsd, 82);
     let without = under_flood(&rvsd, 80);
     let sp = rvsd.metrics();
-    let sent: u64 = sp
-        .lines()
-        .filter(|l| l.starts_with("rvs_synproxy_cookies_sent_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum();
+    let sent = sum(&sp, "rvs_synproxy_cookies_sent_total{");
     for (name, r) in [("without SYN proxy", &without), ("with SYN proxy", &with)] {
         println!(
             "hping3 --flood --rand-source, {name}: {}/200 curls answered, real servers' SYN_RECV from the flood max {}, rvsd conn entries {} -> max {}",

@@ -395,6 +395,12 @@ pub fn curl(url: &str) -> String {
     ns_ok("rvs-client", &["curl", "-sS", "--max-time", "10", url])
 }
 
+/// The sum of a metric's samples (every line starting with `prefix`, e.g. `name{`) in
+/// Prometheus text: a family over its workers.
+pub fn sum(metrics: &str, prefix: &str) -> u64 {
+    metrics.lines().filter(|l| l.starts_with(prefix)).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum()
+}
+
 /// The value of one sample line `name{labels} value` in Prometheus text, 0 if absent.
 pub fn sample(metrics: &str, name_and_labels: &str) -> u64 {
     metrics.lines().find_map(|l| l.strip_prefix(name_and_labels).and_then(|v| v.trim().parse().ok())).unwrap_or(0)

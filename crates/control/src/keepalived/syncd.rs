@@ -29,12 +29,13 @@ pub struct LvsSyncDaemon {
     pub pos: Pos,
 }
 
-fn number<T: std::str::FromStr>(s: &Stmt, what: &str, v: Option<&String>, max: u64) -> Result<T, Diag> {
+/// Option `what`'s value `v`, a number up to `max`.
+fn number(s: &Stmt, what: &str, v: Option<&String>, max: u32) -> Result<u32, Diag> {
     let v = v.ok_or_else(|| s.pos.diag(format!("lvs_sync_daemon: {what} needs a value")))?;
-    match v.parse::<u64>() {
-        Ok(n) if n <= max => n.to_string().parse().map_err(|_| s.pos.diag(format!("lvs_sync_daemon: {what} {v}"))),
-        _ => Err(s.pos.diag(format!("lvs_sync_daemon: {what} {v} is not a number up to {max}"))),
-    }
+    v.parse::<u32>()
+        .ok()
+        .filter(|&n| n <= max)
+        .ok_or_else(|| s.pos.diag(format!("lvs_sync_daemon: {what} {v} is not a number up to {max}")))
 }
 
 /// The `lvs_sync_daemon` of `kept`'s `global_defs`, if any, with its VRRP instance
@@ -80,7 +81,7 @@ pub fn read(kept: &[Stmt]) -> Result<Option<LvsSyncDaemon>, Diag> {
         match k.as_str() {
             "id" => d.syncid = number(s, "id", it.next(), 255)?,
             "maxlen" => d.maxlen = number(s, "maxlen", it.next(), 65_507)?,
-            "port" => d.port = number(s, "port", it.next(), 65_535)?,
+            "port" => d.port = number(s, "port", it.next(), 65_535)? as u16,
             "ttl" => d.ttl = number(s, "ttl", it.next(), 255)?,
             "group" => {
                 let v = it.next().ok_or_else(|| s.pos.diag("lvs_sync_daemon: group needs an address"))?;
