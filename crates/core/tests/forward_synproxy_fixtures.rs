@@ -21,11 +21,8 @@ use rvs_core::service::{FwdMethod, ServiceSpec};
 use synproxy_golden::*;
 use wire::{Ipv4Packet, TcpPacket, VecBuf};
 
-/// The generator's K1 = 00..0f, K2 = 10..1f.
-static KEYS: CookieKeys = CookieKeys::fixed(
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
-    [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31],
-);
+/// The generator's key, 00..0f.
+static KEYS: CookieKeys = CookieKeys::fixed([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
 /// FullNAT's ISN towards the real server (the generator's FISN).
 const FISN: u32 = 0x4000_0000;
 

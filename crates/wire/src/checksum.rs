@@ -21,6 +21,7 @@ pub fn fold(sum: u64) -> u16 {
 
 /// One's complement sum of `bytes` as big-endian 16-bit words, folded, not
 /// complemented; an odd trailing byte is padded with zero (RFC 1071 §4.1).
+#[inline]
 pub fn data(bytes: &[u8]) -> u16 {
     // RFC 1071 §2(B): the sum is byte-order independent, so add native-order 32-bit
     // words (two 16-bit words each, their carries folded later) and swap the folded

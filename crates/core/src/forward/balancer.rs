@@ -49,6 +49,9 @@ pub enum Action {
     /// SYN proxy: the real server answered (this packet, its SYN-ACK, is consumed): the
     /// packets held for connection `conn` go on.
     Release(u32),
+    /// Rewritten into an answer to its sender: out of the port it came in on, to the
+    /// MAC it came from (DPVS's SYN proxy answers so: no route or neighbour lookup).
+    Reflect,
     /// Answer the sender with this ICMP error, then drop the packet counting `reason`.
     IcmpError {
         err: IcmpError,
@@ -269,6 +272,11 @@ impl Balancer {
         // Not here. A packet to a virtual service belongs to its client's home worker:
         // computed, exact, no table.
         if let Some(svc) = self.snap.find(f.proto, t.dst, f.dport, 0) {
+            // A SYN the proxy answers leaves no state: answered by whichever worker has
+            // it, never passed to the client's home (its ACK goes there).
+            if let Some(a) = self.synproxy_syn(svc, pkt, f, now) {
+                return a;
+            }
             let home = self.home(svc, &t);
             if home != self.core && !redirected {
                 return Action::Redirect(home);

@@ -8,15 +8,21 @@
 //! [`MSS_TABLE`], bit 20 timestamps; without timestamps (DPVS's layout) also 19..16
 //! the window scale (15: none) and bit 21 SACK. With timestamps, as Linux does, those
 //! go in the low 5 bits of the cookie SYN-ACK's TSval, which the client echoes: then 20
-//! data bits are fixed zeros a forged ACK must hit (14 without). The keys are drawn
-//! once per process, shared by every worker; the count in H2 makes each minute's
+//! data bits are fixed zeros a forged ACK must hit (14 without).
+//!
+//! Linux keys H1 and H2 with two SipHash runs. Here one SipHash-1-3 with a 128-bit
+//! output does: its first half gives H1, its second half is the tuple's secret for H2,
+//! into which the count is mixed by murmur3's 64-bit finalizer (a bijection, so each
+//! minute's H2 is as unpredictable as the secret). A forger without the SYN-ACK knows
+//! neither half, as with two runs; one run is most of a flood's cost saved. The key is
+//! drawn once per process, shared by every worker; the count in H2 makes each minute's
 //! cookies different (Linux's rotation).
 
 use std::sync::OnceLock;
 
-use siphasher::sip::SipHasher13;
+use siphasher::sip128::SipHasher13;
 
-use crate::addr::Tuple;
+use crate::addr::Addr;
 
 /// DPVS's MSS table (ip_vs_synproxy.c msstab).
 pub const MSS_TABLE: [u16; 10] = [64, 256, 512, 536, 1024, 1280, 1440, 1452, 1460, 4312];
@@ -81,84 +87,95 @@ impl CookieData {
     }
 }
 
-/// The process's cookie keys.
+/// The process's cookie key (SipHash's two 64-bit halves).
 pub struct CookieKeys {
-    k1: [u8; 16],
-    k2: [u8; 16],
+    k0: u64,
+    k1: u64,
 }
 
 impl CookieKeys {
-    /// Fixed keys (fixtures).
-    pub const fn fixed(k1: [u8; 16], k2: [u8; 16]) -> CookieKeys {
-        CookieKeys { k1, k2 }
+    /// A fixed key (fixtures), as SipHash's 16 key bytes.
+    pub const fn fixed(k: [u8; 16]) -> CookieKeys {
+        let k0 = u64::from_le_bytes([k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]]);
+        let k1 = u64::from_le_bytes([k[8], k[9], k[10], k[11], k[12], k[13], k[14], k[15]]);
+        CookieKeys { k0, k1 }
     }
 
-    /// Keys drawn from the OS's randomness once per process (std's RandomState seeds).
+    /// A key drawn from the OS's randomness once per process (std's RandomState seeds).
     pub fn process() -> &'static CookieKeys {
         static KEYS: OnceLock<CookieKeys> = OnceLock::new();
         KEYS.get_or_init(|| {
             use std::hash::BuildHasher;
             let r = std::collections::hash_map::RandomState::new();
-            let w = |i: u64| r.hash_one(i).to_le_bytes();
-            let (a, b, c, d) = (w(1), w(2), w(3), w(4));
-            let mut k1 = [0u8; 16];
-            let mut k2 = [0u8; 16];
-            k1[..8].copy_from_slice(&a);
-            k1[8..].copy_from_slice(&b);
-            k2[..8].copy_from_slice(&c);
-            k2[8..].copy_from_slice(&d);
-            CookieKeys { k1, k2 }
+            CookieKeys { k0: r.hash_one(1u64), k1: r.hash_one(2u64) }
         })
     }
 
-    /// SipHash-1-3 of the tuple and the count, hashed in one shot (the streaming
-    /// Hasher's tail handling on every small write cost a fifth of a SYN):
-    /// the addresses (4 bytes each for IPv4, 16 for IPv6), then the ports and the count
-    /// little-endian. IPv4's 12-byte tuple is two SipHash blocks, not five.
-    fn hash(key: &[u8; 16], t: &Tuple, count: Option<u32>) -> u32 {
-        let mut m = [0u8; 40];
-        let mut n = if t.src.is_v4() && t.dst.is_v4() {
-            m[..4].copy_from_slice(&t.src.0[12..]);
-            m[4..8].copy_from_slice(&t.dst.0[12..]);
+    /// H1 and H2's secret for the tuple client → VIP: SipHash-1-3-128 of the addresses
+    /// (4 bytes each for IPv4, 16 for IPv6) and the ports little-endian, in one shot
+    /// (IPv4's 12 bytes are two SipHash blocks).
+    #[inline]
+    fn hash(&self, src: &Addr, sport: u16, dst: &Addr, dport: u16) -> (u32, u64) {
+        let mut m = [0u8; 36];
+        let n = if src.is_v4() && dst.is_v4() {
+            m[..4].copy_from_slice(&src.0[12..]);
+            m[4..8].copy_from_slice(&dst.0[12..]);
             8
         } else {
-            m[..16].copy_from_slice(&t.src.0);
-            m[16..32].copy_from_slice(&t.dst.0);
+            m[..16].copy_from_slice(&src.0);
+            m[16..32].copy_from_slice(&dst.0);
             32
         };
-        let mut put = |b: &[u8]| {
-            if let Some(d) = m.get_mut(n..n + b.len()) {
-                d.copy_from_slice(b);
-                n += b.len();
-            }
-        };
-        put(&t.sport.to_le_bytes());
-        put(&t.dport.to_le_bytes());
-        if let Some(c) = count {
-            put(&c.to_le_bytes());
-        }
-        SipHasher13::new_with_key(key).hash(m.get(..n).unwrap_or(&m)) as u32
+        m[n..n + 2].copy_from_slice(&sport.to_le_bytes());
+        m[n + 2..n + 4].copy_from_slice(&dport.to_le_bytes());
+        let h = SipHasher13::new_with_keys(self.k0, self.k1).hash(m.get(..n + 4).unwrap_or(&m));
+        (h.h1 as u32, h.h2)
     }
 
-    /// The cookie for the client's SYN `t` (client → VIP) with ISN `isn`, at minute
-    /// `count`.
-    pub fn make(&self, t: &Tuple, isn: u32, count: u32, data: CookieData) -> u32 {
-        let h1 = Self::hash(&self.k1, t, None);
-        let h2 = Self::hash(&self.k2, t, Some(count));
+    /// H2: the count mixed into the tuple's secret (murmur3's fmix64).
+    #[inline]
+    fn h2(secret: u64, count: u32) -> u32 {
+        let mut x = secret ^ u64::from(count).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        x ^= x >> 33;
+        x as u32
+    }
+
+    /// The cookie for the client's SYN `src:sport` → `dst:dport` with ISN `isn`, at
+    /// minute `count`.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub fn make(&self, src: &Addr, sport: u16, dst: &Addr, dport: u16, isn: u32, count: u32, data: CookieData) -> u32 {
+        let (h1, secret) = self.hash(src, sport, dst, dport);
+        let h2 = Self::h2(secret, count);
         h1.wrapping_add(isn).wrapping_add(count << 24).wrapping_add(h2.wrapping_add(data.bits()) & DATA_MASK)
     }
 
     /// What `cookie` (the client's ack − 1) remembers, if it is one this process made
-    /// for `t` and the client ISN `isn` (its seq − 1) less than [`MAX_AGE`] counts ago;
-    /// `tsecr`: the ACK's echoed timestamp, if it has one.
-    pub fn check(&self, t: &Tuple, isn: u32, cookie: u32, count: u32, tsecr: Option<u32>) -> Option<CookieData> {
-        let h1 = Self::hash(&self.k1, t, None);
+    /// for `src:sport` → `dst:dport` and the client ISN `isn` (its seq − 1) less than
+    /// [`MAX_AGE`] counts ago; `tsecr`: the ACK's echoed timestamp, if it has one.
+    #[allow(clippy::too_many_arguments)]
+    pub fn check(
+        &self,
+        src: &Addr,
+        sport: u16,
+        dst: &Addr,
+        dport: u16,
+        isn: u32,
+        cookie: u32,
+        count: u32,
+        tsecr: Option<u32>,
+    ) -> Option<CookieData> {
+        let (h1, secret) = self.hash(src, sport, dst, dport);
         let c = cookie.wrapping_sub(h1).wrapping_sub(isn);
         let age = count.wrapping_sub(c >> 24) & 0xff;
         if age >= MAX_AGE {
             return None;
         }
-        let h2 = Self::hash(&self.k2, t, Some(count.wrapping_sub(age)));
+        let h2 = Self::h2(secret, count.wrapping_sub(age));
         CookieData::from_bits(c.wrapping_sub(h2) & DATA_MASK, tsecr)
     }
 }
@@ -172,25 +189,31 @@ pub fn count(now_ms: u64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::addr::{Addr, Protocol};
 
-    fn t() -> Tuple {
-        Tuple::new(Protocol::Tcp, Addr::v4([10, 0, 1, 2]), 40000, Addr::v4([10, 0, 2, 100]), 80)
+    const SRC: Addr = Addr::v4([10, 0, 1, 2]);
+    const VIP: Addr = Addr::v4([10, 0, 2, 100]);
+
+    fn make(k: &CookieKeys, sport: u16, isn: u32, count: u32, d: CookieData) -> u32 {
+        k.make(&SRC, sport, &VIP, 80, isn, count, d)
+    }
+
+    fn check(k: &CookieKeys, sport: u16, isn: u32, c: u32, count: u32, tsecr: Option<u32>) -> Option<CookieData> {
+        k.check(&SRC, sport, &VIP, 80, isn, c, count, tsecr)
     }
 
     #[test]
     fn round_trip_every_field_and_age() {
-        let k = CookieKeys::fixed([1; 16], [2; 16]);
+        let k = CookieKeys::fixed([1; 16]);
         for mss_idx in 0..MSS_TABLE.len() as u8 {
             for wscale in (0..=14).chain([NO_WSCALE]) {
                 for (ts, sack) in [(false, false), (true, false), (false, true), (true, true)] {
                     let d = CookieData { mss_idx, wscale, ts, sack };
-                    let c = k.make(&t(), 12345, 100, d);
+                    let c = make(&k, 40000, 12345, 100, d);
                     let tsecr = ts.then_some(0xabcd_ef00 | d.ts_bits());
                     for age in 0..MAX_AGE {
-                        assert_eq!(k.check(&t(), 12345, c, 100 + age, tsecr), Some(d));
+                        assert_eq!(check(&k, 40000, 12345, c, 100 + age, tsecr), Some(d));
                     }
-                    assert_eq!(k.check(&t(), 12345, c, 100 + MAX_AGE, tsecr), None, "too old");
+                    assert_eq!(check(&k, 40000, 12345, c, 100 + MAX_AGE, tsecr), None, "too old");
                 }
             }
         }
@@ -198,16 +221,14 @@ mod tests {
 
     #[test]
     fn forged_or_foreign_cookies_fail() {
-        let k = CookieKeys::fixed([1; 16], [2; 16]);
+        let k = CookieKeys::fixed([1; 16]);
         let d = CookieData { mss_idx: 8, wscale: 7, ts: true, sack: true };
-        let c = k.make(&t(), 777, 5, d);
+        let c = make(&k, 40000, 777, 5, d);
         let e = Some(d.ts_bits());
-        assert_eq!(k.check(&t(), 778, c, 5, e), None, "another ISN");
-        let mut other = t();
-        other.sport = 40001;
-        assert_eq!(k.check(&other, 777, c, 5, e), None, "another tuple");
-        assert_eq!(CookieKeys::fixed([3; 16], [2; 16]).check(&t(), 777, c, 5, e), None, "other keys");
-        assert_eq!(k.check(&t(), 777, c, 5, None), None, "timestamps agreed but none echoed");
+        assert_eq!(check(&k, 40000, 778, c, 5, e), None, "another ISN");
+        assert_eq!(check(&k, 40001, 777, c, 5, e), None, "another tuple");
+        assert_eq!(check(&CookieKeys::fixed([3; 16]), 40000, 777, c, 5, e), None, "another key");
+        assert_eq!(check(&k, 40000, 777, c, 5, None), None, "timestamps agreed but none echoed");
         // Random ACKs: with timestamps 20 fixed bits (about 1 in 1.7M passes), without 14
         // (about 1 in 26,000, DPVS's layout).
         let mut x = 0x1234_5678u32;
@@ -217,10 +238,25 @@ mod tests {
             x ^= x << 5;
             x
         };
-        let with_ts = (0..200_000).filter(|_| k.check(&t(), 777, rnd(), 5, Some(7)).is_some()).count();
+        let with_ts = (0..200_000).filter(|_| check(&k, 40000, 777, rnd(), 5, Some(7)).is_some()).count();
         assert!(with_ts <= 1, "{with_ts} random cookies passed");
-        let without = (0..200_000).filter(|_| k.check(&t(), 777, rnd(), 5, None).is_some()).count();
+        let without = (0..200_000).filter(|_| check(&k, 40000, 777, rnd(), 5, None).is_some()).count();
         assert!(without <= 30, "{without} random cookies passed");
+    }
+
+    /// Each minute's H2 differs: a cookie of one count never checks as another's with
+    /// the same top byte (a count 256 minutes later).
+    #[test]
+    fn the_count_rotates_the_data_hash() {
+        let k = CookieKeys::fixed([9; 16]);
+        let d = CookieData { mss_idx: 3, wscale: NO_WSCALE, ts: false, sack: false };
+        let passed = (0..1000u16)
+            .filter(|&p| {
+                let c = make(&k, p, 1, 7, d);
+                check(&k, p, 1, c, 7 + 256, None).is_some()
+            })
+            .count();
+        assert!(passed <= 2, "{passed} of 1000 cookies passed 256 minutes on");
     }
 
     #[test]

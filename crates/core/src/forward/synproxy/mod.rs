@@ -11,11 +11,10 @@ pub mod cookie;
 mod path;
 
 use wire::tcp_option_kind as kind;
-use wire::{checksum, ip_proto, tcp_flags, PacketBuf, TcpOption, TcpPacket};
+use wire::{checksum, ip_proto, tcp_flags, PacketBuf, SynOptions, TcpOption, TcpPacket};
 
 use super::flow::{Flow, ETH_LEN};
 use super::frame::FrameBuf;
-use crate::addr::Tuple;
 use crate::conn::xt::{TcpExt, S_SACK, S_TS, S_WAIT, X_RS_SYNACK, X_SYNPROXY};
 use cookie::{CookieData, CookieKeys, NO_WSCALE};
 
@@ -34,20 +33,13 @@ struct Opts {
     ts: Option<(u32, u32)>,
 }
 
+fn opts(raw: &[u8]) -> Opts {
+    let s = SynOptions::parse(raw);
+    Opts { mss: s.mss, ws: s.window_scale.map(|w| w.min(14)), sack: s.sack_permitted, ts: s.timestamps }
+}
+
 fn options<T: AsRef<[u8]>>(t: &TcpPacket<T>) -> Opts {
-    let mut o = Opts::default();
-    for opt in t.options_iter() {
-        let Ok(opt) = opt else { break };
-        match opt {
-            TcpOption::MaxSegmentSize(m) => o.mss = Some(m),
-            TcpOption::WindowScale(w) => o.ws = Some(w.min(14)),
-            TcpOption::SackPermitted => o.sack = true,
-            TcpOption::Timestamps { tsval, tsecr } => o.ts = Some((tsval, tsecr)),
-            TcpOption::EndOfList => break,
-            _ => {}
-        }
-    }
-    o
+    opts(t.options())
 }
 
 /// Write a SYN's options: MSS, then SACK-permitted and timestamps, then window scale,
@@ -111,18 +103,29 @@ fn rebuild_ip(frame: &mut [u8], f: &Flow, swap: bool, tcp_len: usize) {
     }
 }
 
-/// Recompute the TCP checksum from the IP header's addresses: the pseudo header
-/// (RFC 9293 3.1) summed straight from the header's address bytes, which lie together.
+/// The sum of the pseudo header (RFC 9293 3.1) of a `tcp_len`-byte segment in the IP
+/// header at `ETH_LEN` of `frame`, from the header's address bytes, which lie together.
+#[inline]
+fn pseudo(frame: &[u8], v6: bool, tcp_len: usize) -> u64 {
+    let addrs = if v6 {
+        frame.get(ETH_LEN + 8..ETH_LEN + 40).map(checksum::data)
+    } else {
+        frame.get(ETH_LEN + 12..ETH_LEN + 20).map(checksum::data)
+    };
+    let len = tcp_len as u64;
+    u64::from(addrs.unwrap_or(0)) + u64::from(ip_proto::TCP) + (len >> 16) + (len & 0xffff)
+}
+
+/// Recompute the TCP checksum from the IP header's addresses.
 fn fill(frame: &mut [u8], f: &Flow) {
-    let (addrs, l4) = (if f.v6 { 8..40 } else { 12..20 }, ETH_LEN + f.l4);
-    let Some(ph) = frame.get(ETH_LEN..l4).and_then(|ip| ip.get(addrs)).map(checksum::data) else { return };
+    let l4 = ETH_LEN + f.l4;
+    let ph = pseudo(frame, f.v6, frame.len().saturating_sub(l4));
     let Some(seg) = frame.get_mut(l4..) else { return };
     if seg.len() < 20 {
         return;
     }
     seg[16..18].fill(0);
-    let len = seg.len() as u64;
-    let sum = u64::from(ph) + u64::from(ip_proto::TCP) + (len >> 16) + (len & 0xffff) + u64::from(checksum::data(seg));
+    let sum = ph + u64::from(checksum::data(seg));
     seg[16..18].copy_from_slice(&(!checksum::fold(sum)).to_be_bytes());
 }
 
@@ -139,12 +142,17 @@ fn resize<P: PacketBuf>(pkt: &mut P, f: &Flow, tcp_len: usize) -> bool {
 
 /// Turn the client's SYN `pkt` into the cookie SYN-ACK, in place (it goes back to the
 /// client from the VIP). `mss_max`: the most the director lets the client send (the
-/// real servers' side less TOA when the service inserts it).
+/// real servers' side less TOA when the service inserts it). Every SYN of a flood
+/// comes here: the header is read straight from its bytes and the answer's TCP header
+/// built in a fixed 40-byte buffer, summed there, and copied out once.
+#[inline]
 pub(crate) fn syn_ack<P: PacketBuf>(pkt: &mut P, f: &Flow, keys: &CookieKeys, now_ms: u64, mss_max: u16) -> bool {
     let at = ETH_LEN + f.l4;
-    let (isn, o) = match pkt.data().get(at..ETH_LEN + f.ip_len).map(TcpPacket::new_checked) {
-        Some(Ok(t)) => (t.seq_number(), options(&t)),
-        _ => return false,
+    let (isn, o) = {
+        let Some(seg) = pkt.data().get(at..ETH_LEN + f.ip_len) else { return false };
+        let Some(h) = seg.get(..20) else { return false };
+        let Some(raw) = seg.get(20..usize::from(h[12] >> 4) * 4) else { return false };
+        (u32::from_be_bytes([h[4], h[5], h[6], h[7]]), opts(raw))
     };
     let data = CookieData {
         mss_idx: CookieData::mss_index(o.mss.unwrap_or(536).min(mss_max)),
@@ -152,28 +160,31 @@ pub(crate) fn syn_ack<P: PacketBuf>(pkt: &mut P, f: &Flow, keys: &CookieKeys, no
         ts: o.ts.is_some(),
         sack: o.sack,
     };
-    let t = Tuple { proto: ip_proto::TCP, src: f.src, sport: f.sport, dst: f.dst, dport: f.dport };
-    let c = keys.make(&t, isn, cookie::count(now_ms), data);
+    let c = keys.make(&f.src, f.sport, &f.dst, f.dport, isn, cookie::count(now_ms), data);
     let ts = o.ts.map(|(v, _)| (((now_ms as u32) & !0x1f) | data.ts_bits(), v));
-    let mut opts = [0u8; 20];
-    let n = write_opts(&mut opts, data.mss(), o.sack, ts, o.ws.map(|_| WS_VS));
-    if !resize(pkt, f, 20 + n) {
+    let mut hdr = [0u8; 40];
+    let (fixed, more) = hdr.split_at_mut(20);
+    let Ok(more) = <&mut [u8; 20]>::try_from(more) else { return false };
+    let len = 20 + write_opts(more, data.mss(), o.sack, ts, o.ws.map(|_| WS_VS));
+    fixed[0..2].copy_from_slice(&f.dport.to_be_bytes());
+    fixed[2..4].copy_from_slice(&f.sport.to_be_bytes());
+    fixed[4..8].copy_from_slice(&c.to_be_bytes());
+    fixed[8..12].copy_from_slice(&isn.wrapping_add(1).to_be_bytes());
+    fixed[12] = (len as u8 / 4) << 4;
+    fixed[13] = tcp_flags::SYN | tcp_flags::ACK;
+    fixed[14..16].copy_from_slice(&SYNACK_WINDOW.to_be_bytes());
+    if !resize(pkt, f, len) {
         return false;
     }
     let frame = pkt.data_mut();
-    rebuild_ip(frame, f, true, 20 + n);
-    let Some(seg) = frame.get_mut(at..at + 20 + n) else { return false };
-    let mut tcp = TcpPacket::new_unchecked(seg);
-    tcp.set_src_port(f.dport);
-    tcp.set_dst_port(f.sport);
-    tcp.set_seq_number(c);
-    tcp.set_ack_number(isn.wrapping_add(1));
-    tcp.set_header_len(20 + n);
-    tcp.set_flags(tcp_flags::SYN | tcp_flags::ACK);
-    tcp.set_window_len(SYNACK_WINDOW);
-    tcp.set_urgent_at(0);
-    tcp.options_mut().copy_from_slice(opts.get(..n).unwrap_or_default());
-    fill(frame, f);
+    rebuild_ip(frame, f, true, len);
+    // The bytes past `len` are zeros: they add nothing to the sum.
+    let sum = pseudo(frame, f.v6, len) + u64::from(checksum::data(&hdr));
+    hdr[16..18].copy_from_slice(&(!checksum::fold(sum)).to_be_bytes());
+    match (frame.get_mut(at..at + len), hdr.get(..len)) {
+        (Some(out), Some(h)) => out.copy_from_slice(h),
+        _ => return false,
+    }
     true
 }
 
@@ -211,8 +222,7 @@ pub(crate) fn check_ack<P: PacketBuf>(pkt: &P, f: &Flow, keys: &CookieKeys, now_
     let o = options(&t);
     let isn = t.seq_number().wrapping_sub(1);
     let cookie = t.ack_number().wrapping_sub(1);
-    let tuple = Tuple { proto: ip_proto::TCP, src: f.src, sport: f.sport, dst: f.dst, dport: f.dport };
-    let d = keys.check(&tuple, isn, cookie, cookie::count(now_ms), o.ts.map(|(_, e)| e))?;
+    let d = keys.check(&f.src, f.sport, &f.dst, f.dport, isn, cookie, cookie::count(now_ms), o.ts.map(|(_, e)| e))?;
     let mut sp = S_WAIT;
     if d.ts {
         sp |= S_TS;

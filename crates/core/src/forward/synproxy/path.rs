@@ -32,6 +32,28 @@ fn mss_max(v6: bool, toa: bool) -> u16 {
 }
 
 impl Balancer {
+    /// A SYN without a connection for service `svc`, if SYN-proxied: its cookie SYN-ACK,
+    /// made in place. `None`: not for the proxy.
+    #[inline]
+    pub(in crate::forward) fn synproxy_syn<P: PacketBuf>(
+        &self,
+        svc: usize,
+        pkt: &mut P,
+        f: &Flow,
+        now: u64,
+    ) -> Option<Action> {
+        let fl = f.tcp_flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST);
+        if f.proto != ip_proto::TCP || fl != tcp_flags::SYN {
+            return None;
+        }
+        let s = self.snap.service(svc).filter(|s| s.synproxy)?;
+        if !super::syn_ack(pkt, f, self.cookie_keys, now, mss_max(f.v6, s.toa)) {
+            return Some(Action::Drop(DropReason::Malformed));
+        }
+        self.stats.synproxy_inc(Some(s.id), |c| &c.cookies_sent);
+        Some(Action::Reflect)
+    }
+
     /// A packet without a connection for SYN-proxied service `svc`.
     pub(in crate::forward) fn synproxy_first<P: PacketBuf>(
         &mut self,
@@ -42,23 +64,18 @@ impl Balancer {
         node: &mut Node<P>,
         now: u64,
     ) -> Action {
+        if let Some(a) = self.synproxy_syn(svc, pkt, f, now) {
+            return a;
+        }
         let fl = f.tcp_flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST);
         let keys: &CookieKeys = self.cookie_keys;
-        if fl == tcp_flags::SYN {
-            let toa = self.snap.service(svc).is_some_and(|s| s.toa);
-            if !super::syn_ack(pkt, f, keys, now, mss_max(f.v6, toa)) {
-                return Action::Drop(DropReason::Malformed);
-            }
-            self.stats.synproxy_inc(self.snap.service(svc).map(|s| s.id), |c| &c.cookies_sent);
-            return Action::Output(f.src.to_ip());
-        }
         if fl != tcp_flags::ACK {
             return Action::Drop(DropReason::NoConn);
         }
         let Some(x) = super::check_ack(pkt, f, keys, now) else {
             self.stats.synproxy_inc(self.snap.service(svc).map(|s| s.id), |c| &c.cookies_failed);
             return if super::rst_back(pkt, f) {
-                Action::Output(f.src.to_ip())
+                Action::Reflect
             } else {
                 Action::Drop(DropReason::NoConn)
             };
