@@ -490,7 +490,10 @@ pub struct Snapshot {
     /// hashbrown's default hasher (foldhash): looked up for every new connection and
     /// every packet without one, keyed by the workers' own data, not by untrusted input
     /// that could choose collisions (the keys are the configured services).
-    by_key: hashbrown::HashMap<(u8, Addr, u16), usize>,
+    /// Looked up for every packet without a connection (a SYN flood's every SYN): Fx's
+    /// multiply-rotate, not a DoS-resistant hash, since only the configured keys are
+    /// stored (a lookup cannot add collisions).
+    by_key: hashbrown::HashMap<(u8, Addr, u16), usize, rustc_hash::FxBuildHasher>,
     by_mark: hashbrown::HashMap<(u32, bool), usize>,
     /// Every service's FullNAT local addresses: replies to them are FullNAT's.
     laddrs: hashbrown::HashSet<Addr>,
@@ -502,7 +505,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn new(services: Vec<Service>, max_dests: u32) -> Snapshot {
-        let mut by_key = hashbrown::HashMap::with_capacity(services.len());
+        let mut by_key = hashbrown::HashMap::with_capacity_and_hasher(services.len(), rustc_hash::FxBuildHasher);
         let mut by_mark = hashbrown::HashMap::new();
         for (i, s) in services.iter().enumerate() {
             match s.key {

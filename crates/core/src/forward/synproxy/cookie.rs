@@ -78,8 +78,10 @@ impl CookieData {
     }
 
     /// The largest table MSS not above `mss` (the table's smallest when below it).
+    #[inline(always)]
     pub fn mss_index(mss: u16) -> u8 {
-        MSS_TABLE.iter().rposition(|&m| m <= mss).unwrap_or(0) as u8
+        // The table ascends: entries not above `mss`, less one (a count, no search).
+        MSS_TABLE.iter().filter(|&&m| m <= mss).count().saturating_sub(1) as u8
     }
 
     pub fn mss(self) -> u16 {
@@ -112,24 +114,27 @@ impl CookieKeys {
     }
 
     /// H1 and H2's secret for the tuple client → VIP: SipHash-1-3-128 of the addresses
-    /// (4 bytes each for IPv4, 16 for IPv6) and the ports little-endian, in one shot
-    /// (IPv4's 12 bytes are two SipHash blocks).
-    #[inline]
+    /// (4 bytes each for IPv4, 16 for IPv6) and the ports little-endian. Fed as
+    /// integers (`write_u64`/`write_u32`, the same bytes on a little-endian machine as
+    /// one slice), so the message never goes through memory: a buffer written in
+    /// pieces and read back in words stalls on store forwarding, every SYN.
+    #[inline(always)]
     fn hash(&self, src: &Addr, sport: u16, dst: &Addr, dport: u16) -> (u32, u64) {
-        let mut m = [0u8; 36];
-        let n = if src.is_v4() && dst.is_v4() {
-            m[..4].copy_from_slice(&src.0[12..]);
-            m[4..8].copy_from_slice(&dst.0[12..]);
-            8
+        use siphasher::sip128::Hasher128;
+        use std::hash::Hasher;
+        let w = |a: &Addr, i: usize| u32::from_le_bytes([a.0[i], a.0[i + 1], a.0[i + 2], a.0[i + 3]]);
+        let mut h = SipHasher13::new_with_keys(self.k0, self.k1);
+        if src.is_v4() && dst.is_v4() {
+            h.write_u64(u64::from(w(src, 12)) | u64::from(w(dst, 12)) << 32);
         } else {
-            m[..16].copy_from_slice(&src.0);
-            m[16..32].copy_from_slice(&dst.0);
-            32
-        };
-        m[n..n + 2].copy_from_slice(&sport.to_le_bytes());
-        m[n + 2..n + 4].copy_from_slice(&dport.to_le_bytes());
-        let h = SipHasher13::new_with_keys(self.k0, self.k1).hash(m.get(..n + 4).unwrap_or(&m));
-        (h.h1 as u32, h.h2)
+            for a in [src, dst] {
+                h.write_u64(u64::from(w(a, 0)) | u64::from(w(a, 4)) << 32);
+                h.write_u64(u64::from(w(a, 8)) | u64::from(w(a, 12)) << 32);
+            }
+        }
+        h.write_u32(u32::from(sport) | u32::from(dport) << 16);
+        let r = h.finish128();
+        (r.h1 as u32, r.h2)
     }
 
     /// H2: the count mixed into the tuple's secret (murmur3's fmix64).

@@ -33,6 +33,7 @@ struct Opts {
     ts: Option<(u32, u32)>,
 }
 
+#[inline(always)]
 fn opts(raw: &[u8]) -> Opts {
     let s = SynOptions::parse(raw);
     Opts { mss: s.mss, ws: s.window_scale.map(|w| w.min(14)), sack: s.sack_permitted, ts: s.timestamps }
@@ -42,41 +43,46 @@ fn options<T: AsRef<[u8]>>(t: &TcpPacket<T>) -> Opts {
     opts(t.options())
 }
 
-/// Write a SYN's options: MSS, then SACK-permitted and timestamps, then window scale,
-/// NOP-padded to 4 bytes as Linux orders them. Returns their length.
+/// A SYN's options as 32-bit words (big-endian values): MSS, then SACK-permitted and
+/// timestamps, then window scale, NOP-padded as Linux orders them. Returns the words
+/// and how many there are.
+#[inline(always)]
+fn opt_words(mss: u16, sack: bool, ts: Option<(u32, u32)>, ws: Option<u8>) -> ([u32; 5], usize) {
+    let be = |b: [u8; 4]| u32::from_be_bytes(b);
+    let mut w = [be([kind::MSS, 4, 0, 0]) | u32::from(mss), 0, 0, 0, 0];
+    let mut n = 1;
+    if let Some((v, e)) = ts {
+        let lead = if sack { [kind::SACK_PERMITTED, 2] } else { [kind::NOP, kind::NOP] };
+        w[1] = be([lead[0], lead[1], kind::TIMESTAMPS, 10]);
+        w[2] = v;
+        w[3] = e;
+        n = 4;
+    } else if sack {
+        w[1] = be([kind::NOP, kind::NOP, kind::SACK_PERMITTED, 2]);
+        n = 2;
+    }
+    if let Some(s) = ws {
+        if let Some(x) = w.get_mut(n) {
+            *x = be([kind::NOP, kind::WINDOW_SCALE, 3, s]);
+            n += 1;
+        }
+    }
+    (w, n)
+}
+
+/// [`opt_words`] as bytes. Returns their length.
 fn write_opts(out: &mut [u8; 20], mss: u16, sack: bool, ts: Option<(u32, u32)>, ws: Option<u8>) -> usize {
-    let mut n = 0;
-    let mut put = |b: &[u8]| {
-        if let Some(d) = out.get_mut(n..n + b.len()) {
-            d.copy_from_slice(b);
-            n += b.len();
-        }
-    };
-    put(&[kind::MSS, 4]);
-    put(&mss.to_be_bytes());
-    match (sack, ts) {
-        (true, Some((v, e))) => {
-            put(&[kind::SACK_PERMITTED, 2, kind::TIMESTAMPS, 10]);
-            put(&v.to_be_bytes());
-            put(&e.to_be_bytes());
-        }
-        (false, Some((v, e))) => {
-            put(&[kind::NOP, kind::NOP, kind::TIMESTAMPS, 10]);
-            put(&v.to_be_bytes());
-            put(&e.to_be_bytes());
-        }
-        (true, None) => put(&[kind::NOP, kind::NOP, kind::SACK_PERMITTED, 2]),
-        (false, None) => {}
+    let (w, n) = opt_words(mss, sack, ts, ws);
+    for (o, x) in out.chunks_exact_mut(4).zip(&w[..n]) {
+        o.copy_from_slice(&x.to_be_bytes());
     }
-    if let Some(w) = ws {
-        put(&[kind::NOP, kind::WINDOW_SCALE, 3, w]);
-    }
-    n
+    4 * n
 }
 
 /// Lay out a TCP segment without payload at `f.l4` of `frame` (its IP header kept, the
 /// length fixed), from `src:sport` to `dst:dport`, returning it for the caller to fill.
 /// The buffer must already be `ETH_LEN + f.l4 + 20 + opts` long.
+#[inline(always)]
 fn rebuild_ip(frame: &mut [u8], f: &Flow, swap: bool, tcp_len: usize) {
     let ip_len = f.l4 + tcp_len;
     let Some(ip) = frame.get_mut(ETH_LEN..ETH_LEN + f.l4) else { return };
@@ -88,32 +94,32 @@ fn rebuild_ip(frame: &mut [u8], f: &Flow, swap: bool, tcp_len: usize) {
         ip[4..6].copy_from_slice(&(tcp_len as u16).to_be_bytes());
         ip[7] = 64;
     } else {
+        let Some(h) = ip.get_mut(..20) else { return };
         if swap {
-            let (s, d) = ip.split_at_mut(16);
-            s[12..16].swap_with_slice(&mut d[..4]);
+            let (s, d) = ([h[12], h[13], h[14], h[15]], [h[16], h[17], h[18], h[19]]);
+            h[12..16].copy_from_slice(&d);
+            h[16..20].copy_from_slice(&s);
         }
         // The header came verified (Flow::parse): patch its checksum for the length
-        // and TTL (RFC 1624); swapping the addresses leaves the sum as it is.
-        let word = |ip: &[u8], i: usize| u16::from_be_bytes([ip[i], ip[i + 1]]);
-        let (len0, ttl0, c0) = (word(ip, 2), word(ip, 8), word(ip, 10));
-        ip[2..4].copy_from_slice(&(ip_len as u16).to_be_bytes());
-        ip[8] = 64;
-        let c = checksum::update16(checksum::update16(c0, len0, word(ip, 2)), ttl0, word(ip, 8));
-        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        // and TTL in one step (RFC 1624 eqn. 3); swapping the addresses leaves the sum.
+        let word = |h: &[u8], i: usize| u64::from(u16::from_be_bytes([h[i], h[i + 1]]));
+        let (len0, ttl0, c0) = (word(h, 2), word(h, 8), word(h, 10));
+        h[2..4].copy_from_slice(&(ip_len as u16).to_be_bytes());
+        h[8] = 64;
+        let sum = (!c0 & 0xffff) + (!len0 & 0xffff) + word(h, 2) + (!ttl0 & 0xffff) + word(h, 8);
+        h[10..12].copy_from_slice(&(!checksum::fold(sum)).to_be_bytes());
     }
 }
 
 /// The sum of the pseudo header (RFC 9293 3.1) of a `tcp_len`-byte segment in the IP
-/// header at `ETH_LEN` of `frame`, from the header's address bytes, which lie together.
-#[inline]
+/// header at `ETH_LEN` of `frame`, from the header's address bytes, which lie together,
+/// as big-endian 32-bit words (unfolded).
+#[inline(always)]
 fn pseudo(frame: &[u8], v6: bool, tcp_len: usize) -> u64 {
-    let addrs = if v6 {
-        frame.get(ETH_LEN + 8..ETH_LEN + 40).map(checksum::data)
-    } else {
-        frame.get(ETH_LEN + 12..ETH_LEN + 20).map(checksum::data)
-    };
-    let len = tcp_len as u64;
-    u64::from(addrs.unwrap_or(0)) + u64::from(ip_proto::TCP) + (len >> 16) + (len & 0xffff)
+    let addrs = if v6 { ETH_LEN + 8..ETH_LEN + 40 } else { ETH_LEN + 12..ETH_LEN + 20 };
+    let words =
+        |b: &[u8]| b.chunks_exact(4).map(|w| u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]))).sum::<u64>();
+    frame.get(addrs).map_or(0, words) + u64::from(ip_proto::TCP) + tcp_len as u64
 }
 
 /// Recompute the TCP checksum from the IP header's addresses.
@@ -130,6 +136,7 @@ fn fill(frame: &mut [u8], f: &Flow) {
 }
 
 /// Resize `pkt` so the segment at `f.l4` is `tcp_len` bytes (payload and padding gone).
+#[inline(always)]
 fn resize<P: PacketBuf>(pkt: &mut P, f: &Flow, tcp_len: usize) -> bool {
     let want = ETH_LEN + f.l4 + tcp_len;
     let have = pkt.len();
@@ -162,28 +169,26 @@ pub(crate) fn syn_ack<P: PacketBuf>(pkt: &mut P, f: &Flow, keys: &CookieKeys, no
     };
     let c = keys.make(&f.src, f.sport, &f.dst, f.dport, isn, cookie::count(now_ms), data);
     let ts = o.ts.map(|(v, _)| (((now_ms as u32) & !0x1f) | data.ts_bits(), v));
-    let mut hdr = [0u8; 40];
-    let (fixed, more) = hdr.split_at_mut(20);
-    let Ok(more) = <&mut [u8; 20]>::try_from(more) else { return false };
-    let len = 20 + write_opts(more, data.mss(), o.sack, ts, o.ws.map(|_| WS_VS));
-    fixed[0..2].copy_from_slice(&f.dport.to_be_bytes());
-    fixed[2..4].copy_from_slice(&f.sport.to_be_bytes());
-    fixed[4..8].copy_from_slice(&c.to_be_bytes());
-    fixed[8..12].copy_from_slice(&isn.wrapping_add(1).to_be_bytes());
-    fixed[12] = (len as u8 / 4) << 4;
-    fixed[13] = tcp_flags::SYN | tcp_flags::ACK;
-    fixed[14..16].copy_from_slice(&SYNACK_WINDOW.to_be_bytes());
+    // The header as ten 32-bit words, summed as numbers and stored a word at a time:
+    // bytes stored piecewise and read back wider stall on store forwarding.
+    let (opt, n) = opt_words(data.mss(), o.sack, ts, o.ws.map(|_| WS_VS));
+    let len = 20 + 4 * n;
+    let mut w = [0u32; 10];
+    w[0] = u32::from(f.dport) << 16 | u32::from(f.sport);
+    w[1] = c;
+    w[2] = isn.wrapping_add(1);
+    w[3] = (len as u32 / 4) << 28 | u32::from(tcp_flags::SYN | tcp_flags::ACK) << 16 | u32::from(SYNACK_WINDOW);
+    w[5..].copy_from_slice(&opt);
     if !resize(pkt, f, len) {
         return false;
     }
     let frame = pkt.data_mut();
     rebuild_ip(frame, f, true, len);
-    // The bytes past `len` are zeros: they add nothing to the sum.
-    let sum = pseudo(frame, f.v6, len) + u64::from(checksum::data(&hdr));
-    hdr[16..18].copy_from_slice(&(!checksum::fold(sum)).to_be_bytes());
-    match (frame.get_mut(at..at + len), hdr.get(..len)) {
-        (Some(out), Some(h)) => out.copy_from_slice(h),
-        _ => return false,
+    let sum = w.iter().map(|&x| u64::from(x)).sum::<u64>() + pseudo(frame, f.v6, len);
+    w[4] = u32::from(!checksum::fold(sum)) << 16;
+    let Some(out) = frame.get_mut(at..at + len) else { return false };
+    for (o, x) in out.chunks_exact_mut(4).zip(&w) {
+        o.copy_from_slice(&x.to_be_bytes());
     }
     true
 }

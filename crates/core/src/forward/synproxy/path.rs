@@ -74,11 +74,7 @@ impl Balancer {
         }
         let Some(x) = super::check_ack(pkt, f, keys, now) else {
             self.stats.synproxy_inc(self.snap.service(svc).map(|s| s.id), |c| &c.cookies_failed);
-            return if super::rst_back(pkt, f) {
-                Action::Reflect
-            } else {
-                Action::Drop(DropReason::NoConn)
-            };
+            return if super::rst_back(pkt, f) { Action::Reflect } else { Action::Drop(DropReason::NoConn) };
         };
         let (Some(service), Some(sched)) = (self.snap.service(svc), self.scheds.get_mut(svc)) else {
             return Action::Drop(DropReason::NoDest);
