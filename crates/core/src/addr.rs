@@ -16,7 +16,11 @@ impl Addr {
     pub const UNSPECIFIED: Addr = Addr([0; 16]);
 
     pub const fn v4(o: [u8; 4]) -> Addr {
-        Addr([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, o[0], o[1], o[2], o[3]])
+        // The mapped half as one 64-bit value, stored whole: the hot paths read
+        // addresses as 8-byte words, and a word stored in pieces (a 2-byte 0xffff, a
+        // 4-byte address) and read back whole stalls on store forwarding.
+        let h = (0xffff_0000u64 | (u32::from_le_bytes(o) as u64) << 32).to_le_bytes();
+        Addr([0, 0, 0, 0, 0, 0, 0, 0, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]])
     }
 
     pub fn is_v4(&self) -> bool {

@@ -240,9 +240,10 @@ impl PacketBuf for Mbuf {
     }
     #[inline]
     fn prefetch(&self) {
-        // rte_prefetch0(rte_pktmbuf_mtod(m)): the headers' line.
+        // rte_prefetch0_write(rte_pktmbuf_mtod(m)): the headers' line, owned, since
+        // nearly every packet's headers are rewritten (NAT, the SYN proxy's answer).
         if let Some(b) = Mbuf::data(self).first() {
-            rvs_hint::prefetch(b);
+            rvs_hint::prefetch_write(b);
         }
     }
 }

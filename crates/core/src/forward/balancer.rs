@@ -105,6 +105,9 @@ pub struct Balancer {
     pub(super) cookie_keys: &'static super::synproxy::cookie::CookieKeys,
     /// Connection sync: this worker's queues.
     sync: Option<Arc<crate::sync::SyncQueues>>,
+    /// The last virtual service found for a packet without a connection (see
+    /// `find_service`); cleared with every new snapshot.
+    pub(super) last_service: Option<(u8, crate::addr::Addr, u16, usize)>,
 }
 
 /// RSTs sent per tick (expired FullNAT connections, two each; refused SYN proxies).
@@ -142,6 +145,7 @@ impl Balancer {
             fixed_isn: None,
             cookie_keys: super::synproxy::cookie::CookieKeys::process(),
             sync: None,
+            last_service: None,
         };
         b.conns.set_lcore(core);
         b.scheds = SchedSet::new(&snap);
@@ -203,6 +207,7 @@ impl Balancer {
         self.conns.sync_snapshot(&snap);
         self.trash.follow(&self.snap, &snap);
         self.snap = snap;
+        self.last_service = None;
     }
 
     pub fn scheds(&self) -> &SchedSet {
@@ -271,7 +276,7 @@ impl Balancer {
         }
         // Not here. A packet to a virtual service belongs to its client's home worker:
         // computed, exact, no table.
-        if let Some(svc) = self.snap.find(f.proto, t.dst, f.dport, 0) {
+        if let Some(svc) = self.find_service(f.proto, t.dst, f.dport) {
             // A SYN the proxy answers leaves no state: answered by whichever worker has
             // it, never passed to the client's home (its ACK goes there).
             if let Some(a) = self.synproxy_syn(svc, pkt, f, now) {

@@ -20,6 +20,21 @@ use crate::service::FwdMethod;
 use crate::stats::DropReason;
 
 impl Balancer {
+    /// The virtual service (no firewall mark) of a packet without a connection, from a
+    /// one-entry cache of the last one found: a burst of new flows (a SYN flood above
+    /// all) mostly goes to one service, and the hash lookup was a tenth of a SYN.
+    #[inline]
+    pub(super) fn find_service(&mut self, proto: u8, dst: crate::addr::Addr, dport: u16) -> Option<usize> {
+        if let Some((p, a, port, svc)) = self.last_service {
+            if (p, port) == (proto, dport) && a == dst {
+                return Some(svc);
+            }
+        }
+        let svc = self.snap.find(proto, dst, dport, 0)?;
+        self.last_service = Some((proto, dst, dport, svc));
+        Some(svc)
+    }
+
     /// `Some(action)` when the fast path handled the packet, `None` (nothing changed)
     /// for the general path.
     #[inline]

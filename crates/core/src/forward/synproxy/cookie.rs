@@ -10,17 +10,17 @@
 //! go in the low 5 bits of the cookie SYN-ACK's TSval, which the client echoes: then 20
 //! data bits are fixed zeros a forged ACK must hit (14 without).
 //!
-//! Linux keys H1 and H2 with two SipHash runs. Here one SipHash-1-3 with a 128-bit
-//! output does: its first half gives H1, its second half is the tuple's secret for H2,
-//! into which the count is mixed by murmur3's 64-bit finalizer (a bijection, so each
-//! minute's H2 is as unpredictable as the secret). A forger without the SYN-ACK knows
-//! neither half, as with two runs; one run is most of a flood's cost saved. The key is
-//! drawn once per process, shared by every worker; the count in H2 makes each minute's
+//! Linux keys H1 and H2 with two SipHash runs. Here one SipHash-1-3 does: the low half
+//! of its 64-bit output is H1, the high half the tuple's secret for H2, into which the
+//! count is mixed by murmur3's 64-bit finalizer (a bijection, so each minute's H2 is as
+//! unpredictable as the secret). A forger without the SYN-ACK knows neither half, as
+//! with two runs; one run is a large part of a flood's cost saved. The key is drawn
+//! once per process, shared by every worker; the count in H2 makes each minute's
 //! cookies different (Linux's rotation).
 
 use std::sync::OnceLock;
 
-use siphasher::sip128::SipHasher13;
+use siphasher::sip::SipHasher13;
 
 use crate::addr::Addr;
 
@@ -113,14 +113,13 @@ impl CookieKeys {
         })
     }
 
-    /// H1 and H2's secret for the tuple client → VIP: SipHash-1-3-128 of the addresses
+    /// H1 and H2's secret for the tuple client → VIP: SipHash-1-3 of the addresses
     /// (4 bytes each for IPv4, 16 for IPv6) and the ports little-endian. Fed as
     /// integers (`write_u64`/`write_u32`, the same bytes on a little-endian machine as
     /// one slice), so the message never goes through memory: a buffer written in
     /// pieces and read back in words stalls on store forwarding, every SYN.
     #[inline(always)]
-    fn hash(&self, src: &Addr, sport: u16, dst: &Addr, dport: u16) -> (u32, u64) {
-        use siphasher::sip128::Hasher128;
+    fn hash(&self, src: &Addr, sport: u16, dst: &Addr, dport: u16) -> (u32, u32) {
         use std::hash::Hasher;
         let w = |a: &Addr, i: usize| u32::from_le_bytes([a.0[i], a.0[i + 1], a.0[i + 2], a.0[i + 3]]);
         let mut h = SipHasher13::new_with_keys(self.k0, self.k1);
@@ -133,14 +132,14 @@ impl CookieKeys {
             }
         }
         h.write_u32(u32::from(sport) | u32::from(dport) << 16);
-        let r = h.finish128();
-        (r.h1 as u32, r.h2)
+        let r = h.finish();
+        (r as u32, (r >> 32) as u32)
     }
 
     /// H2: the count mixed into the tuple's secret (murmur3's fmix64).
     #[inline]
-    fn h2(secret: u64, count: u32) -> u32 {
-        let mut x = secret ^ u64::from(count).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    fn h2(secret: u32, count: u32) -> u32 {
+        let mut x = (u64::from(secret) << 32 | u64::from(count)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         x ^= x >> 33;
         x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
         x ^= x >> 33;
