@@ -67,6 +67,10 @@ pub(crate) struct Staged {
     hash: Option<u64>,
 }
 
+impl Staged {
+    pub(crate) const EMPTY: Staged = Staged { flow: None, hash: None };
+}
+
 /// Expiry work per timer tick, so a mass expiry never stalls the loop.
 const EXPIRE_BUDGET: usize = 256;
 /// Owner-directory slots (and fragment slots) swept for reclaimable entries per tick.
@@ -226,8 +230,18 @@ impl Balancer {
     /// index bucket the lookup will read.
     #[inline]
     pub(crate) fn stage<P: PacketBuf>(&self, pkt: &P) -> Staged {
-        let flow = Flow::parse(pkt.data());
-        let hash = match &flow {
+        let mut s = Staged::EMPTY;
+        self.stage_into(pkt, &mut s);
+        s
+    }
+
+    /// [`Balancer::stage`] into `s`, in place: a staged frame built aside and copied in
+    /// is read back in 16-byte pieces its small field stores cannot forward to, a
+    /// stall per frame.
+    #[inline]
+    pub(crate) fn stage_into<P: PacketBuf>(&self, pkt: &P, s: &mut Staged) {
+        s.flow = Flow::parse(pkt.data());
+        s.hash = match &s.flow {
             Some(f) if !f.is_icmp() && f.frag != Frag::Later => {
                 let h = self.conns.hash(&f.tuple());
                 self.conns.prefetch_bucket(h);
@@ -235,7 +249,6 @@ impl Balancer {
             }
             _ => None,
         };
-        Staged { flow, hash }
     }
 
     /// Stage two: start loading the connection entries the bucket names.

@@ -236,7 +236,8 @@ impl<P: PacketBuf> Director<P> {
     ) {
         let mut it = pkts.into_iter();
         let mut batch: ArrayVec<P, STAGE> = ArrayVec::new();
-        let mut staged: ArrayVec<Staged, STAGE> = ArrayVec::new();
+        // Staged in place and read by reference: never moved (see `stage_into`).
+        let mut staged = [Staged::EMPTY; STAGE];
         loop {
             for p in it.by_ref().take(STAGE) {
                 p.prefetch();
@@ -247,14 +248,14 @@ impl<P: PacketBuf> Director<P> {
                 return;
             }
             let full = batch.is_full();
-            for p in &batch {
-                let _ = staged.try_push(self.lb.stage(p));
+            for (p, s) in batch.iter().zip(staged.iter_mut()) {
+                self.lb.stage_into(p, s);
             }
-            for s in &staged {
+            for s in staged.iter().take(batch.len()) {
                 self.lb.prefetch_entries(s);
             }
-            for (mut p, s) in batch.drain(..).zip(staged.drain(..)) {
-                let a = self.lb.process_staged(&mut p, &s, &mut self.node, now, redirected);
+            for (mut p, s) in batch.drain(..).zip(staged.iter()) {
+                let a = self.lb.process_staged(&mut p, s, &mut self.node, now, redirected);
                 self.dispatch(port, p, a, now, io);
             }
             if !full {
