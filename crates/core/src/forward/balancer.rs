@@ -63,12 +63,14 @@ pub enum Action {
 /// look up.
 #[derive(Clone, Copy)]
 pub(crate) struct Staged {
-    flow: Option<Flow>,
+    /// Meaningful only when `parsed`.
+    flow: Flow,
+    parsed: bool,
     hash: Option<u64>,
 }
 
 impl Staged {
-    pub(crate) const EMPTY: Staged = Staged { flow: None, hash: None };
+    pub(crate) const EMPTY: Staged = Staged { flow: Flow::EMPTY, parsed: false, hash: None };
 }
 
 /// Expiry work per timer tick, so a mass expiry never stalls the loop.
@@ -240,9 +242,10 @@ impl Balancer {
     /// stall per frame.
     #[inline]
     pub(crate) fn stage_into<P: PacketBuf>(&self, pkt: &P, s: &mut Staged) {
-        s.flow = Flow::parse(pkt.data());
-        s.hash = match &s.flow {
-            Some(f) if !f.is_icmp() && f.frag != Frag::Later => {
+        s.parsed = Flow::parse_into(pkt.data(), &mut s.flow);
+        let f = &s.flow;
+        s.hash = match s.parsed {
+            true if !f.is_icmp() && f.frag != Frag::Later => {
                 let h = self.conns.hash(&f.tuple());
                 self.conns.prefetch_bucket(h);
                 Some(h)
@@ -269,7 +272,10 @@ impl Balancer {
         now: u64,
         redirected: bool,
     ) -> Action {
-        let Some(f) = &s.flow else { return Action::Pass };
+        if !s.parsed {
+            return Action::Pass;
+        }
+        let f = &s.flow;
         if f.is_icmp() {
             return self.icmp(pkt, f, node, now, redirected);
         }

@@ -182,10 +182,28 @@ pub(crate) fn syn_ack<P: PacketBuf>(pkt: &mut P, f: &Flow, keys: &CookieKeys, no
     if !resize(pkt, f, len) {
         return false;
     }
+    // Summed from the values, not read back: the pseudo header's addresses from the
+    // flow (the same two, swapped), the words as they were made.
+    let addrs = |a: &crate::addr::Addr| {
+        let w = a.words();
+        if f.v6 {
+            w.iter().map(|&x| u64::from(x)).sum()
+        } else {
+            u64::from(w[3])
+        }
+    };
+    let sum = u64::from(w[0])
+        + u64::from(c)
+        + u64::from(w[2])
+        + u64::from(w[3])
+        + opt.iter().map(|&x| u64::from(x)).sum::<u64>()
+        + addrs(&f.src)
+        + addrs(&f.dst)
+        + u64::from(ip_proto::TCP)
+        + len as u64;
+    w[4] = u32::from(!checksum::fold(sum)) << 16;
     let frame = pkt.data_mut();
     rebuild_ip(frame, f, true, len);
-    let sum = w.iter().map(|&x| u64::from(x)).sum::<u64>() + pseudo(frame, f.v6, len);
-    w[4] = u32::from(!checksum::fold(sum)) << 16;
     let Some(out) = frame.get_mut(at..at + len) else { return false };
     for (o, x) in out.chunks_exact_mut(4).zip(&w) {
         o.copy_from_slice(&x.to_be_bytes());
