@@ -44,17 +44,12 @@ pub(crate) struct Flow {
     pub frag: Frag,
 }
 
-/// The one's-complement sum of an option-less IPv4 header (0xffff when it verifies).
-#[inline]
+/// The one's-complement sum of an option-less IPv4 header (0xffff when it verifies):
+/// native-order 32-bit words (RFC 1071 2(B)); 0xffff reads the same either way round.
+#[inline(always)]
 fn sum20(h: &[u8; 20]) -> u16 {
-    let mut sum = 0u32;
-    for w in h.chunks_exact(2) {
-        sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
+    let w = |i: usize| u64::from(u32::from_ne_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]));
+    checksum::fold(w(0) + w(4) + w(8) + w(12) + w(16))
 }
 
 /// ICMPv6 error types are below 128 (RFC 4443 2.1); echo and NDP are the node's.
@@ -77,6 +72,7 @@ impl Flow {
         }
     }
 
+    #[inline(always)]
     fn transport(proto: u8, l4: &[u8], frag: Frag) -> Option<(u16, u16, u8)> {
         let port = |at: usize| l4.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
         match proto {
@@ -136,7 +132,7 @@ impl Flow {
     /// The IPv4 header read straight from its bytes (the checks of
     /// `Ipv4Packet::new_checked` and `verify_checksum`, without the views' per-field
     /// bounds checks: this runs for every packet).
-    #[inline]
+    #[inline(always)]
     fn parse_v4(l3: &[u8]) -> Option<Flow> {
         let h: &[u8; 20] = l3.get(..20)?.try_into().ok()?;
         if h[0] >> 4 != 4 {

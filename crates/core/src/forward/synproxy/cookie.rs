@@ -12,8 +12,8 @@
 //!
 //! Linux keys H1 and H2 with two SipHash runs. Here one SipHash-1-3 does: the low half
 //! of its 64-bit output is H1, the high half the tuple's secret for H2, into which the
-//! count is mixed by murmur3's 64-bit finalizer (a bijection, so each minute's H2 is as
-//! unpredictable as the secret). A forger without the SYN-ACK knows neither half, as
+//! count is mixed by one multiply (for each count a bijection of the secret, so each
+//! minute's H2 is as unpredictable as the secret). A forger without the SYN-ACK knows neither half, as
 //! with two runs; one run is a large part of a flood's cost saved. The key is drawn
 //! once per process, shared by every worker; the count in H2 makes each minute's
 //! cookies different (Linux's rotation).
@@ -136,16 +136,12 @@ impl CookieKeys {
         (r as u32, (r >> 32) as u32)
     }
 
-    /// H2: the count mixed into the tuple's secret (murmur3's fmix64).
-    #[inline]
+    /// H2: the count mixed into the tuple's secret, `secret · 2^32 + count` times an odd
+    /// constant, the product's high half: for each count a bijection of the secret (so
+    /// as unpredictable), one multiply on a flood's every SYN.
+    #[inline(always)]
     fn h2(secret: u32, count: u32) -> u32 {
-        let mut x = (u64::from(secret) << 32 | u64::from(count)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        x ^= x >> 33;
-        x as u32
+        ((u64::from(secret) << 32 | u64::from(count)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as u32
     }
 
     /// The cookie for the client's SYN `src:sport` → `dst:dport` with ISN `isn`, at
