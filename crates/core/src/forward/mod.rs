@@ -211,11 +211,7 @@ impl<P: PacketBuf> Director<P> {
             Action::Send { port, mac } => self.node.send_to(port, mac, pkt, io),
             Action::Drop(reason) => io.drop(port, pkt, reason),
             Action::Redirect(core) => io.redirect(core, port, pkt),
-            Action::Reflect => match pkt.data().get(6..12).and_then(wire::EthernetAddress::from_bytes) {
-                // A group source MAC is no sender's (IEEE 802: the I/G bit).
-                Some(mac) if mac.0[0] & 1 == 0 => self.node.send_to(port, mac, pkt, io),
-                _ => io.drop(port, pkt, crate::stats::DropReason::Malformed),
-            },
+            Action::Reflect => self.node.reflect(port, pkt, io),
             Action::IcmpError { err, reason } => {
                 self.node.icmp_error(port, pkt.data(), err, now, io);
                 io.drop(port, pkt, reason);

@@ -239,6 +239,24 @@ impl<P: PacketBuf> Node<P> {
         (ip == hop.next_hop && g == self.neigh.generation()).then_some((hop.port, mac))
     }
 
+    /// Send `pkt` back out of `port` to the MAC it came from, from ours (an answer to
+    /// its sender, as DPVS's SYN proxy sends its SYN-ACKs).
+    #[inline]
+    pub(crate) fn reflect(&self, port: u16, mut pkt: P, io: &mut impl Io<P>) {
+        let Some(our_mac) = self.cfg.mac(port) else {
+            return io.drop(port, pkt, DropReason::NoRoute);
+        };
+        match pkt.data_mut().get_mut(..12) {
+            // A group source MAC is no sender's (IEEE 802: the I/G bit).
+            Some(h) if h[6] & 1 == 0 => {
+                h.copy_within(6..12, 0);
+                h[6..12].copy_from_slice(&our_mac.0);
+                io.tx(port, pkt)
+            }
+            _ => io.drop(port, pkt, DropReason::Malformed),
+        }
+    }
+
     pub(crate) fn send_to(&self, port: u16, mac: EthernetAddress, mut pkt: P, io: &mut impl Io<P>) {
         let Some(our_mac) = self.cfg.mac(port) else {
             return io.drop(port, pkt, DropReason::NoRoute);

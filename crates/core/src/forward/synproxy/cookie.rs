@@ -80,8 +80,13 @@ impl CookieData {
     /// The largest table MSS not above `mss` (the table's smallest when below it).
     #[inline(always)]
     pub fn mss_index(mss: u16) -> u8 {
-        // The table ascends: entries not above `mss`, less one (a count, no search).
-        MSS_TABLE.iter().filter(|&&m| m <= mss).count().saturating_sub(1) as u8
+        // A SYN without the option (536, a flood's usual) and Ethernet's 1460 first;
+        // else the table ascends: entries not above `mss`, less one.
+        match mss {
+            536 => 3,
+            1460 => 8,
+            _ => MSS_TABLE.iter().filter(|&&m| m <= mss).count().saturating_sub(1) as u8,
+        }
     }
 
     pub fn mss(self) -> u16 {
@@ -265,5 +270,9 @@ mod tests {
         assert_eq!(CookieData::mss_index(1459), 7);
         assert_eq!(CookieData::mss_index(9000), 9);
         assert_eq!(CookieData::mss_index(10), 0);
+        for mss in 0..=u16::MAX {
+            let want = MSS_TABLE.iter().rposition(|&m| m <= mss).unwrap_or(0) as u8;
+            assert_eq!(CookieData::mss_index(mss), want, "{mss}");
+        }
     }
 }
