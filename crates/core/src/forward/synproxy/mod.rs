@@ -179,7 +179,10 @@ pub(crate) fn syn_ack<P: PacketBuf>(pkt: &mut P, f: &Flow, keys: &CookieKeys, no
     w[2] = isn.wrapping_add(1);
     w[3] = (len as u32 / 4) << 28 | u32::from(tcp_flags::SYN | tcp_flags::ACK) << 16 | u32::from(SYNACK_WINDOW);
     w[5..].copy_from_slice(&opt);
-    if !resize(pkt, f, len) {
+    // Grown first if the answer is longer; written in place; trimmed last (payload and
+    // Ethernet padding) when shorter.
+    let (have, want) = (pkt.len(), at + len);
+    if want > have && pkt.append(want - have).is_none() {
         return false;
     }
     // Summed from the values, not read back: the pseudo header's addresses from the
@@ -208,7 +211,7 @@ pub(crate) fn syn_ack<P: PacketBuf>(pkt: &mut P, f: &Flow, keys: &CookieKeys, no
     for (o, x) in out.chunks_exact_mut(4).zip(&w) {
         o.copy_from_slice(&x.to_be_bytes());
     }
-    true
+    have <= want || pkt.trim(have - want)
 }
 
 /// Turn a client's segment into an RST back to it from the VIP (a stale or forged
