@@ -255,7 +255,14 @@ impl<P: PacketBuf> Director<P> {
             for (i, mut p) in batch.drain(..).enumerate() {
                 let Some(s) = self.staged.get(i) else { break };
                 let a = self.lb.process_staged(&mut p, s, &mut self.node, now, redirected);
-                self.dispatch(port, p, a, now, io);
+                // The two commonest answers straight out (an established flow's next
+                // hop; a SYN proxy's cookie), unless a frame must go with them.
+                let alone = self.lb.extra.is_none() && self.lb.side.is_none();
+                match a {
+                    Action::Send { port, mac } if alone => self.node.send_to(port, mac, p, io),
+                    Action::Reflect if alone => self.node.reflect(port, p, io),
+                    a => self.dispatch(port, p, a, now, io),
+                }
             }
             if !full {
                 return;

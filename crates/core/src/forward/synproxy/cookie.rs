@@ -13,10 +13,10 @@
 //! Linux keys H1 and H2 with two SipHash runs. Here one SipHash-1-3 does: the low half
 //! of its 64-bit output is H1, the high half the tuple's secret for H2, into which the
 //! count is mixed by one multiply (for each count a bijection of the secret, so each
-//! minute's H2 is as unpredictable as the secret). A forger without the SYN-ACK knows neither half, as
-//! with two runs; one run is a large part of a flood's cost saved. The key is drawn
-//! once per process, shared by every worker; the count in H2 makes each minute's
-//! cookies different (Linux's rotation).
+//! minute's H2 is as unpredictable as the secret). A forger without the SYN-ACK knows
+//! neither half, as with two runs; one run is a large part of a flood's cost saved.
+//! The key is drawn once per process, shared by every worker; the count in H2 makes
+//! each minute's cookies different (Linux's rotation).
 
 use std::sync::OnceLock;
 
