@@ -218,3 +218,58 @@ fn synproxy_nat_handshake_and_translation() {
 fn synproxy_fullnat_handshake_and_translation() {
     handshake(FwdMethod::FullNat);
 }
+
+/// Two workers: a SYN is answered by the worker that receives it (it leaves no state,
+/// so nothing crosses to the client's home worker), out of its arrival port to the
+/// sender's MAC; the client's ACK goes to the home worker, whose check of the other
+/// worker's cookie (one key per process) opens the connection.
+#[test]
+fn syns_are_answered_where_they_arrive_and_acks_go_home() {
+    let owners = Arc::new(Directory::new(2, 1024));
+    let mut w: Vec<Lab> = (0..2)
+        .map(|core| {
+            let mut l = lab_on(core, 2, owners.clone());
+            let k = key(Protocol::Tcp, 95);
+            let mut s = ServiceSpec::new(k);
+            s.scheduler = "rr".into();
+            s.synproxy = true;
+            l.cfg.add_service(&s).unwrap();
+            l.cfg.add_dest(&k, &dest(RS, 95, FwdMethod::Masq)).unwrap();
+            l.dir.set_snapshot(l.cfg.snapshot());
+            l
+        })
+        .collect();
+    let vip = VIP.octets();
+    let (mut crossed, mut opened) = (0, [0usize; 2]);
+    for last in 2..40u8 {
+        let client = [10, 0, 1, last];
+        let syn = tcp4(client, 41000, vip, 95, 100, 0, tf::SYN, 64240, &[], b"");
+        let mut cookies = Vec::new();
+        for l in w.iter_mut() {
+            let io = input(l, 0, syn.clone());
+            assert_eq!(io.redirects, vec![], "a SYN is never passed on");
+            assert_eq!(io.tx.len(), 1, "{:?}", io.drops);
+            let (port, f) = &io.tx[0];
+            assert_eq!(*port, 0, "out of the arrival port");
+            assert_eq!((&f[0..6], &f[6..12]), (&syn[6..12], &syn[0..6]), "to the sender, from the port");
+            let (_, t) = checked(f);
+            assert_eq!(t.flags(), tf::SYN | tf::ACK);
+            cookies.push(t.seq_number());
+        }
+        assert_eq!(cookies[0], cookies[1], "one key per process");
+        let ack = tcp4(client, 41000, vip, 95, 101, cookies[0].wrapping_add(1), tf::ACK, 502, &[], b"");
+        let first = input(&mut w[0], 0, ack.clone());
+        let home = if first.redirects.is_empty() { 0 } else { 1 };
+        let away = 1 - home;
+        crossed += home;
+        let io = if home == 0 { first } else { input(&mut w[1], 0, ack.clone()) };
+        assert_eq!(io.redirects, vec![], "the home worker keeps its client's ACK");
+        assert!(io.tx.iter().any(|(p, _)| *p == 1), "the home worker opens the connection: {:?}", io.drops);
+        opened[home] += 1;
+        assert_eq!(w[home].dir.lb.conns().len(), opened[home]);
+        let io = input(&mut w[away], 0, ack);
+        assert_eq!(io.redirects, vec![(home as u8, 0)], "the ACK goes home");
+        assert_eq!(w[away].dir.lb.conns().len(), opened[away], "nothing opened away from home");
+    }
+    assert!(crossed > 0 && crossed < 38, "both workers were some client's home ({crossed} on worker 1)");
+}
