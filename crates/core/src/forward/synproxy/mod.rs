@@ -150,8 +150,8 @@ fn resize<P: PacketBuf>(pkt: &mut P, f: &Flow, tcp_len: usize) -> bool {
 /// Turn the client's SYN `pkt` into the cookie SYN-ACK, in place (it goes back to the
 /// client from the VIP). `mss_max`: the most the director lets the client send (the
 /// real servers' side less TOA when the service inserts it). Every SYN of a flood
-/// comes here: the header is read straight from its bytes and the answer's TCP header
-/// built in a fixed 40-byte buffer, summed there, and copied out once.
+/// comes here: the header is read straight from its bytes, the answer's TCP header made
+/// as 32-bit words, summed from their values and stored once.
 #[inline]
 pub(crate) fn syn_ack<P: PacketBuf>(pkt: &mut P, f: &Flow, keys: &CookieKeys, now_ms: u64, mss_max: u16) -> bool {
     let at = ETH_LEN + f.l4;
