@@ -13,7 +13,7 @@
 //! pid files removed), and its VRRP child, which keepalived itself ties to the parent,
 //! goes with it (`tests/lab_two_directors.rs`; keepalived's own stop takes about 1 s
 //! whatever the signal or advert_int). Setting the signal ourselves would need
-//! `pre_exec`, which is unsafe.
+//! `pre_exec`, which this crate's `forbid` on raw-pointer code rules out.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
